@@ -1,0 +1,32 @@
+// Entry point of dist/fleet-drain-agent.js: wires the process (signals, stdio, exit code) to main().
+
+import { readFileSync } from 'node:fs';
+import { main } from './cli.js';
+import { EXIT } from './exit-codes.js';
+
+const abort = new AbortController();
+// TERM or INT (an SSM cancel, an operator's Ctrl-C): stop escalating, report, exit 4.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => abort.abort(signal));
+// The shell SSM ran us from may go away; the drain goes on and reports all the same.
+process.on('SIGHUP', () => {});
+
+main(
+  process.argv.slice(2),
+  {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    readStdin: () => readFileSync(0, 'utf8'),
+    env: process.env,
+  },
+  abort.signal,
+).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `${JSON.stringify({ level: 'error', message: 'internal error', error: String(error) })}\n`,
+    );
+    process.exitCode = EXIT.internal;
+  },
+);

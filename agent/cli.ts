@@ -1,0 +1,289 @@
+// fleet-drain-agent: the command line. Parses and checks everything before touching any process; a user's
+// mistake gets a message naming what is wrong and the documented exit code, never a stack trace.
+
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { compactReport } from './compact-report.js';
+import { createTarget, drain } from './drain.js';
+import { DRAIN_PARAMETERS } from './drain-parameters.js';
+import { DEFAULT_STATE_DIR, DrainStore } from './drain-state.js';
+import { parseDuration } from './duration.js';
+import { EXIT } from './exit-codes.js';
+import { contextFromEnv, createLogger, type Logger } from './log.js';
+import { PolicyError, parsePolicyJson, type ResolvedPolicy } from './policy.js';
+import { procReader } from './proc.js';
+import { ProcessTarget } from './process-target.js';
+import { protectProcesses } from './protected-processes.js';
+import { type DrainReport, REPORT_VERSION } from './report.js';
+
+declare const __VERSION__: string;
+const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
+
+export const HELP = `fleet-drain-agent ${VERSION}: stop the work on this host gracefully before it is terminated.
+
+Usage:
+  fleet-drain-agent drain  (--config FILE|- | --config-b64 B64) [--id DRAIN_ID]
+                           [--deadline ISO8601|DURATION] [--state-dir DIR] [--dry-run]
+  fleet-drain-agent plan   (--config FILE|- | --config-b64 B64)
+  fleet-drain-agent status [--state-dir DIR]
+  fleet-drain-agent --help | --version
+
+drain   runs the policy: prepare steps, each target's schedule, finally steps. Prints one JSON report
+        on stdout and JSON log lines on stderr. A second drain with the same --id joins the first, or
+        replays its report once it has finished: no signal is ever sent twice.
+plan    prints what each target would match and its schedule. Signals nothing.
+status  prints the current or last drain as JSON.
+
+Options:
+  --config FILE|-     the drain policy as JSON (- reads stdin)
+  --config-b64 B64    the drain policy as base64-encoded JSON
+  --id DRAIN_ID       drain id (letters, digits, -; the lifecycle action token). Default: a new one
+  --deadline WHEN     when the drain must be over: an ISO 8601 UTC time or a duration from now (90s, 10m,
+                      2h). Every wait is clipped so that the last step of each schedule still fits
+  --state-dir DIR     lock and state files (default ${DEFAULT_STATE_DIR})
+  --dry-run           find the targets and report them; run no step, send no signal
+
+Exit codes: 0 drained (or nothing to drain) · 3 drained, some only after KILL · 2 still running when
+the schedule or the deadline ran out · 4 the agent was interrupted (TERM/INT) · 64 usage error ·
+78 invalid config · 70 internal error.
+`;
+
+/** A user's mistake: message and exit code, no stack trace. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.usage,
+  ) {
+    super(message);
+  }
+}
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  readStdin: () => string;
+  env: NodeJS.ProcessEnv;
+}
+
+const OPTIONS = {
+  config: { type: 'string' },
+  'config-b64': { type: 'string' },
+  id: { type: 'string' },
+  deadline: { type: 'string' },
+  'state-dir': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
+const ALLOWED: Record<string, readonly string[]> = {
+  drain: ['config', 'config-b64', 'id', 'deadline', 'state-dir', 'dry-run'],
+  plan: ['config', 'config-b64'],
+  status: ['state-dir'],
+};
+
+export interface ParsedCommand {
+  command: 'drain' | 'plan' | 'status' | 'help' | 'version';
+  values: { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean };
+}
+
+/** Parses the command line; throws UsageError (exit 64) naming the problem. */
+export function parseCommandLine(argv: readonly string[]): ParsedCommand {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional.*$/s, ''));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { command: 'help', values };
+  if (values.version) return { command: 'version', values };
+  const [command, ...extra] = positionals;
+  if (command === undefined) throw new UsageError('no command given; use drain, plan or status');
+  if (!(command in ALLOWED)) throw new UsageError(`unknown command "${command}"; use drain, plan or status`);
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}" after "${command}"`);
+  for (const key of Object.keys(values)) {
+    if (!ALLOWED[command]?.includes(key)) throw new UsageError(`--${key} does not apply to "${command}"`);
+  }
+  for (const key of ['config', 'config-b64', 'id', 'deadline', 'state-dir'] as const) {
+    if (values[key] === '') throw new UsageError(`--${key} needs a value`);
+  }
+  if (command !== 'status') {
+    if (values.config === undefined && values['config-b64'] === undefined) {
+      throw new UsageError(
+        `"${command}" needs the policy: --config FILE, --config - (stdin) or --config-b64 B64`,
+      );
+    }
+    if (values.config !== undefined && values['config-b64'] !== undefined) {
+      throw new UsageError('give either --config or --config-b64, not both');
+    }
+  }
+  if (values.id !== undefined && !new RegExp(DRAIN_PARAMETERS.drainId.pattern).test(values.id)) {
+    throw new UsageError(
+      `--id "${values.id.slice(0, 80)}" is not a drain id: 1-64 letters, digits and "-", starting with a letter or digit`,
+    );
+  }
+  return { command: command as ParsedCommand['command'], values };
+}
+
+/** An ISO 8601 time or a duration from `now`; UsageError when it is neither. */
+export function parseDeadline(text: string, now: Date = new Date()): Date {
+  const ms = parseDuration(text);
+  if (ms !== undefined) return new Date(now.getTime() + ms);
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text)) {
+    const time = Date.parse(text);
+    if (!Number.isNaN(time)) return new Date(time);
+  }
+  throw new UsageError(
+    `--deadline "${text.slice(0, 80)}" is neither an ISO 8601 time with a zone (2026-11-22T10:30:00Z) nor a duration (90s, 10m, 2h)`,
+  );
+}
+
+/** Reads and validates the policy; UsageError with exit 78 naming every problem. */
+export function loadPolicy(values: ParsedCommand['values'], io: Io): ResolvedPolicy {
+  let text: string;
+  if (values['config-b64'] !== undefined) {
+    const b64 = values['config-b64'].trim();
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 === 1) {
+      throw new UsageError('--config-b64 is not valid base64', EXIT.config);
+    }
+    text = Buffer.from(b64, 'base64').toString('utf8');
+  } else {
+    const file = values.config as string;
+    try {
+      text = file === '-' ? io.readStdin() : readFileSync(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new UsageError(
+        `cannot read the config ${file === '-' ? 'from stdin' : `file ${file}`}: ${code}`,
+        EXIT.config,
+      );
+    }
+  }
+  try {
+    return parsePolicyJson(text);
+  } catch (error) {
+    if (error instanceof PolicyError) {
+      throw new UsageError(
+        `invalid config:\n${error.issues.map((issue) => `  ${issue.path}: ${issue.message}`).join('\n')}`,
+        EXIT.config,
+      );
+    }
+    throw error;
+  }
+}
+
+function errorReport(id: string, exitCode: number, message: string): DrainReport {
+  const now = new Date().toISOString();
+  return {
+    version: REPORT_VERSION,
+    id,
+    outcome: 'error',
+    exitCode,
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 0,
+    joined: false,
+    prepare: [],
+    targets: [],
+    finally: [],
+    error: message.slice(0, 2000),
+  };
+}
+
+async function plan(policy: ResolvedPolicy): Promise<unknown> {
+  const proc = procReader();
+  const protection = protectProcesses(proc);
+  const clock = () => 0;
+  const targets = [];
+  for (const spec of policy.targets) {
+    const target = createTarget(spec, { proc, protection, clock });
+    await target.discover(true);
+    const processes =
+      target instanceof ProcessTarget
+        ? target.all().map(({ pid, command, matched }) => ({ pid, command, matched }))
+        : target.processes().map(({ pid, command }) => ({ pid, command }));
+    targets.push({
+      name: spec.name,
+      kind: target.kind,
+      schedule: spec.schedule.text,
+      after: spec.after,
+      processes,
+      ...(target.error ? { error: target.error } : {}),
+    });
+  }
+  return { version: REPORT_VERSION, targets };
+}
+
+/** Runs the command line; returns the exit code. Everything printed goes through `io`. */
+export async function main(argv: readonly string[], io: Io, abort: AbortSignal): Promise<number> {
+  let command: ParsedCommand;
+  try {
+    command = parseCommandLine(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr(`fleet-drain-agent: ${error.message}\nRun fleet-drain-agent --help for usage.\n`);
+    return error.exitCode;
+  }
+  const { values } = command;
+  if (command.command === 'help') {
+    io.stdout(HELP);
+    return 0;
+  }
+  if (command.command === 'version') {
+    io.stdout(`${VERSION}\n`);
+    return 0;
+  }
+  const stateDir = values['state-dir'] ?? DEFAULT_STATE_DIR;
+  if (command.command === 'status') {
+    const store = new DrainStore(stateDir, procReader(), { pid: process.pid, startTime: 0 });
+    const state = store.latest();
+    io.stdout(`${JSON.stringify(state ?? { status: 'none', stateDir })}\n`);
+    return 0;
+  }
+  const id = values.id ?? crypto.randomUUID();
+  const log: Logger = createLogger({ drainId: id, ...contextFromEnv(io.env) }, io.stderr);
+  let policy: ResolvedPolicy;
+  let deadline: Date | undefined;
+  try {
+    policy = loadPolicy(values, io);
+    if (values.deadline !== undefined) deadline = parseDeadline(values.deadline);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr(`fleet-drain-agent: ${error.message}\n`);
+    if (command.command === 'drain')
+      io.stdout(`${JSON.stringify(errorReport(id, error.exitCode, error.message))}\n`);
+    return error.exitCode;
+  }
+  if (command.command === 'plan') {
+    io.stdout(`${JSON.stringify(await plan(policy), null, 2)}\n`);
+    return 0;
+  }
+  if (deadline && deadline.getTime() < Date.now())
+    log.log('warn', 'the deadline has passed: every schedule goes straight to its last step');
+  let report: DrainReport;
+  try {
+    report = await drain({
+      id,
+      policy,
+      stateDir,
+      abort,
+      log,
+      dryRun: values['dry-run'] === true,
+      ...(deadline ? { deadline } : {}),
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log.log('error', 'internal error', {
+      error: message,
+      stack: error instanceof Error ? error.stack : undefined,
+    });
+    report = errorReport(id, EXIT.internal, message);
+  }
+  io.stdout(`${JSON.stringify(compactReport(report))}\n`);
+  log.log(report.exitCode === 0 ? 'info' : 'warn', 'drain finished', {
+    outcome: report.outcome,
+    durationMs: report.durationMs,
+  });
+  return report.exitCode;
+}

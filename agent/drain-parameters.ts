@@ -1,0 +1,44 @@
+// The parameters of the fleet-drain SSM document: the contract between the Lambda (which sends them), the
+// document (whose `allowedPattern`s are these) and the agent (which checks them again). One place, so the
+// three cannot drift. Patterns are strict on purpose: SSM Agents older than 3.3.2746.0 substitute parameters
+// into the script as text instead of passing them as environment variables.
+
+/** Names of the document's parameters; each reaches the script as `$SSM_<name>` (interpolationType ENV_VAR). */
+export const DRAIN_PARAMETERS = {
+  drainId: {
+    pattern: '^[A-Za-z0-9][A-Za-z0-9-]{0,63}$',
+    description: 'Drain id: the lifecycle action token. A second command with the same id joins the first.',
+  },
+  deadline: {
+    pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,3})?Z$',
+    description: 'UTC time (ISO 8601) by which the drain must have ended: event time + maximum drain time.',
+  },
+  instanceId: {
+    pattern: '^(i|mi)-[0-9a-f]{8,17}$',
+    description: 'The instance being drained (for logs).',
+  },
+  autoScalingGroupName: {
+    pattern: '^[A-Za-z0-9][A-Za-z0-9._+=@-]{0,254}$',
+    description: 'The Auto Scaling group that is terminating the instance.',
+  },
+  lifecycleHookName: {
+    pattern: '^[A-Za-z0-9][A-Za-z0-9._+=@-]{0,254}$',
+    description: 'The terminate lifecycle hook holding the instance.',
+  },
+} as const;
+
+export type DrainParameterName = keyof typeof DRAIN_PARAMETERS;
+
+/** Values of every document parameter, as SendCommand takes them (one string each). */
+export type DrainParameters = Record<DrainParameterName, string>;
+
+/** The first parameter whose value does not match its pattern, or undefined when all are valid. */
+export function findInvalidParameter(
+  values: Record<string, string | undefined>,
+): DrainParameterName | undefined {
+  for (const [name, { pattern }] of Object.entries(DRAIN_PARAMETERS)) {
+    const value = values[name];
+    if (value === undefined || !new RegExp(pattern).test(value)) return name as DrainParameterName;
+  }
+  return undefined;
+}

@@ -1,0 +1,125 @@
+// Reading /proc. Everything the agent knows about processes comes through ProcReader, so tests can inject a
+// reader that simulates PID reuse or processes that vanish between two reads.
+
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+/** What /proc/PID/stat says about a process (fields 3–6, 9 and 22 of proc(5)). */
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  /** R, S, D, Z (zombie), T, X (dead), I … */
+  state: string;
+  ppid: number;
+  pgid: number;
+  sid: number;
+  flags: number;
+  /** Clock ticks after boot: with the PID, the identity of a process (PIDs are reused, start times are not). */
+  startTime: number;
+}
+
+export interface ProcReader {
+  listPids(): number[];
+  stat(pid: number): ProcStat | undefined;
+  /** Arguments joined by spaces; '' for kernel threads and zombies. */
+  cmdline(pid: number): string | undefined;
+  exe(pid: number): string | undefined;
+  /** Real uid. */
+  uid(pid: number): number | undefined;
+}
+
+/** PF_KTHREAD in include/linux/sched.h: the process is a kernel thread. */
+const PF_KTHREAD = 0x00200000;
+
+/** Parses the text of /proc/PID/stat; the command name may itself contain spaces and parentheses. */
+export function parseStat(text: string): ProcStat | undefined {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const fields = text.slice(close + 2).split(' ');
+  // fields[0] is field 3 of proc(5).
+  const startTime = Number(fields[19]);
+  const stat: ProcStat = {
+    pid: Number(text.slice(0, open)),
+    comm: text.slice(open + 1, close),
+    state: fields[0] ?? '?',
+    ppid: Number(fields[1]),
+    pgid: Number(fields[2]),
+    sid: Number(fields[3]),
+    flags: Number(fields[6]),
+    startTime,
+  };
+  return Number.isFinite(stat.pid) && Number.isFinite(startTime) ? stat : undefined;
+}
+
+/** True for kernel threads: kthreadd (PID 2), its children, or anything flagged PF_KTHREAD. */
+export function isKernelThread(stat: ProcStat): boolean {
+  return stat.pid === 2 || stat.ppid === 2 || (stat.flags & PF_KTHREAD) !== 0;
+}
+
+/** True when the process has exited: gone, a zombie, or dead. */
+export function hasExited(stat: ProcStat | undefined): boolean {
+  return stat === undefined || stat.state === 'Z' || stat.state === 'X';
+}
+
+const read = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined; // The process exited between listing and reading: normal.
+  }
+};
+
+/** The reader of a /proc tree (the real one unless a test gives another root). */
+export function procReader(root = '/proc'): ProcReader {
+  return {
+    listPids() {
+      const pids: number[] = [];
+      for (const name of readdirSync(root)) {
+        const code = name.charCodeAt(0);
+        if (code >= 48 && code <= 57) pids.push(Number(name));
+      }
+      return pids;
+    },
+    stat(pid) {
+      const text = read(`${root}/${pid}/stat`);
+      return text === undefined ? undefined : parseStat(text);
+    },
+    cmdline(pid) {
+      const text = read(`${root}/${pid}/cmdline`);
+      if (text === undefined) return undefined;
+      return (text.endsWith('\0') ? text.slice(0, -1) : text).replaceAll('\0', ' ');
+    },
+    exe(pid) {
+      try {
+        return readlinkSync(`${root}/${pid}/exe`).replace(/ \(deleted\)$/, '');
+      } catch {
+        return undefined;
+      }
+    },
+    uid(pid) {
+      const match = /^Uid:\s+(\d+)/m.exec(read(`${root}/${pid}/status`) ?? '');
+      return match ? Number(match[1]) : undefined;
+    },
+  };
+}
+
+/** All live processes at one moment, with their children. */
+export interface Snapshot {
+  byPid: Map<number, ProcStat>;
+  children: Map<number, number[]>;
+}
+
+/** Reads every process once. Processes that vanish while reading are simply absent. */
+export function takeSnapshot(proc: ProcReader): Snapshot {
+  const byPid = new Map<number, ProcStat>();
+  const children = new Map<number, number[]>();
+  for (const pid of proc.listPids()) {
+    const stat = proc.stat(pid);
+    if (!stat || hasExited(stat)) continue;
+    byPid.set(pid, stat);
+    const siblings = children.get(stat.ppid);
+    if (siblings) siblings.push(pid);
+    else children.set(stat.ppid, [pid]);
+  }
+  return { byPid, children };
+}

@@ -1,0 +1,58 @@
+// Prepare and finally steps: touch a file (e.g. lava's __nodispatch__), or run a command with a timeout.
+
+import { closeSync, mkdirSync, openSync, utimesSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from './log.js';
+import type { ResolvedStep } from './policy.js';
+import type { StepReport } from './report.js';
+import { describeResult, runCommand } from './run-command.js';
+
+/** How a step shows in logs and the report. */
+export function describeStep(step: ResolvedStep): string {
+  return step.kind === 'touch' ? `touch ${step.path}` : step.argv.join(' ');
+}
+
+export async function runStep(step: ResolvedStep, abort?: AbortSignal): Promise<StepReport> {
+  const started = performance.now();
+  const name = describeStep(step).slice(0, 200);
+  if (step.kind === 'touch') {
+    try {
+      mkdirSync(dirname(step.path), { recursive: true });
+      closeSync(openSync(step.path, 'a'));
+      const now = new Date();
+      utimesSync(step.path, now, now);
+      return { step: name, ok: true, durationMs: Math.round(performance.now() - started) };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      return { step: name, ok: false, durationMs: Math.round(performance.now() - started), error: code };
+    }
+  }
+  const result = await runCommand(step.argv, step.timeoutMs, abort ? { signal: abort } : {});
+  const problem = describeResult(result);
+  const report: StepReport = {
+    step: name,
+    ok: problem === undefined,
+    durationMs: result.durationMs,
+    exitCode: result.exitCode,
+  };
+  if (problem) report.error = problem;
+  return report;
+}
+
+/** Runs steps in order; a failed step is logged and reported but does not stop the drain. */
+export async function runSteps(
+  steps: readonly ResolvedStep[],
+  phase: 'prepare' | 'finally',
+  log: Logger,
+  options: { abort?: AbortSignal; onDone?: (index: number) => void; from?: number } = {},
+): Promise<StepReport[]> {
+  const reports: StepReport[] = [];
+  for (let index = options.from ?? 0; index < steps.length; index++) {
+    if (options.abort?.aborted) break;
+    const report = await runStep(steps[index] as ResolvedStep, options.abort);
+    reports.push(report);
+    options.onDone?.(index);
+    log.log(report.ok ? 'info' : 'warn', `${phase} step ${report.ok ? 'done' : 'failed'}`, { ...report });
+  }
+  return reports;
+}
