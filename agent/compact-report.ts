@@ -5,6 +5,31 @@ import { type DrainReport, type ProcessReport, REPORT_MAX_CHARS, type TargetRepo
 
 const size = (report: DrainReport) => JSON.stringify(report).length;
 
+const SHORT_COMMAND_CHARS = 24;
+
+/** `/usr/bin/python3 -m celery worker` → `python3 -m celery worker`, cut to SHORT_COMMAND_CHARS. */
+export function shortCommand(command: string): string {
+  const space = command.indexOf(' ');
+  const program = space < 0 ? command : command.slice(0, space);
+  const base = program.startsWith('/') ? program.slice(program.lastIndexOf('/') + 1) : program;
+  return (base + (space < 0 ? '' : command.slice(space))).slice(0, SHORT_COMMAND_CHARS);
+}
+
+function hoistCommand(target: TargetReport): TargetReport {
+  const counts = new Map<string, number>();
+  for (const { command } of target.processes)
+    if (command) counts.set(command, (counts.get(command) ?? 0) + 1);
+  const [common, count] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? [];
+  if (common === undefined || (count ?? 0) < 2) return target;
+  return {
+    ...target,
+    command: common,
+    processes: target.processes.map(({ command, ...rest }) =>
+      command === common ? rest : { ...rest, command },
+    ),
+  };
+}
+
 /** Most interesting first: still running, then forced, then the rest. */
 const rank = (process: ProcessReport) => (process.exitedAfterMs === null ? 0 : process.forced ? 1 : 2);
 
@@ -29,13 +54,19 @@ function keep(target: TargetReport, count: number): TargetReport {
 /** The report, summarised until its JSON fits in `maxChars`. */
 export function compactReport(report: DrainReport, maxChars = REPORT_MAX_CHARS - 1): DrainReport {
   if (size(report) <= maxChars) return report;
+  // First shorten commands to the program's base name and the start of its arguments.
   let compact: DrainReport = {
     ...report,
     targets: report.targets.map((target) => ({
       ...target,
-      processes: target.processes.map((process) => ({ ...process, command: process.command.slice(0, 32) })),
+      processes: target.processes.map((process) => ({
+        ...process,
+        ...(process.command ? { command: shortCommand(process.command) } : {}),
+      })),
     })),
   };
+  // Then say the command most processes of a target share once, on the target.
+  if (size(compact) > maxChars) compact = { ...compact, targets: compact.targets.map(hoistCommand) };
   // Halve the processes kept per target until it fits; then drop step details as a last resort.
   let limit = Math.max(...compact.targets.map((target) => target.processes.length));
   while (size(compact) > maxChars && limit > 0) {

@@ -193,9 +193,19 @@ async function run(
   state.phase = 'targets';
   save();
 
+  // Each target starts once, after the targets it names in `after` (the policy has no cycles).
   const done = new Map<string, Promise<TargetReport>>();
+  const byName = new Map(policy.targets.map((spec) => [spec.name, spec]));
+  const drainOnce = (spec: ResolvedTarget): Promise<TargetReport> => {
+    let promise = done.get(spec.name);
+    if (!promise) {
+      promise = drainTarget(spec);
+      done.set(spec.name, promise);
+    }
+    return promise;
+  };
   const drainTarget = async (spec: ResolvedTarget): Promise<TargetReport> => {
-    await Promise.all(spec.after.map((name) => done.get(name)));
+    await Promise.all(spec.after.map((name) => drainOnce(byName.get(name) as ResolvedTarget)));
     const known = state.targets[spec.name];
     const target = createTarget(spec, { proc, protection, clock, kill: options.kill, known });
     const targetLog = log.with({ target: spec.name });
@@ -250,10 +260,7 @@ async function run(
     });
     return report(result);
   };
-  for (const spec of policy.targets) done.set(spec.name, drainTarget(spec));
-  const targets = await Promise.all(
-    policy.targets.map((spec) => done.get(spec.name) as Promise<TargetReport>),
-  );
+  const targets = await Promise.all(policy.targets.map(drainOnce));
 
   state.phase = 'finally';
   save();

@@ -11,20 +11,10 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(match[1]) * UNIT_MS[unit]);
 }
 
-/** A duration in the policy's own notation, exact: 90_000 → `1m30s`, 500 → `500ms`. */
+/** A duration in the policy's own notation, in the largest unit that is exact: 90_000 → `90s`, 600_000 → `10m`. */
 export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  let rest = ms;
-  let text = '';
-  for (const [unit, size] of [
-    ['h', UNIT_MS.h],
-    ['m', UNIT_MS.m],
-    ['s', UNIT_MS.s],
-    ['ms', UNIT_MS.ms],
-  ] as const) {
-    const count = Math.floor(rest / size);
-    if (count > 0) text += `${count}${unit}`;
-    rest -= count * size;
+  for (const unit of ['h', 'm', 's'] as const) {
+    if (ms !== 0 && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
   }
-  return text;
+  return ms === 0 ? '0s' : `${ms}ms`;
 }

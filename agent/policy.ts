@@ -436,7 +436,8 @@ class Checker {
   }
 
   order(targets: ResolvedTarget[]): void {
-    const index = new Map(targets.map((target, i) => [target.name, i]));
+    const index = new Map<string, number>();
+    for (const [i, target] of targets.entries()) if (!index.has(target.name)) index.set(target.name, i);
     for (const [i, target] of targets.entries()) {
       if (index.get(target.name) !== i)
         this.fail(

@@ -51,9 +51,12 @@ export function parseStat(text: string): ProcStat | undefined {
   return Number.isFinite(stat.pid) && Number.isFinite(startTime) ? stat : undefined;
 }
 
-/** True for kernel threads: kthreadd (PID 2), its children, or anything flagged PF_KTHREAD. */
+/**
+ * True for kernel threads: flagged PF_KTHREAD, or kthreadd itself (PID 2 whose parent is 0). Not "PID 2 or a
+ * child of PID 2": inside a PID namespace those are ordinary processes.
+ */
 export function isKernelThread(stat: ProcStat): boolean {
-  return stat.pid === 2 || stat.ppid === 2 || (stat.flags & PF_KTHREAD) !== 0;
+  return (stat.flags & PF_KTHREAD) !== 0 || (stat.pid === 2 && stat.ppid === 0);
 }
 
 /** True when the process has exited: gone, a zombie, or dead. */

@@ -103,18 +103,22 @@ export class ProcessTarget implements DrainTarget {
       alive.map((tracked) => tracked.pid),
     ))
       this.add(stat, false);
+    // Groups and sessions led by a tracked process hold its double-forked stragglers. One counts only while a
+    // process we already know (by identity) is still in it: the kernel frees a group's number for reuse only
+    // once the group is empty, so an anchored group cannot belong to someone else.
+    const anchoredGroups = new Set<number>();
+    const anchoredSessions = new Set<number>();
     for (const tracked of this.tracked.values()) {
       const stat = tracked.exitedAfterMs === null ? snapshot.byPid.get(tracked.pid) : undefined;
-      if (stat?.pgid === stat?.pid && stat) this.groups.add(stat.pid);
-      if (stat?.sid === stat?.pid && stat) this.sessions.add(stat.pid);
+      if (!stat) continue;
+      if (stat.pgid === stat.pid) this.groups.add(stat.pid);
+      if (stat.sid === stat.pid) this.sessions.add(stat.pid);
+      anchoredGroups.add(stat.pgid);
+      anchoredSessions.add(stat.sid);
     }
-    const members = membersOf(snapshot, this.groups, this.sessions);
-    // A group or session with no member left may get its number reused by an unrelated process: forget it.
-    const groupsSeen = new Set(members.map((stat) => stat.pgid));
-    const sessionsSeen = new Set(members.map((stat) => stat.sid));
-    for (const group of this.groups) if (!groupsSeen.has(group)) this.groups.delete(group);
-    for (const session of this.sessions) if (!sessionsSeen.has(session)) this.sessions.delete(session);
-    for (const stat of members) this.add(stat, false);
+    for (const group of this.groups) if (!anchoredGroups.has(group)) this.groups.delete(group);
+    for (const session of this.sessions) if (!anchoredSessions.has(session)) this.sessions.delete(session);
+    for (const stat of membersOf(snapshot, this.groups, this.sessions)) this.add(stat, false);
     this.live = [...this.tracked.values()].filter((tracked) => tracked.exitedAfterMs === null);
     return snapshot;
   }

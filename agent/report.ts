@@ -20,8 +20,11 @@ export type SentSignal = [signal: string, offsetMs: number];
 
 export interface ProcessReport {
   pid: number;
-  /** Command line, shortened. For systemd and docker targets: the unit or container. */
-  command: string;
+  /**
+   * Command line, shortened. For systemd and docker targets: the unit or container. Left out when the report
+   * had to be compacted and it equals the target's `command`.
+   */
+  command?: string;
   signals: SentSignal[];
   /** Milliseconds after the drain started; null while still running. */
   exitedAfterMs: number | null;
@@ -32,6 +35,8 @@ export interface TargetReport {
   name: string;
   kind: TargetKind;
   outcome: TargetOutcome;
+  /** In a compacted report: the command most of the target's processes share (they then leave it out). */
+  command?: string;
   processes: ProcessReport[];
   /** Processes left out of `processes` to keep the report under REPORT_MAX_CHARS. */
   omitted?: { count: number; exited: number; forced: number; running: number };

@@ -1,5 +1,6 @@
 // Drain schedules in the style of `start-stop-daemon --retry`: `TERM/30s/KILL/5s`.
 // A signal item is sent to the target; a duration item waits that long, but ends as soon as the target is gone.
+// Signals are names (TERM, SIGTERM) or numbers; a bare number right after a signal is a wait in seconds.
 
 import { formatDuration, parseDuration } from './duration.js';
 import { parseSignal, SIGKILL, type Signal } from './signals.js';
@@ -33,7 +34,9 @@ export function parseSchedule(text: string): Schedule {
       throw new ScheduleError('"forever" is not supported: a drain must end; write a long wait such as 2h');
     }
     const previous = steps.at(-1);
-    const signal = parseSignal(item);
+    // A bare number is a duration where a wait is due (after a signal, or alone) and a signal elsewhere.
+    const waitDue = /^\d+$/.test(item) && ((previous && 'signal' in previous) || items.length === 1);
+    const signal = waitDue ? undefined : parseSignal(item);
     if (signal) {
       if (previous && 'signal' in previous && previous.signal.number === SIGKILL.number) {
         throw new ScheduleError(`"${item}" follows KILL: nothing can be signalled after KILL`);

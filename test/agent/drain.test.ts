@@ -1,0 +1,416 @@
+// The agent against real processes: fixture workers that handle or ignore signals, fork, exit slowly.
+// Assertions are on the order and count of the signals each fixture recorded, never on wall-clock bounds.
+
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AGENT, isAlive, runAgent, Sandbox, startAgent } from './helpers.js';
+
+let box: Sandbox;
+beforeEach(() => {
+  box = new Sandbox();
+});
+afterEach(() => box.cleanup());
+
+const drainArgs = (policy: string, id = 'drain-1') => [
+  'drain',
+  '--config',
+  policy,
+  '--id',
+  id,
+  '--state-dir',
+  box.stateDir,
+];
+
+describe('drain exit codes and outcomes', () => {
+  it('exits 0 with outcome drained when every worker stops after TERM', async () => {
+    const worker = await box.start('graceful-worker.mjs');
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/20s/KILL/5s' }],
+    });
+
+    const run = await runAgent(drainArgs(policy));
+
+    expect(run.code).toBe(0);
+    expect(run.report.outcome).toBe('drained');
+    expect(run.report.targets[0]).toMatchObject({ name: 'w', kind: 'process', outcome: 'drained' });
+    expect(run.report.targets[0]?.processes).toEqual([
+      expect.objectContaining({ pid: worker.pid, forced: false, signals: [['TERM', expect.any(Number)]] }),
+    ]);
+    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
+    expect(isAlive(worker.pid as number)).toBe(false);
+  });
+
+  it('exits 0 with outcome nothing when nothing matches', async () => {
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'w', match: { cmdline: `${box.tag}-absent` } }],
+    });
+
+    const run = await runAgent(drainArgs(policy));
+
+    expect(run.code).toBe(0);
+    expect(run.report.outcome).toBe('nothing');
+    expect(run.report.targets[0]?.outcome).toBe('nothing');
+  });
+
+  it('exits 3 with outcome forced when a worker ignores TERM and only KILL stops it', async () => {
+    const worker = await box.start('ignores-term.mjs');
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/300ms/KILL/5s' }],
+    });
+
+    const run = await runAgent(drainArgs(policy));
+
+    expect(run.code).toBe(3);
+    expect(run.report.outcome).toBe('forced');
+    const [process] = run.report.targets[0]?.processes ?? [];
+    expect(process?.forced).toBe(true);
+    expect(process?.signals.map(([name]) => name)).toEqual(['TERM', 'KILL']);
+    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
+    expect(isAlive(worker.pid as number)).toBe(false);
+  });
+
+  it('exits 2 with outcome incomplete when a worker is still running at the end (the agent may not signal it)', async () => {
+    // The agent runs unprivileged (nobody) against a root worker: every signal fails with EPERM.
+    const worker = await box.start('ignores-term.mjs');
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/200ms/KILL/300ms' }],
+    });
+    chmodSync(box.dir, 0o777);
+
+    const run = await runAgent(
+      ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, AGENT, ...drainArgs(policy)],
+      {
+        program: 'setpriv',
+      },
+    );
+
+    expect(run.code).toBe(2);
+    expect(run.report.outcome).toBe('incomplete');
+    expect(run.report.targets[0]).toMatchObject({ outcome: 'error', error: expect.stringMatching(/EPERM/) });
+    expect(box.signalsOf(worker.pid as number)).toEqual([]);
+    expect(isAlive(worker.pid as number)).toBe(true);
+  });
+
+  it('exits 4 with outcome interrupted when the agent gets TERM, and stops escalating', async () => {
+    const worker = await box.start('ignores-term.mjs');
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/10m/KILL/5s' }],
+    });
+    const agent = startAgent(drainArgs(policy));
+    let stderr = '';
+    agent.child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    await box.waitFor(() => box.signalsOf(worker.pid as number).length === 1);
+
+    agent.child.kill('SIGTERM');
+    const run = await agent.done;
+
+    expect(run.code).toBe(4);
+    expect(run.report.outcome).toBe('interrupted');
+    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
+    expect(isAlive(worker.pid as number)).toBe(true);
+    expect(stderr).toContain('"message":"drain finished"');
+  });
+
+  it('exits 70 with a clear message when the state dir cannot be created', async () => {
+    const policy = box.policy({ version: 1, targets: [{ name: 'w', match: { cmdline: box.tag } }] });
+
+    const run = await runAgent(['drain', '--config', policy, '--state-dir', join(policy, 'not-a-dir')]);
+
+    expect(run.code).toBe(70);
+    expect(run.report.outcome).toBe('error');
+    expect(run.report.error).toMatch(/ENOTDIR/);
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('idempotence on the host', () => {
+  it('a concurrent duplicate joins the running drain: the lava worker gets exactly one HUP', async () => {
+    const worker = await box.start('lava-worker.mjs', { env: { EXIT_DELAY_MS: '700' } });
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'lava', match: { cmdline: box.tag }, preset: 'lava' }],
+    });
+
+    const first = startAgent(drainArgs(policy, 'dup-1'));
+    const second = startAgent(drainArgs(policy, 'dup-1'));
+    const [a, b] = await Promise.all([first.done, second.done]);
+
+    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGHUP']);
+    expect(box.records().find((r) => r.event === 'exit')?.how).toBe('finished');
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect([a.report.joined, b.report.joined].sort()).toEqual([false, true]);
+    expect(a.report.targets).toEqual(b.report.targets);
+  });
+
+  it('a duplicate after the drain finished replays the report and sends nothing', async () => {
+    const worker = await box.start('lava-worker.mjs');
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'lava', match: { cmdline: box.tag }, preset: 'lava' }],
+    });
+    const first = await runAgent(drainArgs(policy, 'replay-1'));
+    const again = await box.start('lava-worker.mjs'); // a new worker matching the same policy
+
+    const replay = await runAgent(drainArgs(policy, 'replay-1'));
+
+    expect(replay.code).toBe(first.code);
+    expect(replay.report).toEqual({ ...first.report, joined: true });
+    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGHUP']);
+    expect(box.signalsOf(again.pid as number)).toEqual([]);
+  });
+
+  it('a drain whose agent was killed resumes where it stood: no signal is sent twice', async () => {
+    const worker = await box.start('ignores-term.mjs');
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/1500ms/KILL/5s' }],
+    });
+    const first = startAgent(drainArgs(policy, 'resume-1'));
+    await box.waitFor(() => box.signalsOf(worker.pid as number).length === 1);
+    first.child.kill('SIGKILL');
+    await first.done;
+
+    const second = await runAgent(drainArgs(policy, 'resume-1'));
+
+    expect(second.code).toBe(3);
+    expect(second.stderr).toContain('resuming a drain whose agent died');
+    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
+    const [process] = second.report.targets[0]?.processes ?? [];
+    expect(process?.signals.map(([name]) => name)).toEqual(['TERM', 'KILL']);
+    expect(isAlive(worker.pid as number)).toBe(false);
+  });
+});
+
+describe('process trees', () => {
+  it('signals the root gracefully and KILLs the double-forked grandchild left in its session', async () => {
+    await box.start('forks-children.mjs', { ready: 4, env: { EXIT_DELAY_MS: '100' } });
+    const records = box.records();
+    const byRole = (role: string) =>
+      records.filter((r) => r.role === role && r.event === 'ready').map((r) => r.pid);
+    const [parent] = byRole('worker');
+    const children = byRole('child');
+    const [grandchild] = byRole('grandchild');
+    const policy = box.policy({
+      version: 1,
+      targets: [
+        { name: 'tree', match: { cmdline: `forks-children.mjs ${box.tag}$` }, schedule: 'TERM/2s/KILL/5s' },
+      ],
+    });
+
+    const run = await runAgent(drainArgs(policy));
+
+    expect(run.code).toBe(3);
+    expect(box.signalsOf(parent as number)).toEqual(['SIGTERM']);
+    for (const child of children) expect(box.signalsOf(child)).toEqual([]);
+    expect(box.signalsOf(grandchild as number)).toEqual([]);
+    const reported = run.report.targets[0]?.processes ?? [];
+    expect(reported.find((p) => p.pid === grandchild)).toMatchObject({
+      forced: true,
+      signals: [['KILL', expect.any(Number)]],
+    });
+    for (const pid of [parent, grandchild, ...children]) expect(isAlive(pid as number)).toBe(false);
+  });
+
+  it('with scope "all" every process of the tree gets the graceful signal', async () => {
+    await box.start('forks-children.mjs', { ready: 4 });
+    const children = box
+      .records()
+      .filter((r) => r.role === 'child')
+      .map((r) => r.pid);
+    const policy = box.policy({
+      version: 1,
+      targets: [
+        {
+          name: 'tree',
+          match: { cmdline: `forks-children.mjs ${box.tag}$` },
+          scope: 'all',
+          schedule: 'TERM/2s/KILL/5s',
+        },
+      ],
+    });
+
+    await runAgent(drainArgs(policy));
+
+    for (const child of children) expect(box.signalsOf(child)).toEqual(['SIGTERM']);
+  });
+
+  it('counts a zombie as exited', async () => {
+    const zombiePidfile = join(box.dir, 'zombie.pid');
+    await box.start('zombie-parent.sh', { args: [zombiePidfile, box.tag] });
+    const zombie = readFileSync(zombiePidfile, 'utf8').trim();
+    await box.waitFor(() => /\) Z /.test(readFileSync(`/proc/${zombie}/stat`, 'utf8')));
+    const policy = box.policy({ version: 1, targets: [{ name: 'z', pidfile: zombiePidfile }] });
+
+    const run = await runAgent(drainArgs(policy));
+
+    expect(run.code).toBe(0);
+    expect(run.report.outcome).toBe('nothing');
+  });
+
+  it('drains a parent that holds a zombie child without waiting for the zombie', async () => {
+    const zombiePidfile = join(box.dir, 'zombie.pid');
+    const parent = await box.start('zombie-parent.sh', { args: [zombiePidfile, box.tag] });
+    const zombie = readFileSync(zombiePidfile, 'utf8').trim();
+    await box.waitFor(() => /\) Z /.test(readFileSync(`/proc/${zombie}/stat`, 'utf8')));
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'p', match: { cmdline: box.tag, user: 'root' } }],
+    });
+
+    const run = await runAgent(drainArgs(policy));
+
+    expect(run.report.targets[0]?.processes.map((p) => p.pid)).toEqual([parent.pid]);
+    expect(run.code).toBe(0);
+  });
+});
+
+describe('steps, ordering and dry runs', () => {
+  it('runs prepare before any signal and finally after the last target', async () => {
+    const worker = await box.start('graceful-worker.mjs');
+    const marker = join(box.dir, 'run/app/no-dispatch');
+    const policy = box.policy({
+      version: 1,
+      prepare: [{ touch: marker }, { run: ['sh', '-c', `echo '{"event":"prepare"}' >> ${box.log}`] }],
+      targets: [{ name: 'w', match: { cmdline: box.tag } }],
+      finally: [{ run: ['sh', '-c', `echo '{"event":"finally"}' >> ${box.log}`] }, { run: ['false'] }],
+    });
+
+    const run = await runAgent(drainArgs(policy));
+
+    expect(existsSync(marker)).toBe(true);
+    const events = box.records().map((r) => (r.event === 'signal' ? r.signal : r.event));
+    expect(events.slice(1)).toEqual(['prepare', 'SIGTERM', 'exit', 'finally']);
+    expect(run.report.prepare.map((s) => s.ok)).toEqual([true, true]);
+    expect(run.report.finally.map((s) => s.ok)).toEqual([true, false]);
+    expect(run.report.finally[1]?.error).toBe('exited 1');
+    expect(run.code).toBe(0);
+    void worker;
+  });
+
+  it('starts a target only after the targets it is "after" have stopped', async () => {
+    const web = await box.start('graceful-worker.mjs', {
+      env: { FIXTURE_ROLE: 'web', EXIT_DELAY_MS: '300' },
+      args: ['web'],
+    });
+    const jobs = await box.start('graceful-worker.mjs', { env: { FIXTURE_ROLE: 'jobs' }, args: ['jobs'] });
+    const policy = box.policy({
+      version: 1,
+      targets: [
+        { name: 'jobs', match: { cmdline: `${box.tag} jobs$` }, after: ['web'] },
+        { name: 'web', match: { cmdline: `${box.tag} web$` } },
+      ],
+    });
+
+    await runAgent(drainArgs(policy));
+
+    const order = box
+      .records()
+      .filter((r) => r.event !== 'ready')
+      .map((r) => `${r.role}:${r.event}`);
+    expect(order).toEqual(['web:signal', 'web:exit', 'jobs:signal', 'jobs:exit']);
+    void web;
+    void jobs;
+  });
+
+  it('a stop command replaces the first signal; the schedule then only waits', async () => {
+    const worker = await box.start('graceful-worker.mjs');
+    const policy = box.policy({
+      version: 1,
+      targets: [
+        {
+          name: 'app',
+          match: { cmdline: box.tag },
+          stop: { run: ['kill', '-INT', String(worker.pid)] },
+          schedule: '10s/KILL/5s',
+        },
+      ],
+    });
+
+    const run = await runAgent(drainArgs(policy));
+
+    expect(run.code).toBe(0);
+    expect(run.report.targets[0]).toMatchObject({ kind: 'command', outcome: 'drained' });
+    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGINT']);
+  });
+
+  it('--dry-run reports the targets and signals nothing', async () => {
+    const worker = await box.start('graceful-worker.mjs');
+    const marker = join(box.dir, 'marker');
+    const policy = box.policy({
+      version: 1,
+      prepare: [{ touch: marker }],
+      targets: [{ name: 'w', match: { cmdline: box.tag } }],
+    });
+
+    const run = await runAgent([...drainArgs(policy), '--dry-run']);
+
+    expect(run.code).toBe(0);
+    expect(run.report).toMatchObject({ dryRun: true, outcome: 'nothing' });
+    expect(run.report.targets[0]?.processes.map((p) => p.pid)).toEqual([worker.pid]);
+    expect(box.signalsOf(worker.pid as number)).toEqual([]);
+    expect(existsSync(marker)).toBe(false);
+    expect(isAlive(worker.pid as number)).toBe(true);
+  });
+
+  it('plan lists what each target would match and signals nothing', async () => {
+    const worker = await box.start('graceful-worker.mjs');
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'w', match: { cmdline: box.tag }, preset: 'celery' }],
+    });
+
+    const run = await runAgent(['plan', '--config', policy]);
+    const plan = JSON.parse(run.stdout);
+
+    expect(run.code).toBe(0);
+    expect(plan.targets[0]).toMatchObject({ name: 'w', schedule: 'TERM/10m/QUIT/30s/KILL/5s' });
+    expect(plan.targets[0].processes).toEqual([expect.objectContaining({ pid: worker.pid, matched: true })]);
+    expect(box.signalsOf(worker.pid as number)).toEqual([]);
+  });
+
+  it('status shows the last drain', async () => {
+    await box.start('graceful-worker.mjs');
+    const policy = box.policy({ version: 1, targets: [{ name: 'w', match: { cmdline: box.tag } }] });
+    await runAgent(drainArgs(policy, 'status-1'));
+
+    const run = await runAgent(['status', '--state-dir', box.stateDir]);
+
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      id: 'status-1',
+      status: 'finished',
+      report: { outcome: 'drained' },
+    });
+  });
+});
+
+describe('deadline', () => {
+  it('clips the waits so the final KILL still fits before the deadline', async () => {
+    // A 10-minute grace with a 2-second deadline: without clipping this drain would outlive the test.
+    const worker = await box.start('ignores-term.mjs');
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/10m/KILL/1s' }],
+    });
+
+    const run = await runAgent([...drainArgs(policy), '--deadline', '2s']);
+
+    expect(run.code).toBe(3);
+    const [process] = run.report.targets[0]?.processes ?? [];
+    expect(process?.signals.map(([name]) => name)).toEqual(['TERM', 'KILL']);
+    const killAt = process?.signals[1]?.[1] as number;
+    expect(killAt).toBeLessThan(run.report.durationMs + 1);
+    expect(new Date(run.report.startedAt).getTime() + killAt).toBeLessThanOrEqual(
+      new Date(run.report.deadline as string).getTime(),
+    );
+    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
+  });
+});

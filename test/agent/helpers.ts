@@ -1,0 +1,165 @@
+// Helpers for tests that run the real agent bundle against real fixture processes.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { DrainReport } from '../../agent/report.js';
+
+export const AGENT = fileURLToPath(new URL('../../dist/fleet-drain-agent.js', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url));
+
+export interface FixtureRecord {
+  pid: number;
+  role: string;
+  event: 'ready' | 'signal' | 'exit';
+  signal?: string;
+  how?: string;
+}
+
+/** A scratch folder with a shared fixture log; `cleanup` kills every fixture and removes the folder. */
+export class Sandbox {
+  readonly dir = mkdtempSync(join(tmpdir(), 'fleet-drain-test-'));
+  readonly log = join(this.dir, 'fixtures.log');
+  readonly stateDir = join(this.dir, 'state');
+  private readonly children: ChildProcess[] = [];
+  /** A unique tag in every fixture's command line, so a policy matches this test's fixtures only. */
+  readonly tag = `fdt${process.pid}x${Math.random().toString(36).slice(2, 8)}`;
+
+  constructor() {
+    writeFileSync(this.log, '');
+  }
+
+  /** Starts a fixture in its own session (as a service manager would) and waits until it is ready. */
+  async start(
+    fixture: string,
+    options: { env?: Record<string, string>; args?: string[]; ready?: number } = {},
+  ) {
+    const program = fixture.endsWith('.sh') ? join(FIXTURES, fixture) : process.execPath;
+    const args = fixture.endsWith('.sh')
+      ? (options.args ?? [])
+      : [join(FIXTURES, fixture), this.tag, ...(options.args ?? [])];
+    const before = this.records().filter((r) => r.event === 'ready').length;
+    const child = spawn(program, args, {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, FIXTURE_LOG: this.log, ...options.env },
+    });
+    this.children.push(child);
+    await this.waitFor(
+      (records) => records.filter((r) => r.event === 'ready').length >= before + (options.ready ?? 1),
+    );
+    return child;
+  }
+
+  records(): FixtureRecord[] {
+    return readFileSync(this.log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as FixtureRecord);
+  }
+
+  signalsOf(pid: number): string[] {
+    return this.records()
+      .filter((r) => r.pid === pid && r.event === 'signal')
+      .map((r) => r.signal as string);
+  }
+
+  async waitFor(predicate: (records: FixtureRecord[]) => boolean, timeoutMs = 15_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!predicate(this.records())) {
+      if (Date.now() > end)
+        throw new Error(`timed out waiting for fixtures; log:\n${readFileSync(this.log, 'utf8')}`);
+      await sleep(20);
+    }
+  }
+
+  policy(policy: unknown): string {
+    const file = join(this.dir, `policy-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify(policy));
+    return file;
+  }
+
+  cleanup(): void {
+    for (const child of this.children) {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    // Orphans that left the group (none should) are found by tag.
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface AgentRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  report: DrainReport;
+}
+
+export interface AgentOptions {
+  env?: Record<string, string>;
+  input?: string;
+  /** Run this program with `args` instead of the agent (e.g. setpriv wrapping it). */
+  program?: string;
+}
+
+/** Starts the agent bundle; `done` resolves when it exits. */
+export function startAgent(args: string[], options: AgentOptions = {}) {
+  const [program, argv] = options.program ? [options.program, args] : [process.execPath, [AGENT, ...args]];
+  const child = spawn(program, argv, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  child.stdin.end(options.input ?? '');
+  const done = new Promise<AgentRun>((resolve) => {
+    child.on('close', (code) => {
+      let report = undefined as unknown as DrainReport;
+      try {
+        report = JSON.parse(stdout) as DrainReport;
+      } catch {
+        // Not every command prints a report.
+      }
+      resolve({ code, stdout, stderr, report });
+    });
+  });
+  return { child, done };
+}
+
+export const runAgent = (args: string[], options: AgentOptions = {}) => startAgent(args, options).done;
+
+/** Waits until the agent's stderr shows a log line with this message. */
+export async function waitForLog(
+  getStderr: () => string,
+  message: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!getStderr().includes(`"message":"${message}"`)) {
+    if (Date.now() > end) throw new Error(`agent never logged "${message}"; stderr:\n${getStderr()}`);
+    await sleep(20);
+  }
+}
+
+export const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+};

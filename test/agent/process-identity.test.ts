@@ -1,0 +1,188 @@
+// Process identity and the never-signal list, against an injected /proc reader whose processes a test can
+// replace between two reads (PID reuse) or mark as kernel threads.
+
+import { describe, expect, it } from 'vitest';
+import { compactReport } from '../../agent/compact-report.js';
+import { type ProcReader, type ProcStat, parseStat } from '../../agent/proc.js';
+import { ProcessTarget } from '../../agent/process-target.js';
+import { protectProcesses } from '../../agent/protected-processes.js';
+import { type DrainReport, REPORT_MAX_CHARS } from '../../agent/report.js';
+
+interface FakeProcess extends Partial<ProcStat> {
+  pid: number;
+  cmdline?: string;
+}
+
+/** A /proc whose table the test edits; `kills` records what would have been signalled. */
+function fakeProc(table: FakeProcess[]) {
+  const processes = new Map<number, FakeProcess>(table.map((p) => [p.pid, p]));
+  const stat = (p: FakeProcess): ProcStat => ({
+    comm: 'x',
+    state: 'S',
+    ppid: 1,
+    pgid: p.pid,
+    sid: p.pid,
+    flags: 0,
+    startTime: 1000,
+    ...p,
+  });
+  const reader: ProcReader = {
+    listPids: () => [...processes.keys()],
+    stat: (pid) => {
+      const p = processes.get(pid);
+      return p ? stat(p) : undefined;
+    },
+    cmdline: (pid) => processes.get(pid)?.cmdline ?? '',
+    exe: () => undefined,
+    uid: () => 0,
+  };
+  return { reader, processes };
+}
+
+describe('parseStat', () => {
+  it('reads the fields after a command name holding spaces and parentheses', () => {
+    const text = '4242 (my (odd) worker) S 17 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 0 0';
+    expect(parseStat(text)).toMatchObject({
+      pid: 4242,
+      comm: 'my (odd) worker',
+      state: 'S',
+      ppid: 17,
+      pgid: 4242,
+      sid: 4242,
+      startTime: 987654,
+    });
+  });
+});
+
+describe('PID reuse', () => {
+  it('never signals a PID that now belongs to another process', async () => {
+    const { reader, processes } = fakeProc([
+      { pid: 1, ppid: 0, cmdline: '/sbin/init' },
+      { pid: 10, ppid: 1, cmdline: 'agent' },
+      { pid: 500, ppid: 1, startTime: 5_000, cmdline: 'lava-worker' },
+    ]);
+    const kills: [number, number][] = [];
+    const target = new ProcessTarget('w', { cmdline: 'lava-worker' }, 'roots', {
+      proc: reader,
+      protection: protectProcesses(reader, 10),
+      clock: () => 0,
+      kill: (pid, signal) => kills.push([pid, signal]),
+    });
+    await target.discover();
+    // The worker exits and PID 500 goes to an unrelated process started later.
+    processes.set(500, { pid: 500, ppid: 1, startTime: 9_000, cmdline: 'postgres' });
+
+    await target.signal({ name: 'TERM', number: 15 });
+
+    expect(kills).toEqual([]);
+    expect(target.processes()).toEqual([
+      expect.objectContaining({ pid: 500, exitedAfterMs: 0, signals: [] }),
+    ]);
+    expect(await target.isRunning()).toBe(false);
+  });
+
+  it('signals the same process again when its identity still holds', async () => {
+    const { reader } = fakeProc([{ pid: 500, ppid: 1, startTime: 5_000, cmdline: 'lava-worker' }]);
+    const kills: [number, number][] = [];
+    const target = new ProcessTarget('w', { cmdline: 'lava-worker' }, 'roots', {
+      proc: reader,
+      protection: protectProcesses(reader, 10),
+      clock: () => 7,
+      kill: (pid, signal) => kills.push([pid, signal]),
+    });
+    await target.discover();
+
+    await target.signal({ name: 'HUP', number: 1 });
+
+    expect(kills).toEqual([[500, 1]]);
+    expect(target.processes()[0]?.signals).toEqual([['HUP', 7]]);
+  });
+
+  it('counts a zombie as exited', async () => {
+    const { reader, processes } = fakeProc([{ pid: 500, ppid: 1, cmdline: 'w' }]);
+    const target = new ProcessTarget('w', { cmdline: 'w' }, 'roots', {
+      proc: reader,
+      protection: protectProcesses(reader, 10),
+      clock: () => 0,
+      kill: () => {},
+    });
+    await target.discover();
+    processes.set(500, { pid: 500, ppid: 1, state: 'Z', cmdline: '' });
+
+    expect(await target.isRunning()).toBe(false);
+  });
+});
+
+describe('the never-signal list', () => {
+  const { reader } = fakeProc([
+    { pid: 1, ppid: 0, cmdline: '/sbin/init worker' },
+    { pid: 2, ppid: 0, cmdline: '', comm: 'kthreadd' },
+    { pid: 3, ppid: 2, flags: 0x00208040, cmdline: '', comm: 'rcu_gp' },
+    { pid: 77, ppid: 1, flags: 0x00200000, cmdline: '', comm: 'odd_kthread' },
+    { pid: 100, ppid: 1, cmdline: 'amazon-ssm-agent worker' },
+    { pid: 200, ppid: 100, cmdline: 'sh -c worker' },
+    { pid: 300, ppid: 200, cmdline: 'node fleet-drain-agent drain worker' },
+    { pid: 301, ppid: 300, cmdline: 'prepare-step worker' },
+    { pid: 400, ppid: 1, cmdline: 'worker' },
+  ]);
+  const protection = protectProcesses(reader, 300);
+
+  it('protects PID 1, the agent, its ancestors, its children and kernel threads', () => {
+    const covered = [1, 2, 3, 77, 100, 200, 300, 301, 400].filter((pid) =>
+      protection.covers(reader.stat(pid) as ProcStat),
+    );
+    expect(covered).toEqual([1, 2, 3, 77, 100, 200, 300, 301]);
+  });
+
+  it('a match-everything target finds only the worker', async () => {
+    const kills: number[] = [];
+    const target = new ProcessTarget('all', { cmdline: '.*' }, 'all', {
+      proc: reader,
+      protection,
+      clock: () => 0,
+      kill: (pid) => kills.push(pid),
+    });
+    await target.discover();
+    await target.signal({ name: 'KILL', number: 9 });
+    expect(kills).toEqual([400]);
+  });
+});
+
+describe('compactReport', () => {
+  const processes = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({
+      pid: 100_000 + i,
+      command: `/usr/bin/python3 -m celery --app=proj.tasks worker --loglevel=INFO --concurrency=8 -n w${i}@%h`,
+      signals: [['TERM', 12] as [string, number], ['KILL', 600_012] as [string, number]],
+      exitedAfterMs: i % 7 === 0 ? null : 1_234_567,
+      forced: i % 3 === 0,
+    }));
+  const report = (count: number): DrainReport => ({
+    version: 1,
+    id: '87654321-4321-4321-4321-210987654321',
+    outcome: 'forced',
+    exitCode: 3,
+    startedAt: '2026-11-22T10:00:00.000Z',
+    finishedAt: '2026-11-22T10:10:00.000Z',
+    durationMs: 600_000,
+    joined: false,
+    prepare: [],
+    targets: [{ name: 'workers', kind: 'process', outcome: 'incomplete', processes: processes(count) }],
+    finally: [],
+  });
+
+  it('keeps 200 processes whole within the 24,000 characters SSM keeps', () => {
+    const compact = compactReport(report(200));
+    expect(JSON.stringify(compact).length).toBeLessThan(REPORT_MAX_CHARS);
+    expect(compact.targets[0]?.processes).toHaveLength(200);
+  });
+
+  it('summarises past that, keeping still-running processes first and counting the rest', () => {
+    const compact = compactReport(report(5_000));
+    const [target] = compact.targets;
+    expect(JSON.stringify(compact).length).toBeLessThan(REPORT_MAX_CHARS);
+    expect(target?.processes.every((p) => p.exitedAfterMs === null)).toBe(true);
+    expect((target?.processes.length ?? 0) + (target?.omitted?.count ?? 0)).toBe(5_000);
+    expect(target?.omitted?.running).toBe(Math.ceil(5_000 / 7) - (target?.processes.length ?? 0));
+  });
+});
