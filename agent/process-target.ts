@@ -96,13 +96,13 @@ export class ProcessTarget implements DrainTarget {
       if (!stat || stat.startTime !== tracked.startTime) tracked.exitedAfterMs = now;
     }
     const matched = matchProcesses(snapshot, this.matcher, proc, protection);
-    for (const stat of matched) this.add(stat, true);
+    for (const stat of matched) this.add(stat, true, snapshot);
     const alive = [...this.tracked.values()].filter((tracked) => tracked.exitedAfterMs === null);
     for (const stat of descendantsOf(
       snapshot,
       alive.map((tracked) => tracked.pid),
     ))
-      this.add(stat, false);
+      this.add(stat, false, snapshot);
     // Groups and sessions led by a tracked process hold its double-forked stragglers. One counts only while a
     // process we already know (by identity) is still in it: the kernel frees a group's number for reuse only
     // once the group is empty, so an anchored group cannot belong to someone else.
@@ -118,13 +118,13 @@ export class ProcessTarget implements DrainTarget {
     }
     for (const group of this.groups) if (!anchoredGroups.has(group)) this.groups.delete(group);
     for (const session of this.sessions) if (!anchoredSessions.has(session)) this.sessions.delete(session);
-    for (const stat of membersOf(snapshot, this.groups, this.sessions)) this.add(stat, false);
+    for (const stat of membersOf(snapshot, this.groups, this.sessions)) this.add(stat, false, snapshot);
     this.live = [...this.tracked.values()].filter((tracked) => tracked.exitedAfterMs === null);
     return snapshot;
   }
 
-  private add(stat: ProcStat, matched: boolean): void {
-    if (this.options.protection.covers(stat)) return;
+  private add(stat: ProcStat, matched: boolean, snapshot: Snapshot): void {
+    if (this.options.protection.covers(stat, snapshot)) return;
     const key = identity(stat.pid, stat.startTime);
     const existing = this.tracked.get(key);
     if (existing) {
