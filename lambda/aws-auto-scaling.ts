@@ -1,0 +1,140 @@
+// Edge: EC2 Auto Scaling calls. Translates SDK errors into our own classes; nothing else here decides.
+// https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_CompleteLifecycleAction.html
+
+import {
+  type AutoScalingClient,
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeAutoScalingInstancesCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from '@aws-sdk/client-auto-scaling';
+import type { LifecycleActionRef } from './drain-command';
+import {
+  AwsCallError,
+  awsErrorCode,
+  errorMessage,
+  LifecycleConfigError,
+  NoActiveLifecycleActionError,
+} from './errors';
+import type { AutoScalingPort, InstanceState } from './ports';
+
+/** DescribeAutoScalingGroups takes at most 100 names per call and 100 records per page; stay well within. */
+const GROUP_NAMES_PER_CALL = 50;
+/** DescribeAutoScalingInstances: at most 50 instance ids and 50 records per call. */
+const INSTANCES_PER_CALL = 50;
+
+function translate(error: unknown, call: string): Error {
+  const code = awsErrorCode(error);
+  const message = errorMessage(error);
+  // Both "with token <uuid>" and "with instance ID <id>" forms; a wrong group or hook is also a
+  // ValidationError, so the message decides.
+  if (code === 'ValidationError' && /No active Lifecycle Action found/i.test(message)) {
+    return new NoActiveLifecycleActionError(message, { cause: error });
+  }
+  if (code === 'ValidationError') return new LifecycleConfigError(`${call}: ${message}`, { cause: error });
+  return new AwsCallError(`${call} failed: ${code ?? 'Error'}: ${message}`, { cause: error });
+}
+
+function actionInput(action: LifecycleActionRef) {
+  return {
+    AutoScalingGroupName: action.groupName,
+    LifecycleHookName: action.hookName,
+    // The token when we have it; an adopted drain only knows its instance (both are accepted).
+    ...(action.token !== undefined
+      ? { LifecycleActionToken: action.token }
+      : { InstanceId: action.instanceId }),
+  };
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let index = 0; index < items.length; index += size) chunks.push(items.slice(index, index + size));
+  return chunks;
+}
+
+/** The Auto Scaling port over a real (or mocked) client. */
+export function createAutoScalingPort(client: AutoScalingClient): AutoScalingPort {
+  return {
+    async completeLifecycleAction(action, result) {
+      try {
+        await client.send(
+          new CompleteLifecycleActionCommand({ ...actionInput(action), LifecycleActionResult: result }),
+        );
+      } catch (error) {
+        throw translate(error, 'CompleteLifecycleAction');
+      }
+    },
+
+    async recordHeartbeat(action) {
+      try {
+        await client.send(new RecordLifecycleActionHeartbeatCommand(actionInput(action)));
+      } catch (error) {
+        throw translate(error, 'RecordLifecycleActionHeartbeat');
+      }
+    },
+
+    async describeGroupInstances(groupNames) {
+      const states: InstanceState[] = [];
+      try {
+        for (const names of chunk(groupNames, GROUP_NAMES_PER_CALL)) {
+          let nextToken: string | undefined;
+          do {
+            const page = await client.send(
+              new DescribeAutoScalingGroupsCommand({
+                AutoScalingGroupNames: names,
+                MaxRecords: 100,
+                NextToken: nextToken,
+              }),
+            );
+            for (const group of page.AutoScalingGroups ?? []) {
+              for (const instance of group.Instances ?? []) {
+                if (instance.InstanceId && group.AutoScalingGroupName && instance.LifecycleState) {
+                  states.push({
+                    instanceId: instance.InstanceId,
+                    groupName: group.AutoScalingGroupName,
+                    lifecycleState: instance.LifecycleState,
+                  });
+                }
+              }
+            }
+            nextToken = page.NextToken;
+          } while (nextToken);
+        }
+      } catch (error) {
+        throw translate(error, 'DescribeAutoScalingGroups');
+      }
+      return states;
+    },
+
+    async describeInstances(instanceIds) {
+      const states: InstanceState[] = [];
+      try {
+        for (const ids of chunk(instanceIds, INSTANCES_PER_CALL)) {
+          let nextToken: string | undefined;
+          do {
+            const page = await client.send(
+              new DescribeAutoScalingInstancesCommand({
+                InstanceIds: ids,
+                MaxRecords: 50,
+                NextToken: nextToken,
+              }),
+            );
+            for (const instance of page.AutoScalingInstances ?? []) {
+              if (instance.InstanceId && instance.AutoScalingGroupName && instance.LifecycleState) {
+                states.push({
+                  instanceId: instance.InstanceId,
+                  groupName: instance.AutoScalingGroupName,
+                  lifecycleState: instance.LifecycleState,
+                });
+              }
+            }
+            nextToken = page.NextToken;
+          } while (nextToken);
+        }
+      } catch (error) {
+        throw translate(error, 'DescribeAutoScalingInstances');
+      }
+      return states;
+    },
+  };
+}

@@ -1,0 +1,42 @@
+// Edge: EventBridge PutEvents for `Fleet Drain Started` / `Fleet Drain Finished` (source `fleet-drainer`).
+
+import {
+  type EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsCommandOutput,
+} from '@aws-sdk/client-eventbridge';
+import { EVENT_SOURCE, fitDetail } from './drain-events';
+import { AwsCallError, awsErrorCode, errorMessage } from './errors';
+import type { EventsPort } from './ports';
+
+/** The events port for one bus over a real (or mocked) client. */
+export function createEventsPort(client: EventBridgeClient, eventBusName: string): EventsPort {
+  return {
+    async putEvent(detailType, detail) {
+      const entry = {
+        Source: EVENT_SOURCE,
+        DetailType: detailType,
+        Detail: fitDetail(detail, detailType),
+        EventBusName: eventBusName,
+      };
+      let response: PutEventsCommandOutput;
+      try {
+        response = await client.send(new PutEventsCommand({ Entries: [entry] }));
+      } catch (error) {
+        throw new AwsCallError(
+          `PutEvents failed: ${awsErrorCode(error) ?? 'Error'}: ${errorMessage(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      // PutEvents reports a failed entry inside a successful response.
+      const result = response.Entries?.[0];
+      if ((response.FailedEntryCount ?? 0) > 0 || result?.ErrorCode) {
+        throw new AwsCallError(
+          `PutEvents entry failed: ${result?.ErrorCode ?? 'Error'}: ${result?.ErrorMessage ?? ''}`,
+        );
+      }
+    },
+  };
+}

@@ -1,0 +1,21 @@
+// Which SSM command and invocation statuses are final. Status *details* also show up in some places (the
+// status-change event of some agents, StatusDetails), so they are listed too.
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html
+
+const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
+  'Success',
+  'Failed',
+  'Cancelled',
+  'TimedOut',
+  'Undeliverable',
+  'Terminated',
+  'Delivery Timed Out',
+  'Execution Timed Out',
+  'Invalid Platform',
+  'Access Denied',
+]);
+
+/** True when SSM will not change this status any more. Unknown statuses count as still running. */
+export function isTerminalStatus(status: string | undefined): boolean {
+  return status !== undefined && TERMINAL_STATUSES.has(status);
+}

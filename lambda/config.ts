@@ -1,0 +1,199 @@
+// The drainer Lambda's configuration: environment variables set by the FleetDrainer construct (lib/), which
+// imports the names below so the two cannot drift. Lambda allows 4 KB of environment in total, so every
+// value is short: numbers in seconds, group names comma-separated.
+// https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
+
+import { DRAIN_PARAMETERS } from '../agent/drain-parameters';
+
+/** Name of the fleet-drain SSM Command document. Required. */
+export const ENV_DOCUMENT_NAME = 'FLEET_DRAINER_DOCUMENT_NAME';
+/** Comma-separated names of the Auto Scaling groups to drain. Required. */
+export const ENV_GROUP_NAMES = 'FLEET_DRAINER_GROUP_NAMES';
+/** Name of the terminate lifecycle hook (the same on every configured group). Required. */
+export const ENV_HOOK_NAME = 'FLEET_DRAINER_HOOK_NAME';
+/** Maximum drain time in seconds: deadline = lifecycle event time + this. */
+export const ENV_MAX_DRAIN_SECONDS = 'FLEET_DRAINER_MAX_DRAIN_SECONDS';
+/** The hook's HeartbeatTimeout H in seconds; the reconciler heartbeats each drain once per H/2. */
+export const ENV_HEARTBEAT_TIMEOUT_SECONDS = 'FLEET_DRAINER_HEARTBEAT_TIMEOUT_SECONDS';
+/** `CONTINUE` (always) or `ABANDON_ON_FAILURE` (ABANDON when the outcome is `incomplete` or `failed`). */
+export const ENV_RESULT_POLICY = 'FLEET_DRAINER_RESULT_POLICY';
+/** EventBridge bus for `Fleet Drain Started` / `Fleet Drain Finished`. */
+export const ENV_EVENT_BUS_NAME = 'FLEET_DRAINER_EVENT_BUS_NAME';
+/** How long SendCommand is retried on `InvalidInstanceId` before the drain ends as `unreachable`. */
+export const ENV_UNREACHABLE_GRACE_SECONDS = 'FLEET_DRAINER_UNREACHABLE_GRACE_SECONDS';
+/** How long an instance must sit in Terminating:Wait without a drain command before the reconciler adopts it. */
+export const ENV_ADOPTION_DELAY_SECONDS = 'FLEET_DRAINER_ADOPTION_DELAY_SECONDS';
+/** How long past its deadline a drain command may stay unfinished before the action is completed as `expired`. */
+export const ENV_EXPIRY_GRACE_SECONDS = 'FLEET_DRAINER_EXPIRY_GRACE_SECONDS';
+/** Period of the reconcile schedule in seconds (must match the schedule rule). */
+export const ENV_TICK_PERIOD_SECONDS = 'FLEET_DRAINER_TICK_PERIOD_SECONDS';
+
+/** Every variable this module reads, for the construct and the README. */
+export const CONFIG_ENV_NAMES = [
+  ENV_DOCUMENT_NAME,
+  ENV_GROUP_NAMES,
+  ENV_HOOK_NAME,
+  ENV_MAX_DRAIN_SECONDS,
+  ENV_HEARTBEAT_TIMEOUT_SECONDS,
+  ENV_RESULT_POLICY,
+  ENV_EVENT_BUS_NAME,
+  ENV_UNREACHABLE_GRACE_SECONDS,
+  ENV_ADOPTION_DELAY_SECONDS,
+  ENV_EXPIRY_GRACE_SECONDS,
+  ENV_TICK_PERIOD_SECONDS,
+] as const;
+
+/** Defaults, shared by code and docs. */
+export const DEFAULT_MAX_DRAIN_SECONDS = 3600;
+/** The service's own default HeartbeatTimeout. */
+export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 3600;
+export const DEFAULT_RESULT_POLICY = 'CONTINUE';
+export const DEFAULT_EVENT_BUS_NAME = 'default';
+export const DEFAULT_UNREACHABLE_GRACE_SECONDS = 30;
+/** Under a minute, so a tick that adopts ends before the next one starts. */
+export const DEFAULT_ADOPTION_DELAY_SECONDS = 45;
+export const DEFAULT_EXPIRY_GRACE_SECONDS = 300;
+export const DEFAULT_TICK_PERIOD_SECONDS = 60;
+
+/** Hard bounds. The wait can never outlast min(48 h, 100 × H), and aws:runShellScript runs at most 48 h. */
+export const MAX_DRAIN_SECONDS_LIMIT = 172_800;
+export const HEARTBEAT_TIMEOUT_RANGE = [30, 7200] as const;
+/** Grace and delay are spent sleeping inside one invocation (15 minutes at most), so they stay short. */
+export const MAX_UNREACHABLE_GRACE_SECONDS = 300;
+export const MAX_ADOPTION_DELAY_SECONDS = 300;
+
+export type ResultPolicy = 'CONTINUE' | 'ABANDON_ON_FAILURE';
+
+/** The parsed, validated configuration. Durations in milliseconds. */
+export interface DrainerConfig {
+  documentName: string;
+  groupNames: ReadonlySet<string>;
+  hookName: string;
+  maxDrainMs: number;
+  heartbeatTimeoutMs: number;
+  resultPolicy: ResultPolicy;
+  eventBusName: string;
+  unreachableGraceMs: number;
+  adoptionDelayMs: number;
+  expiryGraceMs: number;
+  tickPeriodMs: number;
+}
+
+export type ConfigResult = { ok: true; config: DrainerConfig } | { ok: false; errors: string[] };
+
+// SSM document names: 3–128 of [a-zA-Z0-9_.-] (an ARN is also accepted by SendCommand).
+// https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateDocument.html
+const DOCUMENT_NAME = /^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:document\/)?[A-Za-z0-9_.-]{3,128}$/;
+const GROUP_OR_HOOK = new RegExp(DRAIN_PARAMETERS.autoScalingGroupName.pattern);
+const EVENT_BUS_NAME = /^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[A-Za-z0-9/_.-]{1,256}$/;
+
+/** Reads and validates the configuration; never throws, returns every problem at once. */
+export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
+  const errors: string[] = [];
+  const text = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const required = (name: string, pattern: RegExp): string => {
+    const value = text(name);
+    if (value === undefined) errors.push(`${name} is required`);
+    else if (!pattern.test(value)) errors.push(`${name} is not a valid name, got "${value}"`);
+    return value ?? '';
+  };
+  const seconds = (name: string, fallback: number, min: number, max: number): number => {
+    const value = text(name);
+    if (value === undefined) return fallback * 1000;
+    const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      errors.push(`${name} must be a whole number of seconds from ${min} to ${max}, got "${value}"`);
+      return fallback * 1000;
+    }
+    return parsed * 1000;
+  };
+
+  const documentName = required(ENV_DOCUMENT_NAME, DOCUMENT_NAME);
+  const hookName = required(ENV_HOOK_NAME, GROUP_OR_HOOK);
+  const groupNames = new Set<string>();
+  const groupList = text(ENV_GROUP_NAMES);
+  if (groupList === undefined) errors.push(`${ENV_GROUP_NAMES} is required`);
+  for (const name of (groupList ?? '').split(',').map((group) => group.trim())) {
+    if (name === '' && groupList !== undefined) errors.push(`${ENV_GROUP_NAMES} has an empty name`);
+    else if (name !== '' && !GROUP_OR_HOOK.test(name)) {
+      errors.push(`${ENV_GROUP_NAMES} has an invalid group name "${name}"`);
+    } else if (name !== '') groupNames.add(name);
+  }
+
+  const [minH, maxH] = HEARTBEAT_TIMEOUT_RANGE;
+  const heartbeatTimeoutMs = seconds(
+    ENV_HEARTBEAT_TIMEOUT_SECONDS,
+    DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
+    minH,
+    maxH,
+  );
+  const maxDrainMs = seconds(ENV_MAX_DRAIN_SECONDS, DEFAULT_MAX_DRAIN_SECONDS, 1, MAX_DRAIN_SECONDS_LIMIT);
+  const unreachableGraceMs = seconds(
+    ENV_UNREACHABLE_GRACE_SECONDS,
+    DEFAULT_UNREACHABLE_GRACE_SECONDS,
+    0,
+    MAX_UNREACHABLE_GRACE_SECONDS,
+  );
+  const adoptionDelayMs = seconds(
+    ENV_ADOPTION_DELAY_SECONDS,
+    DEFAULT_ADOPTION_DELAY_SECONDS,
+    0,
+    MAX_ADOPTION_DELAY_SECONDS,
+  );
+  const expiryGraceMs = seconds(ENV_EXPIRY_GRACE_SECONDS, DEFAULT_EXPIRY_GRACE_SECONDS, 0, 86_400);
+  const tickPeriodMs = seconds(ENV_TICK_PERIOD_SECONDS, DEFAULT_TICK_PERIOD_SECONDS, 60, 3600);
+
+  const policy = text(ENV_RESULT_POLICY) ?? DEFAULT_RESULT_POLICY;
+  if (policy !== 'CONTINUE' && policy !== 'ABANDON_ON_FAILURE') {
+    errors.push(`${ENV_RESULT_POLICY} must be CONTINUE or ABANDON_ON_FAILURE, got "${policy}"`);
+  }
+  const eventBusName = text(ENV_EVENT_BUS_NAME) ?? DEFAULT_EVENT_BUS_NAME;
+  if (!EVENT_BUS_NAME.test(eventBusName))
+    errors.push(`${ENV_EVENT_BUS_NAME} is not a valid bus, got "${eventBusName}"`);
+
+  // The lifecycle action can never outlive min(48 h, 100 × H): a longer drain would be cut by the service.
+  // https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
+  const globalTimeoutMs = Math.min(MAX_DRAIN_SECONDS_LIMIT * 1000, 100 * heartbeatTimeoutMs);
+  if (maxDrainMs > globalTimeoutMs) {
+    errors.push(
+      `${ENV_MAX_DRAIN_SECONDS} must be at most min(48 h, 100 × ${ENV_HEARTBEAT_TIMEOUT_SECONDS}) = ` +
+        `${globalTimeoutMs / 1000} s, got ${maxDrainMs / 1000} s`,
+    );
+  }
+  // The first heartbeat of a drain comes up to H/2 + one tick period after it started: it must beat H.
+  if (tickPeriodMs * 4 > heartbeatTimeoutMs) {
+    errors.push(
+      `${ENV_TICK_PERIOD_SECONDS} must be at most a quarter of ${ENV_HEARTBEAT_TIMEOUT_SECONDS}, ` +
+        `got ${tickPeriodMs / 1000} s for H = ${heartbeatTimeoutMs / 1000} s`,
+    );
+  }
+
+  // The event path may retry SendCommand for the whole grace; adopting before that would race it.
+  if (adoptionDelayMs < unreachableGraceMs) {
+    errors.push(
+      `${ENV_ADOPTION_DELAY_SECONDS} must be at least ${ENV_UNREACHABLE_GRACE_SECONDS}, ` +
+        `got ${adoptionDelayMs / 1000} s < ${unreachableGraceMs / 1000} s`,
+    );
+  }
+
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    config: {
+      documentName,
+      groupNames,
+      hookName,
+      maxDrainMs,
+      heartbeatTimeoutMs,
+      resultPolicy: policy as ResultPolicy,
+      eventBusName,
+      unreachableGraceMs,
+      adoptionDelayMs,
+      expiryGraceMs,
+      tickPeriodMs,
+    },
+  };
+}

@@ -1,0 +1,95 @@
+// Maps what SSM and the agent said about a finished drain command to the drain's outcome, and the outcome
+// to the lifecycle action result. Pure.
+
+import type { DrainReport } from '../agent/report';
+import type { ResultPolicy } from './config';
+import { parseReport } from './parse-report';
+
+/** Outcome of a drain as reported in `Fleet Drain Finished`. */
+export type Outcome = 'drained' | 'forced' | 'incomplete' | 'failed' | 'unreachable' | 'skipped' | 'expired';
+
+export type LifecycleActionResult = 'CONTINUE' | 'ABANDON';
+
+/** What GetCommandInvocation said. `responseCode` is -1 when the script never started. */
+export interface InvocationResult {
+  status: string;
+  statusDetails: string | undefined;
+  responseCode: number | undefined;
+  stdout: string | undefined;
+  stderr: string | undefined;
+}
+
+export interface Decision {
+  outcome: Outcome;
+  /** The agent's report when one was found and belongs to this drain. */
+  report: DrainReport | undefined;
+  /** One line on how the outcome was chosen, for logs and the event. */
+  reason: string;
+}
+
+// Exit codes of agent/exit-codes.ts (imported as values would pull agent code into the bundle; they are a
+// published contract, asserted against EXIT in the tests).
+const EXIT_CODE_OUTCOMES: ReadonlyMap<number, Outcome> = new Map<number, Outcome>([
+  [0, 'drained'],
+  [3, 'forced'],
+  [2, 'incomplete'],
+  [4, 'incomplete'],
+  [64, 'failed'],
+  [70, 'failed'],
+  [78, 'failed'],
+]);
+
+const REPORT_OUTCOMES: Record<DrainReport['outcome'], Outcome> = {
+  drained: 'drained',
+  nothing: 'drained',
+  forced: 'forced',
+  incomplete: 'incomplete',
+  // TERM/INT stopped the agent mid-drain (a cancel, SSM's execution timeout): work may still be running.
+  interrupted: 'incomplete',
+  error: 'failed',
+};
+
+/** The outcome of a terminal invocation of the drain `drainId`. */
+export function decideOutcome(invocation: InvocationResult, drainId: string): Decision {
+  const parsed = parseReport(invocation.stdout);
+  const report = parsed !== undefined && parsed.id === drainId ? parsed : undefined;
+  if (report !== undefined) {
+    return { outcome: REPORT_OUTCOMES[report.outcome], report, reason: `agent reported ${report.outcome}` };
+  }
+  const details = invocation.statusDetails ?? '';
+  const neverRan = invocation.responseCode === undefined || invocation.responseCode === -1;
+  if (
+    invocation.status === 'Undeliverable' ||
+    details === 'Undeliverable' ||
+    details === 'Delivery Timed Out' ||
+    (invocation.status === 'TimedOut' && neverRan && details !== 'Execution Timed Out')
+  ) {
+    return {
+      outcome: 'unreachable',
+      report: undefined,
+      reason: `command not delivered (${details || invocation.status})`,
+    };
+  }
+  const fromExit = neverRan ? undefined : EXIT_CODE_OUTCOMES.get(invocation.responseCode as number);
+  if (fromExit !== undefined) {
+    return {
+      outcome: fromExit,
+      report: undefined,
+      reason: `no report; exit code ${invocation.responseCode}`,
+    };
+  }
+  if (invocation.status === 'TimedOut' || invocation.status === 'Cancelled') {
+    return { outcome: 'incomplete', report: undefined, reason: `command ${invocation.status} (${details})` };
+  }
+  return {
+    outcome: 'failed',
+    report: undefined,
+    reason: `command ${invocation.status} (${details}), exit code ${invocation.responseCode ?? 'none'}`,
+  };
+}
+
+/** The lifecycle action result for an outcome under the configured policy. */
+export function decideResult(outcome: Outcome, policy: ResultPolicy): LifecycleActionResult {
+  if (policy === 'ABANDON_ON_FAILURE' && (outcome === 'incomplete' || outcome === 'failed')) return 'ABANDON';
+  return 'CONTINUE';
+}

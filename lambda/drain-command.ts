@@ -1,0 +1,94 @@
+// The drain command as the Lambda sees it: built from a lifecycle action, read back from SSM's command
+// history. The command's parameters are the reconciler's only memory, so they carry everything needed to
+// heartbeat and complete the lifecycle action.
+
+import { type DrainParameters, findInvalidParameter } from '../agent/drain-parameters';
+
+/**
+ * SendCommand's TimeoutSeconds is the *delivery* timeout (30 s minimum): how long SSM keeps trying to reach
+ * an offline agent. The drain itself is bounded by the document's executionTimeout and the deadline.
+ * Two minutes: an agent that is briefly reconnecting still gets the command; a dead host ends as
+ * `Delivery Timed Out` → outcome `unreachable` soon enough.
+ */
+export const DELIVERY_TIMEOUT_SECONDS = 120;
+
+/** A fleet-drain command read back from ListCommands, with valid parameters. */
+export interface DrainCommand {
+  commandId: string;
+  requestedMs: number;
+  /** Command-level status (for one instance, the invocation's status). */
+  status: string;
+  params: DrainParameters;
+}
+
+/** What ListCommands returns for a command, reduced to the fields we read. */
+export interface ListedCommand {
+  commandId: string | undefined;
+  parameters: Record<string, string[]> | undefined;
+  requestedMs: number | undefined;
+  status: string | undefined;
+}
+
+/** How the lifecycle action of a drain is addressed: by token, or by instance id for an adopted drain. */
+export interface LifecycleActionRef {
+  groupName: string;
+  hookName: string;
+  instanceId: string;
+  /** Undefined for adopted drains: the token is only ever in the lost event. */
+  token: string | undefined;
+}
+
+const ADOPTED_PREFIX = 'adopted-';
+
+/**
+ * Drain id of an adopted instance. No API returns the lifecycle action token, so the id is derived from the
+ * instance: deterministic, so two reconcile runs adopting the same instance send the same id and the agent
+ * on the host joins the first drain instead of starting a second one.
+ */
+export function adoptedDrainId(instanceId: string): string {
+  return `${ADOPTED_PREFIX}${instanceId}`;
+}
+
+/** True for a drain id made by adoptedDrainId (a lifecycle token is a UUID and never starts this way). */
+export function isAdoptedDrainId(drainId: string): boolean {
+  return drainId.startsWith(ADOPTED_PREFIX);
+}
+
+/** The lifecycle action a drain belongs to. */
+export function lifecycleActionOf(params: DrainParameters): LifecycleActionRef {
+  return {
+    groupName: params.autoScalingGroupName,
+    hookName: params.lifecycleHookName,
+    instanceId: params.instanceId,
+    token: isAdoptedDrainId(params.drainId) ? undefined : params.drainId,
+  };
+}
+
+/** SendCommand's Comment (at most 100 characters); shown in the console's command history. */
+export function commandComment(params: DrainParameters): string {
+  const comment = `fleet-drainer ${params.instanceId} ${params.autoScalingGroupName}`;
+  return comment.length <= 100 ? comment : `${comment.slice(0, 99)}…`;
+}
+
+/** Reads a listed command back; undefined when it is not one of ours (missing or invalid parameters). */
+export function toDrainCommand(listed: ListedCommand): DrainCommand | undefined {
+  if (listed.commandId === undefined || listed.requestedMs === undefined || listed.status === undefined) {
+    return undefined;
+  }
+  const values: Record<string, string | undefined> = {};
+  for (const [name, list] of Object.entries(listed.parameters ?? {})) values[name] = list[0];
+  if (findInvalidParameter(values) !== undefined) return undefined;
+  const params: DrainParameters = {
+    drainId: values.drainId as string,
+    deadline: values.deadline as string,
+    instanceId: values.instanceId as string,
+    autoScalingGroupName: values.autoScalingGroupName as string,
+    lifecycleHookName: values.lifecycleHookName as string,
+  };
+  return { commandId: listed.commandId, requestedMs: listed.requestedMs, status: listed.status, params };
+}
+
+/** The deadline parameter: `timeMs` as ISO 8601 UTC, whole seconds (the pattern allows milliseconds too). */
+export function formatDeadline(timeMs: number): string {
+  return new Date(Math.floor(timeMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}

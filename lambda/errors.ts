@@ -1,0 +1,40 @@
+// Our own error classes: the edge modules translate SDK errors into these (with `cause`), so the core
+// decides on meaning, never on SDK class names or message text.
+
+/** Auto Scaling: "No active Lifecycle Action found …" — the action is over (completed, timed out, instance gone). */
+export class NoActiveLifecycleActionError extends Error {
+  override name = 'NoActiveLifecycleActionError';
+}
+
+/** Auto Scaling: any other ValidationError — a wrong group or hook name, a missing permission: a configuration bug. */
+export class LifecycleConfigError extends Error {
+  override name = 'LifecycleConfigError';
+}
+
+/** SSM SendCommand: `InvalidInstanceId` — not managed, agent offline, shutting down or terminated. */
+export class InstanceUnreachableError extends Error {
+  override name = 'InstanceUnreachableError';
+}
+
+/** SSM GetCommandInvocation: `InvocationDoesNotExist` — not visible yet (eventual consistency) or wrong ids. */
+export class InvocationNotFoundError extends Error {
+  override name = 'InvocationNotFoundError';
+}
+
+/** Any other failed AWS call, after the SDK's own retries. */
+export class AwsCallError extends Error {
+  override name = 'AwsCallError';
+}
+
+/** The `name` of an SDK v3 service exception (its error code), or undefined for anything else. */
+export function awsErrorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const name = (error as { name?: unknown }).name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** The message of anything thrown, for logs. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

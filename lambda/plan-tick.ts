@@ -1,0 +1,146 @@
+// The reconciler's decisions for one tick, as a pure function of ground truth: the fleet-drain commands in
+// SSM's history and the lifecycle states of the configured groups' instances.
+
+import { isTerminalStatus } from './command-status';
+import type { DrainerConfig } from './config';
+import { DELIVERY_TIMEOUT_SECONDS, type DrainCommand, lifecycleActionOf } from './drain-command';
+import { isHeartbeatDue } from './heartbeat-schedule';
+import { isTerminatingWait, mayHaveActiveAction } from './lifecycle-state';
+import type { InstanceState } from './ports';
+
+/**
+ * A drain command younger than this is never cancelled for its instance's state: Auto Scaling's describe
+ * calls may lag the lifecycle event by a little.
+ */
+export const SETTLE_MS = 120_000;
+
+/**
+ * The longest a lifecycle action can outlive the request of its drain command: delivery + drain time +
+ * expiry grace until the command ends or is expired, then at most H without heartbeats, plus settle time.
+ */
+export function drainLifetimeMs(config: DrainerConfig): number {
+  return (
+    DELIVERY_TIMEOUT_SECONDS * 1000 +
+    config.maxDrainMs +
+    config.expiryGraceMs +
+    config.heartbeatTimeoutMs +
+    SETTLE_MS
+  );
+}
+
+/**
+ * Whether a command is one of this configuration's drains that may still own a lifecycle action. A finished
+ * command older than drainLifetimeMs cannot: it neither blocks adoption nor gets finished again.
+ */
+export function isRelevantCommand(command: DrainCommand, nowMs: number, config: DrainerConfig): boolean {
+  const { autoScalingGroupName, lifecycleHookName } = command.params;
+  if (!config.groupNames.has(autoScalingGroupName) || lifecycleHookName !== config.hookName) return false;
+  return !isTerminalStatus(command.status) || command.requestedMs >= nowMs - drainLifetimeMs(config);
+}
+
+export interface TickInput {
+  commands: readonly DrainCommand[];
+  instances: readonly InstanceState[];
+  nowMs: number;
+  /** The tick's scheduled time, aligned to the period. */
+  tickMs: number;
+  config: DrainerConfig;
+}
+
+export interface ExpiredDrain {
+  /** The command the drain is known by (its first). */
+  command: DrainCommand;
+  /** Its commands that are still running. */
+  running: DrainCommand[];
+}
+
+export interface TickPlan {
+  /** One command per in-flight drain that is due a heartbeat. */
+  heartbeat: DrainCommand[];
+  /** The latest command of each drain whose commands all ended while its instance still waits. */
+  finish: DrainCommand[];
+  /** In-flight drains past deadline + grace whose instance still waits: complete as `expired`, cancel. */
+  expire: ExpiredDrain[];
+  /** Running commands of drains whose lifecycle action is over (instance gone or moved on). */
+  cancel: DrainCommand[];
+  /** Instances in Terminating:Wait without any drain command: adoption candidates. */
+  adopt: InstanceState[];
+  /** Number of drains whose command is still running. */
+  inFlight: number;
+}
+
+/** Decides what one reconcile tick does. */
+export function planTick({ commands, instances, nowMs, tickMs, config }: TickInput): TickPlan {
+  const plan: TickPlan = { heartbeat: [], finish: [], expire: [], cancel: [], adopt: [], inFlight: 0 };
+  const stateOf = new Map<string, InstanceState>();
+  for (const instance of instances) stateOf.set(instance.instanceId, instance);
+
+  // One drain = one lifecycle action = one drain id on one instance; duplicates of it are extra commands.
+  const drains = new Map<string, DrainCommand[]>();
+  const instancesWithCommands = new Set<string>();
+  for (const command of commands) {
+    if (!isRelevantCommand(command, nowMs, config)) continue;
+    const { drainId, instanceId } = command.params;
+    instancesWithCommands.add(instanceId);
+    const key = `${instanceId} ${drainId}`;
+    const list = drains.get(key);
+    if (list === undefined) drains.set(key, [command]);
+    else list.push(command);
+  }
+
+  // Only the newest drain of an instance speaks for its current lifecycle action. Older ones belong to an
+  // earlier life of the instance (a warm pool sends it back and terminates it again later) or lost a rare
+  // race with adoption: finishing them could complete the current action with a stale report.
+  const newestDrainOf = new Map<string, DrainCommand[]>();
+  for (const list of drains.values()) {
+    list.sort((a, b) => a.requestedMs - b.requestedMs || a.commandId.localeCompare(b.commandId));
+    const first = list[0] as DrainCommand;
+    const newest = newestDrainOf.get(first.params.instanceId)?.[0];
+    if (newest === undefined || first.requestedMs > newest.requestedMs)
+      newestDrainOf.set(first.params.instanceId, list);
+  }
+
+  for (const list of drains.values()) {
+    const first = list[0] as DrainCommand;
+    const latest = list[list.length - 1] as DrainCommand;
+    const action = lifecycleActionOf(first.params);
+    const state = stateOf.get(action.instanceId);
+    const lifecycleState = state?.groupName === action.groupName ? state.lifecycleState : undefined;
+    const running = list.filter((command) => !isTerminalStatus(command.status));
+    const current = newestDrainOf.get(action.instanceId) === list;
+
+    if (running.length === 0) {
+      if (current && isTerminatingWait(lifecycleState)) plan.finish.push(latest);
+      continue;
+    }
+    plan.inFlight += 1;
+    if (!mayHaveActiveAction(lifecycleState)) {
+      // The instance is gone or has moved on: the action is over, the command has nothing left to protect.
+      for (const command of running) {
+        if (command.status !== 'Cancelling' && nowMs - command.requestedMs >= SETTLE_MS)
+          plan.cancel.push(command);
+      }
+      continue;
+    }
+    if (!current) continue;
+    const deadlineMs = Date.parse(first.params.deadline);
+    if (nowMs > deadlineMs + config.expiryGraceMs) {
+      plan.expire.push({ command: first, running });
+      continue;
+    }
+    if (isHeartbeatDue(first.requestedMs, tickMs, config.tickPeriodMs, config.heartbeatTimeoutMs)) {
+      plan.heartbeat.push(first);
+    }
+  }
+
+  for (const instance of instances) {
+    if (
+      config.groupNames.has(instance.groupName) &&
+      isTerminatingWait(instance.lifecycleState) &&
+      !instancesWithCommands.has(instance.instanceId)
+    ) {
+      plan.adopt.push(instance);
+    }
+  }
+  return plan;
+}

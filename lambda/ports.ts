@@ -1,0 +1,91 @@
+// The narrow interfaces between the drain logic and the world: AWS calls, clock, sleep, logs, metrics.
+// The edge modules (aws-*.ts, telemetry.ts) implement them; nothing else imports the AWS SDK.
+
+import type { DrainParameters } from '../agent/drain-parameters';
+import type { InvocationResult, LifecycleActionResult } from './decide-outcome';
+import type { DrainCommand, LifecycleActionRef, ListedCommand } from './drain-command';
+
+/** Where an instance is in its Auto Scaling lifecycle. */
+export interface InstanceState {
+  instanceId: string;
+  groupName: string;
+  /** e.g. `InService`, `Terminating`, `Terminating:Wait`, `Terminating:Proceed`. */
+  lifecycleState: string;
+}
+
+export interface AutoScalingPort {
+  /** Throws NoActiveLifecycleActionError, LifecycleConfigError or AwsCallError. */
+  completeLifecycleAction(action: LifecycleActionRef, result: LifecycleActionResult): Promise<void>;
+  /** Throws NoActiveLifecycleActionError, LifecycleConfigError or AwsCallError. */
+  recordHeartbeat(action: LifecycleActionRef): Promise<void>;
+  /** Every instance of the named groups (all pages). */
+  describeGroupInstances(groupNames: readonly string[]): Promise<InstanceState[]>;
+  /** The given instances that still belong to a group. */
+  describeInstances(instanceIds: readonly string[]): Promise<InstanceState[]>;
+}
+
+export interface SsmPort {
+  /** Returns the command id. Throws InstanceUnreachableError or AwsCallError. */
+  sendDrainCommand(params: DrainParameters): Promise<string>;
+  /** Commands of the document (all pages), optionally only for one instance or one command id. */
+  listCommands(filter: {
+    instanceId?: string;
+    commandId?: string;
+    invokedAfterMs?: number;
+  }): Promise<ListedCommand[]>;
+  /** Throws InvocationNotFoundError or AwsCallError. */
+  getInvocation(commandId: string, instanceId: string): Promise<InvocationResult>;
+  cancelCommand(command: DrainCommand): Promise<void>;
+}
+
+export interface EventsPort {
+  /** Puts one event on the configured bus. Throws AwsCallError (also for a failed entry). */
+  putEvent(detailType: string, detail: Record<string, unknown>): Promise<void>;
+}
+
+/** Log keys shared with the agent's logs, so the two join. */
+export interface LogKeys {
+  instanceId?: string;
+  autoScalingGroupName?: string;
+  drainId?: string;
+  commandId?: string;
+  [key: string]: unknown;
+}
+
+export interface Log {
+  debug(message: string, keys?: LogKeys): void;
+  info(message: string, keys?: LogKeys): void;
+  warn(message: string, keys?: LogKeys): void;
+  error(message: string, keys?: LogKeys): void;
+}
+
+export type MetricName =
+  | 'DrainsStarted'
+  | 'DrainsFinished'
+  | 'DrainDuration'
+  | 'Heartbeats'
+  | 'Adoptions'
+  | 'Unreachable'
+  | 'LifecycleActionsGone'
+  | 'ConfigErrors';
+
+export interface MetricsPort {
+  /** Counts `value` of `name`; `outcome` adds that dimension. */
+  count(name: MetricName, value?: number, outcome?: string): void;
+  /** Records a duration in milliseconds. */
+  milliseconds(name: MetricName, value: number, outcome?: string): void;
+  /** Sends what was recorded (EMF); called once at the end of every invocation. */
+  flush(): void;
+}
+
+/** Everything the drain logic needs from outside. */
+export interface Deps {
+  autoScaling: AutoScalingPort;
+  ssm: SsmPort;
+  events: EventsPort;
+  log: Log;
+  metrics: MetricsPort;
+  /** Milliseconds since the epoch. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}

@@ -1,0 +1,364 @@
+// A small in-memory model of Auto Scaling lifecycle actions and SSM Run Command, served through the mocked
+// SDK clients, for the interleaving property test. Strongly consistent (the worst case for duplicates is
+// covered by the agent joining a drain id, not here).
+
+import { randomUUID } from 'node:crypto';
+import {
+  AutoScalingClient,
+  AutoScalingServiceException,
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeAutoScalingInstancesCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  CancelCommandCommand,
+  GetCommandInvocationCommand,
+  InvalidInstanceId,
+  InvocationDoesNotExist,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+  SSMServiceException,
+} from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DOCUMENT, HOOK } from './helpers';
+
+export interface ModelInstance {
+  id: string;
+  group: string;
+  state: 'InService' | 'Terminating:Wait' | 'gone';
+  /** SSM cannot reach it (agent offline, or stopped in the warm pool). */
+  reachable: boolean;
+}
+
+export interface ModelAction {
+  token: string;
+  instanceId: string;
+  group: string;
+  eventTimeMs: number;
+  origin: 'AutoScalingGroup' | 'WarmPool';
+  active: boolean;
+  completions: number;
+  /** Whether a drain command of this action had finished when it was completed. */
+  commandTerminalAtCompletion: boolean | undefined;
+  heartbeats: number;
+}
+
+export interface ModelCommand {
+  id: string;
+  params: Record<string, string>;
+  requestedMs: number;
+  status: 'InProgress' | 'Success' | 'Cancelled';
+  stdout: string;
+  responseCode: number;
+}
+
+export interface PendingEvent {
+  event: Record<string, unknown>;
+  /** For reading the model in assertions. */
+  label: string;
+}
+
+const PAGE_SIZE = 2;
+
+function validationError(message: string): AutoScalingServiceException {
+  return new AutoScalingServiceException({
+    name: 'ValidationError',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message,
+  });
+}
+
+export class FleetModel {
+  nowMs: number;
+  readonly instances = new Map<string, ModelInstance>();
+  readonly actions: ModelAction[] = [];
+  readonly commands: ModelCommand[] = [];
+  readonly pending: PendingEvent[] = [];
+  readonly finishedEvents: Record<string, unknown>[] = [];
+  /** Scripted throttling: each AWS call takes the next entry (cycled); `true` rejects the call unprocessed. */
+  failures: boolean[] = [];
+  private callIndex = 0;
+  readonly startedEvents: Record<string, unknown>[] = [];
+
+  constructor(startMs: number) {
+    this.nowMs = startMs;
+  }
+
+  /** Rejects the call, before any effect, when the failure script says so (throttling that outlasted retries). */
+  private maybeFail(service: 'autoscaling' | 'ssm'): void {
+    if (this.failures.length === 0) return;
+    const fail = this.failures[this.callIndex % this.failures.length];
+    this.callIndex += 1;
+    if (!fail) return;
+    if (service === 'autoscaling') {
+      throw new AutoScalingServiceException({
+        name: 'Throttling',
+        $fault: 'client',
+        $metadata: {},
+        message: 'Rate exceeded',
+      });
+    }
+    throw new SSMServiceException({
+      name: 'ThrottlingException',
+      $fault: 'client',
+      $metadata: {},
+      message: 'Rate exceeded',
+    });
+  }
+
+  /** The action an adopted or token-addressed call refers to. */
+  private findAction(input: {
+    LifecycleActionToken?: string;
+    InstanceId?: string;
+    LifecycleHookName?: string;
+    AutoScalingGroupName?: string;
+  }) {
+    if (input.LifecycleHookName !== HOOK)
+      throw validationError(`No lifecycle hook found with name ${input.LifecycleHookName}`);
+    const action = this.actions.find(
+      (candidate) =>
+        candidate.active &&
+        candidate.group === input.AutoScalingGroupName &&
+        (input.LifecycleActionToken !== undefined
+          ? candidate.token === input.LifecycleActionToken
+          : candidate.instanceId === input.InstanceId),
+    );
+    if (action === undefined) {
+      throw validationError(
+        input.LifecycleActionToken !== undefined
+          ? `No active Lifecycle Action found with token ${input.LifecycleActionToken}`
+          : `No active Lifecycle Action found with instance ID ${input.InstanceId}`,
+      );
+    }
+    return action;
+  }
+
+  commandsOf(action: ModelAction): ModelCommand[] {
+    return this.commands.filter(
+      (command) =>
+        command.params.instanceId === action.instanceId &&
+        command.requestedMs >= action.eventTimeMs - 1 &&
+        (command.params.drainId === action.token ||
+          command.params.drainId === `adopted-${action.instanceId}`),
+    );
+  }
+
+  /** The Auto Scaling group starts terminating an instance: lifecycle action + its event. */
+  scaleIn(instanceId: string, origin: ModelAction['origin']): PendingEvent | undefined {
+    const instance = this.instances.get(instanceId);
+    if (instance === undefined || instance.state !== 'InService') return undefined;
+    instance.state = 'Terminating:Wait';
+    if (origin === 'WarmPool') instance.reachable = false;
+    const action: ModelAction = {
+      token: randomUUID(),
+      instanceId,
+      group: instance.group,
+      eventTimeMs: this.nowMs,
+      origin,
+      active: true,
+      completions: 0,
+      commandTerminalAtCompletion: undefined,
+      heartbeats: 0,
+    };
+    this.actions.push(action);
+    const pending: PendingEvent = {
+      label: `lifecycle ${instanceId}`,
+      event: {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': 'EC2 Instance-terminate Lifecycle Action',
+        source: 'aws.autoscaling',
+        account: '123456789012',
+        time: new Date(this.nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        region: 'us-west-2',
+        resources: [],
+        detail: {
+          LifecycleActionToken: action.token,
+          AutoScalingGroupName: instance.group,
+          LifecycleHookName: HOOK,
+          EC2InstanceId: instanceId,
+          LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+          Origin: origin,
+          Destination: 'EC2',
+        },
+      },
+    };
+    this.pending.push(pending);
+    return pending;
+  }
+
+  /** The agent on the host finishes a running command (a joined duplicate reports the same). */
+  agentFinishes(command: ModelCommand): void {
+    if (command.status !== 'InProgress') return;
+    command.status = 'Success';
+    command.responseCode = 0;
+    command.stdout = `${JSON.stringify({
+      version: 1,
+      id: command.params.drainId,
+      outcome: 'drained',
+      exitCode: 0,
+      startedAt: new Date(command.requestedMs).toISOString(),
+      finishedAt: new Date(this.nowMs).toISOString(),
+      durationMs: this.nowMs - command.requestedMs,
+      joined: false,
+      prepare: [],
+      targets: [],
+      finally: [],
+    })}\n`;
+    this.pushStatusEvent(command);
+  }
+
+  private pushStatusEvent(command: ModelCommand): void {
+    this.pending.push({
+      label: `status ${command.params.instanceId} ${command.status}`,
+      event: {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': 'EC2 Command Invocation Status-change Notification',
+        source: 'aws.ssm',
+        time: new Date(this.nowMs).toISOString(),
+        detail: {
+          'command-id': command.id,
+          'document-name': DOCUMENT,
+          'instance-id': command.params.instanceId,
+          'requested-date-time': new Date(command.requestedMs).toISOString(),
+          status: command.status,
+        },
+      },
+    });
+  }
+
+  /** Serves the mocked clients from this model. Returns the mocks (to restore). */
+  serve() {
+    const autoScaling = mockClient(AutoScalingClient);
+    const ssm = mockClient(SSMClient);
+    const events = mockClient(EventBridgeClient);
+
+    autoScaling.on(CompleteLifecycleActionCommand).callsFake(async (input) => {
+      this.maybeFail('autoscaling');
+      const action = this.findAction(input);
+      action.active = false;
+      action.completions += 1;
+      action.commandTerminalAtCompletion = this.commandsOf(action).some(
+        (command) => command.status !== 'InProgress',
+      );
+      const instance = this.instances.get(action.instanceId);
+      if (instance) instance.state = 'gone';
+      return {};
+    });
+    autoScaling.on(RecordLifecycleActionHeartbeatCommand).callsFake(async (input) => {
+      this.maybeFail('autoscaling');
+      this.findAction(input).heartbeats += 1;
+      return {};
+    });
+    autoScaling.on(DescribeAutoScalingInstancesCommand).callsFake(async (input) => {
+      this.maybeFail('autoscaling');
+      return {
+        AutoScalingInstances: (input.InstanceIds ?? [])
+          .map((id: string) => this.instances.get(id))
+          .filter(
+            (instance: ModelInstance | undefined) => instance !== undefined && instance.state !== 'gone',
+          )
+          .map((instance: ModelInstance) => ({
+            InstanceId: instance.id,
+            AutoScalingGroupName: instance.group,
+            LifecycleState: instance.state,
+          })),
+      };
+    });
+    autoScaling.on(DescribeAutoScalingGroupsCommand).callsFake(async (input) => {
+      this.maybeFail('autoscaling');
+      return {
+        AutoScalingGroups: (input.AutoScalingGroupNames ?? []).map((name: string) => ({
+          AutoScalingGroupName: name,
+          Instances: [...this.instances.values()]
+            .filter((instance) => instance.group === name && instance.state !== 'gone')
+            .map((instance) => ({ InstanceId: instance.id, LifecycleState: instance.state })),
+        })),
+      };
+    });
+
+    ssm.on(SendCommandCommand).callsFake(async (input) => {
+      this.maybeFail('ssm');
+      const instanceId = input.InstanceIds?.[0] ?? '';
+      const instance = this.instances.get(instanceId);
+      if (instance === undefined || instance.state === 'gone' || !instance.reachable) {
+        throw new InvalidInstanceId({ $metadata: {}, message: 'Instances not in a valid state' });
+      }
+      const params = Object.fromEntries(
+        Object.entries(input.Parameters ?? {}).map(([key, value]) => [key, (value as string[])[0] ?? '']),
+      );
+      const command: ModelCommand = {
+        id: randomUUID(),
+        params,
+        requestedMs: this.nowMs,
+        status: 'InProgress',
+        stdout: '',
+        responseCode: -1,
+      };
+      this.commands.push(command);
+      return { Command: { CommandId: command.id } };
+    });
+    ssm.on(ListCommandsCommand).callsFake(async (input) => {
+      this.maybeFail('ssm');
+      const after = input.Filters?.find((filter: { key: string }) => filter.key === 'InvokedAfter')?.value;
+      const matching = this.commands.filter(
+        (command) =>
+          (input.CommandId === undefined || command.id === input.CommandId) &&
+          (input.InstanceId === undefined || command.params.instanceId === input.InstanceId) &&
+          (after === undefined || command.requestedMs >= Date.parse(after)),
+      );
+      const start = Number(input.NextToken ?? 0);
+      const page = matching.slice(start, start + PAGE_SIZE);
+      return {
+        Commands: page.map((command) => ({
+          CommandId: command.id,
+          DocumentName: DOCUMENT,
+          Parameters: Object.fromEntries(
+            Object.entries(command.params).map(([key, value]) => [key, [value]]),
+          ),
+          RequestedDateTime: new Date(command.requestedMs),
+          Status: command.status,
+        })),
+        NextToken: start + PAGE_SIZE < matching.length ? String(start + PAGE_SIZE) : undefined,
+      };
+    });
+    ssm.on(GetCommandInvocationCommand).callsFake(async (input) => {
+      this.maybeFail('ssm');
+      const command = this.commands.find((candidate) => candidate.id === input.CommandId);
+      if (command === undefined)
+        throw new InvocationDoesNotExist({ $metadata: {}, message: 'InvocationDoesNotExist' });
+      return {
+        Status: command.status,
+        StatusDetails: command.status,
+        ResponseCode: command.responseCode,
+        StandardOutputContent: command.stdout,
+        StandardErrorContent: '',
+      };
+    });
+    ssm.on(CancelCommandCommand).callsFake(async (input) => {
+      this.maybeFail('ssm');
+      const command = this.commands.find((candidate) => candidate.id === input.CommandId);
+      if (command?.status === 'InProgress') {
+        command.status = 'Cancelled';
+        this.pushStatusEvent(command);
+      }
+      return {};
+    });
+    // PutEvents is never failed here: a lost event is accepted by design (logged, the completion stands),
+    // and the property counts Fleet Drain Finished events. Its failures are unit-tested.
+    events.on(PutEventsCommand).callsFake(async (input) => {
+      for (const entry of input.Entries ?? []) {
+        const detail = JSON.parse(entry.Detail ?? '{}') as Record<string, unknown>;
+        if (entry.DetailType === 'Fleet Drain Finished') this.finishedEvents.push(detail);
+        else this.startedEvents.push(detail);
+      }
+      return { FailedEntryCount: 0, Entries: [{ EventId: randomUUID() }] };
+    });
+    return { autoScaling, ssm, events };
+  }
+}

@@ -1,0 +1,295 @@
+// Shared test scaffolding: documented event shapes, the default configuration, mocked SDK clients
+// (aws-sdk-client-mock at the client boundary), a recording log and metrics, a fake clock and instant sleeps.
+
+import {
+  AutoScalingClient,
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeAutoScalingInstancesCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  CancelCommandCommand,
+  type Command,
+  GetCommandInvocationCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  ENV_ADOPTION_DELAY_SECONDS,
+  ENV_DOCUMENT_NAME,
+  ENV_GROUP_NAMES,
+  ENV_HEARTBEAT_TIMEOUT_SECONDS,
+  ENV_HOOK_NAME,
+  ENV_MAX_DRAIN_SECONDS,
+} from '../../lambda/config';
+import { createHandler, type HandlerResult } from '../../lambda/create-handler';
+import type { Log, LogKeys, MetricName, MetricsPort } from '../../lambda/ports';
+
+export const DOCUMENT = 'FleetDrain-Doc';
+export const GROUP = 'my-asg';
+export const HOOK = 'my-hook';
+export const TOKEN = '87654321-4321-4321-4321-210987654321';
+export const INSTANCE = 'i-1234567890abcdef0';
+export const COMMAND_ID = 'e8d3c0e4-71f7-4491-898f-c9b35bee5f3b';
+/** Event time of the sample lifecycle event. */
+export const EVENT_TIME = '2026-11-22T10:00:00Z';
+export const EVENT_MS = Date.parse(EVENT_TIME);
+export const MAX_DRAIN_SECONDS = 1800;
+export const H_SECONDS = 600;
+
+export const ENV: Record<string, string> = {
+  [ENV_DOCUMENT_NAME]: DOCUMENT,
+  [ENV_GROUP_NAMES]: `${GROUP},other-asg`,
+  [ENV_HOOK_NAME]: HOOK,
+  [ENV_MAX_DRAIN_SECONDS]: String(MAX_DRAIN_SECONDS),
+  [ENV_HEARTBEAT_TIMEOUT_SECONDS]: String(H_SECONDS),
+  [ENV_ADOPTION_DELAY_SECONDS]: '30',
+};
+
+/** The documented `EC2 Instance-terminate Lifecycle Action` event (AWS-NOTES.md). */
+export function lifecycleEvent(
+  detail: Record<string, unknown> = {},
+  time = EVENT_TIME,
+): Record<string, unknown> {
+  return {
+    version: '0',
+    id: '12345678-1234-1234-1234-123456789012',
+    'detail-type': 'EC2 Instance-terminate Lifecycle Action',
+    source: 'aws.autoscaling',
+    account: '123456789012',
+    time,
+    region: 'us-west-2',
+    resources: [
+      `arn:aws:autoscaling:us-west-2:123456789012:autoScalingGroup:x:autoScalingGroupName/${GROUP}`,
+    ],
+    detail: {
+      LifecycleActionToken: TOKEN,
+      AutoScalingGroupName: GROUP,
+      LifecycleHookName: HOOK,
+      EC2InstanceId: INSTANCE,
+      LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+      NotificationMetadata: 'optional',
+      Origin: 'AutoScalingGroup',
+      Destination: 'EC2',
+      ...detail,
+    },
+  };
+}
+
+/** The documented `EC2 Command Invocation Status-change Notification` event. */
+export function statusEvent(detail: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    version: '0',
+    id: 'a1b2c3d4-0000-0000-0000-000000000000',
+    'detail-type': 'EC2 Command Invocation Status-change Notification',
+    source: 'aws.ssm',
+    account: '123456789012',
+    time: '2026-11-22T10:05:00Z',
+    region: 'us-west-2',
+    resources: [`arn:aws:ec2:us-west-2:123456789012:instance/${INSTANCE}`],
+    detail: {
+      'command-id': COMMAND_ID,
+      'document-name': DOCUMENT,
+      'instance-id': INSTANCE,
+      'requested-date-time': '2026-11-22T10:00:01.049Z',
+      status: 'Success',
+      ...detail,
+    },
+  };
+}
+
+/** An EventBridge scheduled event. */
+export function tickEvent(time: string): Record<string, unknown> {
+  return {
+    version: '0',
+    id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '123456789012',
+    time,
+    region: 'us-west-2',
+    resources: ['arn:aws:events:us-west-2:123456789012:rule/fleet-drainer-reconcile'],
+    detail: {},
+  };
+}
+
+/** The parameters SendCommand gets for the sample event. */
+export function drainParameters(overrides: Record<string, string> = {}): Record<string, string[]> {
+  const values: Record<string, string> = {
+    drainId: TOKEN,
+    deadline: new Date(EVENT_MS + MAX_DRAIN_SECONDS * 1000).toISOString().replace('.000Z', 'Z'),
+    instanceId: INSTANCE,
+    autoScalingGroupName: GROUP,
+    lifecycleHookName: HOOK,
+    ...overrides,
+  };
+  return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, [value]]));
+}
+
+/** A command as ListCommands returns it. */
+export function listedCommand(
+  overrides: Partial<Command> & { params?: Record<string, string> } = {},
+): Command {
+  const { params, ...rest } = overrides;
+  return {
+    CommandId: COMMAND_ID,
+    DocumentName: DOCUMENT,
+    Parameters: drainParameters(params),
+    InstanceIds: [params?.instanceId ?? INSTANCE],
+    RequestedDateTime: new Date(EVENT_MS + 1000),
+    Status: 'InProgress',
+    ...rest,
+  };
+}
+
+/** A report line as the agent prints it. */
+export function reportJson(overrides: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    version: 1,
+    id: TOKEN,
+    outcome: 'drained',
+    exitCode: 0,
+    startedAt: '2026-11-22T10:00:02.000Z',
+    finishedAt: '2026-11-22T10:03:02.000Z',
+    durationMs: 180_000,
+    joined: false,
+    prepare: [],
+    targets: [{ name: 'workers', kind: 'process', outcome: 'drained', processes: [] }],
+    finally: [],
+    ...overrides,
+  });
+}
+
+export interface LogEntry {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  keys: LogKeys | undefined;
+}
+
+/** A Log that records. */
+export function recordingLog(): Log & { entries: LogEntry[] } {
+  const entries: LogEntry[] = [];
+  const at =
+    (level: LogEntry['level']) =>
+    (message: string, keys?: LogKeys): void => {
+      entries.push({ level, message, keys });
+    };
+  return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+export interface MetricEntry {
+  name: MetricName;
+  value: number;
+  outcome: string | undefined;
+}
+
+/** A MetricsPort that records. */
+export function recordingMetrics(): MetricsPort & {
+  entries: MetricEntry[];
+  total(name: MetricName, outcome?: string): number;
+} {
+  const entries: MetricEntry[] = [];
+  return {
+    entries,
+    count: (name, value = 1, outcome) => {
+      entries.push({ name, value, outcome });
+    },
+    milliseconds: (name, value, outcome) => {
+      entries.push({ name, value, outcome });
+    },
+    flush: () => {},
+    total: (name, outcome) =>
+      entries
+        .filter((entry) => entry.name === name && (outcome === undefined || entry.outcome === outcome))
+        .reduce((sum, entry) => sum + entry.value, 0),
+  };
+}
+
+/** Mocks for the three clients, reset, with benign defaults (instance in Terminating:Wait, no commands). */
+export function mockAws() {
+  const autoScaling = mockClient(AutoScalingClient);
+  const ssm = mockClient(SSMClient);
+  const events = mockClient(EventBridgeClient);
+  autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+  autoScaling.on(RecordLifecycleActionHeartbeatCommand).resolves({});
+  autoScaling.on(DescribeAutoScalingInstancesCommand).resolves({
+    AutoScalingInstances: [
+      {
+        InstanceId: INSTANCE,
+        AutoScalingGroupName: GROUP,
+        LifecycleState: 'Terminating:Wait',
+        AvailabilityZone: 'us-west-2a',
+        HealthStatus: 'Healthy',
+        ProtectedFromScaleIn: false,
+      },
+    ],
+  });
+  autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
+  ssm.on(ListCommandsCommand).resolves({ Commands: [] });
+  ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+  ssm.on(CancelCommandCommand).resolves({});
+  ssm.on(GetCommandInvocationCommand).resolves({
+    CommandId: COMMAND_ID,
+    InstanceId: INSTANCE,
+    Status: 'Success',
+    StatusDetails: 'Success',
+    ResponseCode: 0,
+    StandardOutputContent: `${reportJson()}\n`,
+    StandardErrorContent: '',
+  });
+  events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+  return { autoScaling, ssm, events };
+}
+
+export type AwsMocks = ReturnType<typeof mockAws>;
+
+/** Total number of calls received by all three mocked clients. */
+export function awsCallCount(mocks: AwsMocks): number {
+  return mocks.autoScaling.calls().length + mocks.ssm.calls().length + mocks.events.calls().length;
+}
+
+/** A fake clock that advances when the code sleeps. */
+export function fakeClock(startMs: number) {
+  const clock = {
+    nowMs: startMs,
+    sleeps: [] as number[],
+    now: () => clock.nowMs,
+    sleep: async (ms: number) => {
+      clock.sleeps.push(ms);
+      clock.nowMs += ms;
+    },
+  };
+  return clock;
+}
+
+/** A handler over real (mocked) SDK clients, a recording log and metrics, and a fake clock. */
+export function makeHandler(options: { env?: Record<string, string | undefined>; nowMs?: number } = {}) {
+  const log = recordingLog();
+  const metrics = recordingMetrics();
+  const clock = fakeClock(options.nowMs ?? EVENT_MS + 2000);
+  const handler = createHandler({
+    env: options.env ?? ENV,
+    autoScaling: new AutoScalingClient({ region: 'us-west-2' }),
+    ssm: new SSMClient({ region: 'us-west-2' }),
+    events: new EventBridgeClient({ region: 'us-west-2' }),
+    log,
+    metrics,
+    now: clock.now,
+    sleep: clock.sleep,
+  });
+  return { handler: handler as (event: unknown) => Promise<HandlerResult>, log, metrics, clock };
+}
+
+/** The parsed Detail of every PutEvents entry sent, with its DetailType. */
+export function sentEvents(mocks: AwsMocks): { detailType: string; detail: Record<string, unknown> }[] {
+  return mocks.events.commandCalls(PutEventsCommand).flatMap((call) =>
+    (call.args[0].input.Entries ?? []).map((entry) => ({
+      detailType: entry.DetailType ?? '',
+      detail: JSON.parse(entry.Detail ?? '{}') as Record<string, unknown>,
+    })),
+  );
+}

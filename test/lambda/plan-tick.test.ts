@@ -1,0 +1,123 @@
+// planTick, the reconciler's pure decisions, on cases that are awkward to set up through the handler.
+
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lambda/config';
+import type { DrainCommand } from '../../lambda/drain-command';
+import { drainLifetimeMs, planTick } from '../../lambda/plan-tick';
+import type { InstanceState } from '../../lambda/ports';
+import { ENV, EVENT_MS, GROUP, HOOK, INSTANCE, TOKEN } from './helpers';
+
+const parsed = parseConfig(ENV);
+if (!parsed.ok) throw new Error('test configuration is invalid');
+const config = parsed.config;
+
+function drain(
+  overrides: Partial<DrainCommand> & { drainId?: string; instanceId?: string } = {},
+): DrainCommand {
+  const { drainId = TOKEN, instanceId = INSTANCE, ...rest } = overrides;
+  return {
+    commandId: `c-${drainId}-${rest.requestedMs ?? EVENT_MS}`,
+    requestedMs: EVENT_MS,
+    status: 'InProgress',
+    params: {
+      drainId,
+      deadline: '2026-11-22T10:30:00Z',
+      instanceId,
+      autoScalingGroupName: GROUP,
+      lifecycleHookName: HOOK,
+    },
+    ...rest,
+  };
+}
+
+const waiting: InstanceState = { instanceId: INSTANCE, groupName: GROUP, lifecycleState: 'Terminating:Wait' };
+const tickAfterHalf = EVENT_MS + config.heartbeatTimeoutMs / 2;
+
+describe('planTick', () => {
+  it('finishes only the newest drain of an instance (an older one belongs to an earlier life)', () => {
+    const old = drain({
+      drainId: `adopted-${INSTANCE}`,
+      status: 'Success',
+      requestedMs: EVENT_MS - 600_000, // within drainLifetimeMs, older than the newest drain
+    });
+    const current = drain({ status: 'Success', requestedMs: EVENT_MS });
+    const plan = planTick({
+      commands: [old, current],
+      instances: [waiting],
+      nowMs: EVENT_MS + 60_000,
+      tickMs: EVENT_MS + 60_000,
+      config,
+    });
+    expect(plan.finish).toEqual([current]);
+  });
+
+  it('heartbeats the newest drain and leaves a finished older one alone', () => {
+    const old = drain({
+      drainId: `adopted-${INSTANCE}`,
+      status: 'Success',
+      requestedMs: EVENT_MS - 600_000, // within drainLifetimeMs, older than the newest drain
+    });
+    const current = drain({ requestedMs: EVENT_MS });
+    const plan = planTick({
+      commands: [old, current],
+      instances: [waiting],
+      nowMs: tickAfterHalf,
+      tickMs: tickAfterHalf,
+      config,
+    });
+    expect(plan.heartbeat).toEqual([current]);
+    expect(plan.finish).toEqual([]);
+  });
+
+  it('neither heartbeats nor expires a running drain that is not the instance’s newest', () => {
+    const old = drain({ drainId: `adopted-${INSTANCE}`, requestedMs: EVENT_MS - 2400_000 });
+    old.params = { ...old.params, deadline: '2026-11-22T09:00:00Z' };
+    const current = drain({ requestedMs: EVENT_MS });
+    const nowMs = EVENT_MS + 60_000;
+    const plan = planTick({ commands: [old, current], instances: [waiting], nowMs, tickMs: nowMs, config });
+    expect(plan.expire).toEqual([]);
+    expect(plan.heartbeat).toEqual([]);
+    expect(plan.cancel).toEqual([]);
+  });
+
+  it('ignores finished commands older than any action can live: they neither block adoption nor get finished', () => {
+    const stale = drain({ status: 'Success', requestedMs: EVENT_MS });
+    const nowMs = EVENT_MS + drainLifetimeMs(config) + 1000;
+    const plan = planTick({ commands: [stale], instances: [waiting], nowMs, tickMs: nowMs, config });
+    expect(plan.finish).toEqual([]);
+    expect(plan.adopt).toEqual([waiting]);
+  });
+
+  it('keeps a finished command within that lifetime as the instance’s drain', () => {
+    const recent = drain({ status: 'Success', requestedMs: EVENT_MS });
+    const nowMs = EVENT_MS + drainLifetimeMs(config) - 1000;
+    const plan = planTick({ commands: [recent], instances: [waiting], nowMs, tickMs: nowMs, config });
+    expect(plan.finish).toEqual([recent]);
+    expect(plan.adopt).toEqual([]);
+  });
+
+  it('ignores commands of other groups and hooks', () => {
+    const foreign = drain();
+    foreign.params = { ...foreign.params, lifecycleHookName: 'other-hook' };
+    const plan = planTick({
+      commands: [foreign],
+      instances: [waiting],
+      nowMs: tickAfterHalf,
+      tickMs: tickAfterHalf,
+      config,
+    });
+    expect(plan.heartbeat).toEqual([]);
+    expect(plan.adopt).toEqual([waiting]);
+  });
+
+  it('does not treat an instance of the same id in another group as this drain’s instance', () => {
+    const plan = planTick({
+      commands: [drain({ requestedMs: EVENT_MS })],
+      instances: [{ ...waiting, groupName: 'other-asg' }],
+      nowMs: EVENT_MS + 600_000,
+      tickMs: EVENT_MS + 600_000,
+      config,
+    });
+    expect(plan.cancel).toHaveLength(1);
+  });
+});

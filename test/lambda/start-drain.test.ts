@@ -1,0 +1,327 @@
+// DESIGN §4, row 1 and 2: a terminate lifecycle action starts exactly one drain command; InvalidInstanceId
+// ends as `unreachable` after a bounded grace.
+
+import {
+  AutoScalingServiceException,
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingInstancesCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  InvalidInstanceId,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMServiceException,
+} from '@aws-sdk/client-ssm';
+import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DRAIN_PARAMETERS } from '../../agent/drain-parameters';
+import { ENV_UNREACHABLE_GRACE_SECONDS } from '../../lambda/config';
+import {
+  type AwsMocks,
+  awsCallCount,
+  COMMAND_ID,
+  DOCUMENT,
+  drainParameters,
+  ENV,
+  EVENT_MS,
+  GROUP,
+  H_SECONDS,
+  HOOK,
+  INSTANCE,
+  lifecycleEvent,
+  listedCommand,
+  MAX_DRAIN_SECONDS,
+  makeHandler,
+  mockAws,
+  sentEvents,
+  TOKEN,
+} from './helpers';
+
+expect.extend(allCustomMatcher);
+
+let aws: AwsMocks;
+beforeEach(() => {
+  aws = mockAws();
+});
+
+const unreachable = () =>
+  new InvalidInstanceId({
+    $metadata: {},
+    message: 'Instances [[i-1234567890abcdef0]] not in a valid state for account 123456789012',
+  });
+
+describe('start: terminate lifecycle action', () => {
+  it('sends one drain command with the document parameters and emits Fleet Drain Started', async () => {
+    const { handler, metrics } = makeHandler();
+
+    const result = await handler(lifecycleEvent());
+
+    expect(result).toEqual({ kind: 'lifecycle', result: 'started' });
+    expect(aws.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(aws.ssm).toHaveReceivedCommandWith(SendCommandCommand, {
+      DocumentName: DOCUMENT,
+      InstanceIds: [INSTANCE],
+      Parameters: drainParameters(),
+      TimeoutSeconds: 120,
+    });
+    const input = aws.ssm.commandCalls(SendCommandCommand)[0]?.args[0].input;
+    expect(input?.Comment?.length).toBeLessThanOrEqual(100);
+    // Exactly the document's parameters, each a one-element array.
+    expect(Object.keys(input?.Parameters ?? {}).sort()).toEqual(Object.keys(DRAIN_PARAMETERS).sort());
+    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(sentEvents(aws)).toEqual([
+      {
+        detailType: 'Fleet Drain Started',
+        detail: expect.objectContaining({
+          instanceId: INSTANCE,
+          autoScalingGroupName: GROUP,
+          lifecycleHookName: HOOK,
+          lifecycleActionToken: TOKEN,
+          commandId: COMMAND_ID,
+          adopted: false,
+        }),
+      },
+    ]);
+    expect(aws.events).toHaveReceivedCommandWith(PutEventsCommand, {
+      Entries: [expect.objectContaining({ Source: 'fleet-drainer', EventBusName: 'default' })],
+    });
+    expect(metrics.total('DrainsStarted')).toBe(1);
+  });
+
+  it('sets the deadline to event time + maximum drain time', async () => {
+    const { handler } = makeHandler();
+    await handler(lifecycleEvent({}, '2026-11-22T10:00:00.123Z'));
+    const deadline = aws.ssm.commandCalls(SendCommandCommand)[0]?.args[0].input.Parameters?.deadline?.[0];
+    expect(deadline).toBe(new Date(EVENT_MS + MAX_DRAIN_SECONDS * 1000).toISOString().replace('.000Z', 'Z'));
+    expect(deadline).toMatch(new RegExp(DRAIN_PARAMETERS.deadline.pattern));
+  });
+
+  it('looks up existing commands of the document for this instance before sending', async () => {
+    const { handler } = makeHandler();
+    await handler(lifecycleEvent());
+    expect(aws.ssm).toHaveReceivedCommandWith(ListCommandsCommand, {
+      InstanceId: INSTANCE,
+      Filters: expect.arrayContaining([{ key: 'DocumentName', value: DOCUMENT }]),
+    });
+  });
+
+  it('sends nothing for a duplicate event whose token already has a command', async () => {
+    aws.ssm.on(ListCommandsCommand).resolves({ Commands: [listedCommand()] });
+    const { handler } = makeHandler();
+
+    const result = await handler(lifecycleEvent());
+
+    expect(result.result).toBe('duplicate');
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(aws.events).not.toHaveReceivedCommand(PutEventsCommand);
+  });
+
+  it('follows ListCommands pages when looking for a duplicate', async () => {
+    aws.ssm
+      .on(ListCommandsCommand)
+      .resolvesOnce({ Commands: [], NextToken: 'page-2' })
+      .resolves({ Commands: [listedCommand()] });
+    const { handler } = makeHandler();
+    expect((await handler(lifecycleEvent())).result).toBe('duplicate');
+    expect(aws.ssm).toHaveReceivedCommandWith(ListCommandsCommand, { NextToken: 'page-2' });
+  });
+
+  it('sends nothing when the reconciler already adopted the instance', async () => {
+    aws.ssm.on(ListCommandsCommand).resolves({
+      Commands: [
+        listedCommand({
+          params: { drainId: `adopted-${INSTANCE}` },
+          RequestedDateTime: new Date(EVENT_MS + 60_000),
+        }),
+      ],
+    });
+    const { handler } = makeHandler({ nowMs: EVENT_MS + 120_000 });
+    expect((await handler(lifecycleEvent())).result).toBe('already-adopted');
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  it.each([
+    [
+      'moved on',
+      [{ InstanceId: INSTANCE, AutoScalingGroupName: GROUP, LifecycleState: 'Terminating:Proceed' }],
+    ],
+    ['gone', []],
+  ])('does not drain an instance whose action is over (%s)', async (_, instances) => {
+    aws.autoScaling
+      .on(DescribeAutoScalingInstancesCommand)
+      .resolves({ AutoScalingInstances: instances as never });
+    const { handler } = makeHandler();
+    expect((await handler(lifecycleEvent())).result).toBe('action-over');
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+  });
+
+  it('completes an instance leaving the warm pool at once, with outcome skipped', async () => {
+    const { handler, metrics } = makeHandler();
+
+    const result = await handler(lifecycleEvent({ Origin: 'WarmPool', Destination: 'EC2' }));
+
+    expect(result.result).toBe('skipped');
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(aws.autoScaling).toHaveReceivedCommandExactlyOnceWith(CompleteLifecycleActionCommand, {
+      AutoScalingGroupName: GROUP,
+      LifecycleHookName: HOOK,
+      LifecycleActionToken: TOKEN,
+      LifecycleActionResult: 'CONTINUE',
+    });
+    expect(sentEvents(aws)).toEqual([
+      {
+        detailType: 'Fleet Drain Finished',
+        detail: expect.objectContaining({
+          outcome: 'skipped',
+          lifecycleActionResult: 'CONTINUE',
+          commandId: null,
+        }),
+      },
+    ]);
+    expect(metrics.total('DrainsFinished', 'skipped')).toBe(1);
+  });
+
+  it('drains an instance going back to the warm pool as usual', async () => {
+    const { handler } = makeHandler();
+    const result = await handler(lifecycleEvent({ Origin: 'AutoScalingGroup', Destination: 'WarmPool' }));
+    expect(result.result).toBe('started');
+    expect(aws.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+  });
+
+  it.each([
+    ['a group that is not configured', { AutoScalingGroupName: 'someone-elses-asg' }],
+    ['a hook that is not configured', { LifecycleHookName: 'other-hook' }],
+    ['a launch transition', { LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING' }],
+    ['a token that fails the drainId pattern', { LifecycleActionToken: 'x; rm -rf /' }],
+    ['an instance id that fails its pattern', { EC2InstanceId: 'i-$(reboot)' }],
+  ])('ignores %s without any AWS call', async (_, detail) => {
+    const { handler } = makeHandler();
+    const result = await handler(lifecycleEvent(detail));
+    expect(result.kind).toBe('ignored');
+    expect(awsCallCount(aws)).toBe(0);
+  });
+
+  it('completes an event that arrives after its deadline as expired, without sending', async () => {
+    const { handler } = makeHandler({ nowMs: EVENT_MS + MAX_DRAIN_SECONDS * 1000 + 1 });
+    expect((await handler(lifecycleEvent())).result).toBe('expired');
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(aws.autoScaling).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleActionResult: 'CONTINUE',
+    });
+    expect(sentEvents(aws)[0]?.detail.outcome).toBe('expired');
+  });
+
+  it('heartbeats at once when the event itself was late (more than H/4)', async () => {
+    const { handler } = makeHandler({ nowMs: EVENT_MS + (H_SECONDS / 4) * 1000 + 5000 });
+    await handler(lifecycleEvent());
+    expect(aws.autoScaling).toHaveReceivedCommandExactlyOnceWith(RecordLifecycleActionHeartbeatCommand, {
+      AutoScalingGroupName: GROUP,
+      LifecycleHookName: HOOK,
+      LifecycleActionToken: TOKEN,
+    });
+  });
+
+  it('does not heartbeat a punctual event', async () => {
+    const { handler } = makeHandler();
+    await handler(lifecycleEvent());
+    expect(aws.autoScaling).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
+  });
+
+  it('still reports started when PutEvents fails (the drain runs either way)', async () => {
+    aws.events
+      .on(PutEventsCommand)
+      .resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] });
+    const { handler, log } = makeHandler();
+    expect((await handler(lifecycleEvent())).result).toBe('started');
+    expect(
+      log.entries.some((entry) => entry.level === 'error' && /Fleet Drain Started/.test(entry.message)),
+    ).toBe(true);
+  });
+
+  it('fails the invocation (so Lambda retries) when SendCommand keeps failing otherwise', async () => {
+    aws.ssm.on(SendCommandCommand).rejects(
+      new SSMServiceException({
+        name: 'ThrottlingException',
+        $fault: 'client',
+        $metadata: {},
+        message: 'Rate exceeded',
+      }),
+    );
+    const { handler } = makeHandler();
+    await expect(handler(lifecycleEvent())).rejects.toThrow(/SendCommand failed: ThrottlingException/);
+    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+  });
+
+  it('does not complete for a failed instance lookup; the invocation fails and is retried', async () => {
+    aws.autoScaling.on(DescribeAutoScalingInstancesCommand).rejects(
+      new AutoScalingServiceException({
+        name: 'Throttling',
+        $fault: 'client',
+        $metadata: {},
+        message: 'Rate exceeded',
+      }),
+    );
+    const { handler } = makeHandler();
+    await expect(handler(lifecycleEvent())).rejects.toThrow(/Throttling/);
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+});
+
+describe('start: SendCommand says InvalidInstanceId', () => {
+  it('retries within the grace, then completes CONTINUE with outcome unreachable', async () => {
+    aws.ssm.on(SendCommandCommand).rejects(unreachable());
+    const { handler, clock, metrics } = makeHandler({
+      env: { ...ENV, [ENV_UNREACHABLE_GRACE_SECONDS]: '30' },
+    });
+
+    const result = await handler(lifecycleEvent());
+
+    expect(result.result).toBe('unreachable');
+    expect(aws.ssm.commandCalls(SendCommandCommand).length).toBeGreaterThan(1);
+    expect(clock.sleeps.reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(30_000);
+    expect(aws.autoScaling).toHaveReceivedCommandExactlyOnceWith(CompleteLifecycleActionCommand, {
+      LifecycleActionToken: TOKEN,
+      LifecycleActionResult: 'CONTINUE',
+    });
+    expect(sentEvents(aws)).toEqual([
+      {
+        detailType: 'Fleet Drain Finished',
+        detail: expect.objectContaining({ outcome: 'unreachable', commandId: null }),
+      },
+    ]);
+    expect(metrics.total('Unreachable')).toBe(1);
+  });
+
+  it('completes as unreachable even under ABANDON_ON_FAILURE (there is nothing running to keep)', async () => {
+    aws.ssm.on(SendCommandCommand).rejects(unreachable());
+    const { handler } = makeHandler({ env: { ...ENV, FLEET_DRAINER_RESULT_POLICY: 'ABANDON_ON_FAILURE' } });
+    await handler(lifecycleEvent());
+    expect(aws.autoScaling).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleActionResult: 'CONTINUE',
+    });
+  });
+
+  it('starts the drain when the instance becomes reachable within the grace', async () => {
+    aws.ssm
+      .on(SendCommandCommand)
+      .rejectsOnce(unreachable())
+      .rejectsOnce(unreachable())
+      .resolves({ Command: { CommandId: COMMAND_ID } });
+    const { handler } = makeHandler();
+    expect((await handler(lifecycleEvent())).result).toBe('started');
+    expect(aws.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 3);
+    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+  });
+
+  it('with a grace of 0 tries once', async () => {
+    aws.ssm.on(SendCommandCommand).rejects(unreachable());
+    const { handler } = makeHandler({ env: { ...ENV, [ENV_UNREACHABLE_GRACE_SECONDS]: '0' } });
+    expect((await handler(lifecycleEvent())).result).toBe('unreachable');
+    expect(aws.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+  });
+});
