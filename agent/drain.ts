@@ -263,7 +263,8 @@ async function run(
   const targets = await Promise.all(policy.targets.map(drainOnce));
 
   state.phase = 'finally';
-  save();
+  // Worth a write only when there is a finally step a successor could resume at.
+  if (policy.finally.length > 0) save();
   const final = options.dryRun || abort.aborted ? [] : await runSteps(policy.finally, 'finally', log);
   const outcome = options.dryRun ? 'nothing' : overallOutcome(targets, abort.aborted);
   const finishedAt = new Date();
@@ -284,6 +285,7 @@ async function run(
   };
   state.status = 'finished';
   state.report = report;
+  state.targets = {}; // the report holds every process now; a finished drain is only replayed
   save();
   return report;
 }

@@ -57,12 +57,16 @@ export function readPidfile(path: string): number | undefined {
   }
 }
 
-/** The processes of the snapshot that match every criterion (protected ones excluded). */
+/**
+ * The processes of the snapshot that match every criterion (protected ones excluded). `seen` remembers the
+ * verdict per identity (`pid:startTime`), so a rescan reads the command line of new processes only.
+ */
 export function matchProcesses(
   snapshot: Snapshot,
   matcher: Matcher,
   proc: ProcReader,
   protection: Protection,
+  seen?: Map<string, boolean>,
 ): ProcStat[] {
   let candidates: Iterable<ProcStat> = snapshot.byPid.values();
   if (matcher.pidfile !== undefined) {
@@ -71,15 +75,24 @@ export function matchProcesses(
     candidates = stat ? [stat] : [];
   }
   const matched: ProcStat[] = [];
-  for (const stat of candidates) {
-    if (protection.covers(stat, snapshot)) continue;
-    if (matcher.uid !== undefined && proc.uid(stat.pid) !== matcher.uid) continue;
-    if (matcher.exe !== undefined && proc.exe(stat.pid) !== matcher.exe) continue;
+  const verdict = (stat: ProcStat): boolean => {
+    if (matcher.uid !== undefined && proc.uid(stat.pid) !== matcher.uid) return false;
+    if (matcher.exe !== undefined && proc.exe(stat.pid) !== matcher.exe) return false;
     if (matcher.cmdline !== undefined) {
       const cmdline = proc.cmdline(stat.pid);
-      if (!cmdline || !matcher.cmdline.test(cmdline)) continue;
+      if (!cmdline || !matcher.cmdline.test(cmdline)) return false;
     }
-    matched.push(stat);
+    return true;
+  };
+  for (const stat of candidates) {
+    if (protection.covers(stat, snapshot)) continue;
+    const key = `${stat.pid}:${stat.startTime}`;
+    let hit = seen?.get(key);
+    if (hit === undefined) {
+      hit = verdict(stat);
+      seen?.set(key, hit);
+    }
+    if (hit) matched.push(stat);
   }
   return matched;
 }

@@ -1,7 +1,7 @@
 // Reading /proc. Everything the agent knows about processes comes through ProcReader, so tests can inject a
 // reader that simulates PID reuse or processes that vanish between two reads.
 
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 
 /** What /proc/PID/stat says about a process (fields 3–6, 9 and 22 of proc(5)). */
 export interface ProcStat {
@@ -64,11 +64,33 @@ export function hasExited(stat: ProcStat | undefined): boolean {
   return stat === undefined || stat.state === 'Z' || stat.state === 'X';
 }
 
+// One buffer for every read: readFileSync costs an fstat and a second read per file, and a drain reads
+// /proc/PID/stat of every process on the host at each rescan (bench/agent-bench.mjs measures it).
+let buffer = Buffer.allocUnsafe(4096);
+
+/** A /proc file in one open, read, close (more reads only when it fills the buffer). */
 const read = (path: string): string | undefined => {
+  let fd: number;
   try {
-    return readFileSync(path, 'utf8');
+    fd = openSync(path, 'r');
   } catch {
     return undefined; // The process exited between listing and reading: normal.
+  }
+  try {
+    let length = 0;
+    for (;;) {
+      const count = readSync(fd, buffer, length, buffer.length - length, null);
+      length += count;
+      if (count === 0 || length < buffer.length) break;
+      const bigger = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(bigger);
+      buffer = bigger;
+    }
+    return buffer.toString('utf8', 0, length);
+  } catch {
+    return undefined; // ESRCH: it exited while we read.
+  } finally {
+    closeSync(fd);
   }
 };
 

@@ -44,20 +44,25 @@ export interface ProcessTargetOptions {
 /** Fast checks look at one live process; a full sweep for exit times and a rescan for new processes are rarer. */
 const SWEEP_INTERVAL_MS = 200;
 const RESCAN_INTERVAL_MS = 1_000;
+const FRESH_SCAN_MS = 20;
 const COMMAND_CHARS = 80;
 
 const identity = (pid: number, startTime: number) => `${pid}:${startTime}`;
 
 export class ProcessTarget implements DrainTarget {
-  readonly pollIntervalMs = 10;
+  // A wait notices the last exit within this: one /proc/PID/stat read per tick (bench/agent-bench.mjs).
+  readonly pollIntervalMs = 4;
   error?: string;
   private readonly tracked = new Map<string, TrackedProcess>();
   private live: TrackedProcess[] = [];
   private readonly groups = new Set<number>();
   private readonly sessions = new Set<number>();
   private matcher?: Matcher;
+  /** Match verdicts by identity: a process's command line, exe and uid are read once. */
+  private readonly verdicts = new Map<string, boolean>();
   private lastSweepMs = 0;
   private lastRescanMs = 0;
+  private snapshot?: Snapshot;
   private readonly kill: Kill;
 
   constructor(
@@ -90,12 +95,13 @@ export class ProcessTarget implements DrainTarget {
     this.lastRescanMs = now;
     this.lastSweepMs = now;
     const snapshot = takeSnapshot(proc);
+    this.snapshot = snapshot;
     for (const tracked of this.tracked.values()) {
       if (tracked.exitedAfterMs !== null) continue;
       const stat = snapshot.byPid.get(tracked.pid);
       if (!stat || stat.startTime !== tracked.startTime) tracked.exitedAfterMs = now;
     }
-    const matched = matchProcesses(snapshot, this.matcher, proc, protection);
+    const matched = matchProcesses(snapshot, this.matcher, proc, protection, this.verdicts);
     for (const stat of matched) this.add(stat, true, snapshot);
     const alive = [...this.tracked.values()].filter((tracked) => tracked.exitedAfterMs === null);
     for (const stat of descendantsOf(
@@ -150,8 +156,11 @@ export class ProcessTarget implements DrainTarget {
 
   async isRunning(): Promise<boolean> {
     const now = this.options.clock();
-    if (now - this.lastRescanMs >= RESCAN_INTERVAL_MS) this.rescan();
-    else if (now - this.lastSweepMs >= SWEEP_INTERVAL_MS) {
+    if (now - this.lastRescanMs >= RESCAN_INTERVAL_MS) {
+      this.rescan();
+      return this.live.length > 0;
+    }
+    if (now - this.lastSweepMs >= SWEEP_INTERVAL_MS) {
       this.lastSweepMs = now;
       this.live = this.live.filter((tracked) => {
         if (!this.exited(tracked)) return true;
@@ -174,7 +183,10 @@ export class ProcessTarget implements DrainTarget {
   }
 
   async signal(signal: Signal): Promise<void> {
-    const snapshot = this.rescan();
+    // A scan from this very moment (the wait that just ended) is fresh enough: identities are re-checked
+    // one by one right before each kill anyway.
+    const fresh = this.snapshot && this.options.clock() - this.lastRescanMs <= FRESH_SCAN_MS;
+    const snapshot = fresh ? this.snapshot : this.rescan();
     if (!snapshot) return;
     const lookup = (pid: number) => snapshot.byPid.get(pid);
     const recipients =
