@@ -1,15 +1,18 @@
 // Idempotence on the host. EventBridge and Lambda retries can deliver one drain twice, and many workers take
-// a second graceful signal as "abort now". So each drain id has a lock (who runs it) and a state file (how
-// far it got, then its report) in the state dir: a duplicate joins the running drain or replays the report,
-// and a drain whose agent died resumes where it stood instead of starting its schedule again.
+// a second graceful signal as "abort now". So the host has one drain lock (who runs a drain now) and each
+// drain id a state file (how far it got, then its report): a duplicate joins the running drain or replays
+// the report, a drain of another id joins the running one too, and a drain whose agent died resumes where
+// it stood instead of starting its schedule again.
 
 import {
   closeSync,
+  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   unlinkSync,
   writeSync,
@@ -42,6 +45,8 @@ export interface DrainState {
 interface LockOwner {
   pid: number;
   startTime: number;
+  /** The drain id the holder runs. */
+  id?: string;
 }
 
 export type Acquired =
@@ -56,13 +61,13 @@ export class DrainStore {
     private readonly self: LockOwner,
   ) {}
 
-  private path(id: string, ext: 'json' | 'lock'): string {
-    return join(this.dir, `${id}.${ext}`);
+  private path(id: string): string {
+    return join(this.dir, `${id}.json`);
   }
 
   read(id: string): DrainState | undefined {
     try {
-      return JSON.parse(readFileSync(this.path(id, 'json'), 'utf8')) as DrainState;
+      return JSON.parse(readFileSync(this.path(id), 'utf8')) as DrainState;
     } catch {
       return undefined;
     }
@@ -70,7 +75,7 @@ export class DrainStore {
 
   /** Atomic replace (write, then rename), so a reader never sees half a state. */
   write(state: DrainState): void {
-    const target = this.path(state.id, 'json');
+    const target = this.path(state.id);
     const temp = `${target}.${this.self.pid}.tmp`;
     const fd = openSync(temp, 'w', 0o600);
     try {
@@ -81,11 +86,35 @@ export class DrainStore {
     renameSync(temp, target);
   }
 
-  private owner(id: string): LockOwner | undefined {
+  private get lockPath(): string {
+    return join(this.dir, 'drain.lock');
+  }
+
+  private readOwner(path: string): LockOwner | undefined {
     try {
-      return JSON.parse(readFileSync(this.path(id, 'lock'), 'utf8')) as LockOwner;
+      return JSON.parse(readFileSync(path, 'utf8')) as LockOwner;
     } catch {
       return undefined;
+    }
+  }
+
+  /** Creates `path` holding this process's identity, atomically and whole (write a temp file, then link). */
+  private tryCreate(path: string, id?: string): boolean {
+    const temp = `${path}.${this.self.pid}.${Math.random().toString(36).slice(2)}`;
+    const fd = openSync(temp, 'wx', 0o600);
+    try {
+      writeSync(fd, JSON.stringify({ ...this.self, ...(id ? { id } : {}) }));
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      linkSync(temp, path);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return false;
+    } finally {
+      unlinkSync(temp);
     }
   }
 
@@ -95,45 +124,54 @@ export class DrainStore {
     return stat !== undefined && stat.startTime === owner.startTime && stat.state !== 'Z';
   }
 
-  /** Takes the drain, or says who has it, or hands back the finished state. */
+  /**
+   * Takes the host's drain lock for `id`, or says who holds it (a drain of this or another id), or hands back
+   * the finished state. One drain runs on a host at a time, whatever its id: two drains would signal the
+   * same workers twice. When the holder died, its progress is handed over so its schedule goes on.
+   */
   acquire(id: string): Acquired {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    for (let attempt = 0; attempt < 5; attempt++) {
+    let orphan: DrainState | undefined;
+    for (let attempt = 0; attempt < 200; attempt++) {
       const state = this.read(id);
       if (state?.status === 'finished') return { kind: 'finished', state };
-      try {
-        const fd = openSync(this.path(id, 'lock'), 'wx', 0o600);
-        writeSync(fd, JSON.stringify(this.self));
-        closeSync(fd);
+      if (this.tryCreate(this.lockPath, id)) {
         // Re-read: a drain may have finished between the first read and taking the lock.
         const latest = this.read(id);
         if (latest?.status === 'finished') {
-          this.release(id);
+          this.release();
           return { kind: 'finished', state: latest };
         }
-        return latest ? { kind: 'owner', previous: latest } : { kind: 'owner' };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const previous = latest ?? (orphan ? { ...orphan, id } : undefined);
+        return previous ? { kind: 'owner', previous } : { kind: 'owner' };
       }
-      const owner = this.owner(id);
+      const owner = this.readOwner(this.lockPath);
       if (owner && this.isAlive(owner)) return { kind: 'running', owner };
-      // The owner died (or the lock is unreadable, half-written by a dying owner): break it and try again.
-      // Two successors racing here both unlink, but only one of them can then create the lock.
-      try {
-        if (!owner || !this.isAlive(owner)) unlinkSync(this.path(id, 'lock'));
-      } catch {
-        // Someone else removed it first.
+      // The holder died. Breaking its lock is itself guarded, so that two successors cannot both break it,
+      // the second one removing the lock the first one has just taken.
+      const takeover = `${this.lockPath}.takeover`;
+      if (this.tryCreate(takeover)) {
+        try {
+          const stale = this.readOwner(this.lockPath);
+          if (!stale || !this.isAlive(stale)) {
+            const progress = stale?.id && stale.id !== id ? this.read(stale.id) : undefined;
+            if (progress?.status === 'running') orphan = progress;
+            rmSync(this.lockPath, { force: true });
+          }
+        } finally {
+          rmSync(takeover, { force: true });
+        }
+      } else {
+        const breaker = this.readOwner(takeover);
+        if (!breaker || !this.isAlive(breaker)) rmSync(takeover, { force: true });
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
       }
     }
-    throw new Error(`could not take the lock of drain ${id} in ${this.dir}`);
+    throw new Error(`could not take the drain lock ${this.lockPath}`);
   }
 
-  release(id: string): void {
-    try {
-      unlinkSync(this.path(id, 'lock'));
-    } catch {
-      // Already gone.
-    }
+  release(): void {
+    rmSync(this.lockPath, { force: true });
   }
 
   /** The most recently changed drain state in the directory, for `status`. */

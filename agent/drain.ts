@@ -111,20 +111,34 @@ export async function drain(options: DrainOptions): Promise<DrainReport> {
       return { ...acquired.state.report, joined: true };
     }
     if (acquired.kind === 'owner') {
-      if (acquired.previous)
-        options.log.log('warn', 'resuming a drain whose agent died', { phase: acquired.previous.phase });
+      if (acquired.previous) {
+        options.log.log('warn', 'resuming a drain whose agent died', {
+          phase: acquired.previous.phase,
+          resumedDrainId: acquired.previous.id,
+        });
+      }
       try {
         return await run(options, proc, store, acquired.previous);
       } finally {
-        store.release(options.id);
+        store.release();
       }
     }
     if (acquired.kind === 'running') {
-      options.log.log('info', 'drain already running: joining it', { ownerPid: acquired.owner.pid });
+      // The drain that holds the host may have another id (an adopted drain and a late lifecycle event for
+      // the same instance): join it all the same, and report its result under our own id.
+      const runningId = acquired.owner.id ?? options.id;
+      options.log.log('info', 'a drain is already running: joining it', {
+        ownerPid: acquired.owner.pid,
+        ...(runningId !== options.id ? { joinedDrainId: runningId } : {}),
+      });
+      const joined = (report: DrainReport): DrainReport =>
+        runningId === options.id
+          ? { ...report, joined: true }
+          : { ...report, id: options.id, joined: true, joinedDrainId: runningId };
       // Wait for its report; if its agent dies first, take over on the next turn of the loop.
       while (store.isAlive(acquired.owner)) {
-        const state = store.read(options.id);
-        if (state?.status === 'finished' && state.report) return { ...state.report, joined: true };
+        const state = store.read(runningId);
+        if (state?.status === 'finished' && state.report) return joined(state.report);
         try {
           await sleep(options.joinPollMs ?? 100, undefined, { signal: options.abort });
         } catch {
@@ -132,8 +146,8 @@ export async function drain(options: DrainOptions): Promise<DrainReport> {
           return interruptedJoin(options);
         }
       }
-      const state = store.read(options.id);
-      if (state?.status === 'finished' && state.report) return { ...state.report, joined: true };
+      const state = store.read(runningId);
+      if (state?.status === 'finished' && state.report) return joined(state.report);
     }
   }
 }

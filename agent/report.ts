@@ -59,8 +59,10 @@ export interface DrainReport {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
-  /** True when this process joined (or replayed) a drain with the same id instead of running it. */
+  /** True when this process joined (or replayed) a drain instead of running it. */
   joined: boolean;
+  /** The id of the drain that was running on the host when this one joined it, when that id differs. */
+  joinedDrainId?: string;
   deadline?: string;
   dryRun?: boolean;
   prepare: StepReport[];

@@ -150,6 +150,41 @@ describe('idempotence on the host', () => {
     expect(a.report.targets).toEqual(b.report.targets);
   });
 
+  it('a drain with another id joins the running one: one drain per host, one HUP per worker', async () => {
+    // An adopted drain and a late lifecycle event for the same instance carry different ids.
+    const worker = await box.start('lava-worker.mjs', { env: { EXIT_DELAY_MS: '700' } });
+    const policy = box.policy({ version: 1, targets: [{ name: 'lava', match: { cmdline: box.tag }, preset: 'lava' }] });
+    const first = startAgent(drainArgs(policy, 'adopted-i-0123456789abcdef0'));
+    await box.waitFor(() => box.signalsOf(worker.pid as number).length === 1);
+
+    const second = await runAgent(drainArgs(policy, 'token-2'));
+    const owner = await first.done;
+
+    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGHUP']);
+    expect(second.report).toMatchObject({ id: 'token-2', joined: true, joinedDrainId: 'adopted-i-0123456789abcdef0' });
+    expect(second.report.targets).toEqual(owner.report.targets);
+    expect(second.code).toBe(owner.code);
+  });
+
+  it('a drain with another id resumes the progress of a running drain whose agent died', async () => {
+    const worker = await box.start('ignores-term.mjs');
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/1500ms/KILL/5s' }],
+    });
+    const first = startAgent(drainArgs(policy, 'first-id'));
+    await box.waitFor(() => box.signalsOf(worker.pid as number).length === 1);
+    first.child.kill('SIGKILL');
+    await first.done;
+
+    const second = await runAgent(drainArgs(policy, 'second-id'));
+
+    expect(second.code).toBe(3);
+    expect(second.report.id).toBe('second-id');
+    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
+    expect(second.report.targets[0]?.processes[0]?.signals.map(([name]) => name)).toEqual(['TERM', 'KILL']);
+  });
+
   it('a duplicate after the drain finished replays the report and sends nothing', async () => {
     const worker = await box.start('lava-worker.mjs');
     const policy = box.policy({
