@@ -1,6 +1,7 @@
 // fleet-drain-agent: the command line. Parses and checks everything before touching any process; a user's
 // mistake gets a message naming what is wrong and the documented exit code, never a stack trace.
 
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { compactReport } from './compact-report.js';
@@ -241,7 +242,7 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
     io.stdout(`${JSON.stringify(state ?? { status: 'none', stateDir })}\n`);
     return 0;
   }
-  const id = values.id ?? crypto.randomUUID();
+  const id = values.id ?? randomUUID();
   const log: Logger = createLogger({ drainId: id, ...contextFromEnv(io.env) }, io.stderr);
   let policy: ResolvedPolicy;
   let deadline: Date | undefined;
