@@ -1,0 +1,103 @@
+// The fleet-drain SSM Command document: one aws:runShellScript step that carries the agent bundle inside
+// itself (gzip + base64), so a drain needs nothing but the document (no S3 download, no instance-role change).
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/documents-schemas-features.html
+
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { DRAIN_PARAMETERS, type DrainParameterName } from '../agent/drain-parameters';
+import { EXIT } from '../agent/exit-codes';
+import type { DrainPolicy } from '../agent/policy';
+
+/** SSM's limit on a document's content. https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateDocument.html */
+export const DOCUMENT_CONTENT_LIMIT_BYTES = 64 * 1024;
+/** Where the agent keeps its lock and state files and where the document writes the agent (root only). */
+export const HOST_STATE_DIR = '/run/fleet-drainer';
+/**
+ * Overrides HOST_STATE_DIR. Only the tests that run the document's script set it; the SSM Agent's
+ * environment never has it.
+ */
+export const STATE_DIR_OVERRIDE_ENV = 'FLEET_DRAIN_STATE_DIR';
+/** The oldest node the agent bundle runs on (scripts/build.mjs targets node18). */
+export const MIN_NODE_MAJOR = 18;
+const HEREDOC_END = 'FLEET_DRAIN_AGENT_END';
+
+export interface DrainDocumentOptions {
+  /** The agent bundle (dist/fleet-drain-agent.js). */
+  agentBundle: Buffer;
+  /** The drain policy, already validated with resolvePolicy. */
+  policy: DrainPolicy;
+  /** aws:runShellScript's execution timeout. */
+  timeoutSeconds: number;
+}
+
+/** The shell lines of the step: each one an element of runCommand. */
+export function drainScript({ agentBundle, policy }: Omit<DrainDocumentOptions, 'timeoutSeconds'>): string[] {
+  const agentB64 = gzipSync(agentBundle, { level: 9 }).toString('base64');
+  const agentHash = createHash('sha256').update(agentBundle).digest('hex').slice(0, 16);
+  const policyB64 = Buffer.from(JSON.stringify(policy)).toString('base64');
+  const names = Object.keys(DRAIN_PARAMETERS) as DrainParameterName[];
+  return [
+    '#!/bin/sh',
+    '# fleet-drainer: write the drain agent carried below to a root-only file and run it with the policy.',
+    'set -u',
+    '# SSM Agents before 3.3.2746.0 do not export $SSM_<name> (interpolationType ENV_VAR): fall back to',
+    "# SSM's text substitution, safe because every parameter's allowedPattern admits no shell syntax.",
+    ...names.map((name) => `if [ -z "\${SSM_${name}+x}" ]; then export SSM_${name}="{{ ${name} }}"; fi`),
+    "# The agent puts these in every log line, so its logs join the Lambda's.",
+    'export FLEET_DRAIN_INSTANCE_ID="$SSM_instanceId" FLEET_DRAIN_GROUP="$SSM_autoScalingGroupName" FLEET_DRAIN_HOOK="$SSM_lifecycleHookName"',
+    `state_dir="\${${STATE_DIR_OVERRIDE_ENV}:-${HOST_STATE_DIR}}"`,
+    'if ! command -v node >/dev/null 2>&1; then',
+    `  echo "fleet-drainer: node was not found (PATH=$PATH). The drain agent needs Node.js >= ${MIN_NODE_MAJOR} on the instance: install it in the launch template's user data (Amazon Linux 2023: dnf install -y nodejs). Nothing was drained." >&2`,
+    `  exit ${EXIT.config}`,
+    'fi',
+    `node_major=$(node -e 'process.stdout.write(process.versions.node.split(".")[0])' 2>/dev/null)`,
+    'case "$node_major" in ""|*[!0-9]*) node_major=0 ;; esac',
+    `if [ "$node_major" -lt ${MIN_NODE_MAJOR} ]; then`,
+    `  echo "fleet-drainer: $(command -v node) is Node.js $(node --version 2>/dev/null || echo unknown); the drain agent needs >= ${MIN_NODE_MAJOR}. Nothing was drained." >&2`,
+    `  exit ${EXIT.config}`,
+    'fi',
+    'umask 077',
+    'mkdir -p "$state_dir" && chmod 700 "$state_dir" || exit 70',
+    `agent="$state_dir/fleet-drain-agent-${agentHash}.js"`,
+    'if [ ! -s "$agent" ]; then',
+    '  # Written under a temporary name and renamed, so a duplicate drain starting at once never runs half a file.',
+    `  node -e 'const fs=require("fs"),zlib=require("zlib");fs.writeFileSync(process.argv[1],zlib.gunzipSync(Buffer.from(fs.readFileSync(0,"utf8"),"base64")),{mode:0o700})' "$agent.$$" <<'${HEREDOC_END}' && mv -f "$agent.$$" "$agent" || { echo "fleet-drainer: could not write the drain agent to $agent" >&2; rm -f "$agent.$$"; exit ${EXIT.internal}; }`,
+    agentB64,
+    HEREDOC_END,
+    'fi',
+    `node "$agent" drain --config-b64 '${policyB64}' --id "$SSM_drainId" --deadline "$SSM_deadline" --state-dir "$state_dir"`,
+    'rc=$?',
+    '# Never 137 (SSM reports a timeout) nor 194 (SSM reboots the host): a death by signal becomes 70.',
+    'if [ "$rc" -gt 128 ]; then',
+    `  echo "fleet-drainer: the drain agent died from signal $((rc - 128)) (exit $rc); exiting ${EXIT.internal} (internal error) instead" >&2`,
+    `  rc=${EXIT.internal}`,
+    'fi',
+    'exit "$rc"',
+  ];
+}
+
+/** The document's content (schemaVersion 2.2). */
+export function drainDocumentContent(options: DrainDocumentOptions): Record<string, unknown> {
+  return {
+    schemaVersion: '2.2',
+    description:
+      'fleet-drainer: drains this instance before its Auto Scaling group terminates it (sent by the drainer Lambda).',
+    parameters: Object.fromEntries(
+      Object.entries(DRAIN_PARAMETERS).map(([name, { pattern, description }]) => [
+        name,
+        { type: 'String', description, allowedPattern: pattern, interpolationType: 'ENV_VAR' },
+      ]),
+    ),
+    mainSteps: [
+      {
+        action: 'aws:runShellScript',
+        name: 'drain',
+        precondition: { StringEquals: ['platformType', 'Linux'] },
+        inputs: { timeoutSeconds: options.timeoutSeconds, runCommand: drainScript(options) },
+      },
+    ],
+  };
+}
+
+/** Size of the content as CloudFormation sends it (JSON). */
+export const documentContentBytes = (content: unknown): number => Buffer.byteLength(JSON.stringify(content));

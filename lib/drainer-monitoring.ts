@@ -1,0 +1,181 @@
+// Alarms and a dashboard over the drainer Lambda's EMF metrics (lambda/telemetry.ts), its errors and the
+// failed-events queue.
+
+import {
+  aws_cloudwatch as cloudwatch,
+  Duration,
+  type aws_lambda as lambda,
+  type aws_sqs as sqs,
+} from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/telemetry';
+
+/** Outcomes that mean a drain did not end well: each gets an alarm. */
+export const ALARMED_OUTCOMES = ['incomplete', 'failed', 'unreachable'] as const;
+/** Every outcome the Lambda records (DESIGN §4). */
+export const OUTCOMES = [
+  'drained',
+  'forced',
+  'incomplete',
+  'failed',
+  'unreachable',
+  'skipped',
+  'expired',
+] as const;
+const PERIOD = Duration.minutes(5);
+
+/** A metric of the drainer Lambda (Powertools adds the `service` dimension to every metric). */
+export function drainerMetric(
+  metricName: string,
+  options: { outcome?: string; statistic?: string; period?: Duration } = {},
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: {
+      service: SERVICE_NAME,
+      ...(options.outcome === undefined ? {} : { outcome: options.outcome }),
+    },
+    statistic: options.statistic ?? 'Sum',
+    period: options.period ?? PERIOD,
+  });
+}
+
+export interface DrainerMonitoringProps {
+  readonly function: lambda.IFunction;
+  readonly failedEventsQueue: sqs.IQueue;
+  readonly maxDrainTime: Duration;
+  readonly alarms: boolean;
+}
+
+export class DrainerMonitoring extends Construct {
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: DrainerMonitoringProps) {
+    super(scope, id);
+    const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string, extra = {}) => {
+      const created = new cloudwatch.Alarm(this, alarmId, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        // No drain, no datapoint: that is fine.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: `fleet-drainer: ${description}`,
+        ...extra,
+      });
+      this.alarms.push(created);
+      return created;
+    };
+
+    if (props.alarms) {
+      for (const outcome of ALARMED_OUTCOMES) {
+        const title = outcome.charAt(0).toUpperCase() + outcome.slice(1);
+        alarm(
+          `Drains${title}`,
+          drainerMetric('DrainsFinished', { outcome }),
+          `a drain finished as "${outcome}" (see the Fleet Drain Finished event and the agent's report)`,
+        );
+      }
+      // A drain still running past its deadline plus the expiry grace is completed as `expired`: an
+      // instance waited longer than the maximum drain time.
+      alarm(
+        'DrainsExpired',
+        drainerMetric('DrainsFinished', { outcome: 'expired' }),
+        `an instance waited longer than the maximum drain time (${props.maxDrainTime.toHumanString()})`,
+      );
+      alarm(
+        'LambdaErrors',
+        props.function.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+        'the drainer Lambda failed in 2 of the last 3 periods of 5 minutes (retried invocations included)',
+        { evaluationPeriods: 3, datapointsToAlarm: 2 },
+      );
+      alarm(
+        'FailedEvents',
+        props.failedEventsQueue.metricApproximateNumberOfMessagesVisible({
+          period: PERIOD,
+          statistic: 'Maximum',
+        }),
+        'events that EventBridge or Lambda could not deliver after retries are waiting in the failed-events queue',
+      );
+      alarm(
+        'ConfigErrors',
+        drainerMetric('ConfigErrors'),
+        'the drainer Lambda rejects its configuration or a call as a configuration error (see its log)',
+      );
+    }
+
+    const outcomes = OUTCOMES.map((outcome) =>
+      drainerMetric('DrainsFinished', { outcome }).with({ label: outcome }),
+    );
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.days(1),
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Drains finished, by outcome',
+            left: outcomes,
+            stacked: true,
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Drain duration (drained, forced)',
+            left: ['p50', 'p90', 'Maximum'].flatMap((statistic) =>
+              ['drained', 'forced'].map((outcome) =>
+                drainerMetric('DrainDuration', { outcome, statistic }).with({
+                  label: `${outcome} ${statistic}`,
+                }),
+              ),
+            ),
+            width: 12,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Drains started and finished (the gap is what is in flight)',
+            left: [
+              drainerMetric('DrainsStarted').with({ label: 'started' }),
+              new cloudwatch.MathExpression({
+                expression: OUTCOMES.map((_, i) => `FILL(f${i}, 0)`).join(' + '),
+                usingMetrics: Object.fromEntries(outcomes.map((metric, i) => [`f${i}`, metric])),
+                label: 'finished',
+                period: PERIOD,
+              }),
+            ],
+            width: 8,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Heartbeats, adoptions, actions gone',
+            left: [
+              drainerMetric('Heartbeats').with({ label: 'heartbeats' }),
+              drainerMetric('Adoptions').with({ label: 'adopted (lifecycle event lost)' }),
+              drainerMetric('LifecycleActionsGone').with({ label: 'lifecycle action gone' }),
+            ],
+            width: 8,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Drainer Lambda',
+            left: [
+              props.function.metricInvocations({ period: PERIOD }),
+              props.function.metricErrors({ period: PERIOD }),
+            ],
+            right: [props.failedEventsQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD })],
+            width: 8,
+          }),
+        ],
+        ...(this.alarms.length > 0
+          ? [
+              [
+                new cloudwatch.AlarmStatusWidget({
+                  title: 'fleet-drainer alarms',
+                  alarms: this.alarms,
+                  width: 24,
+                }),
+              ],
+            ]
+          : []),
+      ],
+    });
+  }
+}

@@ -1,0 +1,30 @@
+// fleet-drainer's CDK construct library: what a consumer's app imports.
+
+export type {
+  DockerMatch,
+  DrainPolicy,
+  PolicyStep,
+  PolicyTarget,
+  ProcessMatch,
+} from '../agent/policy';
+export { PRESETS, type PresetName } from '../agent/presets';
+export type { ResultPolicy } from '../lambda/config';
+export { MissingBuildError } from './assets';
+export * from './defaults';
+export { HOST_STATE_DIR } from './drain-document';
+export { ALARMED_OUTCOMES, OUTCOMES } from './drainer-monitoring';
+export {
+  COMMAND_STATUS_DETAIL_TYPE,
+  FleetDrainer,
+  type FleetDrainerProps,
+  LIFECYCLE_DETAIL_TYPE,
+  TERMINAL_COMMAND_STATUSES,
+} from './fleet-drainer';
+export {
+  drainFits,
+  globalTimeoutSeconds,
+  heartbeatTimeoutSeconds,
+  LIFECYCLE_OVERHEAD_SECONDS,
+  maxDrainSeconds,
+  neededWaitSeconds,
+} from './heartbeat-timeout';

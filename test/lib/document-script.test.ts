@@ -1,0 +1,179 @@
+// Runs the fleet-drain document's own script, extracted from the synthesized template, the way the SSM Agent
+// would: a shell with the $SSM_<name> parameters in its environment, against real fixture workers.
+
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DRAIN_PARAMETERS } from '../../agent/drain-parameters';
+import type { DrainReport } from '../../agent/report';
+import {
+  DOCUMENT_CONTENT_LIMIT_BYTES,
+  documentContentBytes,
+  STATE_DIR_OVERRIDE_ENV,
+} from '../../lib/drain-document';
+import { Sandbox } from '../agent/helpers';
+import { documentScript, drainerStack, onlyResource } from './helpers';
+
+interface ScriptRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const sandbox = new Sandbox();
+let scriptFile = '';
+let script = '';
+
+const deadlineIn = (ms: number) => new Date(Date.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z');
+
+function ssmEnv(drainId: string): Record<string, string> {
+  return {
+    SSM_drainId: drainId,
+    SSM_deadline: deadlineIn(60_000),
+    SSM_instanceId: 'i-0123456789abcdef0',
+    SSM_autoScalingGroupName: 'workers',
+    SSM_lifecycleHookName: 'fleet-drainer',
+  };
+}
+
+function runScript(file: string, env: Record<string, string>, shell = 'bash'): Promise<ScriptRun> {
+  return new Promise((resolve) => {
+    const child = spawn(shell, [file], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        FIXTURE_LOG: sandbox.log,
+        [STATE_DIR_OVERRIDE_ENV]: sandbox.stateDir,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(() => {
+  const { template } = drainerStack({
+    groups: ['workers'],
+    policy: {
+      version: 1,
+      targets: [{ name: 'workers', match: { cmdline: sandbox.tag }, schedule: 'TERM/10s/KILL/1s' }],
+    },
+  });
+  script = documentScript(template);
+  scriptFile = join(sandbox.dir, 'drain.sh');
+  writeFileSync(scriptFile, script);
+});
+
+afterAll(() => sandbox.cleanup());
+
+describe('the document', () => {
+  it("stays under SSM's 64 KB content limit", () => {
+    const { template } = drainerStack();
+    const bytes = documentContentBytes(onlyResource(template, 'AWS::SSM::Document').Content);
+    expect(bytes).toBeLessThan(DOCUMENT_CONTENT_LIMIT_BYTES);
+    console.log(`fleet-drain document: ${bytes} bytes of ${DOCUMENT_CONTENT_LIMIT_BYTES}`);
+  });
+});
+
+describe("the document's script", () => {
+  it("drains a real worker and exits with the report and the agent's code", async () => {
+    const worker = await sandbox.start('graceful-worker.mjs');
+    const run = await runScript(scriptFile, ssmEnv('drain-one'));
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as DrainReport;
+    expect(report).toMatchObject({ id: 'drain-one', outcome: 'drained' });
+    expect(sandbox.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
+    // The agent's log lines carry the keys the document exported from the parameters.
+    expect(run.stderr).toContain('"autoScalingGroupName":"workers"');
+    expect(run.stderr).toContain('"instanceId":"i-0123456789abcdef0"');
+  });
+
+  it('writes the agent into a state dir only its owner can read', () => {
+    expect(statSync(sandbox.stateDir).mode & 0o777).toBe(0o700);
+    const agent = readdirSync(sandbox.stateDir).find((name) =>
+      /^fleet-drain-agent-[0-9a-f]{16}\.js$/.test(name),
+    );
+    expect(agent).toBeDefined();
+    expect(statSync(join(sandbox.stateDir, agent as string)).mode & 0o077).toBe(0);
+  });
+
+  it('passes the deadline on and exits 3 (forced) under a plain POSIX sh', async () => {
+    const stubborn = await sandbox.start('ignores-term.mjs');
+    const env = { ...ssmEnv('drain-short'), SSM_deadline: deadlineIn(3_000) };
+    const run = await runScript(scriptFile, env, 'sh');
+    expect(run.code, run.stderr).toBe(3);
+    expect(JSON.parse(run.stdout)).toMatchObject({ id: 'drain-short', outcome: 'forced' });
+    expect(sandbox.signalsOf(stubborn.pid as number)).toEqual(['SIGTERM']);
+  });
+
+  it('falls back to text substitution for SSM Agents that do not export $SSM_<name>', async () => {
+    // What an agent older than 3.3.2746.0 does: substitute {{ name }} in the script, set no SSM_* variable.
+    let substituted = script;
+    for (const [name, value] of Object.entries(ssmEnv('drain-old-agent'))) {
+      substituted = substituted.replaceAll(`{{ ${name.replace(/^SSM_/, '')} }}`, value);
+    }
+    expect(substituted).not.toMatch(/\{\{/);
+    const file = join(sandbox.dir, 'old-agent.sh');
+    writeFileSync(file, substituted);
+    const run = await runScript(file, {});
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ id: 'drain-old-agent', outcome: 'nothing' });
+  });
+
+  it('exits 78 with a clear message when node is missing', async () => {
+    const emptyBin = join(sandbox.dir, 'empty-bin');
+    mkdirSync(emptyBin);
+    const run = await runScript(scriptFile, { ...ssmEnv('drain-no-node'), PATH: emptyBin }, '/bin/bash');
+    expect(run.code).toBe(78);
+    expect(run.stderr).toMatch(
+      /fleet-drainer: node was not found .*needs Node\.js >= 18.*Nothing was drained/,
+    );
+    expect(run.stdout).toBe('');
+  });
+
+  it('exits 78 when node is older than 18', async () => {
+    const oldBin = join(sandbox.dir, 'old-node-bin');
+    mkdirSync(oldBin);
+    writeFileSync(
+      join(oldBin, 'node'),
+      '#!/bin/sh\ncase "$1" in -e) echo 16 ;; --version) echo v16.20.2 ;; esac\n',
+    );
+    chmodSync(join(oldBin, 'node'), 0o755);
+    const run = await runScript(scriptFile, { ...ssmEnv('drain-old-node'), PATH: `${oldBin}:/usr/bin:/bin` });
+    expect(run.code).toBe(78);
+    expect(run.stderr).toMatch(/is Node\.js v16\.20\.2; the drain agent needs >= 18/);
+  });
+
+  it('turns a death by signal into 70, never 137 or 194', async () => {
+    // A node that runs the script's helpers but is SIGKILLed as the agent (as the OOM killer would do).
+    const killBin = join(sandbox.dir, 'kill-bin');
+    mkdirSync(killBin);
+    symlinkSync(process.execPath, join(killBin, 'real-node'));
+    writeFileSync(
+      join(killBin, 'node'),
+      `#!/bin/sh\ncase "$1" in -e|--version) exec "${join(killBin, 'real-node')}" "$@" ;; esac\nkill -9 $$\n`,
+    );
+    chmodSync(join(killBin, 'node'), 0o755);
+    const run = await runScript(scriptFile, { ...ssmEnv('drain-killed'), PATH: `${killBin}:/usr/bin:/bin` });
+    expect(run.code).toBe(70);
+    expect(run.stderr).toMatch(/the drain agent died from signal 9 \(exit 137\); exiting 70/);
+  });
+
+  it('only ever runs parameters that match their allowedPattern', () => {
+    // The fallback puts values in double quotes: the patterns admit nothing the shell would expand.
+    for (const { pattern } of Object.values(DRAIN_PARAMETERS)) {
+      expect(new RegExp(pattern).test('a$(id)')).toBe(false);
+      expect(new RegExp(pattern).test('a"b')).toBe(false);
+      expect(new RegExp(pattern).test('a`id`')).toBe(false);
+    }
+  });
+});

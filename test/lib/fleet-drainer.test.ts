@@ -1,0 +1,252 @@
+import {
+  App,
+  aws_autoscaling as autoscaling,
+  Duration,
+  aws_ec2 as ec2,
+  aws_events as events,
+  Stack,
+} from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { DRAIN_PARAMETERS } from '../../agent/drain-parameters';
+import {
+  ENV_DOCUMENT_NAME,
+  ENV_EVENT_BUS_NAME,
+  ENV_GROUP_NAMES,
+  ENV_HEARTBEAT_TIMEOUT_SECONDS,
+  ENV_HOOK_NAME,
+  ENV_MAX_DRAIN_SECONDS,
+  ENV_RESULT_POLICY,
+  ENV_TICK_PERIOD_SECONDS,
+  parseConfig,
+} from '../../lambda/config';
+import { FleetDrainer, HOOK_METADATA, maxDrainSeconds } from '../../lib/index';
+import { drainerStack, GROUPS, onlyResource, POLICY } from './helpers';
+
+const { template, drainer } = drainerStack();
+
+describe('the terminate hook', () => {
+  it('is on every group, with an explicit CONTINUE default, our metadata and the computed timeout', () => {
+    for (const group of GROUPS) {
+      template.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
+        AutoScalingGroupName: group,
+        LifecycleHookName: 'fleet-drainer',
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        DefaultResult: 'CONTINUE',
+        HeartbeatTimeout: drainer.heartbeatTimeoutSeconds,
+        NotificationMetadata: HOOK_METADATA,
+      });
+    }
+    template.resourceCountIs('AWS::AutoScaling::LifecycleHook', 2);
+  });
+
+  it('exists only once the Lambda, its permissions and its rules do (and is deleted before them)', () => {
+    const hook = Object.values(template.findResources('AWS::AutoScaling::LifecycleHook'))[0] as {
+      DependsOn: string[];
+    };
+    const logicalIds = (type: string) => Object.keys(template.findResources(type));
+    expect(hook.DependsOn).toEqual(
+      expect.arrayContaining([
+        ...logicalIds('AWS::Lambda::Function'),
+        ...logicalIds('AWS::Events::Rule'),
+        ...logicalIds('AWS::IAM::Policy').filter((id) => id.includes('DrainerPolicy')),
+      ]),
+    );
+  });
+
+  it('goes on a group construct too', () => {
+    const app = new App();
+    const stack = new Stack(app, 'WithGroup');
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, maxAzs: 1 });
+    const group = new autoscaling.AutoScalingGroup(stack, 'Group', {
+      vpc,
+      instanceType: new ec2.InstanceType('t4g.nano'),
+      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    });
+    new FleetDrainer(stack, 'Drainer', { groups: [group, 'legacy'], policy: POLICY });
+    const withGroup = Template.fromStack(stack);
+    withGroup.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
+      AutoScalingGroupName: { Ref: Match.stringLikeRegexp('^Group') },
+      DefaultResult: 'CONTINUE',
+    });
+    withGroup.hasResourceProperties('AWS::AutoScaling::LifecycleHook', { AutoScalingGroupName: 'legacy' });
+  });
+});
+
+describe('the document', () => {
+  const document = onlyResource(template, 'AWS::SSM::Document');
+  const content = document.Content as {
+    schemaVersion: string;
+    parameters: Record<string, { allowedPattern: string; interpolationType: string }>;
+    mainSteps: { action: string; inputs: { timeoutSeconds: number } }[];
+  };
+
+  it('is a named Command document (schema 2.2) updated in place as a new version', () => {
+    expect(document).toMatchObject({
+      DocumentType: 'Command',
+      Name: drainer.documentName,
+      UpdateMethod: 'NewVersion',
+    });
+    expect(content.schemaVersion).toBe('2.2');
+  });
+
+  it('has a name SSM accepts for a customer document', () => {
+    // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateDocument.html
+    expect(drainer.documentName).toMatch(/^[A-Za-z0-9_.-]{3,128}$/);
+    expect(drainer.documentName).not.toMatch(/^(aws|amazon|amzn)/i);
+  });
+
+  it('declares exactly the drain parameters, each with its allowedPattern and ENV_VAR interpolation', () => {
+    expect(Object.keys(content.parameters).sort()).toEqual(Object.keys(DRAIN_PARAMETERS).sort());
+    for (const [name, { pattern }] of Object.entries(DRAIN_PARAMETERS)) {
+      expect(content.parameters[name]).toMatchObject({
+        allowedPattern: pattern,
+        interpolationType: 'ENV_VAR',
+      });
+    }
+  });
+
+  it('has one runShellScript step whose timeout is the maximum drain time plus a margin', () => {
+    expect(content.mainSteps).toHaveLength(1);
+    expect(content.mainSteps[0]?.action).toBe('aws:runShellScript');
+    expect(content.mainSteps[0]?.inputs.timeoutSeconds).toBe(3600 + 300);
+  });
+
+  it('keeps the step timeout within 48 hours for the longest drain', () => {
+    const longest = drainerStack({ maxDrainTime: Duration.seconds(maxDrainSeconds(60)) }).template;
+    const step = (onlyResource(longest, 'AWS::SSM::Document').Content as typeof content).mainSteps[0];
+    expect(step?.inputs.timeoutSeconds).toBe(maxDrainSeconds(60) + 300);
+    expect(step?.inputs.timeoutSeconds).toBeLessThanOrEqual(172_800);
+  });
+});
+
+describe('the Lambda', () => {
+  it('runs the prebuilt bundle on Node.js 22, arm64', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+    });
+  });
+
+  it("gets the configuration the Lambda's own parser accepts", () => {
+    const env = (
+      onlyResource(template, 'AWS::Lambda::Function').Environment as { Variables: Record<string, string> }
+    ).Variables;
+    expect(env).toMatchObject({
+      [ENV_DOCUMENT_NAME]: drainer.documentName,
+      [ENV_GROUP_NAMES]: 'web,workers',
+      [ENV_HOOK_NAME]: 'fleet-drainer',
+      [ENV_MAX_DRAIN_SECONDS]: '3600',
+      [ENV_HEARTBEAT_TIMEOUT_SECONDS]: String(drainer.heartbeatTimeoutSeconds),
+      [ENV_RESULT_POLICY]: 'CONTINUE',
+      [ENV_EVENT_BUS_NAME]: 'default',
+      [ENV_TICK_PERIOD_SECONDS]: '60',
+    });
+    expect(parseConfig(env)).toMatchObject({ ok: true });
+  });
+
+  it('sends failed asynchronous invocations to the failed-events queue after two retries', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('FailedEvents'), 'Arn'] } },
+      },
+    });
+  });
+
+  it('logs to a log group with a retention', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+  });
+});
+
+describe('the rules', () => {
+  const target = Match.arrayWith([
+    Match.objectLike({
+      DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('FailedEvents'), 'Arn'] } },
+      RetryPolicy: Match.objectLike({ MaximumRetryAttempts: Match.anyValue() }),
+    }),
+  ]);
+
+  it("route the drained groups' terminate actions of our hook", () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.autoscaling'],
+        'detail-type': ['EC2 Instance-terminate Lifecycle Action'],
+        detail: { AutoScalingGroupName: GROUPS, LifecycleHookName: ['fleet-drainer'] },
+      },
+      Targets: target,
+    });
+  });
+
+  it('route the terminal status changes of the fleet-drain document only', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ssm'],
+        'detail-type': ['EC2 Command Invocation Status-change Notification'],
+        detail: {
+          'document-name': [drainer.documentName],
+          status: Match.arrayWith([
+            'Success',
+            'Failed',
+            'Cancelled',
+            'TimedOut',
+            'Undeliverable',
+            'Terminated',
+          ]),
+        },
+      },
+      Targets: target,
+    });
+  });
+
+  it('tick at the reconcile period', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: target,
+    });
+    const slow = drainerStack({ reconcilePeriod: Duration.minutes(5) }).template;
+    slow.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+  });
+});
+
+describe('options', () => {
+  it('emits drain events to the given bus', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Bus');
+    const bus = new events.EventBus(stack, 'Bus');
+    new FleetDrainer(stack, 'Drainer', { groups: ['web'], policy: POLICY, eventBus: bus });
+    const withBus = Template.fromStack(stack);
+    withBus.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ [ENV_EVENT_BUS_NAME]: { Ref: Match.stringLikeRegexp('^Bus') } }),
+      },
+    });
+    withBus.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'events:PutEvents',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Bus'), 'Arn'] },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('passes the result policy to the Lambda', () => {
+    drainerStack({ resultPolicy: 'ABANDON_ON_FAILURE' }).template.hasResourceProperties(
+      'AWS::Lambda::Function',
+      {
+        Environment: { Variables: Match.objectLike({ [ENV_RESULT_POLICY]: 'ABANDON_ON_FAILURE' }) },
+      },
+    );
+  });
+
+  it('creates no alarm when alarms is false, but keeps the dashboard', () => {
+    const quiet = drainerStack({ alarms: false }).template;
+    quiet.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    quiet.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});

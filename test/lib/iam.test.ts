@@ -1,0 +1,176 @@
+// Evaluates the drainer's synthesized IAM policy with an IAM policy simulator: what the Lambda may do, and
+// above all what it may not.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { App, aws_autoscaling as autoscaling, aws_ec2 as ec2, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { FleetDrainer } from '../../lib/index';
+import { POLICY } from './helpers';
+
+const ACCOUNT = '123456789012';
+const REGION = 'eu-west-1';
+const PSEUDO: Record<string, string> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': REGION,
+  'AWS::AccountId': ACCOUNT,
+};
+
+/** Resolves the pseudo parameters and joins of a synthesized value (env-agnostic stacks use them in ARNs). */
+function concrete(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(concrete);
+  if (value === null || typeof value !== 'object') return value;
+  const node = value as Record<string, unknown>;
+  if (typeof node.Ref === 'string' && node.Ref in PSEUDO) return PSEUDO[node.Ref];
+  // The stack's own resources (log group, queue): a stand-in ARN of a service the tests do not ask about.
+  if (Array.isArray(node['Fn::GetAtt']))
+    return `arn:aws:sqs:${REGION}:${ACCOUNT}:${(node['Fn::GetAtt'] as string[])[0]}`;
+  if (Array.isArray(node['Fn::Join'])) {
+    const [delimiter, parts] = node['Fn::Join'] as [string, unknown[]];
+    return parts.map(concrete).join(delimiter);
+  }
+  return Object.fromEntries(Object.entries(node).map(([key, inner]) => [key, concrete(inner)]));
+}
+
+const app = new App();
+const stack = new Stack(app, 'Iam');
+const drainer = new FleetDrainer(stack, 'Drainer', { groups: ['web', 'workers'], policy: POLICY });
+const template = Template.fromStack(stack);
+const policies = Object.entries(template.findResources('AWS::IAM::Policy')).map(([name, resource]) => ({
+  name,
+  policy: concrete((resource as { Properties: { PolicyDocument: unknown } }).Properties.PolicyDocument),
+}));
+
+const groupArn = (name: string) =>
+  `arn:aws:autoscaling:${REGION}:${ACCOUNT}:autoScalingGroup:0f0e0d0c-1111-2222-3333-444455556666:autoScalingGroupName/${name}`;
+const instanceArn = `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0123456789abcdef0`;
+const documentArn = (name: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:document/${name}`;
+
+async function decide(action: string, resource: string, context: Record<string, string> = {}) {
+  const response = await runSimulation(
+    {
+      request: {
+        principal: `arn:aws:iam::${ACCOUNT}:role/drainer`,
+        action,
+        resource: { resource, accountId: ACCOUNT },
+        contextVariables: context,
+      },
+      identityPolicies: policies,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    },
+    {},
+  );
+  if (response.resultType === 'error') throw new Error(JSON.stringify(response.errors));
+  return response.overallResult;
+}
+
+const tagged = (group: string) => ({ 'ssm:resourceTag/aws:autoscaling:groupName': group });
+
+describe('the drainer Lambda may', () => {
+  it.each(['autoscaling:RecordLifecycleActionHeartbeat', 'autoscaling:CompleteLifecycleAction'])(
+    '%s on the configured groups',
+    async (action) => {
+      expect(await decide(action, groupArn('web'))).toBe('Allowed');
+      expect(await decide(action, groupArn('workers'))).toBe('Allowed');
+    },
+  );
+
+  it('send the fleet-drain document to an instance tagged with a configured group', async () => {
+    expect(await decide('ssm:SendCommand', documentArn(drainer.documentName))).toBe('Allowed');
+    expect(await decide('ssm:SendCommand', instanceArn, tagged('workers'))).toBe('Allowed');
+  });
+
+  it('emit drain events on the default bus', async () => {
+    expect(await decide('events:PutEvents', `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`)).toBe(
+      'Allowed',
+    );
+  });
+});
+
+describe('every AWS call the Lambda makes', () => {
+  // Read from the Lambda's edge modules, so a new call without a permission fails here, not in production.
+  const SERVICES: Record<string, string> = {
+    'aws-auto-scaling.ts': 'autoscaling',
+    'aws-ssm.ts': 'ssm',
+    'aws-events.ts': 'events',
+  };
+  const lambdaDir = new URL('../../lambda/', import.meta.url);
+  const calls = readdirSync(lambdaDir)
+    .filter((file) => /^aws-.*\.ts$/.test(file))
+    .flatMap((file) =>
+      [...readFileSync(new URL(file, lambdaDir), 'utf8').matchAll(/new (\w+)Command\(/g)].map(
+        (match) => `${SERVICES[file] ?? file}:${match[1]}`,
+      ),
+    );
+  const granted = new Set(
+    policies.flatMap(({ policy }) =>
+      (policy as { Statement: { Action: string | string[] }[] }).Statement.flatMap(
+        (statement) => statement.Action,
+      ),
+    ),
+  );
+
+  it('is found in the edge modules', () => {
+    expect(calls).toEqual(expect.arrayContaining(['ssm:SendCommand', 'autoscaling:CompleteLifecycleAction']));
+  });
+
+  it('is granted by the policy', () => {
+    expect([...new Set(calls)].filter((action) => !granted.has(action))).toEqual([]);
+  });
+});
+
+describe('the drainer Lambda may not', () => {
+  it.each(['autoscaling:RecordLifecycleActionHeartbeat', 'autoscaling:CompleteLifecycleAction'])(
+    '%s on another group, or one whose name only starts like a configured one',
+    async (action) => {
+      expect(await decide(action, groupArn('billing'))).not.toBe('Allowed');
+      expect(await decide(action, groupArn('web-prod'))).not.toBe('Allowed');
+    },
+  );
+
+  it('run another document, such as AWS-RunShellScript', async () => {
+    // AWS's own documents have no account in their ARN; the simulator's resource pattern wants one.
+    expect(await decide('ssm:SendCommand', documentArn('AWS-RunShellScript'))).not.toBe('Allowed');
+    expect(await decide('ssm:SendCommand', documentArn('FleetDrain-Other'))).not.toBe('Allowed');
+  });
+
+  it('send a command to an untagged instance or to an instance of another group', async () => {
+    expect(await decide('ssm:SendCommand', instanceArn)).not.toBe('Allowed');
+    expect(await decide('ssm:SendCommand', instanceArn, tagged('billing'))).not.toBe('Allowed');
+  });
+
+  it('change a group, terminate an instance or emit on another bus', async () => {
+    expect(await decide('autoscaling:UpdateAutoScalingGroup', groupArn('web'))).not.toBe('Allowed');
+    expect(await decide('autoscaling:TerminateInstanceInAutoScalingGroup', groupArn('web'))).not.toBe(
+      'Allowed',
+    );
+    expect(await decide('ec2:TerminateInstances', instanceArn)).not.toBe('Allowed');
+    expect(await decide('events:PutEvents', `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/other`)).not.toBe(
+      'Allowed',
+    );
+  });
+});
+
+describe('instances', () => {
+  it("get no Auto Scaling permission: the construct never touches a group's instance role", () => {
+    const local = new Stack(new App(), 'Instances');
+    const vpc = new ec2.Vpc(local, 'Vpc', { natGateways: 0, maxAzs: 1 });
+    const group = new autoscaling.AutoScalingGroup(local, 'Group', {
+      vpc,
+      instanceType: new ec2.InstanceType('t4g.nano'),
+      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    });
+    new FleetDrainer(local, 'Drainer', { groups: [group], policy: POLICY });
+    const instanceRole = local.resolve((group.role.node.defaultChild as unknown as { ref: string }).ref);
+    const attached = Object.values(Template.fromStack(local).findResources('AWS::IAM::Policy')).filter(
+      (policy) =>
+        JSON.stringify((policy as { Properties: { Roles: unknown } }).Properties.Roles).includes(
+          JSON.stringify(instanceRole),
+        ),
+    );
+    expect(JSON.stringify(attached)).not.toContain('autoscaling:');
+  });
+});

@@ -1,0 +1,73 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import type { DrainPolicy } from '../../agent/policy';
+import { FleetDrainer, type FleetDrainerProps } from '../../lib/index';
+import { POLICY } from './helpers';
+
+const create = (props: Partial<FleetDrainerProps>) => () =>
+  new FleetDrainer(new Stack(new App(), 'Test'), 'Drainer', { groups: ['web'], policy: POLICY, ...props });
+
+describe('props are checked in the constructor', () => {
+  it('refuses a maximum drain time over 48 hours, pointing to instance retention', () => {
+    expect(create({ maxDrainTime: Duration.hours(72) })).toThrow(
+      /`maxDrainTime` must be at most 1 day 23 hours \(170607 s\), got 3 days \(259200 s\).*configure-instance-retention/s,
+    );
+  });
+
+  it('refuses 48 hours too: the action must also cover delivery, grace and one heartbeat timeout', () => {
+    expect(create({ maxDrainTime: Duration.hours(48) })).toThrow(
+      /`maxDrainTime` must be at most .*\(170607 s\)/,
+    );
+  });
+
+  it('refuses a maximum drain time under a minute', () => {
+    expect(create({ maxDrainTime: Duration.seconds(10) })).toThrow(
+      /`maxDrainTime` must be whole seconds from 1 minute to 1 day 23 hours, got 10 seconds/,
+    );
+  });
+
+  it('refuses a reconcile period that is not whole minutes from 1 to 30', () => {
+    expect(create({ reconcilePeriod: Duration.seconds(90) })).toThrow(
+      /`reconcilePeriod` must be whole minutes from 1 minute to 30 minutes, got 1 minute 30 seconds/,
+    );
+    expect(create({ reconcilePeriod: Duration.hours(1) })).toThrow(/`reconcilePeriod`.*got 1 hour/);
+  });
+
+  it('refuses an unknown result policy', () => {
+    expect(create({ resultPolicy: 'ABANDON' as never })).toThrow(
+      /`resultPolicy` must be one of CONTINUE, ABANDON_ON_FAILURE, got "ABANDON"/,
+    );
+  });
+
+  it('refuses no groups', () => {
+    expect(create({ groups: [] })).toThrow(/`groups` must name at least one Auto Scaling group/);
+  });
+
+  it('refuses an invalid or repeated group name', () => {
+    expect(create({ groups: ['web; rm -rf /'] })).toThrow(
+      /`groups` has an invalid Auto Scaling group name "web; rm -rf \/"/,
+    );
+    expect(create({ groups: ['web', 'web'] })).toThrow(/`groups` names "web" twice/);
+  });
+
+  it('refuses an invalid hook name', () => {
+    expect(create({ hookName: '-x' })).toThrow(/`hookName` must match .*, got "-x"/);
+  });
+
+  it("validates the policy with the agent's own schema and lists every issue", () => {
+    const bad = {
+      version: 1,
+      targets: [
+        { name: 'a', match: { cmdline: 'x' }, schedule: 'TERM/forever' },
+        { name: 'b', match: { cmdline: 'y' }, preset: 'unicorn' },
+      ],
+    } as unknown as DrainPolicy;
+    expect(create({ policy: bad })).toThrow(
+      /`policy` is not a valid drain policy:\n.*targets\[0\]\.schedule.*\n.*targets\[1\]\.preset/,
+    );
+  });
+});
+
+it('accepts the longest reconcile period with the longest drain', () => {
+  expect(create({ reconcilePeriod: Duration.minutes(30), maxDrainTime: Duration.hours(45) })).not.toThrow();
+});
