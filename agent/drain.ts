@@ -271,6 +271,7 @@ async function run(
           targetLog.log('info', 'signal', { signal: signal.signal.name, atMs: clock() });
         progress(step, stepStartedMs);
       },
+      onSignalled: progress,
     });
     return report(result);
   };

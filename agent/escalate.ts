@@ -16,6 +16,8 @@ export interface EscalationOptions {
   resume?: { step: number; stepStartedMs: number };
   /** Called before each step starts, signals included (persist it: a signal is never sent twice). */
   onStep?: (step: number, stepStartedMs: number) => void;
+  /** Called once a signal step has been sent, so its record survives the agent. */
+  onSignalled?: (step: number, stepStartedMs: number) => void;
 }
 
 /** The drain-clock time at which a wait that begins at `startMs` must end. */
@@ -68,6 +70,7 @@ export async function escalate(
       if (!(await target.isRunning())) return 'gone';
       options.onStep?.(index, startedMs);
       await target.signal(step.signal);
+      options.onSignalled?.(index, startedMs);
       continue;
     }
     if (!resumed) options.onStep?.(index, startedMs);
