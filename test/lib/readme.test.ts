@@ -14,7 +14,7 @@ import {
 // @ts-expect-error: a plain .mjs script without types
 import { presetsTable } from '../../scripts/presets-table.mjs';
 
-const readme = readFileSync(new URL('../../lib/README.md', import.meta.url), 'utf8');
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
 it('carries the presets table generated from agent/presets.ts', () => {
   expect(readme).toContain(presetsTable());
