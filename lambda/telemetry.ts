@@ -4,8 +4,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Log, MetricsPort } from './ports';
 
-export const SERVICE_NAME = 'fleet-drainer';
-export const METRICS_NAMESPACE = 'FleetDrainer';
+export { METRICS_NAMESPACE, SERVICE_NAME } from './telemetry-names';
 
 /** The Log port over a Powertools Logger (JSON lines with our keys). */
 export function createLog(logger: Logger): Log {

@@ -8,7 +8,7 @@ import {
   type aws_sqs as sqs,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/telemetry';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/telemetry-names';
 
 /** Outcomes that mean a drain did not end well: each gets an alarm. */
 export const ALARMED_OUTCOMES = ['incomplete', 'failed', 'unreachable'] as const;

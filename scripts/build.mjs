@@ -95,7 +95,9 @@ try {
       platform: 'node',
       target: 'node20',
       format: 'cjs',
-      packages: 'external',
+      // Only the peer dependencies stay outside; anything else the library reaches is bundled, so a
+      // consumer needs nothing but aws-cdk-lib and constructs.
+      external: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'],
       logLevel: 'warning',
     });
     try {
