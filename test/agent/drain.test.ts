@@ -153,7 +153,10 @@ describe('idempotence on the host', () => {
   it('a drain with another id joins the running one: one drain per host, one HUP per worker', async () => {
     // An adopted drain and a late lifecycle event for the same instance carry different ids.
     const worker = await box.start('lava-worker.mjs', { env: { EXIT_DELAY_MS: '700' } });
-    const policy = box.policy({ version: 1, targets: [{ name: 'lava', match: { cmdline: box.tag }, preset: 'lava' }] });
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'lava', match: { cmdline: box.tag }, preset: 'lava' }],
+    });
     const first = startAgent(drainArgs(policy, 'adopted-i-0123456789abcdef0'));
     await box.waitFor(() => box.signalsOf(worker.pid as number).length === 1);
 
@@ -161,7 +164,11 @@ describe('idempotence on the host', () => {
     const owner = await first.done;
 
     expect(box.signalsOf(worker.pid as number)).toEqual(['SIGHUP']);
-    expect(second.report).toMatchObject({ id: 'token-2', joined: true, joinedDrainId: 'adopted-i-0123456789abcdef0' });
+    expect(second.report).toMatchObject({
+      id: 'token-2',
+      joined: true,
+      joinedDrainId: 'adopted-i-0123456789abcdef0',
+    });
     expect(second.report.targets).toEqual(owner.report.targets);
     expect(second.code).toBe(owner.code);
   });
