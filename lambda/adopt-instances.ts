@@ -1,16 +1,22 @@
 // Adoption: instances of the configured groups that sit in Terminating:Wait with no drain command — their
 // lifecycle event was lost (EventBridge is best effort) or its handler failed for good.
 //
-// The drain id of an adopted instance is `adopted-<instanceId>` (see adoptedDrainId): no API returns the
-// lifecycle token, and a deterministic id makes overlapping adoptions join one drain on the host. The
-// lifecycle action is then addressed by InstanceId, which CompleteLifecycleAction and
-// RecordLifecycleActionHeartbeat accept instead of the token.
+// The drain id of an adopted instance is `adopted-<instanceId>-<tick minute>` (see adoptedDrainId): no API
+// returns the lifecycle token. The lifecycle action is then addressed by InstanceId, which
+// CompleteLifecycleAction and RecordLifecycleActionHeartbeat accept instead of the token.
+//
+// Each candidate is first probed with RecordLifecycleActionHeartbeat(InstanceId, our hook): "No active
+// Lifecycle Action" means Terminating:Wait is held by another hook (or the action just ended), and the
+// instance is left alone — no drain, no sleep. A successful probe is also the adoption's first heartbeat:
+// the adopted drain's deadline, and so its heartbeat slots, are counted from it.
 //
 // Nothing records when an instance entered Terminating:Wait, so the delay is spent here: candidates are
-// checked again after it, and only those still waiting with still no command are adopted. This leaves the
-// event path time to send its own command (and a late start that finds the adopted command sends nothing).
+// checked again after it, and only those still waiting with no command that could own the action are
+// adopted. This leaves the event path time to send its own command (and a late start that finds the
+// adopted command sends nothing). Any running fleet-drain command on the instance counts as its drain.
 
 import { type DrainParameters, findInvalidParameter } from '../agent/drain-parameters';
+import { isTerminalStatus } from './command-status';
 import { completeDrain, drainKeys } from './complete-drain';
 import type { DrainerConfig } from './config';
 import {
@@ -20,59 +26,132 @@ import {
   type LifecycleActionRef,
   toDrainCommand,
 } from './drain-command';
-import { InstanceUnreachableError } from './errors';
+import { errorMessage, InstanceUnreachableError, NoActiveLifecycleActionError } from './errors';
 import { isTerminatingWait } from './lifecycle-state';
 import { mapConcurrent, type Settled } from './map-concurrent';
 import { isRelevantCommand } from './plan-tick';
 import type { Deps, InstanceState } from './ports';
-import { announceStart, heartbeatOrCancel } from './start-drain';
+import { announceStart } from './start-drain';
 
-/** Adopts the candidates that still need it after the adoption delay; resolves with the failures. */
+/**
+ * What adoption needs after its delay: describe, list, send and maybe complete, with SDK backoff. A tick
+ * with less time left than delay + this skips the adoption (the next tick adopts; the probe has heartbeated).
+ */
+export const ADOPTION_RESERVE_MS = 60_000;
+
+/** An instance to adopt. */
+export interface AdoptionCandidate extends InstanceState {
+  /**
+   * Finished commands requested at or before this belong to an earlier life of the instance (their action is
+   * over): they do not block adoption. Undefined: every recent finished command blocks it.
+   */
+  ignoreFinishedUntilMs?: number;
+}
+
+export interface AdoptionResult {
+  adopted: number;
+  /** Probes (first heartbeats) that succeeded. */
+  heartbeats: number;
+  /** Steps that failed; `heartbeat` for a failed probe (a heartbeat that did not happen). */
+  failures: (Settled<AdoptionCandidate> & { heartbeat: boolean })[];
+}
+
+/** Adopts the candidates that still need it after the adoption delay. */
 export async function adoptInstances(
   deps: Deps,
   config: DrainerConfig,
-  candidates: readonly InstanceState[],
+  candidates: readonly AdoptionCandidate[],
   historyStartMs: number,
+  tickMs: number,
   concurrency: number,
-): Promise<{ adopted: number; failures: Settled<InstanceState>[] }> {
-  if (candidates.length === 0) return { adopted: 0, failures: [] };
+): Promise<AdoptionResult> {
+  const result: AdoptionResult = { adopted: 0, heartbeats: 0, failures: [] };
+  if (candidates.length === 0) return result;
+
+  const probedMs = new Map<string, number>();
+  const probeFailures = await mapConcurrent(candidates, concurrency, async (candidate) => {
+    const action = actionOf(config, candidate);
+    const startMs = deps.now();
+    try {
+      await deps.autoScaling.recordHeartbeat(action);
+    } catch (error) {
+      if (!(error instanceof NoActiveLifecycleActionError)) throw error;
+      deps.log.info(
+        'not adopting: no active lifecycle action of our hook (another hook holds the instance)',
+        {
+          instanceId: action.instanceId,
+          autoScalingGroupName: action.groupName,
+          error: errorMessage(error),
+        },
+      );
+      return;
+    }
+    probedMs.set(candidate.instanceId, startMs);
+  });
+  result.failures.push(...probeFailures.map((failure) => ({ ...failure, heartbeat: true })));
+  result.heartbeats = probedMs.size;
+  const probed = candidates.filter((candidate) => probedMs.has(candidate.instanceId));
+  if (probed.length === 0) return result;
+
+  const remainingMs = deps.remainingMs?.();
+  if (remainingMs !== undefined && remainingMs < config.adoptionDelayMs + ADOPTION_RESERVE_MS) {
+    deps.log.warn('not enough time left in this invocation to adopt; the next tick will', {
+      remainingMs,
+      candidates: probed.length,
+    });
+    return result;
+  }
   await deps.sleep(config.adoptionDelayMs);
   const current = new Map(
-    (await deps.autoScaling.describeInstances(candidates.map((candidate) => candidate.instanceId))).map(
+    (await deps.autoScaling.describeInstances(probed.map((candidate) => candidate.instanceId))).map(
       (state) => [state.instanceId, state],
     ),
   );
-  let adopted = 0;
-  const failures = await mapConcurrent(candidates, concurrency, async (candidate) => {
+  const failures = await mapConcurrent(probed, concurrency, async (candidate) => {
     const state = current.get(candidate.instanceId);
     if (state?.groupName !== candidate.groupName || !isTerminatingWait(state.lifecycleState)) return;
     const commands = (
       await deps.ssm.listCommands({ instanceId: candidate.instanceId, invokedAfterMs: historyStartMs })
     )
       .map(toDrainCommand)
-      .filter(
-        (command): command is DrainCommand =>
-          command?.params.instanceId === candidate.instanceId &&
-          isRelevantCommand(command, deps.now(), config),
-      );
-    if (commands.length > 0) return;
-    if (await adoptInstance(deps, config, candidate)) adopted += 1;
+      .filter((command): command is DrainCommand => command?.params.instanceId === candidate.instanceId);
+    const nowMs = deps.now();
+    const blocking = commands.some(
+      (command) =>
+        !isTerminalStatus(command.status) ||
+        (isRelevantCommand(command, nowMs, config) &&
+          command.requestedMs > (candidate.ignoreFinishedUntilMs ?? Number.NEGATIVE_INFINITY)),
+    );
+    if (blocking) return;
+    const probeMs = probedMs.get(candidate.instanceId) as number;
+    if (await adoptInstance(deps, config, candidate, probeMs, tickMs)) result.adopted += 1;
   });
-  return { adopted, failures };
+  result.failures.push(...failures.map((failure) => ({ ...failure, heartbeat: false })));
+  return result;
 }
 
-async function adoptInstance(deps: Deps, config: DrainerConfig, instance: InstanceState): Promise<boolean> {
-  const action: LifecycleActionRef = {
+function actionOf(config: DrainerConfig, instance: InstanceState): LifecycleActionRef {
+  return {
     groupName: instance.groupName,
     hookName: config.hookName,
     instanceId: instance.instanceId,
     token: undefined,
   };
-  const nowMs = deps.now();
+}
+
+async function adoptInstance(
+  deps: Deps,
+  config: DrainerConfig,
+  instance: InstanceState,
+  probeMs: number,
+  tickMs: number,
+): Promise<boolean> {
+  const action = actionOf(config, instance);
   const params: DrainParameters = {
-    drainId: adoptedDrainId(instance.instanceId),
-    // The action started earlier, at an unknown time; the drain still gets the full drain time from now.
-    deadline: formatDeadline(nowMs + config.maxDrainMs),
+    drainId: adoptedDrainId(instance.instanceId, tickMs),
+    // The action started earlier, at an unknown time, and was heartbeated by the probe: the drain gets the
+    // full drain time from then, and its heartbeat slots are counted from then.
+    deadline: formatDeadline(probeMs + config.maxDrainMs),
     instanceId: instance.instanceId,
     autoScalingGroupName: instance.groupName,
     lifecycleHookName: config.hookName,
@@ -95,20 +174,12 @@ async function adoptInstance(deps: Deps, config: DrainerConfig, instance: Instan
       commandId: null,
       outcome: 'unreachable',
       reason: 'adopted instance unreachable through SSM (InvalidInstanceId)',
-      startedMs: nowMs,
+      startedMs: probeMs,
       young: false,
     });
     return false;
   }
   deps.metrics.count('Adoptions');
   await announceStart(deps, { action, params, commandId, adopted: true });
-  // The action has been waiting for an unknown time: restart its heartbeat timeout now.
-  const beat = await heartbeatOrCancel(
-    deps,
-    action,
-    { commandId, requestedMs: nowMs, status: 'Pending', params },
-    false,
-  );
-  if (beat === 'heartbeat') deps.metrics.count('Heartbeats');
   return true;
 }

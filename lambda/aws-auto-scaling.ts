@@ -6,6 +6,7 @@ import {
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
+  DescribeWarmPoolCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import type { LifecycleActionRef } from './drain-command';
@@ -29,9 +30,17 @@ function translate(error: unknown, call: string): Error {
   // Both "with token <uuid>" and "with instance ID <id>" forms; a wrong group or hook is also a
   // ValidationError, so the message decides.
   if (code === 'ValidationError' && /No active Lifecycle Action found/i.test(message)) {
-    return new NoActiveLifecycleActionError(message, { cause: error });
+    const noActive = new NoActiveLifecycleActionError(message, { cause: error });
+    // SDK v3 records on the error how many attempts its retry strategy made.
+    const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts;
+    noActive.afterRetry = attempts !== undefined && attempts > 1;
+    return noActive;
   }
   if (code === 'ValidationError') return new LifecycleConfigError(`${call}: ${message}`, { cause: error });
+  // A missing permission is a configuration error (the role), not something a retry fixes.
+  if (code === 'AccessDenied' || code === 'AccessDeniedException') {
+    return new LifecycleConfigError(`${call}: access denied: ${message}`, { cause: error });
+  }
   return new AwsCallError(`${call} failed: ${code ?? 'Error'}: ${message}`, { cause: error });
 }
 
@@ -102,6 +111,42 @@ export function createAutoScalingPort(client: AutoScalingClient): AutoScalingPor
         }
       } catch (error) {
         throw translate(error, 'DescribeAutoScalingGroups');
+      }
+      return states;
+    },
+
+    async describeWarmPoolInstances(groupNames) {
+      // DescribeAutoScalingGroups does not list warm-pool instances; DescribeWarmPool does, one group a call.
+      // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeWarmPool.html
+      const states: InstanceState[] = [];
+      for (const groupName of groupNames) {
+        let nextToken: string | undefined;
+        try {
+          do {
+            const page = await client.send(
+              new DescribeWarmPoolCommand({
+                AutoScalingGroupName: groupName,
+                // At most 50 records per call here (100 for DescribeAutoScalingGroups).
+                MaxRecords: 50,
+                NextToken: nextToken,
+              }),
+            );
+            for (const instance of page.Instances ?? []) {
+              if (instance.InstanceId && instance.LifecycleState) {
+                states.push({
+                  instanceId: instance.InstanceId,
+                  groupName,
+                  lifecycleState: instance.LifecycleState,
+                });
+              }
+            }
+            nextToken = page.NextToken;
+          } while (nextToken);
+        } catch (error) {
+          // A group without a warm pool (whether that is an error at all is *unconfirmed*): nothing to list.
+          if (awsErrorCode(error) === 'ValidationError') continue;
+          throw translate(error, 'DescribeWarmPool');
+        }
       }
       return states;
     },

@@ -4,6 +4,7 @@
 import {
   CancelCommandCommand,
   type CommandFilter,
+  DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   ListCommandsCommand,
   SendCommandCommand,
@@ -18,16 +19,30 @@ import {
   errorMessage,
   InstanceUnreachableError,
   InvocationNotFoundError,
+  LifecycleConfigError,
 } from './errors';
-import type { SsmPort } from './ports';
+import type { AgentState, SsmPort } from './ports';
 
 /** ListCommands returns at most 50 per page. */
 const PAGE_SIZE = 50;
 
-function callError(error: unknown, call: string): AwsCallError {
+/** DescribeInstanceInformation: at most 50 results per page; instance ids per filter kept to the same. */
+const AGENT_PAGE_SIZE = 50;
+
+function callError(error: unknown, call: string): Error {
+  // A missing permission is a configuration error (the role), not something a retry fixes.
+  if (awsErrorCode(error) === 'AccessDeniedException') {
+    return new LifecycleConfigError(`${call}: access denied: ${errorMessage(error)}`, { cause: error });
+  }
   return new AwsCallError(`${call} failed: ${awsErrorCode(error) ?? 'Error'}: ${errorMessage(error)}`, {
     cause: error,
   });
+}
+
+/** SSM returns some times as strings (ExecutionEndDateTime); undefined when absent or unparsable. */
+function parseTime(value: string | undefined): number | undefined {
+  const ms = value ? Date.parse(value) : Number.NaN;
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /** The SSM port for one document over a real (or mocked) client. */
@@ -64,11 +79,16 @@ export function createSsmPort(client: SSMClient, documentName: string): SsmPort 
 
     async listCommands({ instanceId, commandId, invokedAfterMs }) {
       // A lookup by command id goes without filters (whether the API combines them is *unconfirmed*); the
-      // document is checked on the result instead.
-      const filters: CommandFilter[] | undefined =
-        commandId !== undefined ? undefined : [{ key: 'DocumentName', value: documentName }];
-      if (filters !== undefined && invokedAfterMs !== undefined) {
-        filters.push({ key: 'InvokedAfter', value: new Date(invokedAfterMs).toISOString() });
+      // document is checked on the result instead. So is an ARN-configured document: whether SSM records
+      // and filters such a command by the ARN or by the name is *unconfirmed*, so the listing is filtered
+      // on the base name here, on both sides, and never by the raw configured value.
+      let filters: CommandFilter[] | undefined;
+      if (commandId === undefined) {
+        filters = documentName.startsWith('arn:') ? [] : [{ key: 'DocumentName', value: documentName }];
+        if (invokedAfterMs !== undefined) {
+          filters.push({ key: 'InvokedAfter', value: new Date(invokedAfterMs).toISOString() });
+        }
+        if (filters.length === 0) filters = undefined;
       }
       const listed: ListedCommand[] = [];
       let nextToken: string | undefined;
@@ -118,6 +138,7 @@ export function createSsmPort(client: SSMClient, documentName: string): SsmPort 
           responseCode: response.ResponseCode,
           stdout: response.StandardOutputContent,
           stderr: response.StandardErrorContent,
+          endedMs: parseTime(response.ExecutionEndDateTime),
         };
       } catch (error) {
         if (awsErrorCode(error) === 'InvocationDoesNotExist') {
@@ -125,6 +146,36 @@ export function createSsmPort(client: SSMClient, documentName: string): SsmPort 
         }
         throw callError(error, 'GetCommandInvocation');
       }
+    },
+
+    async describeAgents(instanceIds) {
+      const agents = new Map<string, AgentState>();
+      try {
+        for (let index = 0; index < instanceIds.length; index += AGENT_PAGE_SIZE) {
+          const ids = instanceIds.slice(index, index + AGENT_PAGE_SIZE);
+          let nextToken: string | undefined;
+          do {
+            const page = await client.send(
+              new DescribeInstanceInformationCommand({
+                Filters: [{ Key: 'InstanceIds', Values: ids }],
+                MaxResults: AGENT_PAGE_SIZE,
+                NextToken: nextToken,
+              }),
+            );
+            for (const info of page.InstanceInformationList ?? []) {
+              if (info.InstanceId === undefined) continue;
+              agents.set(info.InstanceId, {
+                pingStatus: info.PingStatus ?? 'Unknown',
+                lastPingMs: info.LastPingDateTime?.getTime(),
+              });
+            }
+            nextToken = page.NextToken;
+          } while (nextToken);
+        }
+      } catch (error) {
+        throw callError(error, 'DescribeInstanceInformation');
+      }
+      return agents;
     },
 
     async cancelCommand(command) {

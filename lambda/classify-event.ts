@@ -129,7 +129,10 @@ function classifyStatus(envelope: Fields, config: DrainerConfig): Work {
   const detail = asFields(envelope.detail);
   if (detail === undefined) return { kind: 'ignored', reason: 'status event without detail' };
   const documentName = stringField(detail, 'document-name');
-  if (documentName === undefined || documentName !== documentBaseName(config.documentName)) {
+  if (
+    documentName === undefined ||
+    documentBaseName(documentName) !== documentBaseName(config.documentName)
+  ) {
     return { kind: 'ignored', reason: 'not the fleet-drain document' };
   }
   const commandId = stringField(detail, 'command-id');

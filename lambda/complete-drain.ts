@@ -75,10 +75,24 @@ export async function completeDrain(
   const { action, drainId, commandId, outcome } = completion;
   const keys = drainKeys(action, drainId, commandId);
   const result = decideResult(outcome, config.resultPolicy);
+  let uncertain = false;
+  let firstCall = true;
   try {
-    await withPropagationRetry(deps, action, completion.young, () =>
-      deps.autoScaling.completeLifecycleAction(action, result),
-    );
+    await withPropagationRetry(deps, action, completion.young, async () => {
+      const first = firstCall;
+      firstCall = false;
+      try {
+        await deps.autoScaling.completeLifecycleAction(action, result);
+      } catch (error) {
+        // The very first call's response was lost and the SDK's retry found the action over: our own first
+        // attempt most likely completed it. Report it (flagged) rather than leave the drain unreported.
+        if (first && error instanceof NoActiveLifecycleActionError && error.afterRetry) {
+          uncertain = true;
+          return;
+        }
+        throw error;
+      }
+    });
   } catch (error) {
     if (error instanceof NoActiveLifecycleActionError) {
       deps.log.info('lifecycle action already over; nothing to complete', { ...keys, outcome });
@@ -98,6 +112,9 @@ export async function completeDrain(
     throw error;
   }
 
+  if (uncertain) {
+    deps.log.warn('completion response lost; the SDK retry found the action over (taken as ours)', keys);
+  }
   const durationMs = Math.max(0, deps.now() - completion.startedMs);
   deps.log.info('drain finished', {
     ...keys,
@@ -130,6 +147,7 @@ export async function completeDrain(
       completion.report === undefined && invocation
         ? outputExcerpt(invocation.stdout, invocation.stderr)
         : null,
+    ...(uncertain ? { completionUncertain: true as const } : {}),
   };
   // Completion is done and stays done: a failed event is logged, never retried by failing the invocation.
   try {

@@ -4,6 +4,7 @@
 // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
 
 import { DRAIN_PARAMETERS } from '../agent/drain-parameters';
+import { DELIVERY_TIMEOUT_SECONDS } from './drain-command';
 
 /** Name of the fleet-drain SSM Command document. Required. */
 export const ENV_DOCUMENT_NAME = 'FLEET_DRAINER_DOCUMENT_NAME';
@@ -13,7 +14,7 @@ export const ENV_GROUP_NAMES = 'FLEET_DRAINER_GROUP_NAMES';
 export const ENV_HOOK_NAME = 'FLEET_DRAINER_HOOK_NAME';
 /** Maximum drain time in seconds: deadline = lifecycle event time + this. */
 export const ENV_MAX_DRAIN_SECONDS = 'FLEET_DRAINER_MAX_DRAIN_SECONDS';
-/** The hook's HeartbeatTimeout H in seconds; the reconciler heartbeats each drain once per H/2. */
+/** The hook's HeartbeatTimeout H in seconds; the reconciler heartbeats each drain once per slot of (H − period − margin) / 2. */
 export const ENV_HEARTBEAT_TIMEOUT_SECONDS = 'FLEET_DRAINER_HEARTBEAT_TIMEOUT_SECONDS';
 /** `CONTINUE` (always) or `ABANDON_ON_FAILURE` (ABANDON when the outcome is `incomplete` or `failed`). */
 export const ENV_RESULT_POLICY = 'FLEET_DRAINER_RESULT_POLICY';
@@ -58,9 +59,14 @@ export const DEFAULT_TICK_PERIOD_SECONDS = 60;
 /** Hard bounds. The wait can never outlast min(48 h, 100 × H), and aws:runShellScript runs at most 48 h. */
 export const MAX_DRAIN_SECONDS_LIMIT = 172_800;
 export const HEARTBEAT_TIMEOUT_RANGE = [30, 7200] as const;
-/** Grace and delay are spent sleeping inside one invocation (15 minutes at most), so they stay short. */
-export const MAX_UNREACHABLE_GRACE_SECONDS = 300;
-export const MAX_ADOPTION_DELAY_SECONDS = 300;
+/**
+ * Grace and delay are spent sleeping inside one invocation, before the work that follows them (lookups, SDK
+ * backoff, completion): two minutes each leaves room inside the construct's 5-minute function timeout.
+ */
+export const MAX_UNREACHABLE_GRACE_SECONDS = 120;
+export const MAX_ADOPTION_DELAY_SECONDS = 120;
+/** EventBridge schedules have a granularity of one minute: the tick period is a whole number of minutes. */
+export const TICK_PERIOD_GRANULARITY_SECONDS = 60;
 
 export type ResultPolicy = 'CONTINUE' | 'ABANDON_ON_FAILURE';
 
@@ -154,20 +160,32 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   if (!EVENT_BUS_NAME.test(eventBusName))
     errors.push(`${ENV_EVENT_BUS_NAME} is not a valid bus, got "${eventBusName}"`);
 
-  // The lifecycle action can never outlive min(48 h, 100 × H): a longer drain would be cut by the service.
+  // The lifecycle action can never outlive min(48 h, 100 × H): a longer wait is cut by the service.
   // https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
+  // The wait we may need is more than the drain: the command's delivery timeout, the drain, the expiry
+  // grace, an adoption delay before an adopted drain starts, and up to H after its last heartbeat.
   const globalTimeoutMs = Math.min(MAX_DRAIN_SECONDS_LIMIT * 1000, 100 * heartbeatTimeoutMs);
-  if (maxDrainMs > globalTimeoutMs) {
+  const neededMs =
+    DELIVERY_TIMEOUT_SECONDS * 1000 + maxDrainMs + expiryGraceMs + heartbeatTimeoutMs + adoptionDelayMs;
+  if (neededMs > globalTimeoutMs) {
     errors.push(
-      `${ENV_MAX_DRAIN_SECONDS} must be at most min(48 h, 100 × ${ENV_HEARTBEAT_TIMEOUT_SECONDS}) = ` +
-        `${globalTimeoutMs / 1000} s, got ${maxDrainMs / 1000} s`,
+      `${ENV_MAX_DRAIN_SECONDS} + ${ENV_EXPIRY_GRACE_SECONDS} + delivery timeout (${DELIVERY_TIMEOUT_SECONDS} s) + ` +
+        `${ENV_HEARTBEAT_TIMEOUT_SECONDS} + ${ENV_ADOPTION_DELAY_SECONDS} must be at most ` +
+        `min(48 h, 100 × ${ENV_HEARTBEAT_TIMEOUT_SECONDS}) = ${globalTimeoutMs / 1000} s, got ${neededMs / 1000} s`,
     );
   }
-  // The first heartbeat of a drain comes up to H/2 + one tick period after it started: it must beat H.
+  // Heartbeat slots are (H − period − margin) / 2 long (heartbeat-schedule.ts): with a period of at most H/4
+  // a drain is heartbeated in time even when one tick is lost.
   if (tickPeriodMs * 4 > heartbeatTimeoutMs) {
     errors.push(
       `${ENV_TICK_PERIOD_SECONDS} must be at most a quarter of ${ENV_HEARTBEAT_TIMEOUT_SECONDS}, ` +
         `got ${tickPeriodMs / 1000} s for H = ${heartbeatTimeoutMs / 1000} s`,
+    );
+  }
+  if (tickPeriodMs % (TICK_PERIOD_GRANULARITY_SECONDS * 1000) !== 0) {
+    errors.push(
+      `${ENV_TICK_PERIOD_SECONDS} must be a whole number of minutes (EventBridge schedule granularity), ` +
+        `got ${tickPeriodMs / 1000} s`,
     );
   }
 

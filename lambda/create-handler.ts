@@ -26,6 +26,11 @@ export interface HandlerOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** The part of Lambda's context the handler reads. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
 /** What an invocation did; Lambda ignores it for async invocations, tests and the twin read it. */
 export interface HandlerResult {
   kind: Work['kind'] | 'config-error';
@@ -35,7 +40,9 @@ export interface HandlerResult {
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Builds the handler. Invalid configuration is reported on every invocation and nothing else happens. */
-export function createHandler(options: HandlerOptions): (event: unknown) => Promise<HandlerResult> {
+export function createHandler(
+  options: HandlerOptions,
+): (event: unknown, context?: InvocationContext) => Promise<HandlerResult> {
   const { log, metrics } = options;
   const parsed = parseConfig(options.env);
   const config = parsed.ok ? parsed.config : undefined;
@@ -52,7 +59,8 @@ export function createHandler(options: HandlerOptions): (event: unknown) => Prom
           sleep: options.sleep ?? realSleep,
         };
 
-  return async (event) => {
+  return async (event, context) => {
+    let failedKeys: Record<string, unknown> = {};
     try {
       if (config === undefined || deps === undefined) {
         log.error('INVALID CONFIGURATION: fleet-drainer does nothing until it is fixed', {
@@ -68,26 +76,40 @@ export function createHandler(options: HandlerOptions): (event: unknown) => Prom
         // classifyEvent is total; this is a safety net so no input can make an AWS call or throw.
         work = { kind: 'ignored', reason: `unclassifiable event: ${errorMessage(error)}` };
       }
+      if (work.kind === 'lifecycle') {
+        failedKeys = {
+          instanceId: work.instanceId,
+          autoScalingGroupName: work.groupName,
+          drainId: work.token,
+        };
+      } else if (work.kind === 'command-status') {
+        failedKeys = { instanceId: work.instanceId, commandId: work.commandId };
+      }
+      // Sleeps (unreachable grace, adoption delay) stop short of Lambda's timeout.
+      const invocationDeps: Deps =
+        typeof context?.getRemainingTimeInMillis === 'function'
+          ? { ...deps, remainingMs: () => context.getRemainingTimeInMillis() }
+          : deps;
       switch (work.kind) {
         case 'ignored':
           log.info('event ignored', { reason: work.reason });
           return { kind: 'ignored', result: work.reason };
         case 'lifecycle':
-          return { kind: work.kind, result: await startDrain(deps, config, work) };
+          return { kind: work.kind, result: await startDrain(invocationDeps, config, work) };
         case 'command-status':
           return {
             kind: work.kind,
-            result: await finishCommandById(deps, config, work.commandId, work.instanceId),
+            result: await finishCommandById(invocationDeps, config, work.commandId, work.instanceId),
           };
         case 'tick': {
-          const summary = await reconcile(deps, config, work);
+          const summary = await reconcile(invocationDeps, config, work);
           return { kind: work.kind, result: JSON.stringify(summary) };
         }
       }
     } catch (error) {
       // Only AWS failures that outlasted the SDK's retries get here. Failing the invocation makes Lambda
       // retry it (async invocations are retried twice): never lose a drain by swallowing them.
-      log.error('invocation failed; Lambda will retry it', { error: errorMessage(error) });
+      log.error('invocation failed; Lambda will retry it', { ...failedKeys, error: errorMessage(error) });
       throw error;
     } finally {
       metrics.flush();

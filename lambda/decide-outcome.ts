@@ -17,6 +17,8 @@ export interface InvocationResult {
   responseCode: number | undefined;
   stdout: string | undefined;
   stderr: string | undefined;
+  /** When the invocation ended (ExecutionEndDateTime), if SSM says so. */
+  endedMs?: number | undefined;
 }
 
 export interface Decision {

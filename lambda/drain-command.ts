@@ -41,12 +41,21 @@ export interface LifecycleActionRef {
 const ADOPTED_PREFIX = 'adopted-';
 
 /**
- * Drain id of an adopted instance. No API returns the lifecycle action token, so the id is derived from the
- * instance: deterministic, so two reconcile runs adopting the same instance send the same id and the agent
- * on the host joins the first drain instead of starting a second one.
+ * Drain id of an adopted instance: `adopted-<instanceId>-<yyyymmddhhmm>`, the minute being the scheduled time
+ * of the tick that adopts it. No API returns the lifecycle token, and nothing cheap tells when the instance
+ * entered Terminating:Wait, so the tick's minute stands in for "this lifecycle action":
+ * - unique per life of the instance (a warm pool sends it back and terminates it again later): the agent
+ *   never replays an earlier life's finished drain for the new action;
+ * - stable across Lambda's retries of the same tick (same scheduled time), so a retried tick that sent the
+ *   command before failing joins that drain on the host.
+ * Two different ticks adopting the same action at once get different ids only if both pass the re-check
+ * after the adoption delay before either command is listed; the agent is exclusive per host (a second id
+ * waits for the running drain and reports `joined: true`), and the reconciler follows the newest drain.
+ * 40 characters at most for a 17-digit instance id: inside the drainId pattern of agent/drain-parameters.ts.
  */
-export function adoptedDrainId(instanceId: string): string {
-  return `${ADOPTED_PREFIX}${instanceId}`;
+export function adoptedDrainId(instanceId: string, tickMs: number): string {
+  const minute = new Date(tickMs).toISOString().slice(0, 16).replace(/[-T:]/g, '');
+  return `${ADOPTED_PREFIX}${instanceId}-${minute}`;
 }
 
 /** True for a drain id made by adoptedDrainId (a lifecycle token is a UUID and never starts this way). */

@@ -45,6 +45,11 @@ export interface FinishedDetail {
   report: DrainReport | { truncated: true; outcome: string; id: string; durationMs: unknown } | null;
   /** Start of stdout and end of stderr, only when no report was found. */
   output: string | null;
+  /**
+   * Present (true) only when the completion's first attempt got no response and the SDK's retry found the
+   * action over: most likely our own first attempt completed it, but another completer cannot be ruled out.
+   */
+  completionUncertain?: true;
 }
 
 const byteLength = (text: string): number => Buffer.byteLength(text, 'utf8');

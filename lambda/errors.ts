@@ -4,6 +4,8 @@
 /** Auto Scaling: "No active Lifecycle Action found …" — the action is over (completed, timed out, instance gone). */
 export class NoActiveLifecycleActionError extends Error {
   override name = 'NoActiveLifecycleActionError';
+  /** The SDK retried the call: an earlier attempt, whose response was lost, may have done the work. */
+  afterRetry = false;
 }
 
 /** Auto Scaling: any other ValidationError — a wrong group or hook name, a missing permission: a configuration bug. */

@@ -7,7 +7,9 @@ import type { DrainerConfig } from './config';
 import { decideOutcome, type InvocationResult } from './decide-outcome';
 import { type DrainCommand, lifecycleActionOf, toDrainCommand } from './drain-command';
 import { InvocationNotFoundError } from './errors';
+import { actionStartMs, finishedDrainWindowMs } from './plan-tick';
 import type { Deps } from './ports';
+import { CLOCK_SKEW_MS } from './start-drain';
 
 /**
  * Right after a command is sent, GetCommandInvocation and ListCommands may not know it yet (AWS's own waiter
@@ -17,7 +19,11 @@ import type { Deps } from './ports';
 export const LOOKUP_RETRY_MS = 3000;
 export const LOOKUP_TIMEOUT_MS = 30_000;
 
-export type FinishResult = CompletionResult | 'not-found' | 'not-ours' | 'not-terminal';
+/**
+ * `stale`: the command ended so long ago that it cannot own a live lifecycle action (finishedDrainWindowMs):
+ * nothing is completed, and the reconciler treats the instance as an adoption candidate.
+ */
+export type FinishResult = CompletionResult | 'not-found' | 'not-ours' | 'not-terminal' | 'stale';
 
 /** Retries `lookup` while it returns undefined or throws InvocationNotFoundError, up to LOOKUP_TIMEOUT_MS. */
 async function lookUp<T>(deps: Deps, lookup: () => Promise<T | undefined>): Promise<T | undefined> {
@@ -57,14 +63,42 @@ export async function finishCommandById(
     deps.log.warn('status event for an instance the command was not sent to', { commandId, instanceId });
     return 'not-ours';
   }
-  return finishCommand(deps, config, command);
+  // A duplicate event may have sent a second command of the same drain (the agent joins them): the drain is
+  // over only when all of them are. The last one's status event (or the reconciler) finishes it.
+  const siblings = (
+    await deps.ssm.listCommands({
+      instanceId,
+      invokedAfterMs: actionStartMs(command, config) - CLOCK_SKEW_MS,
+    })
+  )
+    .map(toDrainCommand)
+    .filter(
+      (sibling) =>
+        sibling !== undefined &&
+        sibling.commandId !== command.commandId &&
+        sibling.params.instanceId === instanceId &&
+        sibling.params.drainId === command.params.drainId &&
+        !isTerminalStatus(sibling.status),
+    );
+  if (siblings.length > 0) {
+    deps.log.info('another command of the same drain still runs; finishing when it ends', {
+      ...drainKeys(lifecycleActionOf(command.params), command.params.drainId, commandId),
+      running: siblings.map((sibling) => sibling?.commandId),
+    });
+    return 'not-terminal';
+  }
+  return finishCommand(deps, config, command, true);
 }
 
-/** Finishes the drain of a listed command whose status is terminal. */
+/**
+ * Finishes the drain of a listed command whose status is terminal. `eventSaidTerminal`: a status event said
+ * so, and GetCommandInvocation may lag it: a non-terminal answer is asked again within the lookup bound.
+ */
 export async function finishCommand(
   deps: Deps,
   config: DrainerConfig,
   command: DrainCommand,
+  eventSaidTerminal = false,
 ): Promise<FinishResult> {
   const action = lifecycleActionOf(command.params);
   const keys = drainKeys(action, command.params.drainId, command.commandId);
@@ -72,9 +106,12 @@ export async function finishCommand(
     deps.log.warn('drain command for a group or hook that is not configured; ignored', keys);
     return 'not-ours';
   }
-  const invocation: InvocationResult | undefined = await lookUp(deps, () =>
-    deps.ssm.getInvocation(command.commandId, action.instanceId),
-  );
+  let lastSeen: InvocationResult | undefined;
+  const invocation: InvocationResult | undefined =
+    (await lookUp(deps, async () => {
+      lastSeen = await deps.ssm.getInvocation(command.commandId, action.instanceId);
+      return eventSaidTerminal && !isTerminalStatus(lastSeen.status) ? undefined : lastSeen;
+    })) ?? lastSeen;
   if (invocation === undefined) {
     deps.log.warn('command invocation not found; the reconciler will retry', keys);
     return 'not-found';
@@ -82,6 +119,18 @@ export async function finishCommand(
   if (!isTerminalStatus(invocation.status)) {
     deps.log.info('command invocation is not finished yet', { ...keys, status: invocation.status });
     return 'not-terminal';
+  }
+  // Warm-pool reuse: a drain of an earlier life of this instance must not complete the current action.
+  const nowMs = deps.now();
+  if (
+    invocation.endedMs !== undefined &&
+    nowMs - invocation.endedMs > finishedDrainWindowMs(command.params.drainId, config)
+  ) {
+    deps.log.info('drain command ended too long ago to own the current lifecycle action; not completing', {
+      ...keys,
+      endedAt: new Date(invocation.endedMs).toISOString(),
+    });
+    return 'stale';
   }
   const decision = decideOutcome(invocation, command.params.drainId);
   return completeDrain(deps, config, {

@@ -1,28 +1,63 @@
-// When the reconciler heartbeats a drain, derived only from the command's requested time and the tick's
+// When a drain's lifecycle action gets a heartbeat, derived only from when the action started and the tick's
 // scheduled time: no stored state.
 //
-// Time since the command was requested is cut into slots of H/2. A tick heartbeats a drain when it is the
-// first tick in a new slot: the previous tick of a regular schedule (one period earlier) fell in an earlier
-// slot. So a drain gets exactly one heartbeat per H/2 while ticks arrive on schedule, and the gap between
-// two heartbeats is at most H/2 + one period (< H, enforced by config). A tick retried by Lambda after a
-// failure carries the same scheduled time and may repeat the heartbeats of that tick: harmless, and better
-// than missing one.
+// The action's heartbeat timeout H runs from the lifecycle event, not from our command, so the slots are
+// anchored at the action's start (deadline − max drain time, which the command carries; for an adopted drain
+// the moment of adoption, when it is heartbeated at once). Time since then is cut into slots of
+// S = (H − P − M) / 2 (P the tick period, M a margin for how late a tick's heartbeats go out after its
+// scheduled time). A tick heartbeats a drain when it is the first tick in a new slot (the previous tick,
+// one period earlier, fell in an earlier slot). So:
+// - the first heartbeat comes before start + S + P + M < H;
+// - two heartbeats are at most S + P + M apart;
+// - when every attempt of one tick fails, the next tick is the first of the following slot: the gap is at
+//   most 2S + P + M = H. A tick retried by Lambda carries the same scheduled time and may repeat its
+//   heartbeats: harmless, and better than missing one.
+// Ticks are aligned to EventBridge's one-minute granularity, not to the period: a `rate(5 minutes)` schedule
+// fires on whole minutes, not on multiples of 5 minutes since the epoch.
 // https://docs.aws.amazon.com/autoscaling/ec2/userguide/completing-lifecycle-hooks.html
 
-/** The tick's scheduled time on the grid of the schedule's period (absorbs a few seconds of jitter). */
-export function alignTick(tickMs: number, tickPeriodMs: number): number {
-  return tickMs - (((tickMs % tickPeriodMs) + tickPeriodMs) % tickPeriodMs);
+/** EventBridge schedules fire on whole minutes; a tick's scheduled time is aligned to this grid. */
+export const TICK_GRID_MS = 60_000;
+/** How late after its scheduled time a tick's heartbeats may go out (fire delay, listings, fan-out). */
+export const HEARTBEAT_MARGIN_MS = 120_000;
+
+/** The tick's scheduled time on the one-minute grid (absorbs the seconds of a late firing). */
+export function alignTick(tickMs: number, gridMs: number = TICK_GRID_MS): number {
+  return tickMs - (((tickMs % gridMs) + gridMs) % gridMs);
 }
 
-/** True when the (aligned) tick at `tickMs` should heartbeat a drain whose command was requested at `requestedMs`. */
+/** The margin M: two minutes, less when H is so short that three periods leave less (H ≥ 4P, so M ≥ H/4). */
+export function heartbeatMarginMs(tickPeriodMs: number, heartbeatTimeoutMs: number): number {
+  return Math.min(HEARTBEAT_MARGIN_MS, heartbeatTimeoutMs - 3 * tickPeriodMs);
+}
+
+/** The slot length S = (H − P − M) / 2 (at least one period while P ≤ H/4). */
+export function heartbeatSlotMs(tickPeriodMs: number, heartbeatTimeoutMs: number): number {
+  return (heartbeatTimeoutMs - tickPeriodMs - heartbeatMarginMs(tickPeriodMs, heartbeatTimeoutMs)) / 2;
+}
+
+/** True when the (aligned) tick at `tickMs` should heartbeat a drain whose action started at `actionStartMs`. */
 export function isHeartbeatDue(
-  requestedMs: number,
+  actionStartMs: number,
   tickMs: number,
   tickPeriodMs: number,
   heartbeatTimeoutMs: number,
 ): boolean {
-  const slotMs = heartbeatTimeoutMs / 2;
-  const slot = Math.floor((tickMs - requestedMs) / slotMs);
-  const previousSlot = Math.floor((tickMs - tickPeriodMs - requestedMs) / slotMs);
+  const slotMs = heartbeatSlotMs(tickPeriodMs, heartbeatTimeoutMs);
+  const slot = Math.floor((tickMs - actionStartMs) / slotMs);
+  const previousSlot = Math.floor((tickMs - tickPeriodMs - actionStartMs) / slotMs);
   return slot >= 1 && slot > previousSlot;
+}
+
+/**
+ * True when whoever sends a drain command at `nowMs` must heartbeat at once: from half a slot on, the first
+ * tick of the next slot may run before the command is visible in SSM's listings, and skip it.
+ */
+export function isStartHeartbeatDue(
+  actionStartMs: number,
+  nowMs: number,
+  tickPeriodMs: number,
+  heartbeatTimeoutMs: number,
+): boolean {
+  return nowMs - actionStartMs > heartbeatSlotMs(tickPeriodMs, heartbeatTimeoutMs) / 2;
 }

@@ -3,10 +3,15 @@
 
 import { isTerminalStatus } from './command-status';
 import type { DrainerConfig } from './config';
-import { DELIVERY_TIMEOUT_SECONDS, type DrainCommand, lifecycleActionOf } from './drain-command';
+import {
+  DELIVERY_TIMEOUT_SECONDS,
+  type DrainCommand,
+  isAdoptedDrainId,
+  lifecycleActionOf,
+} from './drain-command';
 import { isHeartbeatDue } from './heartbeat-schedule';
 import { isTerminatingWait, mayHaveActiveAction } from './lifecycle-state';
-import type { InstanceState } from './ports';
+import type { AgentState, InstanceState } from './ports';
 
 /**
  * A drain command younger than this is never cancelled for its instance's state: Auto Scaling's describe
@@ -38,13 +43,55 @@ export function isRelevantCommand(command: DrainCommand, nowMs: number, config: 
   return !isTerminalStatus(command.status) || command.requestedMs >= nowMs - drainLifetimeMs(config);
 }
 
+/**
+ * An SSM agent that has not pinged for this long while SSM no longer calls it `Online` is taken for gone
+ * (the instance was terminated or stopped under the drain). The agent pings about every 5 minutes; a
+ * restart of the agent or a short network loss stays well inside this.
+ */
+export const AGENT_LOST_MS = 15 * 60_000;
+
+/** Whether an instance's SSM agent is gone: not listed by SSM at all, or silent for AGENT_LOST_MS. */
+export function isAgentGone(agent: AgentState | undefined, nowMs: number): boolean {
+  if (agent === undefined) return true;
+  if (agent.pingStatus === 'Online') return false;
+  return agent.lastPingMs === undefined || nowMs - agent.lastPingMs > AGENT_LOST_MS;
+}
+
+/**
+ * When the lifecycle action of a drain started, as its command tells: the deadline is the event time (or
+ * the adoption time) + max drain time. Never later than the command itself, in case the max drain time was
+ * lowered since it was sent.
+ */
+export function actionStartMs(command: DrainCommand, config: DrainerConfig): number {
+  const fromDeadline = Date.parse(command.params.deadline) - config.maxDrainMs;
+  return Number.isFinite(fromDeadline) ? Math.min(fromDeadline, command.requestedMs) : command.requestedMs;
+}
+
+/**
+ * How long after its command ended a finished drain may still own the instance's lifecycle action. Nothing
+ * heartbeats a finished drain, so its action times out at most H after the end (plus settle time for a
+ * heartbeat sent on a listing that lagged): a command that ended earlier than that belongs to an earlier
+ * life of the instance (warm-pool reuse), and completing "its" action would complete the current one with a
+ * stale report. An adopted drain is addressed by InstanceId, so a stale completion would hit the current
+ * action: it is trusted only for two periods (the ticks that finish a drain whose status event was lost);
+ * after that the instance is drained again under a new id, which costs a short second drain at worst.
+ */
+export function finishedDrainWindowMs(drainId: string, config: DrainerConfig): number {
+  const windowMs = isAdoptedDrainId(drainId)
+    ? Math.min(config.heartbeatTimeoutMs, 2 * config.tickPeriodMs)
+    : config.heartbeatTimeoutMs;
+  return windowMs + SETTLE_MS;
+}
+
 export interface TickInput {
   commands: readonly DrainCommand[];
   instances: readonly InstanceState[];
   nowMs: number;
-  /** The tick's scheduled time, aligned to the period. */
+  /** The tick's scheduled time, aligned to the minute. */
   tickMs: number;
   config: DrainerConfig;
+  /** Instances in the configured groups' warm pools (DescribeWarmPool). */
+  warmPool?: readonly InstanceState[];
 }
 
 export interface ExpiredDrain {
@@ -63,15 +110,28 @@ export interface TickPlan {
   expire: ExpiredDrain[];
   /** Running commands of drains whose lifecycle action is over (instance gone or moved on). */
   cancel: DrainCommand[];
+  /** Current in-flight drains whose instance still waits: their SSM agents are checked (findUnreachable). */
+  watch: ExpiredDrain[];
   /** Instances in Terminating:Wait without any drain command: adoption candidates. */
   adopt: InstanceState[];
+  /** Warm-pool instances in `Warmed:Terminating:Wait` (stopped: nothing to drain): complete as `skipped`. */
+  skip: InstanceState[];
   /** Number of drains whose command is still running. */
   inFlight: number;
 }
 
 /** Decides what one reconcile tick does. */
-export function planTick({ commands, instances, nowMs, tickMs, config }: TickInput): TickPlan {
-  const plan: TickPlan = { heartbeat: [], finish: [], expire: [], cancel: [], adopt: [], inFlight: 0 };
+export function planTick({ commands, instances, nowMs, tickMs, config, warmPool = [] }: TickInput): TickPlan {
+  const plan: TickPlan = {
+    heartbeat: [],
+    finish: [],
+    expire: [],
+    cancel: [],
+    watch: [],
+    adopt: [],
+    skip: [],
+    inFlight: 0,
+  };
   const stateOf = new Map<string, InstanceState>();
   for (const instance of instances) stateOf.set(instance.instanceId, instance);
 
@@ -128,7 +188,10 @@ export function planTick({ commands, instances, nowMs, tickMs, config }: TickInp
       plan.expire.push({ command: first, running });
       continue;
     }
-    if (isHeartbeatDue(first.requestedMs, tickMs, config.tickPeriodMs, config.heartbeatTimeoutMs)) {
+    if (nowMs - latest.requestedMs >= SETTLE_MS) plan.watch.push({ command: first, running });
+    if (
+      isHeartbeatDue(actionStartMs(first, config), tickMs, config.tickPeriodMs, config.heartbeatTimeoutMs)
+    ) {
       plan.heartbeat.push(first);
     }
   }
@@ -142,5 +205,29 @@ export function planTick({ commands, instances, nowMs, tickMs, config }: TickInp
       plan.adopt.push(instance);
     }
   }
+  const inGroups = new Set(instances.map((instance) => instance.instanceId));
+  for (const instance of warmPool) {
+    if (
+      config.groupNames.has(instance.groupName) &&
+      isTerminatingWait(instance.lifecycleState) &&
+      !inGroups.has(instance.instanceId) &&
+      !instancesWithCommands.has(instance.instanceId)
+    ) {
+      plan.skip.push(instance);
+    }
+  }
   return plan;
+}
+
+/**
+ * The watched drains whose host is gone: a host that died under its drain leaves the command InProgress
+ * until its timeouts, and the action would be heartbeated until deadline + grace. SSM's agent status tells
+ * much sooner.
+ */
+export function findUnreachable(
+  watch: readonly ExpiredDrain[],
+  agents: ReadonlyMap<string, AgentState>,
+  nowMs: number,
+): ExpiredDrain[] {
+  return watch.filter(({ command }) => isAgentGone(agents.get(command.params.instanceId), nowMs));
 }

@@ -20,8 +20,17 @@ export interface AutoScalingPort {
   recordHeartbeat(action: LifecycleActionRef): Promise<void>;
   /** Every instance of the named groups (all pages). */
   describeGroupInstances(groupNames: readonly string[]): Promise<InstanceState[]>;
+  /** Instances of the named groups' warm pools (all pages). */
+  describeWarmPoolInstances(groupNames: readonly string[]): Promise<InstanceState[]>;
   /** The given instances that still belong to a group. */
   describeInstances(instanceIds: readonly string[]): Promise<InstanceState[]>;
+}
+
+/** What SSM knows of an instance's agent (DescribeInstanceInformation). */
+export interface AgentState {
+  /** `Online`, `ConnectionLost` or `Inactive`. */
+  pingStatus: string;
+  lastPingMs: number | undefined;
 }
 
 export interface SsmPort {
@@ -36,6 +45,8 @@ export interface SsmPort {
   /** Throws InvocationNotFoundError or AwsCallError. */
   getInvocation(commandId: string, instanceId: string): Promise<InvocationResult>;
   cancelCommand(command: DrainCommand): Promise<void>;
+  /** The SSM agents of the given instances; an instance SSM does not list is missing from the map. */
+  describeAgents(instanceIds: readonly string[]): Promise<Map<string, AgentState>>;
 }
 
 export interface EventsPort {
@@ -88,4 +99,6 @@ export interface Deps {
   /** Milliseconds since the epoch. */
   now(): number;
   sleep(ms: number): Promise<void>;
+  /** Milliseconds left before Lambda stops this invocation (context.getRemainingTimeInMillis); unknown: none. */
+  remainingMs?: () => number;
 }

@@ -1,17 +1,24 @@
 // Reconcile (every tick): level-triggered repair over ground truth. Lists the fleet-drain commands and the
 // configured groups' instances, plans with planTick, then heartbeats, finishes, expires, cancels and adopts.
 
-import { adoptInstances } from './adopt-instances';
+import { type AdoptionCandidate, adoptInstances } from './adopt-instances';
 import type { TickWork } from './classify-event';
 import { completeDrain } from './complete-drain';
 import type { DrainerConfig } from './config';
-import { type DrainCommand, lifecycleActionOf, toDrainCommand } from './drain-command';
+import {
+  adoptedDrainId,
+  type DrainCommand,
+  type LifecycleActionRef,
+  lifecycleActionOf,
+  toDrainCommand,
+} from './drain-command';
 import { AwsCallError, errorMessage, LifecycleConfigError } from './errors';
+import type { FinishResult } from './finish-drain';
 import { finishCommand } from './finish-drain';
 import { alignTick } from './heartbeat-schedule';
-import { mapConcurrent, type Settled } from './map-concurrent';
-import { drainLifetimeMs, planTick } from './plan-tick';
-import type { Deps } from './ports';
+import { mapConcurrent } from './map-concurrent';
+import { drainLifetimeMs, type ExpiredDrain, findUnreachable, planTick } from './plan-tick';
+import type { AgentState, Deps, LogKeys } from './ports';
 import { heartbeatOrCancel } from './start-drain';
 
 /**
@@ -19,6 +26,8 @@ import { heartbeatOrCancel } from './start-drain';
  * else; the SDK's adaptive retry mode slows down on throttling, this keeps a tick from starting a burst.
  */
 export const RECONCILE_CONCURRENCY = 10;
+/** DescribeInstanceInformation takes this many instance ids per call. */
+const AGENT_IDS_PER_CALL = 50;
 /** SSM keeps command history for 30 days. */
 const SSM_HISTORY_MS = 30 * 24 * 3600_000;
 
@@ -29,6 +38,8 @@ export interface TickSummary {
   finished: number;
   expired: number;
   cancelled: number;
+  unreachable: number;
+  skipped: number;
   adopted: number;
   failures: number;
 }
@@ -38,24 +49,47 @@ export function historyWindowMs(config: DrainerConfig): number {
   return Math.min(drainLifetimeMs(config) + 3600_000, SSM_HISTORY_MS);
 }
 
-/** One reconcile tick. Throws (so Lambda retries the tick) only when some AWS call failed for good. */
+/** A step that failed for good; `heartbeat` when a lifecycle action missed a heartbeat because of it. */
+interface StepFailure {
+  error: unknown;
+  keys: LogKeys;
+  heartbeat: boolean;
+}
+
+function commandKeys(command: DrainCommand): LogKeys {
+  return {
+    instanceId: command.params.instanceId,
+    autoScalingGroupName: command.params.autoScalingGroupName,
+    drainId: command.params.drainId,
+    commandId: command.commandId,
+  };
+}
+
+/**
+ * One reconcile tick. A step that fails is logged and left to the next tick; the tick throws (so Lambda
+ * retries it with the same scheduled time) only when a heartbeat failed — a retry is what keeps that action
+ * from timing out, while one permanently failing drain must not make every tick fail.
+ */
 export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWork): Promise<TickSummary> {
   const nowMs = deps.now();
   const historyStartMs = nowMs - historyWindowMs(config);
-  const [listed, instances] = await Promise.all([
+  const groupNames = [...config.groupNames];
+  const failures: StepFailure[] = [];
+  const [listed, instances, warmPool] = await Promise.all([
     deps.ssm.listCommands({ invokedAfterMs: historyStartMs }),
-    deps.autoScaling.describeGroupInstances([...config.groupNames]),
+    deps.autoScaling.describeGroupInstances(groupNames),
+    // Only for lost warm-pool events: its failure (a role without autoscaling:DescribeWarmPool) must not
+    // cost the tick its heartbeats.
+    deps.autoScaling.describeWarmPoolInstances(groupNames).catch((error: unknown) => {
+      failures.push({ error, keys: { call: 'DescribeWarmPool' }, heartbeat: false });
+      return [];
+    }),
   ]);
   const commands = listed
     .map(toDrainCommand)
     .filter((command): command is DrainCommand => command !== undefined);
-  const plan = planTick({
-    commands,
-    instances,
-    nowMs,
-    tickMs: alignTick(tick.timeMs, config.tickPeriodMs),
-    config,
-  });
+  const tickMs = alignTick(tick.timeMs);
+  const plan = planTick({ commands, instances, warmPool, nowMs, tickMs, config });
 
   const summary: TickSummary = {
     commands: commands.length,
@@ -64,75 +98,178 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
     finished: 0,
     expired: 0,
     cancelled: 0,
+    unreachable: 0,
+    skipped: 0,
     adopted: 0,
     failures: 0,
   };
-  const failures: Settled<unknown>[] = [];
-  const run = async <T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> => {
-    failures.push(...(await mapConcurrent(items, RECONCILE_CONCURRENCY, fn)));
+  const run = async <T>(
+    items: readonly T[],
+    keysOf: (item: T) => LogKeys,
+    fn: (item: T) => Promise<void>,
+    heartbeat = false,
+  ): Promise<void> => {
+    for (const { item, error } of await mapConcurrent(items, RECONCILE_CONCURRENCY, fn)) {
+      failures.push({ error, keys: keysOf(item), heartbeat });
+    }
   };
 
-  await run(plan.heartbeat, async (command) => {
-    if ((await heartbeatOrCancel(deps, lifecycleActionOf(command.params), command, false)) === 'heartbeat') {
-      summary.heartbeats += 1;
-    } else summary.cancelled += 1;
-  });
-  await run(plan.finish, async (command) => {
+  // Heartbeats first: they are the time-critical step (heartbeat-schedule.ts counts on them going out
+  // within a couple of minutes of the tick's scheduled time).
+  await run(
+    plan.heartbeat,
+    commandKeys,
+    async (command) => {
+      if (
+        (await heartbeatOrCancel(deps, lifecycleActionOf(command.params), command, false)) === 'heartbeat'
+      ) {
+        summary.heartbeats += 1;
+      } else summary.cancelled += 1;
+    },
+    true,
+  );
+
+  const candidates: AdoptionCandidate[] = [...plan.adopt];
+  await run(plan.finish, commandKeys, async (command) => {
     // Lost status event, or another hook still holds the instance (then this ends as "already over").
-    if ((await finishCommand(deps, config, command)) === 'completed') summary.finished += 1;
+    const result: FinishResult = await finishCommand(deps, config, command);
+    if (result === 'completed') summary.finished += 1;
+    // The instance waits, but not for this drain: a drain of an earlier life (warm-pool reuse), or its
+    // token's action is over. Whatever holds it now is adopted (the adoption's probe tells whether it is
+    // our hook). Finished commands up to this one no longer block that.
+    if (result === 'stale' || result === 'gone') {
+      candidates.push({
+        instanceId: command.params.instanceId,
+        groupName: command.params.autoScalingGroupName,
+        lifecycleState: 'Terminating:Wait',
+        ignoreFinishedUntilMs: command.requestedMs,
+      });
+    }
   });
-  await run(plan.expire, async ({ command, running }) => {
+  const endDrain = async (drain: ExpiredDrain, outcome: 'expired' | 'unreachable', reason: string) => {
+    const { command, running } = drain;
     const result = await completeDrain(deps, config, {
       action: lifecycleActionOf(command.params),
       drainId: command.params.drainId,
       commandId: command.commandId,
-      outcome: 'expired',
-      reason: `drain command still ${command.status} past its deadline ${command.params.deadline}`,
+      outcome,
+      reason,
       startedMs: command.requestedMs,
       young: false,
     });
-    if (result === 'completed') summary.expired += 1;
-    // Completed first, cancelled second: the cancel's status event then finds the action over and stays silent.
+    if (result === 'completed') {
+      if (outcome === 'expired') summary.expired += 1;
+      else summary.unreachable += 1;
+    }
+    // Completed first, cancelled second: the cancel's own status event then finds the action over and stays silent.
     for (const stale of running) await deps.ssm.cancelCommand(stale);
     summary.cancelled += running.length;
-  });
-  await run(plan.cancel, async (command) => {
-    deps.log.info('lifecycle action is over; cancelling its drain command', {
-      instanceId: command.params.instanceId,
-      autoScalingGroupName: command.params.autoScalingGroupName,
-      drainId: command.params.drainId,
-      commandId: command.commandId,
-    });
+  };
+  await run(
+    plan.expire,
+    (drain) => commandKeys(drain.command),
+    (drain) =>
+      endDrain(
+        drain,
+        'expired',
+        `drain command still ${drain.command.status} past its deadline ${drain.command.params.deadline}`,
+      ),
+  );
+  await run(plan.cancel, commandKeys, async (command) => {
+    deps.log.info('lifecycle action is over; cancelling its drain command', commandKeys(command));
     deps.metrics.count('LifecycleActionsGone');
     await deps.ssm.cancelCommand(command);
     summary.cancelled += 1;
   });
 
-  const adoption = await adoptInstances(deps, config, plan.adopt, historyStartMs, RECONCILE_CONCURRENCY);
+  // Hosts that died under their drain: SSM's agent status, looked up for the drains still in flight.
+  const watchIds = [...new Set(plan.watch.map(({ command }) => command.params.instanceId))];
+  const agents = new Map<string, AgentState>();
+  let agentsKnown = true;
+  const chunks: string[][] = [];
+  for (let index = 0; index < watchIds.length; index += AGENT_IDS_PER_CALL) {
+    chunks.push(watchIds.slice(index, index + AGENT_IDS_PER_CALL));
+  }
+  await run(
+    chunks,
+    (ids) => ({ instanceIds: ids.length }),
+    async (ids) => {
+      try {
+        for (const [id, agent] of await deps.ssm.describeAgents(ids)) agents.set(id, agent);
+      } catch (error) {
+        agentsKnown = false;
+        throw error;
+      }
+    },
+  );
+  if (agentsKnown) {
+    await run(
+      findUnreachable(plan.watch, agents, deps.now()),
+      (drain) => commandKeys(drain.command),
+      (drain) => endDrain(drain, 'unreachable', 'the instance is gone: its SSM agent is no longer connected'),
+    );
+  }
+
+  // Warm-pool instances leaving the pool are stopped: nothing to drain, complete (their event was lost).
+  await run(
+    plan.skip,
+    (instance) => ({ instanceId: instance.instanceId, autoScalingGroupName: instance.groupName }),
+    async (instance) => {
+      const action: LifecycleActionRef = {
+        groupName: instance.groupName,
+        hookName: config.hookName,
+        instanceId: instance.instanceId,
+        token: undefined,
+      };
+      const result = await completeDrain(deps, config, {
+        action,
+        drainId: adoptedDrainId(instance.instanceId, tickMs),
+        commandId: null,
+        outcome: 'skipped',
+        reason: 'warm-pool instance in Warmed:Terminating:Wait (stopped) whose lifecycle event was lost',
+        startedMs: deps.now(),
+        young: false,
+      });
+      if (result === 'completed') summary.skipped += 1;
+    },
+  );
+
+  const adoption = await adoptInstances(
+    deps,
+    config,
+    candidates,
+    historyStartMs,
+    tickMs,
+    RECONCILE_CONCURRENCY,
+  );
   summary.adopted = adoption.adopted;
-  failures.push(...adoption.failures);
+  summary.heartbeats += adoption.heartbeats;
+  for (const { item, error, heartbeat } of adoption.failures) {
+    failures.push({
+      error,
+      keys: { instanceId: item.instanceId, autoScalingGroupName: item.groupName },
+      heartbeat,
+    });
+  }
 
   if (summary.heartbeats > 0) deps.metrics.count('Heartbeats', summary.heartbeats);
   summary.failures = failures.length;
-  for (const { error } of failures) {
-    if (error instanceof LifecycleConfigError) deps.metrics.count('ConfigErrors');
-    deps.log.error(
-      error instanceof LifecycleConfigError
-        ? 'CONFIGURATION ERROR during reconcile'
-        : 'reconcile step failed',
-      {
-        error: errorMessage(error),
-      },
-    );
+  for (const { error, keys } of failures) {
+    const configError = error instanceof LifecycleConfigError;
+    if (configError) deps.metrics.count('ConfigErrors');
+    deps.log.error(configError ? 'CONFIGURATION ERROR during reconcile' : 'reconcile step failed', {
+      ...keys,
+      error: errorMessage(error),
+    });
   }
   deps.log.info('reconcile tick done', { ...summary });
-  const retryable = failures.find(({ error }) => !(error instanceof LifecycleConfigError));
-  if (retryable !== undefined) {
+  const missedHeartbeat = failures.find(
+    ({ error, heartbeat }) => heartbeat && !(error instanceof LifecycleConfigError),
+  );
+  if (missedHeartbeat !== undefined) {
     throw new AwsCallError(
-      `${failures.length} reconcile step(s) failed; first: ${errorMessage(retryable.error)}`,
-      {
-        cause: retryable.error,
-      },
+      `${failures.length} reconcile step(s) failed, a heartbeat among them; first: ${errorMessage(missedHeartbeat.error)}`,
+      { cause: missedHeartbeat.error },
     );
   }
   return summary;

@@ -2,22 +2,26 @@
 
 import { type DrainParameters, findInvalidParameter } from '../agent/drain-parameters';
 import type { LifecycleWork } from './classify-event';
+import { isTerminalStatus } from './command-status';
 import { completeDrain, drainKeys, withPropagationRetry } from './complete-drain';
 import type { DrainerConfig } from './config';
 import {
-  adoptedDrainId,
   type DrainCommand,
   formatDeadline,
+  isAdoptedDrainId,
   type LifecycleActionRef,
   toDrainCommand,
 } from './drain-command';
 import { STARTED_DETAIL_TYPE, type StartedDetail } from './drain-events';
 import { errorMessage, InstanceUnreachableError, NoActiveLifecycleActionError } from './errors';
+import { isStartHeartbeatDue } from './heartbeat-schedule';
 import { mayHaveActiveAction } from './lifecycle-state';
 import type { Deps, LogKeys } from './ports';
 
 /** How often SendCommand is retried on InvalidInstanceId within the unreachable grace. */
 export const UNREACHABLE_RETRY_MS = 5000;
+/** Time kept, at the end of the grace, for completing the action as unreachable before Lambda's timeout. */
+export const UNREACHABLE_RESERVE_MS = 30_000;
 /** Clocks of EventBridge, SSM and Lambda differ a little; commands are looked up from this before the event. */
 export const CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -25,6 +29,7 @@ export type StartResult =
   | 'started'
   | 'duplicate'
   | 'already-adopted'
+  | 'already-draining'
   | 'action-over'
   | 'skipped'
   | 'unreachable'
@@ -103,14 +108,37 @@ export async function startDrain(
       (command): command is DrainCommand =>
         command !== undefined && command.params.instanceId === work.instanceId,
     );
-  if (existing.some((command) => command.params.drainId === work.token)) {
+  // Whatever drain already runs for this action, a late event (or Lambda's retry of this one after the first
+  // attempt failed past SendCommand) still owes the action the heartbeat a late start gives it.
+  const own = existing.find((command) => command.params.drainId === work.token);
+  if (own !== undefined) {
     deps.log.info('drain command already sent for this token; nothing to do', keys);
+    await heartbeatIfLate(deps, config, action, work.eventTimeMs, own);
     return 'duplicate';
   }
   // The reconciler adopted this instance while our event was late: its drain owns the action now.
-  if (existing.some((command) => command.params.drainId === adoptedDrainId(work.instanceId))) {
-    deps.log.info('instance was adopted by the reconciler; nothing to do', keys);
+  const adopted = existing.find(
+    (command) => isAdoptedDrainId(command.params.drainId) && command.requestedMs >= work.eventTimeMs,
+  );
+  if (adopted !== undefined) {
+    deps.log.info('instance was adopted by the reconciler; nothing to do', {
+      ...keys,
+      adoptedDrainId: adopted.params.drainId,
+    });
+    await heartbeatIfLate(deps, config, action, work.eventTimeMs, adopted);
     return 'already-adopted';
+  }
+  // Any other running fleet-drain command on the instance (an adoption racing this event, a drain under
+  // another id) is already draining it: a second drain under a different id must not start beside it.
+  const running = existing.find((command) => !isTerminalStatus(command.status));
+  if (running !== undefined) {
+    deps.log.info('another drain command is running on the instance; treating it as this drain', {
+      ...keys,
+      runningDrainId: running.params.drainId,
+      runningCommandId: running.commandId,
+    });
+    await heartbeatIfLate(deps, config, action, work.eventTimeMs, running);
+    return 'already-draining';
   }
 
   if (nowMs >= work.eventTimeMs + config.maxDrainMs) {
@@ -142,18 +170,29 @@ export async function startDrain(
 
   await announceStart(deps, { action, params, commandId, adopted: false });
 
-  // The action's heartbeat timeout runs from the event. The reconciler's first heartbeat comes about H/2 after
-  // the command; if the event itself was that late, heartbeat now so the action cannot time out meanwhile.
-  if (deps.now() - work.eventTimeMs > config.heartbeatTimeoutMs / 4) {
-    const beat = await heartbeatOrCancel(deps, action, {
-      commandId,
-      requestedMs: deps.now(),
-      status: 'Pending',
-      params,
-    });
-    if (beat === 'heartbeat') deps.metrics.count('Heartbeats');
-  }
+  await heartbeatIfLate(deps, config, action, work.eventTimeMs, {
+    commandId,
+    requestedMs: deps.now(),
+    status: 'Pending',
+    params,
+  });
   return 'started';
+}
+
+/**
+ * The action's heartbeat timeout runs from the event, and the reconciler's heartbeat slots are counted from
+ * it too; a command sent late may miss the first tick of its slot (heartbeat-schedule.ts): heartbeat now.
+ */
+async function heartbeatIfLate(
+  deps: Deps,
+  config: DrainerConfig,
+  action: LifecycleActionRef,
+  eventTimeMs: number,
+  command: DrainCommand,
+): Promise<void> {
+  if (!isStartHeartbeatDue(eventTimeMs, deps.now(), config.tickPeriodMs, config.heartbeatTimeoutMs)) return;
+  const beat = await heartbeatOrCancel(deps, action, command);
+  if (beat === 'heartbeat') deps.metrics.count('Heartbeats');
 }
 
 /** SendCommand, retried on InvalidInstanceId for the unreachable grace. Undefined when it never got through. */
@@ -172,6 +211,14 @@ export async function sendWithinGrace(
       const remainingMs = firstAttemptMs + config.unreachableGraceMs - deps.now();
       deps.log.warn('instance unreachable through SSM', { ...keys, error: errorMessage(error), remainingMs });
       if (remainingMs <= 0) return undefined;
+      // Keep time to complete the action as unreachable before Lambda stops the invocation.
+      const invocationLeftMs = deps.remainingMs?.();
+      if (
+        invocationLeftMs !== undefined &&
+        invocationLeftMs < UNREACHABLE_RESERVE_MS + UNREACHABLE_RETRY_MS
+      ) {
+        return undefined;
+      }
       await deps.sleep(Math.min(UNREACHABLE_RETRY_MS, remainingMs));
     }
   }

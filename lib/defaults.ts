@@ -22,17 +22,18 @@ export const MIN_DRAIN_TIME = Duration.minutes(1);
 /** Default reconcile period: one minute, EventBridge's finest schedule. */
 export const DEFAULT_RECONCILE_PERIOD = Duration.seconds(DEFAULT_TICK_PERIOD_SECONDS);
 export const MIN_RECONCILE_PERIOD = Duration.minutes(1);
-/** At most a quarter of the largest HeartbeatTimeout (7200 s): the Lambda heartbeats from ticks, every H/2. */
+/** At most a quarter of the largest HeartbeatTimeout (7200 s): the Lambda heartbeats from ticks (H ≥ 4 periods). */
 export const MAX_RECONCILE_PERIOD = Duration.minutes(30);
 
 /**
  * The smallest HeartbeatTimeout we set, although a shorter one would cover short drains: the reconciler
- * heartbeats every H/2, so 300 s means at most ~12 heartbeats an hour per drain (cheap on the shared Auto
- * Scaling API budget), and a Lambda outage of a few minutes (a failed deploy, throttling) does not let an
- * action time out. The cost of a larger H: an instance whose drainer is gone waits up to H before the
- * default result (CONTINUE) lets it go.
+ * heartbeats once per slot of (H − period − margin)/2 (lambda/heartbeat-schedule.ts), so 900 s means one
+ * heartbeat every 6 minutes per drain (300 s would mean one a minute on the shared Auto Scaling API
+ * budget), and a Lambda outage of several minutes (a failed deploy, throttling) does not let an action time
+ * out. The cost of a larger H: an instance whose drainer is gone waits up to H before the default result
+ * (CONTINUE) lets it go.
  */
-export const MIN_HEARTBEAT_TIMEOUT_SECONDS = 300;
+export const MIN_HEARTBEAT_TIMEOUT_SECONDS = 900;
 export const [HEARTBEAT_TIMEOUT_MIN_SECONDS, HEARTBEAT_TIMEOUT_MAX_SECONDS] = HEARTBEAT_TIMEOUT_RANGE;
 
 /**

@@ -27,8 +27,8 @@ export const neededWaitSeconds = (maxDrainSeconds: number, heartbeatSeconds: num
 
 /**
  * The smallest H (seconds) such that 100 × H covers the wait a drain may need (neededWaitSeconds), that is
- * at least four reconcile periods (the Lambda heartbeats every H/2 from a tick, so one lost tick is
- * survived), and not below MIN_HEARTBEAT_TIMEOUT_SECONDS. Whether min(48 h, 100 × H) covers it too is
+ * at least four reconcile periods (the Lambda heartbeats from ticks and its slots leave room for one
+ * lost tick), and not below MIN_HEARTBEAT_TIMEOUT_SECONDS. Whether min(48 h, 100 × H) covers it too is
  * checked by the caller (see maxDrainSeconds).
  * https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
  */

@@ -28,8 +28,10 @@ const GROUPS = ['bench-asg-a', 'bench-asg-b'];
 const HOOK = 'drain-hook';
 const H_SECONDS = 3600;
 const REQUESTED_MS = Date.parse('2026-11-22T10:00:00Z');
-// 'heartbeat': the first tick after H/2, every drain is due (the worst tick). 'quiet': a tick in between.
-const TICK_MS = REQUESTED_MS + (scenario === 'heartbeat' ? H_SECONDS / 2 : H_SECONDS / 2 + 120) * 1000;
+// 'heartbeat': the first tick of the second heartbeat slot (slots of (H − P − 2 min) / 2 = 1710 s from the
+// action's start), every drain is due (the worst tick). 'quiet': a tick in between.
+const FIRST_DUE_S = Math.ceil((H_SECONDS - 60 - 120) / 2 / 60) * 60;
+const TICK_MS = REQUESTED_MS + (scenario === 'heartbeat' ? FIRST_DUE_S : FIRST_DUE_S + 120) * 1000;
 
 const hex = (index: number, width: number) => index.toString(16).padStart(width, '0');
 const commands = Array.from({ length: drains }, (_, index) => ({
@@ -64,6 +66,14 @@ const groups = GROUPS.map((name, groupIndex) => ({
 }));
 
 const calls: Record<string, number> = {};
+/** DescribeInstanceInformation: every instance named in the filter has an online agent. */
+function agentsOf(
+  input: Record<string, unknown>,
+): { InstanceId: string; PingStatus: string; LastPingDateTime?: unknown }[] {
+  const filters = (input.Filters ?? []) as { Key?: string; Values?: string[] }[];
+  const ids = filters.find((filter) => filter.Key === 'InstanceIds')?.Values ?? [];
+  return ids.map((id) => ({ InstanceId: id, PingStatus: 'Online', LastPingDateTime: new Date(TICK_MS) }));
+}
 type Input = Record<string, unknown> & { NextToken?: string };
 const reply = async (name: string, input: Input): Promise<unknown> => {
   calls[name] = (calls[name] ?? 0) + 1;
@@ -79,6 +89,9 @@ const reply = async (name: string, input: Input): Promise<unknown> => {
     }
     case 'DescribeAutoScalingGroupsCommand':
       return { AutoScalingGroups: groups };
+    case 'DescribeInstanceInformationCommand':
+      // Every agent is online (the tick looks up the agents of all in-flight drains).
+      return { InstanceInformationList: agentsOf(input) };
     case 'PutEventsCommand':
       return { FailedEntryCount: 0, Entries: [{ EventId: 'e' }] };
     default:
@@ -113,6 +126,13 @@ const toWire = (command: (typeof commands)[number]) => ({
 
 function wireReply(target: string, body: string): { type: string; body: string } {
   calls[target] = (calls[target] ?? 0) + 1;
+  if (target === 'AmazonSSM.DescribeInstanceInformation') {
+    const list = agentsOf(JSON.parse(body) as Input).map((agent) => ({
+      ...agent,
+      LastPingDateTime: TICK_MS / 1000,
+    }));
+    return { type: 'application/x-amz-json-1.1', body: JSON.stringify({ InstanceInformationList: list }) };
+  }
   if (target === 'AmazonSSM.ListCommands') {
     const start = Number((JSON.parse(body) as { NextToken?: string }).NextToken ?? 0);
     return {

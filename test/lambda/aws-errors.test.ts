@@ -127,6 +127,33 @@ describe('Auto Scaling errors', () => {
     expect(requests).toHaveLength(1);
   });
 
+  it('"No active" on the SDK’s retry of a completion is flagged: the lost first attempt may have done it', async () => {
+    const { port, requests } = autoScalingWith([
+      { statusCode: 500, body: xmlError('ResourceContention', 'pending update', 'Receiver') },
+      {
+        statusCode: 400,
+        body: xmlError('ValidationError', `No active Lifecycle Action found with token ${TOKEN}`),
+      },
+    ]);
+    const error = await withoutWaiting(() =>
+      port.completeLifecycleAction(action, 'CONTINUE').catch((caught: unknown) => caught),
+    );
+    expect(requests).toHaveLength(2);
+    expect(error).toBeInstanceOf(NoActiveLifecycleActionError);
+    expect((error as NoActiveLifecycleActionError).afterRetry).toBe(true);
+  });
+
+  it('AccessDenied → LifecycleConfigError (the role lacks a permission), not retried', async () => {
+    const { port, requests } = autoScalingWith([
+      {
+        statusCode: 403,
+        body: xmlError('AccessDenied', 'not authorized to perform autoscaling:DescribeWarmPool'),
+      },
+    ]);
+    await expect(port.describeWarmPoolInstances([GROUP])).rejects.toBeInstanceOf(LifecycleConfigError);
+    expect(requests).toHaveLength(1);
+  });
+
   it('any other ValidationError → LifecycleConfigError (a wrong group or hook name)', async () => {
     const { port } = autoScalingWith([
       { statusCode: 400, body: xmlError('ValidationError', 'No lifecycle hook found with name my-hook') },
@@ -230,11 +257,18 @@ describe('SSM errors', () => {
   });
 
   it('other errors → AwsCallError with the cause', async () => {
-    const { port } = ssmWith([jsonError('AccessDeniedException', 'not authorized')]);
+    const { port } = ssmWith([jsonError('InternalServerError', 'oops')]);
     const error = await port.sendDrainCommand(params).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AwsCallError);
-    expect((error as Error).message).toMatch(/AccessDeniedException/);
+    expect((error as Error).message).toMatch(/InternalServerError/);
     expect((error as Error).cause).toBeDefined();
+  });
+
+  it('AccessDeniedException → LifecycleConfigError (a configuration error: the role lacks a permission)', async () => {
+    const { port } = ssmWith([jsonError('AccessDeniedException', 'not authorized')]);
+    const error = await port.sendDrainCommand(params).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(LifecycleConfigError);
+    expect((error as Error).message).toMatch(/access denied/);
   });
 });
 

@@ -59,11 +59,19 @@ describe('parseConfig', () => {
     [{ [ENV_MAX_DRAIN_SECONDS]: '172801' }, /from 1 to 172800/],
     [{ [ENV_HEARTBEAT_TIMEOUT_SECONDS]: '29' }, /from 30 to 7200/],
     [{ [ENV_RESULT_POLICY]: 'ABANDON' }, /CONTINUE or ABANDON_ON_FAILURE, got "ABANDON"/],
-    // min(48 h, 100 × H): with H = 300 s an action lives at most 30,000 s.
+    // min(48 h, 100 × H): with H = 300 s an action lives at most 30,000 s, and the drain needs delivery
+    // (120) + drain + expiry grace (300) + H (300) + adoption delay (45) of it.
     [
-      { [ENV_HEARTBEAT_TIMEOUT_SECONDS]: '300', [ENV_MAX_DRAIN_SECONDS]: '30001' },
+      { [ENV_HEARTBEAT_TIMEOUT_SECONDS]: '300', [ENV_MAX_DRAIN_SECONDS]: '29236' },
       /at most min\(48 h, 100 × .*\) = 30000 s, got 30001 s/,
     ],
+    [
+      { [ENV_HEARTBEAT_TIMEOUT_SECONDS]: '7200', [ENV_MAX_DRAIN_SECONDS]: '172800' },
+      /= 172800 s, got 180465 s/,
+    ],
+    [{ [ENV_TICK_PERIOD_SECONDS]: '90' }, /whole number of minutes/],
+    [{ FLEET_DRAINER_ADOPTION_DELAY_SECONDS: '121' }, /from 0 to 120/],
+    [{ FLEET_DRAINER_UNREACHABLE_GRACE_SECONDS: '121' }, /from 0 to 120/],
     [{ [ENV_HEARTBEAT_TIMEOUT_SECONDS]: '120' }, /at most a quarter/],
     [
       { FLEET_DRAINER_ADOPTION_DELAY_SECONDS: '10', FLEET_DRAINER_UNREACHABLE_GRACE_SECONDS: '20' },
@@ -76,7 +84,10 @@ describe('parseConfig', () => {
 
   it('accepts the boundaries', () => {
     expect(
-      errorsOf({ ...MINIMAL, [ENV_HEARTBEAT_TIMEOUT_SECONDS]: '7200', [ENV_MAX_DRAIN_SECONDS]: '172800' }),
+      errorsOf({ ...MINIMAL, [ENV_HEARTBEAT_TIMEOUT_SECONDS]: '7200', [ENV_MAX_DRAIN_SECONDS]: '165135' }),
+    ).toEqual([]);
+    expect(
+      errorsOf({ ...MINIMAL, [ENV_HEARTBEAT_TIMEOUT_SECONDS]: '300', [ENV_MAX_DRAIN_SECONDS]: '29235' }),
     ).toEqual([]);
     expect(
       errorsOf({ ...MINIMAL, [ENV_HEARTBEAT_TIMEOUT_SECONDS]: '240', [ENV_TICK_PERIOD_SECONDS]: '60' }),

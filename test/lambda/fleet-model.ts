@@ -9,11 +9,13 @@ import {
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
+  DescribeWarmPoolCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   CancelCommandCommand,
+  DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   InvalidInstanceId,
   InvocationDoesNotExist,
@@ -23,7 +25,7 @@ import {
   SSMServiceException,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DOCUMENT, HOOK } from './helpers';
+import { DOCUMENT, H_SECONDS, HOOK } from './helpers';
 
 export interface ModelInstance {
   id: string;
@@ -31,6 +33,8 @@ export interface ModelInstance {
   state: 'InService' | 'Terminating:Wait' | 'gone';
   /** SSM cannot reach it (agent offline, or stopped in the warm pool). */
   reachable: boolean;
+  /** Scale-in returns it to the warm pool: once its action is over it comes back in service (same id). */
+  reuse?: boolean;
 }
 
 export interface ModelAction {
@@ -44,6 +48,12 @@ export interface ModelAction {
   /** Whether a drain command of this action had finished when it was completed. */
   commandTerminalAtCompletion: boolean | undefined;
   heartbeats: number;
+  /** The Fleet Drain Finished events that reported its completion. */
+  finished: Record<string, unknown>[];
+  /** When the action's heartbeat timeout last restarted (event, heartbeats). */
+  lastBeatMs: number;
+  /** It timed out after H without a heartbeat, and the hook's default result applied. */
+  timedOut: boolean;
 }
 
 export interface ModelCommand {
@@ -53,6 +63,7 @@ export interface ModelCommand {
   status: 'InProgress' | 'Success' | 'Cancelled';
   stdout: string;
   responseCode: number;
+  endedMs?: number;
 }
 
 export interface PendingEvent {
@@ -79,6 +90,8 @@ export class FleetModel {
   readonly commands: ModelCommand[] = [];
   readonly pending: PendingEvent[] = [];
   readonly finishedEvents: Record<string, unknown>[] = [];
+  /** ListCommands does not show commands younger than this (eventual consistency); 0: strongly consistent. */
+  listLagMs = 0;
   /** Scripted throttling: each AWS call takes the next entry (cycled); `true` rejects the call unprocessed. */
   failures: boolean[] = [];
   private callIndex = 0;
@@ -90,6 +103,7 @@ export class FleetModel {
 
   /** Rejects the call, before any effect, when the failure script says so (throttling that outlasted retries). */
   private maybeFail(service: 'autoscaling' | 'ssm'): void {
+    this.expireActions();
     if (this.failures.length === 0) return;
     const fail = this.failures[this.callIndex % this.failures.length];
     this.callIndex += 1;
@@ -137,14 +151,46 @@ export class FleetModel {
     return action;
   }
 
+  /** The commands sent for this action: its token, or an adoption during its life. */
   commandsOf(action: ModelAction): ModelCommand[] {
+    const next = this.actions.find(
+      (later) => later.instanceId === action.instanceId && later.eventTimeMs > action.eventTimeMs,
+    );
     return this.commands.filter(
       (command) =>
         command.params.instanceId === action.instanceId &&
         command.requestedMs >= action.eventTimeMs - 1 &&
         (command.params.drainId === action.token ||
-          command.params.drainId === `adopted-${action.instanceId}`),
+          ((command.params.drainId ?? '').startsWith(`adopted-${action.instanceId}-`) &&
+            (next === undefined || command.requestedMs < next.eventTimeMs))),
     );
+  }
+
+  /** Ends an action: the instance terminates, or goes back to the warm pool and into service again. */
+  private endAction(action: ModelAction): void {
+    action.active = false;
+    const instance = this.instances.get(action.instanceId);
+    if (instance === undefined) return;
+    instance.state = instance.reuse && action.origin !== 'WarmPool' ? 'InService' : 'gone';
+    // A stopped instance's drain command dies with it (SSM reports it later; here at once).
+    if (instance.state === 'InService') {
+      for (const command of this.commands) {
+        if (command.params.instanceId === instance.id && command.status === 'InProgress') {
+          command.status = 'Cancelled';
+          command.endedMs = this.nowMs;
+        }
+      }
+    }
+  }
+
+  /** Actions whose heartbeat timeout ran out time out with the default result (CONTINUE). */
+  expireActions(): void {
+    for (const action of this.actions) {
+      if (action.active && this.nowMs - action.lastBeatMs > H_SECONDS * 1000) {
+        action.timedOut = true;
+        this.endAction(action);
+      }
+    }
   }
 
   /** The Auto Scaling group starts terminating an instance: lifecycle action + its event. */
@@ -163,6 +209,9 @@ export class FleetModel {
       completions: 0,
       commandTerminalAtCompletion: undefined,
       heartbeats: 0,
+      lastBeatMs: this.nowMs,
+      timedOut: false,
+      finished: [],
     };
     this.actions.push(action);
     const pending: PendingEvent = {
@@ -191,11 +240,23 @@ export class FleetModel {
     return pending;
   }
 
-  /** The agent on the host finishes a running command (a joined duplicate reports the same). */
+  /**
+   * The agent on the host finishes a running drain. The agent is exclusive per host: every other drain
+   * command running there (a duplicate, a second id) has joined it and ends with it.
+   */
   agentFinishes(command: ModelCommand): void {
+    if (command.status !== 'InProgress') return;
+    for (const joined of this.commands) {
+      if (joined.params.instanceId === command.params.instanceId) this.finishOne(joined);
+    }
+  }
+
+  /** SSM reports one command of a joined drain as finished before the others (their statuses arrive apart). */
+  finishOne(command: ModelCommand): void {
     if (command.status !== 'InProgress') return;
     command.status = 'Success';
     command.responseCode = 0;
+    command.endedMs = this.nowMs;
     command.stdout = `${JSON.stringify({
       version: 1,
       id: command.params.drainId,
@@ -241,18 +302,19 @@ export class FleetModel {
     autoScaling.on(CompleteLifecycleActionCommand).callsFake(async (input) => {
       this.maybeFail('autoscaling');
       const action = this.findAction(input);
-      action.active = false;
       action.completions += 1;
-      action.commandTerminalAtCompletion = this.commandsOf(action).some(
-        (command) => command.status !== 'InProgress',
-      );
-      const instance = this.instances.get(action.instanceId);
-      if (instance) instance.state = 'gone';
+      // Every command of the drain must be over (a sibling still running means the drain is not).
+      const commands = this.commandsOf(action);
+      action.commandTerminalAtCompletion =
+        commands.length > 0 && commands.every((command) => command.status !== 'InProgress');
+      this.endAction(action);
       return {};
     });
     autoScaling.on(RecordLifecycleActionHeartbeatCommand).callsFake(async (input) => {
       this.maybeFail('autoscaling');
-      this.findAction(input).heartbeats += 1;
+      const action = this.findAction(input);
+      action.heartbeats += 1;
+      action.lastBeatMs = this.nowMs;
       return {};
     });
     autoScaling.on(DescribeAutoScalingInstancesCommand).callsFake(async (input) => {
@@ -282,6 +344,27 @@ export class FleetModel {
       };
     });
 
+    autoScaling.on(DescribeWarmPoolCommand).callsFake(async () => {
+      this.maybeFail('autoscaling');
+      return { Instances: [] };
+    });
+    ssm.on(DescribeInstanceInformationCommand).callsFake(async (input) => {
+      this.maybeFail('ssm');
+      const ids =
+        input.Filters?.find((filter: { Key?: string }) => filter.Key === 'InstanceIds')?.Values ?? [];
+      return {
+        InstanceInformationList: ids
+          .map((id: string) => this.instances.get(id))
+          .filter(
+            (instance: ModelInstance | undefined) => instance !== undefined && instance.state !== 'gone',
+          )
+          .map((instance: ModelInstance) => ({
+            InstanceId: instance.id,
+            PingStatus: instance.reachable ? 'Online' : 'ConnectionLost',
+            LastPingDateTime: new Date(instance.reachable ? this.nowMs : 0),
+          })),
+      };
+    });
     ssm.on(SendCommandCommand).callsFake(async (input) => {
       this.maybeFail('ssm');
       const instanceId = input.InstanceIds?.[0] ?? '';
@@ -310,7 +393,8 @@ export class FleetModel {
         (command) =>
           (input.CommandId === undefined || command.id === input.CommandId) &&
           (input.InstanceId === undefined || command.params.instanceId === input.InstanceId) &&
-          (after === undefined || command.requestedMs >= Date.parse(after)),
+          (after === undefined || command.requestedMs >= Date.parse(after)) &&
+          command.requestedMs <= this.nowMs - this.listLagMs,
       );
       const start = Number(input.NextToken ?? 0);
       const page = matching.slice(start, start + PAGE_SIZE);
@@ -338,6 +422,8 @@ export class FleetModel {
         ResponseCode: command.responseCode,
         StandardOutputContent: command.stdout,
         StandardErrorContent: '',
+        ExecutionEndDateTime:
+          command.endedMs !== undefined ? new Date(command.endedMs).toISOString() : undefined,
       };
     });
     ssm.on(CancelCommandCommand).callsFake(async (input) => {
@@ -345,6 +431,7 @@ export class FleetModel {
       const command = this.commands.find((candidate) => candidate.id === input.CommandId);
       if (command?.status === 'InProgress') {
         command.status = 'Cancelled';
+        command.endedMs = this.nowMs;
         this.pushStatusEvent(command);
       }
       return {};
@@ -354,8 +441,14 @@ export class FleetModel {
     events.on(PutEventsCommand).callsFake(async (input) => {
       for (const entry of input.Entries ?? []) {
         const detail = JSON.parse(entry.Detail ?? '{}') as Record<string, unknown>;
-        if (entry.DetailType === 'Fleet Drain Finished') this.finishedEvents.push(detail);
-        else this.startedEvents.push(detail);
+        if (entry.DetailType === 'Fleet Drain Finished') {
+          this.finishedEvents.push(detail);
+          // Whose completion it reports: the instance's latest completed action.
+          const owner = this.actions
+            .filter((action) => action.instanceId === detail.instanceId && action.completions > 0)
+            .at(-1);
+          if (owner !== undefined) owner.finished.push(detail);
+        } else this.startedEvents.push(detail);
       }
       return { FailedEntryCount: 0, Entries: [{ EventId: randomUUID() }] };
     });

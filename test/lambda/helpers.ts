@@ -6,12 +6,14 @@ import {
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
+  DescribeWarmPoolCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   CancelCommandCommand,
   type Command,
+  DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   ListCommandsCommand,
   SendCommandCommand,
@@ -26,7 +28,8 @@ import {
   ENV_HOOK_NAME,
   ENV_MAX_DRAIN_SECONDS,
 } from '../../lambda/config';
-import { createHandler, type HandlerResult } from '../../lambda/create-handler';
+import { createHandler } from '../../lambda/create-handler';
+import { heartbeatSlotMs } from '../../lambda/heartbeat-schedule';
 import type { Log, LogKeys, MetricName, MetricsPort } from '../../lambda/ports';
 
 export const DOCUMENT = 'FleetDrain-Doc';
@@ -40,6 +43,10 @@ export const EVENT_TIME = '2026-11-22T10:00:00Z';
 export const EVENT_MS = Date.parse(EVENT_TIME);
 export const MAX_DRAIN_SECONDS = 1800;
 export const H_SECONDS = 600;
+/** Heartbeat slot of the test configuration (60 s ticks): (H − P − margin) / 2 = 210 s. */
+export const SLOT_MS = heartbeatSlotMs(60_000, H_SECONDS * 1000);
+/** The first whole-minute tick of the second slot of a drain whose action started at EVENT_MS: its first heartbeat. */
+export const FIRST_DUE_TICK_MS = EVENT_MS + Math.ceil(SLOT_MS / 60_000) * 60_000;
 
 export const ENV: Record<string, string> = {
   [ENV_DOCUMENT_NAME]: DOCUMENT,
@@ -216,19 +223,27 @@ export function mockAws() {
   const events = mockClient(EventBridgeClient);
   autoScaling.on(CompleteLifecycleActionCommand).resolves({});
   autoScaling.on(RecordLifecycleActionHeartbeatCommand).resolves({});
-  autoScaling.on(DescribeAutoScalingInstancesCommand).resolves({
-    AutoScalingInstances: [
-      {
+  // The sample instance waits in Terminating:Wait; answered only when it is asked about.
+  autoScaling.on(DescribeAutoScalingInstancesCommand).callsFake(async (input) => ({
+    AutoScalingInstances: (input.InstanceIds ?? [])
+      .filter((id: string) => id === INSTANCE)
+      .map(() => ({
         InstanceId: INSTANCE,
         AutoScalingGroupName: GROUP,
         LifecycleState: 'Terminating:Wait',
         AvailabilityZone: 'us-west-2a',
         HealthStatus: 'Healthy',
         ProtectedFromScaleIn: false,
-      },
-    ],
-  });
+      })),
+  }));
   autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
+  autoScaling.on(DescribeWarmPoolCommand).resolves({ Instances: [] });
+  // Every agent asked about is online: answered from the ids in the filter, not canned.
+  ssm.on(DescribeInstanceInformationCommand).callsFake(async (input) => ({
+    InstanceInformationList: (
+      input.Filters?.find((filter: { Key?: string }) => filter.Key === 'InstanceIds')?.Values ?? []
+    ).map((id: string) => ({ InstanceId: id, PingStatus: 'Online', LastPingDateTime: new Date() })),
+  }));
   ssm.on(ListCommandsCommand).resolves({ Commands: [] });
   ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
   ssm.on(CancelCommandCommand).resolves({});
@@ -246,6 +261,32 @@ export function mockAws() {
 }
 
 export type AwsMocks = ReturnType<typeof mockAws>;
+
+/**
+ * Serves `commands` from ListCommands as SSM would: answering the CommandId, InstanceId and the DocumentName
+ * and InvokedAfter filters of each call (not one canned list for every question), 50 to a page.
+ */
+export function serveCommands(mocks: AwsMocks, commands: Command[] | (() => Command[])): void {
+  mocks.ssm.on(ListCommandsCommand).callsFake(async (input) => {
+    const filters = (input.Filters ?? []) as { key: string; value: string }[];
+    const document = filters.find((filter) => filter.key === 'DocumentName')?.value;
+    const after = filters.find((filter) => filter.key === 'InvokedAfter')?.value;
+    const matching = (typeof commands === 'function' ? commands() : commands).filter(
+      (command) =>
+        (input.CommandId === undefined || command.CommandId === input.CommandId) &&
+        (input.InstanceId === undefined ||
+          (command.InstanceIds ?? []).includes(input.InstanceId) ||
+          command.Parameters?.instanceId?.[0] === input.InstanceId) &&
+        (document === undefined || command.DocumentName === document) &&
+        (after === undefined || (command.RequestedDateTime?.getTime() ?? 0) >= Date.parse(after)),
+    );
+    const start = Number(input.NextToken ?? 0);
+    return {
+      Commands: matching.slice(start, start + 50),
+      NextToken: start + 50 < matching.length ? String(start + 50) : undefined,
+    };
+  });
+}
 
 /** Total number of calls received by all three mocked clients. */
 export function awsCallCount(mocks: AwsMocks): number {
@@ -281,7 +322,7 @@ export function makeHandler(options: { env?: Record<string, string | undefined>;
     now: clock.now,
     sleep: clock.sleep,
   });
-  return { handler: handler as (event: unknown) => Promise<HandlerResult>, log, metrics, clock };
+  return { handler, log, metrics, clock };
 }
 
 /** The parsed Detail of every PutEvents entry sent, with its DetailType. */

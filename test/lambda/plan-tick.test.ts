@@ -5,7 +5,7 @@ import { parseConfig } from '../../lambda/config';
 import type { DrainCommand } from '../../lambda/drain-command';
 import { drainLifetimeMs, planTick } from '../../lambda/plan-tick';
 import type { InstanceState } from '../../lambda/ports';
-import { ENV, EVENT_MS, GROUP, HOOK, INSTANCE, TOKEN } from './helpers';
+import { ENV, EVENT_MS, FIRST_DUE_TICK_MS, GROUP, HOOK, INSTANCE, TOKEN } from './helpers';
 
 const parsed = parseConfig(ENV);
 if (!parsed.ok) throw new Error('test configuration is invalid');
@@ -31,7 +31,8 @@ function drain(
 }
 
 const waiting: InstanceState = { instanceId: INSTANCE, groupName: GROUP, lifecycleState: 'Terminating:Wait' };
-const tickAfterHalf = EVENT_MS + config.heartbeatTimeoutMs / 2;
+/** The first tick of the drain's second heartbeat slot (slots count from the action's start, EVENT_MS). */
+const tickAfterHalf = FIRST_DUE_TICK_MS;
 
 describe('planTick', () => {
   it('finishes only the newest drain of an instance (an older one belongs to an earlier life)', () => {

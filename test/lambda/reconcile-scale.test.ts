@@ -10,7 +10,15 @@ import { type Command, ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { describe, expect, it } from 'vitest';
 import { RECONCILE_CONCURRENCY } from '../../lambda/reconcile';
-import { EVENT_MS, GROUP, H_SECONDS, listedCommand, makeHandler, mockAws, tickEvent } from './helpers';
+import {
+  EVENT_MS,
+  FIRST_DUE_TICK_MS,
+  GROUP,
+  listedCommand,
+  makeHandler,
+  mockAws,
+  tickEvent,
+} from './helpers';
 
 expect.extend(allCustomMatcher);
 
@@ -61,8 +69,8 @@ describe('reconcile at scale', () => {
       inFlight -= 1;
       return {};
     });
-    // The first tick of the second H/2 slot of commands requested on a whole minute.
-    const tickMs = EVENT_MS + (H_SECONDS / 2) * 1000;
+    // The first tick of the second heartbeat slot of actions that started on a whole minute.
+    const tickMs = FIRST_DUE_TICK_MS;
     const { handler, metrics } = makeHandler({ nowMs: tickMs });
 
     const result = await handler(tickEvent(new Date(tickMs).toISOString()));

@@ -27,6 +27,7 @@ import {
   COMMAND_ID,
   ENV,
   EVENT_MS,
+  FIRST_DUE_TICK_MS,
   GROUP,
   H_SECONDS,
   HOOK,
@@ -35,7 +36,9 @@ import {
   MAX_DRAIN_SECONDS,
   makeHandler,
   mockAws,
+  reportJson,
   sentEvents,
+  serveCommands,
   TOKEN,
   tickEvent,
 } from './helpers';
@@ -54,9 +57,7 @@ function config() {
   if (!parsed.ok) throw new Error('invalid test configuration');
   return parsed.config;
 }
-const HALF_MS = (H_SECONDS / 2) * 1000;
-/** Ticks fall on whole minutes; the first one more than H/2 after the command, and the one after it. */
-const FIRST_DUE_TICK_MS = EVENT_MS + HALF_MS + 60_000;
+/** Ticks fall on whole minutes; the first one of the drain's second heartbeat slot, and the one after it. */
 const NEXT_TICK_MS = FIRST_DUE_TICK_MS + 60_000;
 
 function groupWith(instances: Partial<Instance>[], name = GROUP) {
@@ -81,7 +82,7 @@ function groupWith(instances: Partial<Instance>[], name = GROUP) {
 }
 
 function fleet(commands: Command[], instances: Partial<Instance>[]) {
-  aws.ssm.on(ListCommandsCommand).resolves({ Commands: commands });
+  serveCommands(aws, commands);
   aws.autoScaling
     .on(DescribeAutoScalingGroupsCommand)
     .resolves({ AutoScalingGroups: [groupWith(instances)] });
@@ -280,7 +281,8 @@ describe('reconcile: adoption of instances whose lifecycle event was lost', () =
     });
     expect(aws.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
     const parameters = aws.ssm.commandCalls(SendCommandCommand)[0]?.args[0].input.Parameters;
-    expect(parameters?.drainId).toEqual([`adopted-${INSTANCE}`]);
+    // Unique per life of the instance: the tick's minute (10:02).
+    expect(parameters?.drainId).toEqual([`adopted-${INSTANCE}-202611221002`]);
     expect(parameters?.autoScalingGroupName).toEqual([GROUP]);
     expect(parameters?.lifecycleHookName).toEqual([HOOK]);
     // Restart the action's heartbeat timeout at once, by instance id (no token is known).
@@ -304,8 +306,14 @@ describe('reconcile: adoption of instances whose lifecycle event was lost', () =
     expect(aws.ssm).not.toHaveReceivedCommand(GetCommandInvocationCommand);
   });
 
-  it('does not adopt an instance whose recent drain finished (it is completed, not adopted)', async () => {
+  it('does not adopt an instance whose drain just ended (lost status event: it is completed, not adopted)', async () => {
     fleet([listedCommand({ Status: 'Success', RequestedDateTime: new Date(EVENT_MS) })], [{}]);
+    aws.ssm.on(GetCommandInvocationCommand).resolves({
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: reportJson(),
+      ExecutionEndDateTime: new Date(EVENT_MS + 540_000).toISOString(),
+    });
     await tickAt(EVENT_MS + 600_000);
     expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
     expect(aws.autoScaling).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);

@@ -24,10 +24,10 @@ describe('heartbeatTimeoutSeconds', () => {
   });
 
   it('grows so that 100 × H covers the drain, the overhead and one more H', () => {
-    const h = heartbeatTimeoutSeconds(10 * 3600, 60);
-    expect(h).toBe(Math.ceil((36_000 + LIFECYCLE_OVERHEAD_SECONDS) / 99));
-    expect(100 * h).toBeGreaterThanOrEqual(neededWaitSeconds(36_000, h));
-    expect(100 * (h - 1)).toBeLessThan(neededWaitSeconds(36_000, h - 1));
+    const h = heartbeatTimeoutSeconds(40 * 3600, 60);
+    expect(h).toBe(Math.ceil((144_000 + LIFECYCLE_OVERHEAD_SECONDS) / 99));
+    expect(100 * h).toBeGreaterThanOrEqual(neededWaitSeconds(144_000, h));
+    expect(100 * (h - 1)).toBeLessThan(neededWaitSeconds(144_000, h - 1));
   });
 
   it('is at least four reconcile periods, so a heartbeat always comes within H', () => {

@@ -26,7 +26,7 @@ it('quotes the defaults the construct uses', () => {
   expect(readme).toContain(`| \`hookName\` | \`${DEFAULT_HOOK_NAME}\` |`);
   expect(readme).toContain(`never below **${MIN_HEARTBEAT_TIMEOUT_SECONDS} s**`);
   expect(readme).toContain(
-    `For 1 hour H = ${heartbeatTimeoutSeconds(3600, 60)} s; for 10 hours\n  H = ${heartbeatTimeoutSeconds(36_000, 60)} s`,
+    `1 hour H = ${heartbeatTimeoutSeconds(3600, 60)} s; for 40 hours\n  H = ${heartbeatTimeoutSeconds(144_000, 60)} s`,
   );
   const longest = maxDrainSeconds(60);
   expect(readme).toContain(`the longest drain, ${longest.toLocaleString('en-US')} s`);
