@@ -152,7 +152,7 @@ describe('idempotence on the host', () => {
 
   it('a drain with another id joins the running one: one drain per host, one HUP per worker', async () => {
     // An adopted drain and a late lifecycle event for the same instance carry different ids.
-    const worker = await box.start('lava-worker.mjs', { env: { EXIT_DELAY_MS: '700' } });
+    const worker = await box.start('lava-worker.mjs', { env: { EXIT_DELAY_MS: '3000' } });
     const policy = box.policy({
       version: 1,
       targets: [{ name: 'lava', match: { cmdline: box.tag }, preset: 'lava' }],

@@ -1,0 +1,154 @@
+// The Run Command model on a manual clock: statuses, eventual consistency, timeouts, cancellation.
+
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../twin/clock';
+import { CommandsModel, type RunResult } from '../../twin/commands';
+
+const DOCUMENT = {
+  schemaVersion: '2.2',
+  parameters: {
+    drainId: { type: 'String', allowedPattern: '^[a-z0-9-]+$', interpolationType: 'ENV_VAR' },
+    mode: { type: 'String', default: 'fast' },
+  },
+  mainSteps: [
+    {
+      action: 'aws:runShellScript',
+      name: 'drain',
+      inputs: { timeoutSeconds: 600, runCommand: ['run {{ mode }} "$SSM_drainId"'] },
+    },
+  ],
+};
+const INSTANCE = 'i-00000000000000001';
+
+let clock: ManualClock;
+let model: CommandsModel;
+let online: boolean;
+let finish: ((result: RunResult) => void) | undefined;
+let killed: number;
+let statuses: string[];
+
+beforeEach(() => {
+  clock = new ManualClock();
+  online = true;
+  finish = undefined;
+  killed = 0;
+  statuses = [];
+  model = new CommandsModel(
+    clock,
+    new Map([['FleetDrain', DOCUMENT]]),
+    {
+      isOnline: () => online,
+      run: (_command, _instance, done) => {
+        finish = done;
+        return { kill: () => (killed += 1) };
+      },
+    },
+    { invocationChanged: (_command, invocation) => statuses.push(invocation.status) },
+    1000,
+  );
+});
+
+const send = () => {
+  const command = model.sendCommand({
+    DocumentName: 'FleetDrain',
+    InstanceIds: [INSTANCE],
+    Parameters: { drainId: ['d-1'] },
+    TimeoutSeconds: 120,
+  });
+  model.advance();
+  return command;
+};
+
+describe('Run Command', () => {
+  it('renders the step with ENV_VAR parameters and text substitution of {{ }} with defaults', () => {
+    const command = send();
+    expect(command.steps[0]).toMatchObject({
+      script: 'run fast "$SSM_drainId"',
+      env: { SSM_drainId: 'd-1' },
+      executionTimeoutMs: 600_000,
+    });
+  });
+
+  it('goes Pending → InProgress → Success, with the invocation hidden for a moment after SendCommand', () => {
+    const command = send();
+    expect(() => model.getInvocation(command.commandId, INSTANCE)).toThrow(
+      expect.objectContaining({ code: 'InvocationDoesNotExist' }),
+    );
+    clock.advance(1000);
+    finish?.({ exitCode: 0, stdout: 'ok', stderr: '' });
+    expect(model.getInvocation(command.commandId, INSTANCE).invocation).toMatchObject({
+      status: 'Success',
+      responseCode: 0,
+      stdout: 'ok',
+    });
+    expect(statuses).toEqual(['Pending', 'InProgress', 'Success']);
+  });
+
+  it('reports a non-zero exit as Failed with its ResponseCode', () => {
+    const command = send();
+    finish?.({ exitCode: 2, stdout: '', stderr: 'incomplete' });
+    clock.advance(1000);
+    expect(model.getInvocation(command.commandId, INSTANCE).invocation).toMatchObject({
+      status: 'Failed',
+      responseCode: 2,
+    });
+  });
+
+  it('times out a run past its execution timeout and kills it', () => {
+    const command = send();
+    clock.advance(600_000);
+    model.advance();
+    expect(killed).toBe(1);
+    finish?.({ exitCode: 137, stdout: '', stderr: '' });
+    expect(model.getInvocation(command.commandId, INSTANCE).invocation).toMatchObject({
+      status: 'TimedOut',
+      statusDetails: 'Execution Timed Out',
+    });
+  });
+
+  it('refuses an offline instance, and times out delivery to one that went offline after SendCommand', () => {
+    online = false;
+    expect(() => send()).toThrow(expect.objectContaining({ code: 'InvalidInstanceId' }));
+    online = true;
+    const command = model.sendCommand({
+      DocumentName: 'FleetDrain',
+      InstanceIds: [INSTANCE],
+      Parameters: { drainId: ['d-2'] },
+      TimeoutSeconds: 120,
+    });
+    online = false;
+    clock.advance(119_000);
+    model.advance();
+    expect(model.getInvocation(command.commandId, INSTANCE).invocation.status).toBe('Pending');
+    clock.advance(1000);
+    model.advance();
+    expect(model.getInvocation(command.commandId, INSTANCE).invocation).toMatchObject({
+      status: 'TimedOut',
+      statusDetails: 'Delivery Timed Out',
+    });
+  });
+
+  it('keeps a run whose host died InProgress until its execution timeout', () => {
+    const command = send();
+    clock.advance(599_000);
+    model.advance();
+    expect(model.getInvocation(command.commandId, INSTANCE).invocation.status).toBe('InProgress');
+    clock.advance(1000);
+    model.advance();
+    expect(model.getInvocation(command.commandId, INSTANCE).invocation).toMatchObject({
+      status: 'TimedOut',
+      responseCode: 137,
+    });
+  });
+
+  it('cancels: a running invocation goes through Cancelling to Cancelled', () => {
+    const command = send();
+    model.cancelCommand(command.commandId, [INSTANCE]);
+    expect(killed).toBe(1);
+    finish?.({ exitCode: 143, stdout: '', stderr: '' });
+    expect(statuses).toEqual(['Pending', 'InProgress', 'Cancelling', 'Cancelled']);
+    expect(() => model.cancelCommand('00000000-0000-0000-0000-000000000000', undefined)).toThrow(
+      expect.objectContaining({ code: 'InvalidCommandId' }),
+    );
+  });
+});

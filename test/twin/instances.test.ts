@@ -1,0 +1,65 @@
+// Instances as PID namespaces: the script runs inside, sees only the instance's processes, and dies with it.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunResult } from '../../twin/commands';
+import { InstanceHost, isolationMode } from '../../twin/instances';
+
+const hosts: InstanceHost[] = [];
+afterEach(() => {
+  for (const host of hosts.splice(0)) host.stop();
+});
+
+function runIn(host: InstanceHost, script: string, env: Record<string, string> = {}): Promise<RunResult> {
+  return new Promise((resolve) => host.run(script, env, resolve));
+}
+
+describe.runIf(isolationMode() === 'pid-namespace')('an instance', () => {
+  it('runs the script inside its own PID namespace, next to its workers, with its own state dir', async () => {
+    const host = await InstanceHost.boot('i-0123456789abcdef0', [{ command: ['sleep', '300'] }]);
+    hosts.push(host);
+    const result = await runIn(
+      host,
+      'echo "$SSM_drainId"; ps -eo pid=,args= | sort -n; ls -A /run/fleet-drainer; exit 3',
+      {
+        SSM_drainId: 'abc',
+      },
+    );
+    expect(result.exitCode).toBe(3);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines[0]).toBe('abc');
+    expect(lines[1]).toMatch(/^\s*1 bash -c/);
+    expect(result.stdout).toContain('sleep 300');
+    expect(result.stdout).not.toContain('vitest');
+  });
+
+  it('kills everything in it when it vanishes, and never reports the run', async () => {
+    const host = await InstanceHost.boot('i-0123456789abcdef1', [{ command: ['sleep', '300'] }]);
+    hosts.push(host);
+    let reported = false;
+    host.run('sleep 300', {}, () => {
+      reported = true;
+    });
+    host.vanish();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(host.alive).toBe(false);
+    expect(reported).toBe(false);
+  });
+});
+
+describe('the fallback without namespaces', () => {
+  it('runs the script in its own process group, with a private state dir for the document', async () => {
+    const host = await InstanceHost.boot(
+      'i-0123456789abcdef2',
+      [{ command: ['sleep', '300'] }],
+      'process-group',
+    );
+    hosts.push(host);
+    const result = await runIn(host, 'echo "$FLEET_DRAIN_STATE_DIR"; ps -o pgid= -p $$');
+    const [stateDir, pgid] = result.stdout.trim().split('\n');
+    expect(stateDir).toContain('fleet-twin-');
+    expect(Number(pgid)).not.toBe(process.pid);
+    host.stop();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(host.alive).toBe(false);
+  });
+});

@@ -1,0 +1,386 @@
+// SSM Run Command as a pure model over an injected clock: commands, one invocation per instance, statuses
+// as SSM reports them, the eventual consistency right after SendCommand, delivery and execution timeouts,
+// cancellation. Running the script is a port (`InvocationRunner`), so the model never touches a process.
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html
+
+import { randomUUID } from 'node:crypto';
+import { AwsError, constraintMessage } from './aws-error';
+import type { Clock } from './clock';
+import { type DocumentContent, renderSteps, resolveParameters, type ShellStep } from './document';
+import { paginate } from './paginate';
+
+export const TERMINAL = new Set([
+  'Success',
+  'Failed',
+  'Cancelled',
+  'TimedOut',
+  'Undeliverable',
+  'Terminated',
+]);
+/** SSM keeps the first 24,000 characters of stdout and 8,000 of stderr in the API. */
+export const STDOUT_LIMIT = 24_000;
+export const STDERR_LIMIT = 8_000;
+/** How long GetCommandInvocation answers InvocationDoesNotExist after SendCommand (eventual consistency). */
+export const DEFAULT_VISIBILITY_DELAY_MS = 1000;
+/** The account id that the twin's error messages and ARNs name. */
+export const ACCOUNT_ID = '123456789012';
+
+export interface Invocation {
+  commandId: string;
+  instanceId: string;
+  status: string;
+  statusDetails: string;
+  responseCode: number;
+  stdout: string;
+  stderr: string;
+  startedMs: number | undefined;
+  endedMs: number | undefined;
+}
+
+export interface Command {
+  commandId: string;
+  documentName: string;
+  comment: string;
+  parameters: Record<string, string[]>;
+  instanceIds: string[];
+  requestedMs: number;
+  timeoutSeconds: number;
+  executionTimeoutMs: number;
+  steps: ShellStep[];
+  invocations: Map<string, Invocation>;
+}
+
+/** How a run ends, as the runner sees it. */
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command's steps on an instance. */
+export interface InvocationRunner {
+  /** Whether the instance has a registered, online SSM Agent. */
+  isOnline(instanceId: string): boolean;
+  /** Starts the steps; `done` is called once unless the instance vanishes. Returns how to kill the run. */
+  run(command: Command, instanceId: string, done: (result: RunResult) => void): { kill(): void };
+}
+
+export interface CommandListener {
+  invocationChanged(command: Command, invocation: Invocation): void;
+}
+
+export interface SendCommandInput {
+  DocumentName?: string;
+  InstanceIds?: string[];
+  Parameters?: Record<string, string[]>;
+  Comment?: string;
+  TimeoutSeconds?: number;
+}
+
+export interface ListFilter {
+  key: string;
+  value: string;
+}
+
+const STATUS_FILTER_VALUES = [
+  'Pending',
+  'InProgress',
+  'Success',
+  'Cancelled',
+  'Failed',
+  'TimedOut',
+  'Cancelling',
+];
+
+/** The Run Command service for a set of documents. */
+export class CommandsModel {
+  private readonly commands: Command[] = [];
+  private readonly kills = new Map<string, { kill(): void }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly documents: ReadonlyMap<string, DocumentContent>,
+    private readonly runner: InvocationRunner,
+    private readonly listener: CommandListener,
+    private readonly visibilityDelayMs = DEFAULT_VISIBILITY_DELAY_MS,
+  ) {}
+
+  sendCommand(input: SendCommandInput): Command {
+    const documentName = documentBaseName(input.DocumentName ?? '');
+    const content = this.documents.get(documentName);
+    if (content === undefined)
+      throw new AwsError('InvalidDocument', `Document with name ${documentName} does not exist.`);
+    const timeoutSeconds = input.TimeoutSeconds ?? 3600;
+    if (timeoutSeconds < 30 || timeoutSeconds > 2_592_000) {
+      throw new AwsError(
+        'ValidationException',
+        constraintMessage(timeoutSeconds, 'timeoutSeconds', 'have value between 30 and 2592000'),
+      );
+    }
+    if ((input.Comment ?? '').length > 100) {
+      throw new AwsError(
+        'ValidationException',
+        constraintMessage(input.Comment, 'comment', 'have length less than or equal to 100'),
+      );
+    }
+    const instanceIds = input.InstanceIds ?? [];
+    if (instanceIds.length === 0)
+      throw new AwsError('ValidationException', 'InstanceIds or Targets must be specified.');
+    const values = resolveParameters(content, input.Parameters);
+    const offline = instanceIds.filter((id) => !this.runner.isOnline(id));
+    if (offline.length > 0) {
+      throw new AwsError(
+        'InvalidInstanceId',
+        `Instances [[${offline.join(', ')}]] not in a valid state for account ${ACCOUNT_ID}`,
+      );
+    }
+    const steps = renderSteps(content, values);
+    const now = this.clock.now();
+    const command: Command = {
+      commandId: randomUUID(),
+      documentName,
+      comment: input.Comment ?? '',
+      parameters: input.Parameters ?? {},
+      instanceIds,
+      requestedMs: now,
+      timeoutSeconds,
+      executionTimeoutMs: steps.reduce((sum, step) => sum + step.executionTimeoutMs, 0),
+      steps,
+      invocations: new Map(),
+    };
+    this.commands.push(command);
+    for (const instanceId of instanceIds) {
+      const invocation: Invocation = {
+        commandId: command.commandId,
+        instanceId,
+        status: 'Pending',
+        statusDetails: 'Pending',
+        responseCode: -1,
+        stdout: '',
+        stderr: '',
+        startedMs: undefined,
+        endedMs: undefined,
+      };
+      command.invocations.set(instanceId, invocation);
+      this.listener.invocationChanged(command, invocation);
+    }
+    return command;
+  }
+
+  getInvocation(commandId: string, instanceId: string): { command: Command; invocation: Invocation } {
+    const command = this.commands.find((candidate) => candidate.commandId === commandId);
+    const invocation = command?.invocations.get(instanceId);
+    // No message: SSM sends only the code.
+    if (command === undefined || invocation === undefined || !this.isVisible(command))
+      throw new AwsError('InvocationDoesNotExist', '');
+    return { command, invocation };
+  }
+
+  /** ListCommands: newest first (*unconfirmed*), filtered, 1–50 per page. */
+  listCommands(input: {
+    commandId?: string;
+    instanceId?: string;
+    filters?: ListFilter[];
+    maxResults?: number;
+    nextToken?: string;
+  }) {
+    let commands = [...this.commands].reverse();
+    if (input.commandId !== undefined) {
+      commands = commands.filter((command) => command.commandId === input.commandId);
+      if (commands.length === 0) throw new AwsError('InvalidCommandId', '');
+    }
+    if (input.instanceId !== undefined) {
+      commands = commands.filter((command) => command.instanceIds.includes(input.instanceId as string));
+    }
+    const matches = filterMatcher(input.filters ?? []);
+    commands = commands.filter((command) =>
+      matches(command.documentName, command.requestedMs, commandStatus(command)),
+    );
+    return paginate(commands, pageSize(input.maxResults), input.nextToken, 'InvalidNextToken');
+  }
+
+  /** ListCommandInvocations: invocations SSM has made visible, filtered, 1–50 per page. */
+  listInvocations(input: {
+    commandId?: string;
+    instanceId?: string;
+    filters?: ListFilter[];
+    maxResults?: number;
+    nextToken?: string;
+  }) {
+    const matches = filterMatcher(input.filters ?? []);
+    const rows = [...this.commands]
+      .reverse()
+      .filter(
+        (command) =>
+          this.isVisible(command) && (input.commandId === undefined || command.commandId === input.commandId),
+      )
+      .flatMap((command) => [...command.invocations.values()].map((invocation) => ({ command, invocation })))
+      .filter(
+        ({ invocation }) => input.instanceId === undefined || invocation.instanceId === input.instanceId,
+      )
+      .filter(({ command, invocation }) =>
+        matches(command.documentName, command.requestedMs, invocation.status),
+      );
+    return paginate(rows, pageSize(input.maxResults), input.nextToken, 'InvalidNextToken');
+  }
+
+  /** CancelCommand: a pending invocation ends at once, a running one goes through Cancelling. */
+  cancelCommand(commandId: string, instanceIds: string[] | undefined): void {
+    const command = this.commands.find((candidate) => candidate.commandId === commandId);
+    if (command === undefined) throw new AwsError('InvalidCommandId', '');
+    const unknown = (instanceIds ?? []).filter((id) => !command.invocations.has(id));
+    if (unknown.length > 0)
+      throw new AwsError(
+        'InvalidInstanceId',
+        `Instances [[${unknown.join(', ')}]] not in a valid state for account ${ACCOUNT_ID}`,
+      );
+    for (const invocation of command.invocations.values()) {
+      if (instanceIds !== undefined && instanceIds.length > 0 && !instanceIds.includes(invocation.instanceId))
+        continue;
+      if (invocation.status === 'Pending') this.end(command, invocation, 'Cancelled', 'Cancelled', -1);
+      else if (invocation.status === 'InProgress') {
+        this.change(command, invocation, 'Cancelling', 'Cancelling');
+        this.kills.get(key(command, invocation))?.kill();
+      }
+    }
+  }
+
+  /**
+   * Delivers pending invocations to online agents, and applies the timeouts that are due: an agent that stays
+   * offline ends in `Delivery Timed Out`; a run that never reports back (its host died) stays InProgress
+   * until its execution timeout.
+   */
+  advance(): void {
+    const now = this.clock.now();
+    for (const command of this.commands) {
+      for (const invocation of command.invocations.values()) {
+        if (TERMINAL.has(invocation.status)) continue;
+        if (invocation.status === 'Pending') {
+          if (this.runner.isOnline(invocation.instanceId)) this.deliver(command, invocation);
+          else if (now >= command.requestedMs + command.timeoutSeconds * 1000) {
+            this.end(command, invocation, 'TimedOut', 'Delivery Timed Out', -1);
+          }
+        } else if (
+          invocation.startedMs !== undefined &&
+          now >= invocation.startedMs + command.executionTimeoutMs
+        ) {
+          this.kills.get(key(command, invocation))?.kill();
+          // SSM reports a command it stopped for its timeout with exit code 137 (*unconfirmed* for this path).
+          this.end(command, invocation, 'TimedOut', 'Execution Timed Out', 137);
+        }
+      }
+    }
+  }
+
+  /** Every command, oldest first (for tests and the drill). */
+  all(): readonly Command[] {
+    return this.commands;
+  }
+
+  private isVisible(command: Command): boolean {
+    return this.clock.now() >= command.requestedMs + this.visibilityDelayMs;
+  }
+
+  private deliver(command: Command, invocation: Invocation): void {
+    invocation.startedMs = this.clock.now();
+    this.change(command, invocation, 'InProgress', 'InProgress');
+    const handle = this.runner.run(command, invocation.instanceId, (result) =>
+      this.finished(command, invocation, result),
+    );
+    this.kills.set(key(command, invocation), handle);
+  }
+
+  private finished(command: Command, invocation: Invocation, result: RunResult): void {
+    this.kills.delete(key(command, invocation));
+    if (TERMINAL.has(invocation.status)) return;
+    invocation.stdout = result.stdout.slice(0, STDOUT_LIMIT);
+    invocation.stderr = result.stderr.slice(0, STDERR_LIMIT);
+    if (invocation.status === 'Cancelling')
+      this.end(command, invocation, 'Cancelled', 'Cancelled', result.exitCode);
+    else if (result.exitCode === 0) this.end(command, invocation, 'Success', 'Success', 0);
+    else if (result.exitCode === 137) this.end(command, invocation, 'TimedOut', 'Execution Timed Out', 137);
+    else this.end(command, invocation, 'Failed', 'Failed', result.exitCode);
+  }
+
+  private end(
+    command: Command,
+    invocation: Invocation,
+    status: string,
+    details: string,
+    responseCode: number,
+  ): void {
+    invocation.responseCode = responseCode;
+    invocation.endedMs = this.clock.now();
+    this.change(command, invocation, status, details);
+  }
+
+  private change(command: Command, invocation: Invocation, status: string, details: string): void {
+    invocation.status = status;
+    invocation.statusDetails = details;
+    this.listener.invocationChanged(command, invocation);
+  }
+}
+
+/** A command's overall status: its invocation's for one instance; otherwise the first unfinished or failed. */
+export function commandStatus(command: Command): string {
+  const statuses = [...command.invocations.values()].map((invocation) => invocation.status);
+  if (statuses.length === 1) return statuses[0] as string;
+  return (
+    statuses.find((status) => !TERMINAL.has(status)) ??
+    statuses.find((status) => status !== 'Success') ??
+    'Success'
+  );
+}
+
+/** The name part of a document name or ARN (`arn:…:document/NAME`). */
+export function documentBaseName(nameOrArn: string): string {
+  return nameOrArn.startsWith('arn:') ? nameOrArn.slice(nameOrArn.lastIndexOf('/') + 1) : nameOrArn;
+}
+
+function key(command: Command, invocation: Invocation): string {
+  return `${command.commandId}/${invocation.instanceId}`;
+}
+
+function pageSize(maxResults: number | undefined): number {
+  if (maxResults === undefined) return 50;
+  if (maxResults < 1 || maxResults > 50) {
+    throw new AwsError(
+      'ValidationException',
+      constraintMessage(maxResults, 'maxResults', 'have value less than or equal to 50'),
+    );
+  }
+  return maxResults;
+}
+
+/** The filters of ListCommands and ListCommandInvocations (InvokedAfter/Before, Status, DocumentName, ExecutionStage). */
+function filterMatcher(
+  filters: ListFilter[],
+): (documentName: string, requestedMs: number, status: string) => boolean {
+  const checks = filters.map(({ key: filterKey, value }) => {
+    switch (filterKey) {
+      case 'InvokedAfter':
+      case 'InvokedBefore': {
+        const ms = Date.parse(value);
+        if (!Number.isFinite(ms))
+          throw new AwsError('InvalidFilterKey', `Invalid value ${value} for filter ${filterKey}`);
+        return filterKey === 'InvokedAfter'
+          ? (_: string, requestedMs: number) => requestedMs >= ms
+          : (_: string, requestedMs: number) => requestedMs <= ms;
+      }
+      case 'Status':
+        if (!STATUS_FILTER_VALUES.includes(value))
+          throw new AwsError('InvalidFilterKey', `Invalid value ${value} for filter Status`);
+        return (_: string, __: number, status: string) => status === value;
+      case 'DocumentName':
+        return (documentName: string) => documentName === documentBaseName(value);
+      case 'ExecutionStage':
+        if (value !== 'Executing' && value !== 'Complete')
+          throw new AwsError('InvalidFilterKey', `Invalid value ${value} for filter ExecutionStage`);
+        return (_: string, __: number, status: string) => TERMINAL.has(status) === (value === 'Complete');
+      default:
+        throw new AwsError('InvalidFilterKey', `Invalid filter key ${filterKey}`);
+    }
+  });
+  return (documentName, requestedMs, status) =>
+    checks.every((check) => check(documentName, requestedMs, status));
+}

@@ -1,0 +1,52 @@
+// Injected API failures: throttling and arbitrary AWS errors, for a number of calls, by service and operation.
+
+import { AwsError } from './aws-error';
+
+export type Service = 'autoscaling' | 'ssm' | 'events';
+
+interface ApiFault {
+  service: Service;
+  operation: string | undefined;
+  remaining: number;
+  error: () => AwsError;
+}
+
+/** Throttling as each service answers it (Auto Scaling: `Throttling`; JSON services: `ThrottlingException`). */
+export function throttlingError(service: Service): AwsError {
+  return service === 'autoscaling'
+    ? new AwsError('Throttling', 'Rate exceeded', 400)
+    : new AwsError('ThrottlingException', 'Rate exceeded', 400);
+}
+
+/** Queued API faults; each applies to the next `times` matching calls. */
+export class ApiFaults {
+  private readonly faults: ApiFault[] = [];
+
+  /** The next `times` calls (of `operation`, or any) answer with throttling. */
+  throttle(service: Service, operation?: string, times = 1): void {
+    this.faults.push({ service, operation, remaining: times, error: () => throttlingError(service) });
+  }
+
+  /** The next `times` calls of `operation` answer with this error (e.g. `ResourceContention`, HTTP 500). */
+  fail(service: Service, operation: string, code: string, message: string, status = 400, times = 1): void {
+    this.faults.push({
+      service,
+      operation,
+      remaining: times,
+      error: () => new AwsError(code, message, status),
+    });
+  }
+
+  /** The error this call must answer with, if a fault applies to it. */
+  take(service: Service, operation: string): AwsError | undefined {
+    const fault = this.faults.find(
+      (candidate) =>
+        candidate.remaining > 0 &&
+        candidate.service === service &&
+        (candidate.operation ?? operation) === operation,
+    );
+    if (fault === undefined) return undefined;
+    fault.remaining -= 1;
+    return fault.error();
+  }
+}

@@ -1,0 +1,238 @@
+// Reads what the twin needs from a synthesized CloudFormation template (the stable interface with lib/):
+// the SSM Command documents, the terminate lifecycle hooks, the rules with their event patterns and
+// schedules, and the drainer Lambda with its environment. Intrinsics are resolved the way a deployment
+// would, with the twin's account and region and stand-in physical names.
+
+import { ACCOUNT_ID } from './commands';
+import type { DocumentContent } from './document';
+import { REGION } from './event-envelope';
+import type { LifecycleResult } from './lifecycle';
+
+interface Resource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+}
+
+export interface CfnTemplate {
+  Resources: Record<string, Resource>;
+}
+
+export interface TemplateHook {
+  groupName: string;
+  hookName: string;
+  heartbeatTimeoutSeconds: number;
+  defaultResult: LifecycleResult;
+  notificationMetadata: string | undefined;
+}
+
+export interface TemplateRule {
+  logicalId: string;
+  arn: string;
+  eventPattern: Record<string, unknown> | undefined;
+  /** From `rate(…)`; undefined for a pattern rule. */
+  schedulePeriodMs: number | undefined;
+  enabled: boolean;
+  /** Whether one of the rule's targets is the drainer function. */
+  targetsFunction: boolean;
+}
+
+export interface TemplateFunction {
+  logicalId: string;
+  environment: Record<string, string>;
+  /** Lambda's retries of a failed asynchronous invocation (EventInvokeConfig; the service default is 2). */
+  retryAttempts: number;
+}
+
+export interface TwinTemplate {
+  documents: Map<string, DocumentContent>;
+  hooks: TemplateHook[];
+  rules: TemplateRule[];
+  drainer: TemplateFunction;
+}
+
+const STACK_NAME = 'twin';
+const NAME_PROPERTIES: Record<string, string> = {
+  'AWS::SSM::Document': 'Name',
+  'AWS::AutoScaling::AutoScalingGroup': 'AutoScalingGroupName',
+  'AWS::AutoScaling::LifecycleHook': 'LifecycleHookName',
+  'AWS::Events::Rule': 'Name',
+  'AWS::Lambda::Function': 'FunctionName',
+  'AWS::Events::EventBus': 'Name',
+};
+
+/** Resolves the intrinsics a CDK template uses in the properties the twin reads. */
+export function resolveValue(value: unknown, template: CfnTemplate): unknown {
+  if (Array.isArray(value)) return value.map((item) => resolveValue(item, template));
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value);
+  const [key, argument] = entries[0] ?? [];
+  if (entries.length === 1 && typeof key === 'string' && (key === 'Ref' || key.startsWith('Fn::'))) {
+    return resolveIntrinsic(key, argument, template);
+  }
+  return Object.fromEntries(entries.map(([name, item]) => [name, resolveValue(item, template)]));
+}
+
+function resolveIntrinsic(key: string, argument: unknown, template: CfnTemplate): unknown {
+  switch (key) {
+    case 'Ref':
+      return refValue(String(argument), template);
+    case 'Fn::GetAtt': {
+      const [logicalId, attribute] = (
+        Array.isArray(argument) ? argument : String(argument).split('.')
+      ) as string[];
+      return `arn:aws:twin:${REGION}:${ACCOUNT_ID}:${logicalId}/${attribute}`;
+    }
+    case 'Fn::Join': {
+      const [separator, parts] = argument as [string, unknown[]];
+      return (resolveValue(parts, template) as unknown[]).map(String).join(separator);
+    }
+    case 'Fn::Sub': {
+      const [text, variables] = (Array.isArray(argument) ? argument : [argument, {}]) as [
+        string,
+        Record<string, unknown>,
+      ];
+      return text.replace(/\$\{([^}]+)\}/g, (_, name: string) =>
+        String(
+          Object.hasOwn(variables, name) ? resolveValue(variables[name], template) : refValue(name, template),
+        ),
+      );
+    }
+    case 'Fn::Select': {
+      const [index, list] = argument as [number, unknown];
+      return (resolveValue(list, template) as unknown[])[Number(index)];
+    }
+    default:
+      throw new Error(`the twin cannot resolve ${key} in the template`);
+  }
+}
+
+function refValue(name: string, template: CfnTemplate): string {
+  const pseudo: Record<string, string> = {
+    'AWS::Region': REGION,
+    'AWS::AccountId': ACCOUNT_ID,
+    'AWS::Partition': 'aws',
+    'AWS::URLSuffix': 'amazonaws.com',
+    'AWS::StackName': STACK_NAME,
+  };
+  if (pseudo[name] !== undefined) return pseudo[name] as string;
+  const resource = template.Resources[name];
+  if (resource === undefined) throw new Error(`the template has no resource or parameter ${name}`);
+  const property = NAME_PROPERTIES[resource.Type];
+  const given = property === undefined ? undefined : resource.Properties?.[property];
+  return given === undefined ? `${STACK_NAME}-${name}` : String(resolveValue(given, template));
+}
+
+/** `rate(1 minute)`, `rate(5 minutes)`, `rate(1 hour)`, … in milliseconds. */
+export function ratePeriodMs(expression: string): number {
+  const match = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (match === null) throw new Error(`the twin supports rate() schedules only, got ${expression}`);
+  const unit = match[2]?.startsWith('minute')
+    ? 60_000
+    : match[2]?.startsWith('hour')
+      ? 3_600_000
+      : 86_400_000;
+  return Number(match[1]) * unit;
+}
+
+/** Reads the template; throws with a clear message when something the twin needs is missing. */
+export function readTemplate(template: CfnTemplate): TwinTemplate {
+  const resources = Object.entries(template.Resources);
+  // Only the properties the twin reads are resolved: others may use intrinsics it has no need to know.
+  const props = (resource: Resource, names: string[]) =>
+    Object.fromEntries(
+      names.map((name) => [name, resolveValue(resource.Properties?.[name], template)]),
+    ) as Record<string, unknown>;
+
+  const documents = new Map<string, DocumentContent>();
+  for (const [logicalId, resource] of resources) {
+    if (resource.Type !== 'AWS::SSM::Document') continue;
+    const properties = props(resource, ['DocumentType', 'Content']);
+    if (properties.DocumentType !== 'Command') continue;
+    const content =
+      typeof properties.Content === 'string' ? JSON.parse(properties.Content) : properties.Content;
+    documents.set(refValue(logicalId, template), content as DocumentContent);
+  }
+
+  const hooks: TemplateHook[] = [];
+  for (const [, resource] of resources) {
+    if (resource.Type !== 'AWS::AutoScaling::LifecycleHook') continue;
+    const properties = props(resource, [
+      'LifecycleTransition',
+      'AutoScalingGroupName',
+      'LifecycleHookName',
+      'HeartbeatTimeout',
+      'DefaultResult',
+      'NotificationMetadata',
+    ]);
+    if (properties.LifecycleTransition !== 'autoscaling:EC2_INSTANCE_TERMINATING') continue;
+    hooks.push({
+      groupName: String(properties.AutoScalingGroupName),
+      hookName: String(properties.LifecycleHookName ?? `${STACK_NAME}-hook`),
+      heartbeatTimeoutSeconds: Number(properties.HeartbeatTimeout ?? 3600),
+      // The service default when DefaultResult is unset.
+      defaultResult: properties.DefaultResult === 'CONTINUE' ? 'CONTINUE' : 'ABANDON',
+      notificationMetadata: properties.NotificationMetadata as string | undefined,
+    });
+  }
+
+  const ruleTargets = resources
+    .filter(([, resource]) => resource.Type === 'AWS::Events::Rule')
+    .map(([logicalId, resource]) => ({
+      logicalId,
+      raw: resource.Properties ?? {},
+      properties: props(resource, ['EventPattern', 'ScheduleExpression', 'State']),
+    }));
+  const targetIds = new Set(
+    ruleTargets.flatMap(({ raw }) =>
+      ((raw.Targets as { Arn?: unknown }[] | undefined) ?? []).flatMap((target) => {
+        const arn = target.Arn as { 'Fn::GetAtt'?: unknown[] } | undefined;
+        return Array.isArray(arn?.['Fn::GetAtt']) ? [String(arn['Fn::GetAtt'][0])] : [];
+      }),
+    ),
+  );
+  const functionIds = resources
+    .filter(([logicalId, resource]) => resource.Type === 'AWS::Lambda::Function' && targetIds.has(logicalId))
+    .map(([logicalId]) => logicalId);
+  if (functionIds.length !== 1) {
+    throw new Error(
+      `expected exactly one Lambda function targeted by the rules, found ${functionIds.length}`,
+    );
+  }
+  const drainerId = functionIds[0] as string;
+  const drainerProps = props(template.Resources[drainerId] as Resource, ['Environment']);
+  const invokeConfig = resources.find(
+    ([, resource]) =>
+      resource.Type === 'AWS::Lambda::EventInvokeConfig' &&
+      JSON.stringify(resource.Properties?.FunctionName) === JSON.stringify({ Ref: drainerId }),
+  );
+  const retryAttempts = Number(invokeConfig?.[1].Properties?.MaximumRetryAttempts ?? 2);
+
+  const rules: TemplateRule[] = ruleTargets.map(({ logicalId, raw, properties }) => ({
+    logicalId,
+    arn: `arn:aws:events:${REGION}:${ACCOUNT_ID}:rule/${refValue(logicalId, template)}`,
+    eventPattern: properties.EventPattern as Record<string, unknown> | undefined,
+    schedulePeriodMs:
+      typeof properties.ScheduleExpression === 'string'
+        ? ratePeriodMs(properties.ScheduleExpression)
+        : undefined,
+    enabled: properties.State === undefined || properties.State === 'ENABLED',
+    targetsFunction: ((raw.Targets as { Arn?: unknown }[] | undefined) ?? []).some(
+      (target) => JSON.stringify(target.Arn) === JSON.stringify({ 'Fn::GetAtt': [drainerId, 'Arn'] }),
+    ),
+  }));
+
+  const environment = ((drainerProps.Environment as { Variables?: Record<string, unknown> } | undefined)
+    ?.Variables ?? {}) as Record<string, unknown>;
+  return {
+    documents,
+    hooks,
+    rules,
+    drainer: {
+      logicalId: drainerId,
+      environment: Object.fromEntries(
+        Object.entries(environment).map(([name, value]) => [name, String(value)]),
+      ),
+      retryAttempts,
+    },
+  };
+}

@@ -1,0 +1,309 @@
+// The local twin: wires the models, the instances, the event bus, the HTTP endpoint and the real handler
+// from one synthesized template. Everything runs on one clock, moved along by a short wall-clock pump.
+
+import { randomBytes } from 'node:crypto';
+import { AgentRegistry } from './agents';
+import { autoScalingAction } from './auto-scaling-api';
+import { type Clock, wallClock } from './clock';
+import {
+  type Command,
+  CommandsModel,
+  commandStatus,
+  type InvocationRunner,
+  type RunResult,
+} from './commands';
+import { checkDocument } from './document';
+import { EventBus, type EventFault } from './event-bus';
+import { commandStatusEvent, invocationStatusEvent, lifecycleActionEvent } from './event-envelope';
+import { putEvents } from './events-api';
+import { ApiFaults } from './faults';
+import { InstanceHost, type WorkerSpec } from './instances';
+import { AutoScalingModel, type InstanceRecord } from './lifecycle';
+import { composeHandler, type Handler, importHandler } from './load-handler';
+import { type ApiServer, startApiServer } from './server';
+import { ssmOperation } from './ssm-api';
+import { type CfnTemplate, readTemplate, type TwinTemplate } from './template';
+import { Timeline } from './timeline';
+
+export interface TwinOptions {
+  /** The synthesized CloudFormation template (JSON). */
+  template: CfnTemplate;
+  /** Default: the wall clock. A `SteppedClock` runs the twin and a composed handler faster. */
+  clock?: Clock;
+  /** Overrides the hooks' HeartbeatTimeout inside the twin (the Lambda's environment is not changed). */
+  heartbeatTimeoutSeconds?: number;
+  /** Overrides the schedule rules' period, in clock time. */
+  tickPeriodMs?: number;
+  /** Overrides or adds variables of the Lambda's environment. */
+  environment?: Record<string, string>;
+  /**
+   * How to run the drainer: `module` imports the real entry point (wall clock only, once per process);
+   * `composed` builds it with createHandler on the twin's clock; `none` only records events.
+   * Default: `module` on the wall clock, else `composed`.
+   */
+  handler?: 'module' | 'composed' | 'none';
+  /** Lambda's async retry delays, in clock time. Default 60 s then 120 s, as Lambda does. */
+  retryDelaysMs?: number[];
+  /** How long GetCommandInvocation answers InvocationDoesNotExist after SendCommand. Default 1 s. */
+  visibilityDelayMs?: number;
+  /** Handler log level (Powertools). Default WARN. */
+  logLevel?: string;
+  /** Wall-clock period of the pump that steps the clock, applies timeouts and runs scheduled work. Default 20 ms. */
+  pumpIntervalMs?: number;
+}
+
+/** One transition of an instance, for tests and the drill. */
+export interface StateChange {
+  instanceId: string;
+  lifecycleState: string;
+  atMs: number;
+}
+
+export class Twin {
+  readonly faults = new ApiFaults();
+  readonly agents = new AgentRegistry();
+  readonly states: StateChange[] = [];
+  readonly hosts = new Map<string, InstanceHost>();
+  readonly autoScaling: AutoScalingModel;
+  readonly commands: CommandsModel;
+  readonly bus: EventBus;
+  readonly template: TwinTemplate;
+  private readonly commandStatuses = new Map<string, string>();
+  private server: ApiServer | undefined;
+  private pump: NodeJS.Timeout | undefined;
+  private readonly timeline: Timeline;
+  private handler: Handler = async () => undefined;
+  private readonly killAll = () => {
+    for (const host of this.hosts.values()) host.stop();
+  };
+
+  private constructor(
+    private readonly options: TwinOptions,
+    readonly clock: Clock,
+  ) {
+    this.template = readTemplate(options.template);
+    for (const [name, content] of this.template.documents) {
+      const problems = checkDocument(content);
+      if (problems.length > 0) throw new Error(`document ${name}: ${problems.join('; ')}`);
+    }
+    this.timeline = new Timeline(clock);
+    this.autoScaling = new AutoScalingModel(clock, {
+      actionStarted: (action, metadata) =>
+        this.bus.publish(lifecycleActionEvent(action, metadata, clock.now())),
+      instanceState: (instance) => this.instanceChanged(instance),
+    });
+    const groups = new Map<string, TwinTemplate['hooks']>();
+    for (const hook of this.template.hooks)
+      groups.set(hook.groupName, [...(groups.get(hook.groupName) ?? []), hook]);
+    for (const [groupName, hooks] of groups) {
+      this.autoScaling.createGroup(
+        groupName,
+        hooks.map((hook) => ({
+          name: hook.hookName,
+          heartbeatTimeoutMs: (options.heartbeatTimeoutSeconds ?? hook.heartbeatTimeoutSeconds) * 1000,
+          defaultResult: hook.defaultResult,
+          notificationMetadata: hook.notificationMetadata,
+        })),
+      );
+    }
+    this.commands = new CommandsModel(
+      clock,
+      this.template.documents,
+      this.runner(),
+      {
+        invocationChanged: (command, invocation) => {
+          const before = this.commandStatuses.get(command.commandId);
+          this.bus.publish(
+            invocationStatusEvent(
+              { ...invocation, documentName: command.documentName, requestedMs: command.requestedMs },
+              clock.now(),
+            ),
+          );
+          // SSM also sends a command-level event whenever the command's own status changes.
+          const status = commandStatus(command);
+          if (status === before) return;
+          this.commandStatuses.set(command.commandId, status);
+          const expiresMs = command.requestedMs + command.timeoutSeconds * 1000 + command.executionTimeoutMs;
+          this.bus.publish(commandStatusEvent({ ...command, expiresMs, status }, clock.now()));
+        },
+      },
+      options.visibilityDelayMs,
+    );
+    this.bus = new EventBus(this.template.rules, (event) => this.handler(event), clock, this.timeline, {
+      retryAttempts: this.template.drainer.retryAttempts,
+      retryDelaysMs: options.retryDelaysMs ?? [60_000, 120_000],
+      tickPeriodMs: options.tickPeriodMs,
+    });
+  }
+
+  /** Starts the endpoint, loads the handler, starts the schedule. */
+  static async start(options: TwinOptions): Promise<Twin> {
+    const clock = options.clock ?? wallClock;
+    const twin = new Twin(options, clock);
+    await twin.listen();
+    return twin;
+  }
+
+  /** The endpoint for AWS_ENDPOINT_URL. */
+  get url(): string {
+    return (this.server as ApiServer).url;
+  }
+
+  get calls() {
+    return (this.server as ApiServer).calls;
+  }
+
+  /** The Lambda's environment: the template's, with the options' overrides. */
+  get environment(): Record<string, string> {
+    return { ...this.template.drainer.environment, ...this.options.environment };
+  }
+
+  /** Boots `count` instances in a group, each running the workers `workers(instanceId)` gives. */
+  async launch(
+    groupName: string,
+    count: number,
+    workers: (instanceId: string) => WorkerSpec[],
+  ): Promise<string[]> {
+    const ids: string[] = [];
+    for (let index = 0; index < count; index += 1) {
+      const instanceId = `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
+      const host = await InstanceHost.boot(instanceId, workers(instanceId));
+      this.hosts.set(instanceId, host);
+      this.agents.register(instanceId, this.clock.now());
+      this.autoScaling.addInstance(groupName, instanceId);
+      ids.push(instanceId);
+    }
+    return ids;
+  }
+
+  /** Takes the instance's SSM Agent offline (or back): SendCommand answers InvalidInstanceId. */
+  setAgentOnline(instanceId: string, online: boolean): void {
+    this.agents.setOnline(instanceId, online, this.clock.now());
+  }
+
+  /** The instance dies at once (its namespace is killed); SSM never hears from it again. */
+  vanish(instanceId: string): void {
+    this.hosts.get(instanceId)?.vanish();
+    this.agents.setOnline(instanceId, false, this.clock.now());
+  }
+
+  /** Queues an event fault (drop, duplicate, delay, crash). */
+  injectEventFault(fault: EventFault): void {
+    this.bus.inject(fault);
+  }
+
+  /** Waits (wall time, bounded) until `predicate` holds; the error says where every instance stands. */
+  async waitFor(predicate: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline) {
+        throw new Error(
+          `twin: timed out after ${timeoutMs} ms waiting for ${what}\n${JSON.stringify(this.summary(), null, 1)}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /** Per instance: its last lifecycle state, how its actions ended, its commands' statuses; failed invocations. */
+  summary() {
+    const instances = [...new Set(this.states.map((change) => change.instanceId))].map((instanceId) => ({
+      instanceId,
+      state: this.states.filter((change) => change.instanceId === instanceId).at(-1)?.lifecycleState,
+      actions: this.autoScaling.ended
+        .filter((end) => end.action.instanceId === instanceId)
+        .map((end) => `${end.how} ${end.result}`),
+      commands: this.commands
+        .all()
+        .filter((command) => command.instanceIds.includes(instanceId))
+        .map((command) => command.invocations.get(instanceId)?.status),
+    }));
+    const failed = this.bus.invocations
+      .filter((invocation) => invocation.error !== undefined)
+      .map(
+        (invocation) =>
+          `${invocation.event['detail-type']} attempt ${invocation.attempt}: ${invocation.error}`,
+      );
+    return { nowMs: this.clock.now(), instances, failed };
+  }
+
+  /** Stops everything the twin started: the schedule, invocations, every instance, the endpoint. */
+  async stop(): Promise<void> {
+    if (this.pump) clearInterval(this.pump);
+    this.timeline.clear();
+    await this.bus.stop();
+    this.killAll();
+    process.removeListener('exit', this.killAll);
+    await this.server?.close();
+  }
+
+  private async listen(): Promise<void> {
+    this.server = await startApiServer({
+      now: () => this.clock.now(),
+      faults: this.faults,
+      autoScaling: (params) => autoScalingAction(this.autoScaling, params, this.clock.now()),
+      json: (service, operation, input) =>
+        service === 'ssm'
+          ? ssmOperation(this.commands, this.agents, operation, input, this.clock.now())
+          : putEvents(input, this.clock.now(), (event) => this.bus.publish(event)),
+    });
+    // A test runner that dies must not leave instances behind.
+    process.once('exit', this.killAll);
+    const mode = this.options.handler ?? (this.clock === wallClock ? 'module' : 'composed');
+    const logLevel = this.options.logLevel ?? 'WARN';
+    if (mode === 'module') this.handler = await importHandler(this.url, this.environment, logLevel);
+    if (mode === 'composed') this.handler = composeHandler(this.url, this.environment, this.clock, logLevel);
+    this.bus.startSchedules();
+    this.pump = setInterval(() => {
+      this.clock.step?.();
+      this.autoScaling.advance();
+      this.commands.advance();
+      this.timeline.pump();
+    }, this.options.pumpIntervalMs ?? 20);
+  }
+
+  private instanceChanged(instance: InstanceRecord): void {
+    this.states.push({
+      instanceId: instance.instanceId,
+      lifecycleState: instance.lifecycleState,
+      atMs: this.clock.now(),
+    });
+    if (instance.lifecycleState === 'Terminated') {
+      // Gone with everything in it; a command still running there is never reported, as on EC2.
+      this.hosts.get(instance.instanceId)?.vanish();
+      this.hosts.delete(instance.instanceId);
+      this.agents.remove(instance.instanceId);
+    }
+  }
+
+  private runner(): InvocationRunner {
+    return {
+      isOnline: (instanceId) => {
+        return this.agents.isOnline(instanceId) && this.hosts.get(instanceId)?.alive === true;
+      },
+      run: (command: Command, instanceId: string, done: (result: RunResult) => void) => {
+        const host = this.hosts.get(instanceId) as InstanceHost;
+        let current: { kill(): void } | undefined;
+        let output: RunResult = { exitCode: 0, stdout: '', stderr: '' };
+        // Steps run in order; a failing step ends the run (aws:runShellScript's default onFailure).
+        const next = (index: number) => {
+          const step = command.steps[index];
+          if (step === undefined || output.exitCode !== 0) {
+            done(output);
+            return;
+          }
+          current = host.run(step.script, step.env, (result) => {
+            output = {
+              exitCode: result.exitCode,
+              stdout: output.stdout + result.stdout,
+              stderr: output.stderr + result.stderr,
+            };
+            next(index + 1);
+          });
+        };
+        next(0);
+        return { kill: () => current?.kill() };
+      },
+    };
+  }
+}
