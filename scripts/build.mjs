@@ -120,6 +120,26 @@ try {
     renameSync(`${scratch}/types`, 'dist/types');
     if (!quiet) console.log('dist/lib/index.js, dist/types/lib/index.d.ts');
   }
+
+  // The developer's CLI (`fleet-drainer drill`): runs from a clone with its dev dependencies, so every
+  // package stays external. It finds the twin's files and the Lambda bundle relative to import.meta.url,
+  // which a CommonJS bundle takes from its own file name (dist/ sits as deep as twin/).
+  await build({
+    entryPoints: ['twin/cli.ts'],
+    outfile: `${scratch}/fleet-drainer.js`,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    packages: 'external',
+    banner: {
+      js: '#!/usr/bin/env node\nconst __importMetaUrl = require("node:url").pathToFileURL(__filename).href;',
+    },
+    define: { 'import.meta.url': '__importMetaUrl' },
+    logLevel: 'warning',
+  });
+  moveIntoPlace(`${scratch}/fleet-drainer.js`, 'dist/fleet-drainer.js');
+  chmodSync('dist/fleet-drainer.js', 0o755);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
