@@ -2,7 +2,8 @@
 // status-change event of some agents, StatusDetails), so they are listed too.
 // https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html
 
-const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
+/** Statuses (and status details) after which SSM changes nothing; the construct's status rule filters on them. */
+export const TERMINAL_COMMAND_STATUSES: readonly string[] = [
   'Success',
   'Failed',
   'Cancelled',
@@ -13,7 +14,9 @@ const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
   'Execution Timed Out',
   'Invalid Platform',
   'Access Denied',
-]);
+];
+
+const TERMINAL_STATUSES: ReadonlySet<string> = new Set(TERMINAL_COMMAND_STATUSES);
 
 /** True when SSM will not change this status any more. Unknown statuses count as still running. */
 export function isTerminalStatus(status: string | undefined): boolean {

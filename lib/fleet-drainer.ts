@@ -23,6 +23,7 @@ import {
 import { Construct } from 'constructs';
 import { DRAIN_PARAMETERS } from '../agent/drain-parameters';
 import { type DrainPolicy, PolicyError, resolvePolicy } from '../agent/policy';
+import { TERMINAL_COMMAND_STATUSES } from '../lambda/command-status';
 import {
   ENV_DOCUMENT_NAME,
   ENV_EVENT_BUS_NAME,
@@ -67,22 +68,8 @@ import {
 export const LIFECYCLE_DETAIL_TYPE = 'EC2 Instance-terminate Lifecycle Action';
 /** The detail-type of SSM's per-instance command status event. */
 export const COMMAND_STATUS_DETAIL_TYPE = 'EC2 Command Invocation Status-change Notification';
-/**
- * Invocation statuses after which SSM changes nothing: the only status events the Lambda acts on.
- * https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html
- */
-export const TERMINAL_COMMAND_STATUSES = [
-  'Success',
-  'Failed',
-  'Cancelled',
-  'TimedOut',
-  'Undeliverable',
-  'Terminated',
-  'Delivery Timed Out',
-  'Execution Timed Out',
-  'Invalid Platform',
-  'Access Denied',
-];
+/** Invocation statuses after which SSM changes nothing: the only status events the Lambda acts on. */
+export { TERMINAL_COMMAND_STATUSES };
 
 const RESULT_POLICIES: readonly ResultPolicy[] = ['CONTINUE', 'ABANDON_ON_FAILURE'];
 const GROUP_OR_HOOK_NAME = new RegExp(DRAIN_PARAMETERS.autoScalingGroupName.pattern);
