@@ -224,6 +224,10 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr(`fleet-drain-agent: ${error.message}\nRun fleet-drain-agent --help for usage.\n`);
+    // `drain` always prints a report, so whoever ran it (the SSM document, the Lambda) sees why.
+    if (argv.find((arg) => !arg.startsWith('-')) === 'drain') {
+      io.stdout(`${JSON.stringify(errorReport('-', error.exitCode, error.message))}\n`);
+    }
     return error.exitCode;
   }
   const { values } = command;

@@ -1,6 +1,7 @@
 // A Docker target: running containers with a label or a name. `docker update --restart=no` first, so the
 // restart policy cannot bring a drained container back; signals go to the container's PID 1 (`docker kill`).
 
+import type { CommandResult } from './run-command.js';
 import type { Signal } from './signals.js';
 import { cli, SupervisedTarget, type UnitState } from './supervised-target.js';
 import type { DrainClock } from './target.js';
@@ -25,14 +26,15 @@ export class DockerTarget extends SupervisedTarget {
   }
 
   protected async holdRestarts(ids: string[]): Promise<void> {
-    await cli(['docker', 'update', '--restart=no', '--', ...ids]);
+    // A container that exited meanwhile (an --rm job) makes docker exit 1 for it alone: not an error.
+    await cli(['docker', 'update', '--restart=no', '--', ...ids], (r) => r.exitCode === 0 || onlyGone(r));
   }
 
   protected async query(ids: string[]): Promise<Map<string, UnitState>> {
     // A container removed meanwhile (--rm) makes inspect exit 1 for it but still print the others.
     const { stdout } = await cli(
       ['docker', 'inspect', '--format', '{{.Id}} {{.State.Running}} {{.State.Pid}}', '--', ...ids],
-      (result) => result.exitCode === 0 || (result.exitCode === 1 && !result.spawnError),
+      (result) => result.exitCode === 0 || onlyGone(result),
     );
     const states = new Map<string, UnitState>();
     for (const line of stdout.split('\n')) {
@@ -42,11 +44,20 @@ export class DockerTarget extends SupervisedTarget {
     return states;
   }
 
-  protected async send(ids: string[], signal: Signal): Promise<void> {
-    // A container that stopped between the query and the kill makes docker exit 1: not an error of ours.
-    await cli(
+  protected async send(ids: string[], signal: Signal): Promise<string[]> {
+    const result = await cli(
       ['docker', 'kill', `--signal=${signal.name}`, '--', ...ids],
-      (result) => result.exitCode === 0 || result.exitCode === 1,
+      (r) => r.exitCode === 0 || onlyGone(r),
     );
+    // docker names each container it could not signal on stderr.
+    return result.exitCode === 0 ? ids : ids.filter((id) => !result.stderr.includes(id.slice(0, 12)));
   }
+}
+
+/** Exit 1 whose every complaint is about a container that is gone or stopped; a daemon error is not that. */
+function onlyGone(result: CommandResult): boolean {
+  const lines = result.stderr.split('\n').filter((line) => line.trim() !== '');
+  return (
+    result.exitCode === 1 && lines.every((line) => /no such (container|object)|is not running/i.test(line))
+  );
 }

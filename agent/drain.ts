@@ -98,6 +98,9 @@ export function createTarget(
   );
 }
 
+const kindOf = (spec: ResolvedTarget): TargetReport['kind'] =>
+  spec.selector.kind === 'process' ? (spec.selector.stop ? 'command' : 'process') : spec.selector.kind;
+
 /** Runs the drain, or joins or replays the one with the same id. Never throws for a worker's behaviour. */
 export async function drain(options: DrainOptions): Promise<DrainReport> {
   const proc = options.proc ?? procReader();
@@ -190,7 +193,16 @@ async function run(
     phase: 'prepare',
     targets: {},
   };
-  const save = () => store?.write(state);
+  // A state file that cannot be written (a full /run) must not stop the drain: log it and go on.
+  let saveFailed = false;
+  const save = () => {
+    try {
+      store?.write(state);
+    } catch (error) {
+      if (!saveFailed) log.log('error', 'cannot write the drain state', { error: (error as Error).message });
+      saveFailed = true;
+    }
+  };
   save();
 
   let prepare: StepReport[] = [];
@@ -213,7 +225,19 @@ async function run(
   const drainOnce = (spec: ResolvedTarget): Promise<TargetReport> => {
     let promise = done.get(spec.name);
     if (!promise) {
-      promise = drainTarget(spec);
+      // A target that throws (an unexpected failure on the host) ends as `error`; it never ends the drain
+      // while the other targets are still signalling.
+      promise = drainTarget(spec).catch((error: unknown): TargetReport => {
+        const message = error instanceof Error ? error.message : String(error);
+        log.log('error', 'target failed', { target: spec.name, error: message });
+        return {
+          name: spec.name,
+          kind: kindOf(spec),
+          outcome: 'error',
+          processes: [],
+          error: message.slice(0, 500),
+        };
+      });
       done.set(spec.name, promise);
     }
     return promise;

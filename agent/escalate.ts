@@ -68,6 +68,8 @@ export async function escalate(
     if ('signal' in step) {
       if (resumed) continue; // An earlier agent recorded this signal as sent (or about to be): never twice.
       if (!(await target.isRunning())) return 'gone';
+      // The check above may take a while (a supervisor CLI): an interruption meanwhile sends nothing more.
+      if (abort.aborted) return 'interrupted';
       options.onStep?.(index, startedMs);
       await target.signal(step.signal);
       options.onSignalled?.(index, startedMs);

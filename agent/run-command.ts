@@ -15,6 +15,9 @@ export interface CommandResult {
   durationMs: number;
 }
 
+/** How long output may still arrive after the program exited. */
+const STDIO_GRACE_MS = 200;
+
 /** Output kept per stream: enough for a diagnosis, small enough for the report. */
 const OUTPUT_LIMIT = 64 * 1024;
 
@@ -35,7 +38,10 @@ export function runCommand(
       detached: true, // its own process group, so a timeout kills everything it started
       env: options.env ?? process.env,
     });
+    let exited = false;
     const killGroup = () => {
+      // After the program exited its group may be empty and its number reused: never kill it then.
+      if (exited) return;
       try {
         if (child.pid) process.kill(-child.pid, 'SIGKILL');
       } catch {
@@ -64,7 +70,22 @@ export function runCommand(
     child.on('error', (error: NodeJS.ErrnoException) =>
       finish({ exitCode: null, signal: null, spawnError: error.code ?? error.message }),
     );
-    child.on('close', (exitCode, signal) => finish({ exitCode, signal }));
+    // Resolve when the program exits, not when its output pipes close: a daemon it left behind (setsid)
+    // may hold them open for ever. Output still in flight gets a moment, then the pipes are let go.
+    child.on('exit', (exitCode, signal) => {
+      exited = true;
+      clearTimeout(timer);
+      const done = () => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish({ exitCode, signal });
+      };
+      const grace = setTimeout(done, STDIO_GRACE_MS);
+      child.on('close', () => {
+        clearTimeout(grace);
+        done();
+      });
+    });
   });
 }
 

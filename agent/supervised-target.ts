@@ -53,7 +53,8 @@ export abstract class SupervisedTarget implements DrainTarget {
   protected abstract holdRestarts(ids: string[]): Promise<void>;
   /** The current state of each unit; a unit missing from the map is gone. */
   protected abstract query(ids: string[]): Promise<Map<string, UnitState>>;
-  protected abstract send(ids: string[], signal: Signal): Promise<void>;
+  /** Sends the signal; returns the ids it reached (a unit without a main process may refuse a non-KILL). */
+  protected abstract send(ids: string[], signal: Signal): Promise<string[]>;
 
   async discover(readOnly = false): Promise<void> {
     await this.guard(async () => {
@@ -96,11 +97,13 @@ export abstract class SupervisedTarget implements DrainTarget {
     if (live.length === 0 || this.error) return;
     const now = this.clock();
     await this.guard(async () => {
-      await this.send(
-        live.map((unit) => unit.id),
-        signal,
+      const reached = new Set(
+        await this.send(
+          live.map((unit) => unit.id),
+          signal,
+        ),
       );
-      for (const unit of live) {
+      for (const unit of live.filter(({ id }) => reached.has(id))) {
         unit.signals.push([signal.name, now]);
         if (signal.number === SIGKILL.number) unit.forced = true;
       }
@@ -121,8 +124,8 @@ export abstract class SupervisedTarget implements DrainTarget {
     try {
       await action();
     } catch (error) {
-      if (!(error instanceof CliError)) throw error;
-      this.error = error.message;
+      // Whatever failed (the CLI, or writing a drop-in to a full /run), the target reports it as its error.
+      this.error = error instanceof Error ? error.message : String(error);
     }
   }
 }

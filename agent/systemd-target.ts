@@ -3,7 +3,8 @@
 // the service back. Non-KILL signals go to the main process (like KillMode=mixed): master/worker services
 // stop their own workers. KILL goes to the whole control group.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ProcReader, procReader } from './proc.js';
 import type { Signal } from './signals.js';
 import { SIGKILL } from './signals.js';
 import { cli, SupervisedTarget, type UnitState } from './supervised-target.js';
@@ -11,6 +12,29 @@ import type { DrainClock } from './target.js';
 
 /** Where runtime drop-ins live (systemd.unit(5)); a test may point elsewhere. */
 export const RUNTIME_UNIT_DIR = process.env.FLEET_DRAIN_SYSTEMD_RUNTIME_DIR ?? '/run/systemd/system';
+
+/**
+ * The units that hold the agent or its ancestors (amazon-ssm-agent.service, a session scope): never a
+ * target, whatever glob the policy gives, since KILL to their control group would kill the drain itself.
+ */
+export function ownUnits(proc: ProcReader = procReader(), selfPid = process.pid): Set<string> {
+  const units = new Set<string>();
+  let pid: number | undefined = selfPid;
+  for (let hops = 0; pid !== undefined && pid > 0 && hops < 4096; hops++) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    } catch {
+      // Gone, or no cgroups: nothing to protect from this one.
+    }
+    for (const line of text.split('\n')) {
+      for (const part of line.slice(line.lastIndexOf(':') + 1).split('/'))
+        if (UNIT_TYPES.test(part)) units.add(part);
+    }
+    pid = proc.stat(pid)?.ppid;
+  }
+  return units;
+}
 
 const UNIT_TYPES = /\.(service|socket|device|mount|automount|swap|target|path|timer|slice|scope)$/;
 const ACTIVE_STATES = new Set(['active', 'activating', 'deactivating', 'reloading', 'refreshing']);
@@ -35,18 +59,20 @@ export class SystemdTarget extends SupervisedTarget {
       '--',
       this.pattern,
     ]);
+    const own = ownUnits();
     return stdout
       .split('\n')
       .map((line) => line.trim().split(/\s+/)[0] ?? '')
-      .filter((unit) => unit !== '' && UNIT_TYPES.test(unit));
+      .filter((unit) => unit !== '' && UNIT_TYPES.test(unit) && !own.has(unit));
   }
 
   protected async holdRestarts(units: string[]): Promise<void> {
     for (const unit of units) {
       const dir = `${RUNTIME_UNIT_DIR}/${unit}.d`;
       mkdirSync(dir, { recursive: true });
+      // Drop-ins merge in file-name order: `zz-` sorts after `override.conf` (what `systemctl edit` writes).
       writeFileSync(
-        `${dir}/50-fleet-drain.conf`,
+        `${dir}/zz-fleet-drain.conf`,
         '# Written by fleet-drain-agent: a drained service must not restart.\n[Service]\nRestart=no\n',
       );
     }
@@ -54,7 +80,13 @@ export class SystemdTarget extends SupervisedTarget {
   }
 
   protected async query(units: string[]): Promise<Map<string, UnitState>> {
-    const { stdout } = await cli(['systemctl', 'show', '--property=Id,ActiveState,MainPID', '--', ...units]);
+    const { stdout } = await cli([
+      'systemctl',
+      'show',
+      '--property=Id,ActiveState,SubState,MainPID',
+      '--',
+      ...units,
+    ]);
     const states = new Map<string, UnitState>();
     for (const block of stdout.split(/\n\s*\n/)) {
       const fields = Object.fromEntries(
@@ -64,17 +96,25 @@ export class SystemdTarget extends SupervisedTarget {
           .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
       );
       if (!fields.Id) continue;
-      states.set(fields.Id, {
-        running: ACTIVE_STATES.has(fields.ActiveState ?? ''),
-        pid: Number(fields.MainPID) || 0,
-      });
+      // A oneshot unit with RemainAfterExit stays `active (exited)` with nothing left to stop.
+      const running = ACTIVE_STATES.has(fields.ActiveState ?? '') && fields.SubState !== 'exited';
+      states.set(fields.Id, { running, pid: Number(fields.MainPID) || 0 });
     }
     return states;
   }
 
-  protected async send(units: string[], signal: Signal): Promise<void> {
+  protected async send(units: string[], signal: Signal): Promise<string[]> {
     // --kill-who is the spelling systemd 219 (Amazon Linux 2) knows; newer versions accept it as an alias.
     const whom = signal.number === SIGKILL.number ? 'all' : 'main';
-    await cli(['systemctl', 'kill', `--kill-who=${whom}`, `--signal=${signal.name}`, '--', ...units]);
+    const reached: string[] = [];
+    // One call per unit: systemd refuses the whole call when one unit has no main process.
+    for (const unit of units) {
+      const result = await cli(
+        ['systemctl', 'kill', `--kill-who=${whom}`, `--signal=${signal.name}`, '--', unit],
+        (r) => r.exitCode === 0 || (r.exitCode === 1 && /no main process/i.test(r.stderr)),
+      );
+      if (result.exitCode === 0) reached.push(unit);
+    }
+    return reached;
   }
 }

@@ -19,6 +19,9 @@ export const HOST_STATE_DIR = '/run/fleet-drainer';
 export const STATE_DIR_OVERRIDE_ENV = 'FLEET_DRAIN_STATE_DIR';
 /** The oldest node the agent bundle runs on (scripts/build.mjs targets node18). */
 export const MIN_NODE_MAJOR = 18;
+/** util.parseArgs, which the agent uses, came with Node 18.3. */
+export const MIN_NODE_MINOR = 3;
+const MIN_NODE = `${MIN_NODE_MAJOR}.${MIN_NODE_MINOR}`;
 const HEREDOC_END = 'FLEET_DRAIN_AGENT_END';
 
 export interface DrainDocumentOptions {
@@ -47,13 +50,14 @@ export function drainScript({ agentBundle, policy }: Omit<DrainDocumentOptions, 
     'export FLEET_DRAIN_INSTANCE_ID="$SSM_instanceId" FLEET_DRAIN_GROUP="$SSM_autoScalingGroupName" FLEET_DRAIN_HOOK="$SSM_lifecycleHookName"',
     `state_dir="\${${STATE_DIR_OVERRIDE_ENV}:-${HOST_STATE_DIR}}"`,
     'if ! command -v node >/dev/null 2>&1; then',
-    `  echo "fleet-drainer: node was not found (PATH=$PATH). The drain agent needs Node.js >= ${MIN_NODE_MAJOR} on the instance: install it in the launch template's user data (Amazon Linux 2023: dnf install -y nodejs). Nothing was drained." >&2`,
+    `  echo "fleet-drainer: node was not found (PATH=$PATH). The drain agent needs Node.js >= ${MIN_NODE} on the instance: install it in the launch template's user data (Amazon Linux 2023: dnf install -y nodejs). Nothing was drained." >&2`,
     `  exit ${EXIT.config}`,
     'fi',
-    `node_major=$(node -e 'process.stdout.write(process.versions.node.split(".")[0])' 2>/dev/null)`,
-    'case "$node_major" in ""|*[!0-9]*) node_major=0 ;; esac',
-    `if [ "$node_major" -lt ${MIN_NODE_MAJOR} ]; then`,
-    `  echo "fleet-drainer: $(command -v node) is Node.js $(node --version 2>/dev/null || echo unknown); the drain agent needs >= ${MIN_NODE_MAJOR}. Nothing was drained." >&2`,
+    '# major * 100 + minor, so that 18.3 is 1803',
+    `node_version=$(node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.stdout.write(String(a * 100 + b))' 2>/dev/null)`,
+    'case "$node_version" in ""|*[!0-9]*) node_version=0 ;; esac',
+    `if [ "$node_version" -lt ${MIN_NODE_MAJOR * 100 + MIN_NODE_MINOR} ]; then`,
+    `  echo "fleet-drainer: $(command -v node) is Node.js $(node --version 2>/dev/null || echo unknown); the drain agent needs >= ${MIN_NODE}. Nothing was drained." >&2`,
     `  exit ${EXIT.config}`,
     'fi',
     'umask 077',

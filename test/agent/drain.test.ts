@@ -173,6 +173,26 @@ describe('idempotence on the host', () => {
     expect(second.code).toBe(owner.code);
   });
 
+  it('never signals another fleet-drain agent, even when the policy matches its command line', async () => {
+    // A joining duplicate runs `node …/fleet-drain-agent.js drain …`: a policy for node workers matches it.
+    const worker = await box.start('ignores-term.mjs');
+    const policy = box.policy({
+      version: 1,
+      targets: [
+        { name: 'w', match: { cmdline: `${box.tag}|fleet-drain-agent` }, schedule: 'HUP/1500ms/KILL/2s' },
+      ],
+    });
+    const owner = startAgent(drainArgs(policy, 'owner-1'));
+    await box.waitFor(() => box.signalsOf(worker.pid as number).length === 1);
+
+    const joiner = await runAgent(drainArgs(policy, 'joiner-1'));
+    const first = await owner.done;
+
+    expect(first.report.targets[0]?.processes.map((p) => p.pid)).toEqual([worker.pid]);
+    expect(joiner.report).toMatchObject({ id: 'joiner-1', joined: true, joinedDrainId: 'owner-1' });
+    expect([first.code, joiner.code]).toEqual([3, 3]);
+  });
+
   it('a drain with another id resumes the progress of a running drain whose agent died', async () => {
     const worker = await box.start('ignores-term.mjs');
     const policy = box.policy({

@@ -55,20 +55,20 @@ describe('systemd target (recording stand-in systemctl)', () => {
     for (const unit of ['worker@1.service', 'worker@2.service']) {
       expect(
         readFileSync(
-          join(env.FLEET_DRAIN_SYSTEMD_RUNTIME_DIR as string, `${unit}.d/50-fleet-drain.conf`),
+          join(env.FLEET_DRAIN_SYSTEMD_RUNTIME_DIR as string, `${unit}.d/zz-fleet-drain.conf`),
           'utf8',
         ),
       ).toMatch(/^Restart=no$/m);
     }
     const verbs = calls().map((c) => c.argv[0]);
     expect(verbs.indexOf('daemon-reload')).toBeLessThan(verbs.indexOf('kill'));
-    expect(calls().find((c) => c.argv[0] === 'kill')?.argv).toEqual([
-      'kill',
-      '--kill-who=main',
-      '--signal=TERM',
-      '--',
-      'worker@1.service',
-      'worker@2.service',
+    expect(
+      calls()
+        .filter((c) => c.argv[0] === 'kill')
+        .map((c) => c.argv),
+    ).toEqual([
+      ['kill', '--kill-who=main', '--signal=TERM', '--', 'worker@1.service'],
+      ['kill', '--kill-who=main', '--signal=TERM', '--', 'worker@2.service'],
     ]);
     expect(box.signalsOf(other.pid as number)).toEqual([]);
     expect(isAlive(other.pid as number)).toBe(true);
@@ -94,6 +94,29 @@ describe('systemd target (recording stand-in systemctl)', () => {
       ['--kill-who=all', '--signal=KILL'],
     ]);
     expect(run.report.targets[0]?.processes[0]).toMatchObject({ forced: true });
+  });
+
+  it('skips a oneshot unit that stays active with no process, and drains the others', async () => {
+    // Regression: systemd refuses `kill --kill-who=main` for the whole call when one unit has no main process.
+    const worker = await box.start('graceful-worker.mjs');
+    writeFileSync(
+      env.STANDIN_STATE as string,
+      JSON.stringify({
+        units: { 'app-migrate.service': { pid: 0, sub: 'exited' }, 'app-worker.service': worker.pid },
+      }),
+    );
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'app', systemd: 'app-*', schedule: 'TERM/10s/KILL/5s' }],
+    });
+
+    const run = await drain(policy);
+
+    expect(run.code).toBe(0);
+    expect(run.report.targets[0]).toMatchObject({ outcome: 'drained' });
+    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
+    const worked = run.report.targets[0]?.processes.find((p) => p.command === 'app-worker.service');
+    expect(worked?.signals.map(([name]) => name)).toEqual(['TERM']);
   });
 
   it('reports the target as an error, with exit 2, when systemctl is missing', async () => {

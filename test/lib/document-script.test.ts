@@ -145,7 +145,7 @@ describe("the document's script", () => {
     mkdirSync(oldBin);
     writeFileSync(
       join(oldBin, 'node'),
-      '#!/bin/sh\ncase "$1" in -e) echo 16 ;; --version) echo v16.20.2 ;; esac\n',
+      '#!/bin/sh\ncase "$1" in -e) echo 1620 ;; --version) echo v16.20.2 ;; esac\n',
     );
     chmodSync(join(oldBin, 'node'), 0o755);
     const run = await runScript(scriptFile, { ...ssmEnv('drain-old-node'), PATH: `${oldBin}:/usr/bin:/bin` });
