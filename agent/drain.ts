@@ -21,6 +21,7 @@ import {
 } from './report.js';
 import { describeResult, runCommand } from './run-command.js';
 import { runSteps } from './run-steps.js';
+import { finalStepMs } from './schedule.js';
 import { SystemdTarget } from './systemd-target.js';
 import type { DrainClock, DrainTarget } from './target.js';
 
@@ -97,6 +98,9 @@ export function createTarget(
     selector.stop ? 'command' : 'process',
   );
 }
+
+/** The least a prepare, stop or finally command gets, however close the deadline. */
+const MIN_COMMAND_MS = 1_000;
 
 const kindOf = (spec: ResolvedTarget): TargetReport['kind'] =>
   spec.selector.kind === 'process' ? (spec.selector.stop ? 'command' : 'process') : spec.selector.kind;
@@ -183,6 +187,13 @@ async function run(
   const startMs = startedAt.getTime();
   const clock: DrainClock = () => Date.now() - startMs;
   const deadlineMs = options.deadline ? options.deadline.getTime() - startMs : undefined;
+  // Commands (prepare, stop, finally) are bounded by the deadline too, leaving room for the final steps of
+  // the schedules; each still gets a second at least.
+  const leftMs = (reserveMs: number) =>
+    deadlineMs === undefined
+      ? Number.POSITIVE_INFINITY
+      : Math.max(MIN_COMMAND_MS, deadlineMs - clock() - reserveMs);
+  const longestFinalStepMs = Math.max(0, ...policy.targets.map((spec) => finalStepMs(spec.schedule.steps)));
   const protection = protectProcesses(proc);
   const state: DrainState = previous ?? {
     id: options.id,
@@ -208,6 +219,7 @@ async function run(
   let prepare: StepReport[] = [];
   if (!options.dryRun) {
     prepare = await runSteps(policy.prepare, 'prepare', log, {
+      maxTimeoutMs: () => leftMs(longestFinalStepMs),
       abort,
       from: state.prepareDone,
       onDone: (index) => {
@@ -275,7 +287,8 @@ async function run(
     };
     if (spec.selector.kind === 'process' && spec.selector.stop && !known) {
       progress(0, clock());
-      const result = await runCommand(spec.selector.stop.argv, spec.selector.stop.timeoutMs, {
+      const stopTimeoutMs = Math.min(spec.selector.stop.timeoutMs, leftMs(finalStepMs(spec.schedule.steps)));
+      const result = await runCommand(spec.selector.stop.argv, stopTimeoutMs, {
         signal: abort,
       });
       const problem = describeResult(result);
@@ -304,7 +317,10 @@ async function run(
   state.phase = 'finally';
   // Worth a write only when there is a finally step a successor could resume at.
   if (policy.finally.length > 0) save();
-  const final = options.dryRun || abort.aborted ? [] : await runSteps(policy.finally, 'finally', log);
+  const final =
+    options.dryRun || abort.aborted
+      ? []
+      : await runSteps(policy.finally, 'finally', log, { maxTimeoutMs: () => leftMs(0) });
   const outcome = options.dryRun ? 'nothing' : overallOutcome(targets, abort.aborted);
   const finishedAt = new Date();
   const report: DrainReport = {

@@ -12,7 +12,11 @@ export function describeStep(step: ResolvedStep): string {
   return step.kind === 'touch' ? `touch ${step.path}` : step.argv.join(' ');
 }
 
-export async function runStep(step: ResolvedStep, abort?: AbortSignal): Promise<StepReport> {
+export async function runStep(
+  step: ResolvedStep,
+  abort?: AbortSignal,
+  maxTimeoutMs = Number.POSITIVE_INFINITY,
+): Promise<StepReport> {
   const started = performance.now();
   const name = describeStep(step).slice(0, 200);
   if (step.kind === 'touch') {
@@ -27,7 +31,11 @@ export async function runStep(step: ResolvedStep, abort?: AbortSignal): Promise<
       return { step: name, ok: false, durationMs: Math.round(performance.now() - started), error: code };
     }
   }
-  const result = await runCommand(step.argv, step.timeoutMs, abort ? { signal: abort } : {});
+  const result = await runCommand(
+    step.argv,
+    Math.min(step.timeoutMs, maxTimeoutMs),
+    abort ? { signal: abort } : {},
+  );
   const problem = describeResult(result);
   const report: StepReport = {
     step: name,
@@ -44,12 +52,18 @@ export async function runSteps(
   steps: readonly ResolvedStep[],
   phase: 'prepare' | 'finally',
   log: Logger,
-  options: { abort?: AbortSignal; onDone?: (index: number) => void; from?: number } = {},
+  options: {
+    abort?: AbortSignal;
+    onDone?: (index: number) => void;
+    from?: number;
+    /** The longest a step may still take, asked before each step (what the deadline leaves). */
+    maxTimeoutMs?: () => number;
+  } = {},
 ): Promise<StepReport[]> {
   const reports: StepReport[] = [];
   for (let index = options.from ?? 0; index < steps.length; index++) {
     if (options.abort?.aborted) break;
-    const report = await runStep(steps[index] as ResolvedStep, options.abort);
+    const report = await runStep(steps[index] as ResolvedStep, options.abort, options.maxTimeoutMs?.());
     reports.push(report);
     options.onDone?.(index);
     log.log(report.ok ? 'info' : 'warn', `${phase} step ${report.ok ? 'done' : 'failed'}`, { ...report });

@@ -455,6 +455,22 @@ describe('steps, ordering and dry runs', () => {
 });
 
 describe('deadline', () => {
+  it('bounds a prepare command by the deadline too, leaving room for the final step', async () => {
+    // A 10-minute prepare timeout under a 3-second deadline: the schedule's KILL must still come in time.
+    const worker = await box.start('ignores-term.mjs');
+    const policy = box.policy({
+      version: 1,
+      prepare: [{ run: ['sleep', '60'], timeout: '10m' }],
+      targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/10m/KILL/1s' }],
+    });
+
+    const run = await runAgent([...drainArgs(policy), '--deadline', '3s']);
+
+    expect(run.report.prepare[0]).toMatchObject({ ok: false, error: expect.stringMatching(/timed out/) });
+    expect(run.code).toBe(3);
+    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
+  });
+
   it('clips the waits so the final KILL still fits before the deadline', async () => {
     // A 10-minute grace with a 2-second deadline: without clipping this drain would outlive the test.
     const worker = await box.start('ignores-term.mjs');
