@@ -1,17 +1,25 @@
 // `fleet-drainer`: the developer's command line. `drill` runs the whole flow on this machine (twin/drill.ts).
 
 import { parseArgs } from 'node:util';
-import { runDrill } from './drill';
+import { type DrillResult, runDrill } from './drill';
+import { runScenario, SCENARIO_NAMES, SCENARIOS } from './scenarios';
 
 const HELP = `fleet-drainer drill [--instances N] [--scale-in K]
+fleet-drainer drill --scenario NAME|all
 
 Runs the whole drain flow on this machine, with no AWS account: the FleetDrainer stack is synthesized, a
 local twin of Auto Scaling, SSM and EventBridge runs the real Lambda, the real SSM document and the real
 agent, and N instances (PID namespaces) running demo workers are scaled in by K. Exits 1 if an instance was
 stranded, completed before its workers stopped, or had a worker signalled twice.
 
-  --instances N   instances to boot (default 4, at most 20)
-  --scale-in K    how many to scale in (default 3, at most N)
+  --instances N     instances to boot (default 4, at most 20)
+  --scale-in K      how many to scale in (default 3, at most N)
+  --scenario NAME   instead, run one scenario of the fault matrix: a small fleet, a fault, a scale-in and
+                    the same checks, plus the outcome each instance must end with; \`all\` runs every one
+                    and ends with a pass/fail table. Exits 1 if any fails.
+
+Scenarios:
+${SCENARIOS.map((s) => `  ${s.name.padEnd(22)}${s.proves}`).join('\n')}
 `;
 
 class UsageError extends Error {}
@@ -30,12 +38,14 @@ function count(value: string | undefined, name: string, fallback: number, min: n
 export async function main(argv: string[]): Promise<number> {
   let instances: number;
   let scaleIn: number;
+  let scenario: string | undefined;
   try {
     const { values, positionals } = parseArgs({
       args: argv,
       options: {
         instances: { type: 'string' },
         'scale-in': { type: 'string' },
+        scenario: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -49,14 +59,55 @@ export async function main(argv: string[]): Promise<number> {
         positionals[0] ? `unknown command "${positionals.join(' ')}"` : 'no command given',
       );
     }
+    scenario = values.scenario;
+    if (scenario !== undefined) {
+      if (scenario !== 'all' && !SCENARIO_NAMES.includes(scenario))
+        throw new UsageError(
+          `--scenario must be one of ${SCENARIO_NAMES.join(', ')} or all, got "${scenario}"`,
+        );
+      if (values.instances !== undefined || values['scale-in'] !== undefined)
+        throw new UsageError('--scenario sets its own fleet: drop --instances and --scale-in');
+    }
     instances = count(values.instances, 'instances', 4, 1, 20);
     scaleIn = count(values['scale-in'], 'scale-in', Math.min(3, instances), 1, instances);
   } catch (error) {
     process.stderr.write(`fleet-drainer: ${(error as Error).message}\n\n${HELP}`);
     return 64;
   }
-  const result = await runDrill({ instances, scaleIn, print: (line) => process.stdout.write(`${line}\n`) });
-  return result.ok ? 0 : 1;
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+  if (scenario === undefined) return (await runDrill({ instances, scaleIn, print })).ok ? 0 : 1;
+  if (scenario !== 'all') return (await runScenario(scenario, print)).ok ? 0 : 1;
+  return runAll(print);
+}
+
+/** Every scenario, one after another, then a pass/fail table. */
+async function runAll(print: (line: string) => void): Promise<number> {
+  const results: [name: string, result: DrillResult | Error, seconds: number][] = [];
+  for (const name of SCENARIO_NAMES) {
+    print(`\n=== ${name} ${'='.repeat(Math.max(0, 70 - name.length))}`);
+    const started = Date.now();
+    const result = await runScenario(name, print).catch((error: unknown) =>
+      error instanceof Error ? error : new Error(String(error)),
+    );
+    if (result instanceof Error) print(`Scenario ${name} could not run: ${result.message}`);
+    results.push([name, result, (Date.now() - started) / 1000]);
+  }
+  print('\nscenario                result  time    outcomes');
+  for (const [name, result, seconds] of results) {
+    const ok = !(result instanceof Error) && result.ok;
+    const outcomes =
+      result instanceof Error ? result.message : result.instances.map((i) => i.outcome).join(', ');
+    print(
+      `${name.padEnd(22)}  ${(ok ? 'pass' : 'FAIL').padEnd(6)}  ${`${seconds.toFixed(1)} s`.padEnd(6)}  ${outcomes}`,
+    );
+  }
+  const failed = results.filter(([, result]) => result instanceof Error || !result.ok).length;
+  print(
+    failed === 0
+      ? `\nAll ${results.length} scenarios passed.`
+      : `\n${failed} of ${results.length} scenarios FAILED.`,
+  );
+  return failed === 0 ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

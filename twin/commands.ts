@@ -40,6 +40,8 @@ export interface Invocation {
 export interface Command {
   commandId: string;
   documentName: string;
+  /** The document version the command runs (the default version when SendCommand names none). */
+  documentVersion: number;
   comment: string;
   parameters: Record<string, string[]>;
   instanceIds: string[];
@@ -75,6 +77,7 @@ export interface SendCommandInput {
   Parameters?: Record<string, string[]>;
   Comment?: string;
   TimeoutSeconds?: number;
+  DocumentVersion?: string;
 }
 
 export interface ListFilter {
@@ -96,20 +99,43 @@ const STATUS_FILTER_VALUES = [
 export class CommandsModel {
   private readonly commands: Command[] = [];
   private readonly kills = new Map<string, { kill(): void }>();
+  /** Every version of each document, version 1 first; the last one is the default. */
+  private readonly versions = new Map<string, DocumentContent[]>();
 
   constructor(
     private readonly clock: Clock,
-    private readonly documents: ReadonlyMap<string, DocumentContent>,
+    documents: ReadonlyMap<string, DocumentContent>,
     private readonly runner: InvocationRunner,
     private readonly listener: CommandListener,
     private readonly visibilityDelayMs = DEFAULT_VISIBILITY_DELAY_MS,
-  ) {}
+  ) {
+    for (const [name, content] of documents) this.versions.set(name, [content]);
+  }
+
+  /**
+   * A stack update of a document with `UpdateMethod: NewVersion`: a new version that becomes the default
+   * (*unconfirmed* that CloudFormation also moves the default; the drainer names no version, so it runs the
+   * default). Commands already sent keep the version they were sent with. Returns the new version number.
+   */
+  addDocumentVersion(name: string, content: DocumentContent): number {
+    const versions = this.versions.get(name);
+    if (versions === undefined)
+      throw new AwsError('InvalidDocument', `Document with name ${name} does not exist.`);
+    versions.push(content);
+    return versions.length;
+  }
 
   sendCommand(input: SendCommandInput): Command {
     const documentName = documentBaseName(input.DocumentName ?? '');
-    const content = this.documents.get(documentName);
-    if (content === undefined)
+    const versions = this.versions.get(documentName);
+    if (versions === undefined)
       throw new AwsError('InvalidDocument', `Document with name ${documentName} does not exist.`);
+    const requested = input.DocumentVersion ?? '$DEFAULT';
+    const documentVersion =
+      requested === '$DEFAULT' || requested === '$LATEST' ? versions.length : Number(requested);
+    const content = versions[documentVersion - 1];
+    if (content === undefined)
+      throw new AwsError('InvalidDocumentVersion', `Document version ${requested} does not exist.`);
     const timeoutSeconds = input.TimeoutSeconds ?? 3600;
     if (timeoutSeconds < 30 || timeoutSeconds > 2_592_000) {
       throw new AwsError(
@@ -139,6 +165,7 @@ export class CommandsModel {
     const command: Command = {
       commandId: randomUUID(),
       documentName,
+      documentVersion,
       comment: input.Comment ?? '',
       parameters: input.Parameters ?? {},
       instanceIds,

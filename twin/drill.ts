@@ -15,14 +15,21 @@ import type { DrainReport } from '../agent/report';
 import { FleetDrainer } from '../lib/index';
 import type { BusEvent } from './event-envelope';
 import { REGION } from './event-envelope';
-import { isolationMode } from './instances';
+import { isolationMode, type WorkerSpec } from './instances';
 import type { CfnTemplate } from './template';
-import { Twin } from './twin';
+import { Twin, type TwinOptions } from './twin';
 
 /** Resolves to twin/demo-worker.mjs from twin/ (sources) and from dist/ (the bundle) alike. */
 const DEMO_WORKER = fileURLToPath(new URL('../twin/demo-worker.mjs', import.meta.url));
 export const DRILL_GROUP = 'drill-fleet';
-const WORKER_KINDS = ['queue', 'slow', 'stuck'] as const;
+/** The demo workers every instance runs unless a plan says otherwise. */
+export const WORKER_KINDS = ['queue', 'slow', 'stuck'] as const;
+/**
+ * Outcomes that say why an action may be completed while workers still run: the host could not be reached
+ * (`unreachable`), was stopped (`skipped`), ran out of time (`expired`), or the agent could not drain (`failed`:
+ * its exit code and stderr are in the event, and the result policy can ABANDON instead).
+ */
+export const EXPLAINED_OUTCOMES: readonly string[] = ['unreachable', 'skipped', 'expired', 'failed'];
 
 /** The drill's drain policy: job workers get TERM and time to finish; the stuck one needs KILL. */
 export const DRILL_POLICY: DrainPolicy = {
@@ -58,7 +65,7 @@ export interface DrillResult {
   problems: string[];
 }
 
-interface WorkerRecord {
+export interface WorkerRecord {
   at: number;
   pid: number;
   kind: string;
@@ -67,13 +74,51 @@ interface WorkerRecord {
   signal?: string;
 }
 
-/** The construct's template for the drill's one group. */
-export function drillTemplate(): CfnTemplate {
+/** A demo worker of an instance: its kind, and extra environment (e.g. DEMO_IGNORE_TERM). */
+export interface DemoWorker {
+  kind: string;
+  env?: Record<string, string>;
+}
+
+/** A running fleet: what a plan's hooks act on. */
+export interface Fleet {
+  twin: Twin;
+  /** In launch order. */
+  instances: string[];
+  records(): WorkerRecord[];
+  print(line: string): void;
+}
+
+/** One run of the drain flow: a fleet, faults, a scale-in, and what each drained instance must end with. */
+export interface FleetPlan {
+  instances: number;
+  /** Twin options besides the template (default: the drill's template on the wall clock). */
+  twin?: Omit<TwinOptions, 'template'> & { template?: CfnTemplate };
+  /** The demo workers of the instance at `index`. Default: one of each WORKER_KINDS. */
+  workers?: (index: number) => DemoWorker[];
+  /** Before the scale-in: inject faults. */
+  prepare?: (fleet: Fleet) => void | Promise<void>;
+  /** Starts the scale-in; returns the instances that must leave the group. */
+  scaleIn: (fleet: Fleet) => string[] | Promise<string[]>;
+  /** While the drains run (kill an agent, vanish a host, deploy a policy…). */
+  during?: (fleet: Fleet) => void | Promise<void>;
+  /** The outcomes allowed for a drained instance; undefined: any. */
+  expected?: (instanceId: string, index: number) => readonly string[] | undefined;
+  /** Further checks after the drains ended; returns problems. */
+  verify?: (fleet: Fleet) => string[];
+  /** Wall time to keep watching after the drains ended, so late duplicates show. Default 0. */
+  settleMs?: number;
+  /** Bound on the drain phase. Default 120 s. */
+  timeoutMs?: number;
+}
+
+/** The construct's template for the drill's one group, with the drill's policy or another one. */
+export function drillTemplate(policy: DrainPolicy = DRILL_POLICY): CfnTemplate {
   const app = new App();
   const stack = new Stack(app, 'Drill', { env: { account: '123456789012', region: REGION } });
   new FleetDrainer(stack, 'Drainer', {
     groups: [DRILL_GROUP],
-    policy: DRILL_POLICY,
+    policy,
     maxDrainTime: Duration.minutes(10),
   });
   return Template.fromStack(stack).toJSON() as CfnTemplate;
@@ -86,6 +131,39 @@ const finished = (events: readonly BusEvent[]) =>
 
 export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const { print } = options;
+  return runFleet(
+    {
+      instances: options.instances,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      scaleIn: async ({ twin, instances }) => {
+        print(
+          `${instances.length} instances in ${DRILL_GROUP}, each running a queue worker, a slow one and one that ignores TERM.`,
+        );
+        print(
+          `Scaling in by ${options.scaleIn} (SetDesiredCapacity ${instances.length - options.scaleIn}) …\n`,
+        );
+        const client = new AutoScalingClient({
+          endpoint: twin.url,
+          region: REGION,
+          credentials: { accessKeyId: 'drill', secretAccessKey: 'drill' },
+        });
+        await client.send(
+          new SetDesiredCapacityCommand({
+            AutoScalingGroupName: DRILL_GROUP,
+            DesiredCapacity: instances.length - options.scaleIn,
+          }),
+        );
+        client.destroy();
+        // Scale-in takes the oldest instances first.
+        return instances.slice(0, options.scaleIn);
+      },
+    },
+    print,
+  );
+}
+
+/** Runs a plan end to end and checks it; always stops the twin and everything it started. */
+export async function runFleet(plan: FleetPlan, print: (line: string) => void): Promise<DrillResult> {
   if (isolationMode() !== 'pid-namespace') {
     print('note: PID namespaces are not available here; instances share one process table (process groups).');
   }
@@ -98,36 +176,35 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       .filter(Boolean)
       .map((line) => JSON.parse(line) as WorkerRecord);
   const started = Date.now();
+  const wallStarted = started;
 
   print(`Synthesizing the FleetDrainer stack and starting the twin on 127.0.0.1 …`);
-  const twin = await Twin.start({ template: drillTemplate(), logLevel: 'ERROR' });
+  const twin = await Twin.start({
+    logLevel: 'ERROR',
+    ...plan.twin,
+    template: plan.twin?.template ?? drillTemplate(),
+  });
+  // Progress lines are stamped with wall time since the start, whatever the twin's clock.
+  const clockStarted = twin.clock.now();
+  const wallOf = (atMs: number) => wallStarted + (atMs - clockStarted) / speedOf(twin);
   try {
-    const instances = await twin.launch(DRILL_GROUP, options.instances, (instanceId) =>
-      WORKER_KINDS.map((kind) => ({
+    const kinds = (index: number): DemoWorker[] =>
+      plan.workers?.(index) ?? WORKER_KINDS.map((kind) => ({ kind }));
+    let launched = 0;
+    const instances = await twin.launch(DRILL_GROUP, plan.instances, (instanceId): WorkerSpec[] =>
+      kinds(launched++).map(({ kind, env }) => ({
         command: [process.execPath, DEMO_WORKER, kind, instanceId],
-        env: { DEMO_LOG: log },
+        env: { DEMO_LOG: log, ...env },
       })),
     );
+    const workerCount = instances.reduce((sum, _, index) => sum + kinds(index).length, 0);
     await twin.waitFor(
-      () => records().filter((r) => r.event === 'ready').length >= instances.length * WORKER_KINDS.length,
+      () => records().filter((r) => r.event === 'ready').length >= workerCount,
       'the demo workers to be ready',
     );
-    print(
-      `${instances.length} instances in ${DRILL_GROUP}, each running a queue worker, a slow one and one that ignores TERM.`,
-    );
-    print(`Scaling in by ${options.scaleIn} (SetDesiredCapacity ${instances.length - options.scaleIn}) …\n`);
-    const client = new AutoScalingClient({
-      endpoint: twin.url,
-      region: REGION,
-      credentials: { accessKeyId: 'drill', secretAccessKey: 'drill' },
-    });
-    await client.send(
-      new SetDesiredCapacityCommand({
-        AutoScalingGroupName: DRILL_GROUP,
-        DesiredCapacity: instances.length - options.scaleIn,
-      }),
-    );
-    client.destroy();
+    const fleet: Fleet = { twin, instances, records, print };
+    await plan.prepare?.(fleet);
+    const leaving = await plan.scaleIn(fleet);
 
     // Live progress: one line per step of each instance, from what the twin saw, in the order it happened.
     const seen = new Set<string>();
@@ -140,10 +217,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       }
       for (const command of twin.commands.all()) {
         for (const [instanceId, invocation] of command.invocations) {
+          const version = command.documentVersion > 1 ? `, document v${command.documentVersion}` : '';
           steps.push([
             command.requestedMs,
             `${command.commandId}:sent`,
-            `${instanceId}  drain command sent (${command.commandId.slice(0, 8)})`,
+            `${instanceId}  drain command sent (${command.commandId.slice(0, 8)}${version})`,
           ]);
           if (invocation.endedMs !== undefined) {
             steps.push([
@@ -165,101 +243,153 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       for (const [atMs, key, line] of steps.sort((a, b) => a[0] - b[0])) {
         if (seen.has(key)) continue;
         seen.add(key);
-        print(`${`+${((atMs - started) / 1000).toFixed(1)}s`.padStart(7)}  ${line}`);
+        print(`${`+${((wallOf(atMs) - started) / 1000).toFixed(1)}s`.padStart(7)}  ${line}`);
       }
     };
     const scaledIn = () => new Set(twin.autoScaling.ended.map((end) => end.action.instanceId));
+    const finishedFor = () => new Set(finished(twin.bus.events).map((e) => e.detail.instanceId));
     const ticker = setInterval(progress, 100);
+    let failure: string | undefined;
     try {
+      const during = Promise.resolve(plan.during?.(fleet));
+      // Reported below, whichever wait fails first.
+      during.catch(() => undefined);
       await twin.waitFor(
-        () => scaledIn().size >= options.scaleIn && finished(twin.bus.events).length >= options.scaleIn,
-        `${options.scaleIn} drains to finish`,
-        options.timeoutMs ?? 120_000,
+        () => leaving.every((id) => scaledIn().has(id)) && leaving.every((id) => finishedFor().has(id)),
+        `${leaving.length} drains to finish`,
+        plan.timeoutMs ?? 120_000,
       );
+      await during;
       await twin.waitFor(
         () =>
-          [...scaledIn()].every((id) =>
+          leaving.every((id) =>
             twin.states.some((s) => s.instanceId === id && s.lifecycleState === 'Terminated'),
           ),
         'the drained instances to terminate',
       );
+      if (plan.settleMs) await new Promise((resolve) => setTimeout(resolve, plan.settleMs));
     } catch (error) {
-      print(`\n${(error as Error).message.split('\n')[0]}`);
+      failure = (error as Error).message.split('\n')[0];
+      print(`\n${failure}`);
     } finally {
       clearInterval(ticker);
       progress();
     }
-    return summarize(twin, instances, options.scaleIn, records(), print);
+    return summarize(fleet, leaving, plan, print, failure);
   } finally {
     await twin.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** How many times faster than the wall the twin's clock runs (1 on the wall clock). */
+function speedOf(twin: Twin): number {
+  const stepMs = (twin.clock as { stepMs?: number }).stepMs;
+  return stepMs === undefined ? 1 : stepMs / 20;
+}
+
+/** The checks, per drained instance; then the table and the verdict. */
+export function checkInstance(
+  fleet: Fleet,
+  instanceId: string,
+  allowed: readonly string[] | undefined,
+): InstanceSummary | undefined {
+  const { twin } = fleet;
+  const ends = twin.autoScaling.ended.filter((end) => end.action.instanceId === instanceId);
+  if (ends.length === 0) return undefined;
+  const own: string[] = [];
+  const events = finished(twin.bus.events).filter((event) => event.detail.instanceId === instanceId);
+  const detail = events[0]?.detail as
+    | { outcome?: string; lifecycleActionResult?: string; report?: DrainReport }
+    | undefined;
+  const report = detail?.report && 'targets' in detail.report ? detail.report : undefined;
+  if (ends.length > 1) own.push(`${ends.length} lifecycle actions ended`);
+  const [end] = ends;
+  if (end && end.how !== 'completed')
+    own.push(`stranded: the action ended by ${end.how}, not by the drainer`);
+  if (!detail) own.push('no Fleet Drain Finished event');
+  if (events.length > 1)
+    own.push(
+      `${events.length} Fleet Drain Finished events (${events.map((e) => e.detail.outcome).join(', ')})`,
+    );
+  const outcome = detail?.outcome ?? '—';
+  if (detail && allowed !== undefined && !allowed.includes(outcome))
+    own.push(`outcome ${outcome}, expected ${allowed.join(' or ')}`);
+  // A graceful signal twice (e.g. a second TERM) makes many workers abort their job.
+  const workerRecords = fleet.records().filter((r) => r.instanceId === instanceId);
+  for (const pid of new Set(workerRecords.map((r) => r.pid))) {
+    const signals = workerRecords.filter((r) => r.pid === pid && r.event === 'signal').map((r) => r.signal);
+    if (new Set(signals).size !== signals.length) own.push(`worker ${pid} got ${signals.join(', ')}`);
+  }
+  const invocations = twin.commands
+    .all()
+    .map((command) => command.invocations.get(instanceId))
+    .filter((invocation) => invocation !== undefined);
+  const agentEnd = Math.max(0, ...invocations.map((invocation) => invocation.endedMs ?? 0));
+  // The action must not be completed before every worker stopped, unless the outcome says why. Workers log
+  // their exit on the wall clock; a KILLed one cannot, so the agent's report must show it gone.
+  if (end && end.how === 'completed' && !EXPLAINED_OUTCOMES.includes(outcome)) {
+    const proceedWallMs =
+      twin.states.find((s) => s.instanceId === instanceId && s.lifecycleState === 'Terminating:Proceed')
+        ?.wallMs ?? 0;
+    const lastExit = Math.max(0, ...workerRecords.filter((r) => r.event === 'exit').map((r) => r.at));
+    if (proceedWallMs < lastExit) own.push('completed before its workers stopped');
+    if (end.atMs < agentEnd) own.push('completed before the agent exited');
+    const processes = report?.targets.flatMap((t) => t.processes) ?? [];
+    const stopped = new Set(processes.filter((p) => p.exitedAfterMs !== null).map((p) => p.pid));
+    const exited = new Set(workerRecords.filter((r) => r.event === 'exit').map((r) => r.pid));
+    const ready = workerRecords.filter((r) => r.event === 'ready').map((r) => r.pid);
+    const unaccounted = ready.filter((pid) => !stopped.has(pid) && !exited.has(pid));
+    if (unaccounted.length > 0)
+      own.push(
+        `completed while worker(s) ${unaccounted.join(', ')} may still run (not stopped in the report)`,
+      );
+  }
+  const counts = new Map<string, number>();
+  for (const process of report?.targets.flatMap((t) => t.processes) ?? []) {
+    for (const [signal] of process.signals) counts.set(signal, (counts.get(signal) ?? 0) + 1);
+  }
+  return {
+    instanceId,
+    outcome,
+    result: end ? (end.how === 'completed' ? end.result : end.how) : '—',
+    drainMs: report?.durationMs ?? null,
+    signals: [...counts].map(([signal, count]) => `${signal}×${count}`).join(' ') || '—',
+    completionLatencyMs: end && agentEnd > 0 ? Math.round((end.atMs - agentEnd) / speedOf(twin)) : null,
+    problems: own,
+  };
+}
+
 function summarize(
-  twin: Twin,
-  instances: string[],
-  scaleIn: number,
-  records: WorkerRecord[],
+  fleet: Fleet,
+  leaving: string[],
+  plan: FleetPlan,
   print: (line: string) => void,
+  failure?: string,
 ): DrillResult {
-  const events = finished(twin.bus.events);
+  const { twin, instances } = fleet;
+  const records = fleet.records();
   const drained = instances.filter((id) =>
     twin.autoScaling.ended.some((end) => end.action.instanceId === id),
   );
-  const problems: string[] = [];
-  if (drained.length !== scaleIn)
-    problems.push(`${drained.length} instances left the group, expected ${scaleIn}`);
+  const problems: string[] = failure === undefined ? [] : [failure];
+  const unexpected = drained.filter((id) => !leaving.includes(id));
+  const missing = leaving.filter((id) => !drained.includes(id));
+  if (unexpected.length > 0 || missing.length > 0)
+    problems.push(`${drained.length} instances left the group, expected ${leaving.length}`);
+  for (const id of missing) problems.push(`${id}: stranded: its lifecycle action never ended`);
   const summaries: InstanceSummary[] = [];
-  for (const instanceId of instances) {
-    const ends = twin.autoScaling.ended.filter((end) => end.action.instanceId === instanceId);
-    if (ends.length === 0) continue;
-    const own: string[] = [];
-    const detail = events.find((event) => (event.detail as { instanceId?: string }).instanceId === instanceId)
-      ?.detail as { outcome?: string; lifecycleActionResult?: string; report?: DrainReport } | undefined;
-    const report = detail?.report && 'targets' in detail.report ? detail.report : undefined;
-    if (ends.length > 1) own.push(`${ends.length} lifecycle actions ended`);
-    const [end] = ends;
-    if (end && end.how !== 'completed')
-      own.push(`stranded: the action ended by ${end.how}, not by the drainer`);
-    // A graceful signal twice (e.g. a second TERM) makes many workers abort their job.
-    const workerRecords = records.filter((r) => r.instanceId === instanceId);
-    for (const pid of new Set(workerRecords.map((r) => r.pid))) {
-      const signals = workerRecords.filter((r) => r.pid === pid && r.event === 'signal').map((r) => r.signal);
-      if (new Set(signals).size !== signals.length) own.push(`worker ${pid} got ${signals.join(', ')}`);
-    }
-    // The action must not be completed before every worker stopped (the stuck one stops by KILL).
-    const lastExit = Math.max(0, ...workerRecords.filter((r) => r.event === 'exit').map((r) => r.at));
-    const invocations = twin.commands
-      .all()
-      .map((command) => command.invocations.get(instanceId))
-      .filter((invocation) => invocation !== undefined);
-    const agentEnd = Math.max(0, ...invocations.map((invocation) => invocation.endedMs ?? 0));
-    if (end && end.how === 'completed' && end.atMs < lastExit)
-      own.push('completed before its workers stopped');
-    const running = report?.targets.flatMap((t) => t.processes).filter((p) => p.exitedAfterMs === null) ?? [];
-    if (running.length > 0) own.push(`${running.length} worker(s) still running at the end of the drain`);
-    if (!detail) own.push('no Fleet Drain Finished event');
-    const counts = new Map<string, number>();
-    for (const process of report?.targets.flatMap((t) => t.processes) ?? []) {
-      for (const [signal] of process.signals) counts.set(signal, (counts.get(signal) ?? 0) + 1);
-    }
-    summaries.push({
-      instanceId,
-      outcome: detail?.outcome ?? '—',
-      result: end ? (end.how === 'completed' ? end.result : end.how) : '—',
-      drainMs: report?.durationMs ?? null,
-      signals: [...counts].map(([signal, count]) => `${signal}×${count}`).join(' ') || '—',
-      completionLatencyMs: end && agentEnd > 0 ? end.atMs - agentEnd : null,
-      problems: own,
-    });
-    problems.push(...own.map((problem) => `${instanceId}: ${problem}`));
-  }
-  const stillInService = instances.filter((id) => !drained.includes(id));
-  for (const id of stillInService) {
+  instances.forEach((instanceId, index) => {
+    const summary = checkInstance(fleet, instanceId, plan.expected?.(instanceId, index));
+    if (summary === undefined) return;
+    summaries.push(summary);
+    problems.push(...summary.problems.map((problem) => `${instanceId}: ${problem}`));
+  });
+  for (const id of instances.filter((id) => !drained.includes(id))) {
     const signalled = records.filter((r) => r.instanceId === id && r.event === 'signal');
     if (signalled.length > 0) problems.push(`${id}: stays in service but its workers were signalled`);
   }
+  problems.push(...(plan.verify?.(fleet) ?? []));
 
   const rows = [
     ['instance', 'outcome', 'result', 'drain', 'signals', 'completion after agent exit'],

@@ -46,7 +46,13 @@ export function makeEvent(
 
 /** `EC2 Instance-terminate Lifecycle Action` (source aws.autoscaling). */
 export function lifecycleActionEvent(
-  action: { token: string; groupName: string; hookName: string; instanceId: string },
+  action: {
+    token: string;
+    groupName: string;
+    hookName: string;
+    instanceId: string;
+    route?: { origin: string; destination: string };
+  },
   metadata: string | undefined,
   nowMs: number,
 ): BusEvent {
@@ -60,8 +66,8 @@ export function lifecycleActionEvent(
       EC2InstanceId: action.instanceId,
       LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
       ...(metadata === undefined ? {} : { NotificationMetadata: metadata }),
-      Origin: 'AutoScalingGroup',
-      Destination: 'EC2',
+      Origin: action.route?.origin ?? 'AutoScalingGroup',
+      Destination: action.route?.destination ?? 'EC2',
     },
     nowMs,
     [

@@ -3,7 +3,7 @@
 // unshare is not permitted, an instance is a plain process group on the shared process table (see README).
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { RunResult } from './commands';
@@ -81,9 +81,20 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals = 'SIGKILL'):
   }
 }
 
+/** Absolute path of a program on the twin's own PATH (so a run can have a PATH without it). */
+function which(program: string): string {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' }).trim() || program;
+  } catch {
+    return program;
+  }
+}
+
 /** One running instance. */
 export class InstanceHost {
   private vanished = false;
+  /** The PATH a command's script runs with; default: the twin's node directory and the usual system dirs. */
+  runPath = `${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
   private readonly runs = new Set<ChildProcess>();
   private readonly scratch = mkdtempSync(join(tmpdir(), 'fleet-twin-'));
 
@@ -149,19 +160,19 @@ export class InstanceHost {
     const file = join(dir, '_script.sh');
     writeFileSync(file, script, { mode: 0o700 });
     const runEnv: Record<string, string> = {
-      PATH: `${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      PATH: this.runPath,
       HOME: '/root',
       ...env,
       ...(this.mode === 'process-group' ? { [STATE_DIR_OVERRIDE_ENV]: join(this.scratch, 'state') } : {}),
     };
     const child =
       this.mode === 'pid-namespace'
-        ? spawn('nsenter', ['--target', String(this.initPid), '--pid', '--mount', '--', 'sh', file], {
+        ? spawn(NSENTER, ['--target', String(this.initPid), '--pid', '--mount', '--', SH, file], {
             detached: true,
             cwd: dir,
             env: runEnv,
           })
-        : spawn('sh', [file], { detached: true, cwd: dir, env: runEnv });
+        : spawn(SH, [file], { detached: true, cwd: dir, env: runEnv });
     this.runs.add(child);
     let stdout = '';
     let stderr = '';
@@ -182,6 +193,30 @@ export class InstanceHost {
       if (!this.vanished) done({ exitCode: 127, stdout, stderr: `${stderr}${error.message}` });
     });
     return { kill: () => killGroup(child.pid) };
+  }
+
+  /**
+   * Sends `signal` to every process of this instance whose command line matches `pattern` (e.g. SIGKILL to
+   * the drain agent, as the OOM killer would). Only PID-namespace instances can tell their own processes.
+   * Returns the PIDs (in the twin's namespace) that were signalled.
+   */
+  signalProcesses(pattern: RegExp, signal: NodeJS.Signals): number[] {
+    if (this.mode !== 'pid-namespace') throw new Error('twin: signalProcesses needs PID namespaces');
+    const namespace = readlinkSync(`/proc/${this.initPid}/ns/pid`);
+    const signalled: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (readlinkSync(`/proc/${entry}/ns/pid`) !== namespace) continue;
+        const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+        if (!pattern.test(cmdline)) continue;
+        process.kill(Number(entry), signal);
+        signalled.push(Number(entry));
+      } catch {
+        // Exited meanwhile.
+      }
+    }
+    return signalled;
   }
 
   /** The host dies at once: everything in it is killed, and SSM never hears back from it. */
@@ -209,6 +244,9 @@ export class InstanceHost {
     return this.init.exitCode === null && this.init.signalCode === null;
   }
 }
+
+const SH = which('sh');
+const NSENTER = which('nsenter');
 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {
   SIGHUP: 1,

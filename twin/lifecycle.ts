@@ -37,6 +37,14 @@ export interface LifecycleAction {
   /** Fixed: start + min(48 h, 100 × H). */
   globalDeadlineMs: number;
   defaultResult: LifecycleResult;
+  /** Where the instance comes from and goes to (the event's `Origin` / `Destination`); default a plain scale-in. */
+  route?: LifecycleRoute;
+}
+
+/** `Origin` and `Destination` of a terminate lifecycle event: `WarmPool` for warm-pool moves. */
+export interface LifecycleRoute {
+  origin: 'AutoScalingGroup' | 'WarmPool';
+  destination: 'EC2' | 'WarmPool';
 }
 
 /** How an action ended (`AutoScalingModel.ended`), for tests and the drill's summary. */
@@ -160,7 +168,7 @@ export class AutoScalingModel {
   }
 
   /** TerminateInstanceInAutoScalingGroup: runs the terminate hooks like any scale-in. */
-  terminateInstance(instanceId: string, decrement: boolean): InstanceRecord {
+  terminateInstance(instanceId: string, decrement: boolean, route?: LifecycleRoute): InstanceRecord {
     const instance = this.describeInstances([instanceId])[0];
     if (instance === undefined)
       throw validationError(
@@ -170,7 +178,7 @@ export class AutoScalingModel {
     const live = group.instances.get(instanceId) as InstanceRecord;
     if (live.lifecycleState !== 'InService') return { ...live };
     if (decrement) group.desiredCapacity = Math.max(group.minSize, group.desiredCapacity - 1);
-    this.startTerminating(group, live);
+    this.startTerminating(group, live, route);
     return { ...live };
   }
 
@@ -232,7 +240,7 @@ export class AutoScalingModel {
     this.listener.instanceState({ ...instance });
   }
 
-  private startTerminating(group: Group, instance: InstanceRecord): void {
+  private startTerminating(group: Group, instance: InstanceRecord, route?: LifecycleRoute): void {
     if (group.hooks.length === 0) {
       this.proceed(instance);
       return;
@@ -249,6 +257,7 @@ export class AutoScalingModel {
         heartbeatDeadlineMs: now + hook.heartbeatTimeoutMs,
         globalDeadlineMs: now + Math.min(MAX_GLOBAL_TIMEOUT_MS, 100 * hook.heartbeatTimeoutMs),
         defaultResult: hook.defaultResult,
+        ...(route === undefined ? {} : { route }),
       };
       this.actions.set(action.token, action);
       this.listener.actionStarted({ ...action }, hook.notificationMetadata);

@@ -57,6 +57,8 @@ export interface StateChange {
   instanceId: string;
   lifecycleState: string;
   atMs: number;
+  /** Wall time of the change: what workers' own records (wall clock) compare with under a faster clock. */
+  wallMs: number;
 }
 
 export class Twin {
@@ -187,6 +189,35 @@ export class Twin {
     this.agents.setOnline(instanceId, false, this.clock.now());
   }
 
+  /** Scripts of commands on this instance run with this PATH (e.g. one without `node`). */
+  setRunPath(instanceId: string, path: string): void {
+    const host = this.hosts.get(instanceId);
+    if (host === undefined) throw new Error(`twin: no instance ${instanceId}`);
+    host.runPath = path;
+  }
+
+  /** Signals the processes of an instance whose command line matches (e.g. SIGKILL the drain agent). */
+  signalProcesses(instanceId: string, pattern: RegExp, signal: NodeJS.Signals): number[] {
+    return this.hosts.get(instanceId)?.signalProcesses(pattern, signal) ?? [];
+  }
+
+  /**
+   * A stack update that changes the fleet-drain document (`UpdateMethod: NewVersion`): every Command document
+   * of `template` whose content differs becomes a new, default version. Returns the names updated.
+   */
+  deployTemplate(template: CfnTemplate): string[] {
+    const updated: string[] = [];
+    for (const [name, content] of readTemplate(template).documents) {
+      if (JSON.stringify(this.template.documents.get(name)) === JSON.stringify(content)) continue;
+      const problems = checkDocument(content);
+      if (problems.length > 0) throw new Error(`document ${name}: ${problems.join('; ')}`);
+      this.commands.addDocumentVersion(name, content);
+      this.template.documents.set(name, content);
+      updated.push(name);
+    }
+    return updated;
+  }
+
   /** Queues an event fault (drop, duplicate, delay, crash). */
   injectEventFault(fault: EventFault): void {
     this.bus.inject(fault);
@@ -267,6 +298,7 @@ export class Twin {
       instanceId: instance.instanceId,
       lifecycleState: instance.lifecycleState,
       atMs: this.clock.now(),
+      wallMs: Date.now(),
     });
     if (instance.lifecycleState === 'Terminated') {
       // Gone with everything in it; a command still running there is never reported, as on EC2.

@@ -152,3 +152,30 @@ describe('Run Command', () => {
     );
   });
 });
+
+describe('document versions (UpdateMethod: NewVersion)', () => {
+  it('runs the default version; a command already sent keeps the version it was sent with', () => {
+    const first = send();
+    const updated = structuredClone(DOCUMENT);
+    updated.mainSteps[0] = {
+      ...DOCUMENT.mainSteps[0],
+      inputs: { timeoutSeconds: 600, runCommand: ['v2'] },
+    } as never;
+    expect(model.addDocumentVersion('FleetDrain', updated)).toBe(2);
+    const second = send();
+    expect(first.documentVersion).toBe(1);
+    expect(first.steps[0]?.script).toContain('run fast');
+    expect(second.documentVersion).toBe(2);
+    expect(second.steps[0]?.script).toContain('v2');
+    const pinned = model.sendCommand({
+      DocumentName: 'FleetDrain',
+      DocumentVersion: '1',
+      InstanceIds: [INSTANCE],
+      Parameters: { drainId: ['d-2'] },
+    });
+    expect(pinned.documentVersion).toBe(1);
+    expect(() =>
+      model.sendCommand({ DocumentName: 'FleetDrain', DocumentVersion: '3', InstanceIds: [INSTANCE] }),
+    ).toThrow(/version 3 does not exist/);
+  });
+});

@@ -31,6 +31,8 @@ describe('the fleet-drainer command line', () => {
     [['drill', '--instances', '0'], /--instances must be a whole number from 1 to 20, got "0"/],
     [['drill', '--instances', '2', '--scale-in', '3'], /--scale-in must be a whole number from 1 to 2/],
     [['drlil'], /unknown command "drlil"/],
+    [['drill', '--scenario', 'nope'], /--scenario must be one of duplicate-event, .* or all, got "nope"/],
+    [['drill', '--scenario', 'all', '--instances', '2'], /--scenario sets its own fleet/],
     [[], /no command given/],
   ])('%j is a usage error (exit 64)', async (args, message) => {
     const error = await promisify(execFile)(process.execPath, [CLI, ...args]).catch((e) => e);

@@ -57,3 +57,21 @@ describe('matchesPattern', () => {
     expect(() => matchesPattern({ source: [{ regex: '.*' }] }, event)).toThrow(InvalidPatternError);
   });
 });
+
+describe('lifecycleActionEvent', () => {
+  it('says Origin AutoScalingGroup / Destination EC2 for a scale-in, and the route of a warm-pool move', () => {
+    expect(event.detail).toMatchObject({ Origin: 'AutoScalingGroup', Destination: 'EC2' });
+    const fromPool = lifecycleActionEvent(
+      {
+        token: '87654321-4321-4321-4321-210987654321',
+        groupName: 'web',
+        hookName: 'drain',
+        instanceId: 'i-1234567890abcdef0',
+        route: { origin: 'WarmPool', destination: 'EC2' },
+      },
+      undefined,
+      Date.parse('2026-11-22T10:00:00Z'),
+    );
+    expect(fromPool.detail).toMatchObject({ Origin: 'WarmPool', Destination: 'EC2' });
+  });
+});

@@ -120,3 +120,12 @@ describe('terminate lifecycle actions', () => {
     expect(state('i-0000000000000000a')).toBe('Terminating:Proceed');
   });
 });
+
+describe('warm-pool moves', () => {
+  it('carries Origin and Destination on the action, for the lifecycle event', () => {
+    model.terminateInstance('i-00000000000000001', true, { origin: 'WarmPool', destination: 'EC2' });
+    model.terminateInstance('i-00000000000000002', true);
+    expect(started[0]?.route).toEqual({ origin: 'WarmPool', destination: 'EC2' });
+    expect(started[1]?.route).toBeUndefined();
+  });
+});

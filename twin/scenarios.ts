@@ -1,0 +1,456 @@
+// The fault matrix (issue 6): each scenario is a small fleet of demo workers, a fault injected through the
+// twin's own hooks, a scale-in, and the drill's checks (nothing stranded, nothing completed before its workers
+// stopped unless the outcome says why, no worker signalled twice, one `Fleet Drain Finished` per drain with
+// the expected outcome). `fleet-drainer drill --scenario NAME` runs one visibly; the end-to-end tests in
+// test/twin/fault-matrix.test.ts run each of them.
+
+import { SteppedClock, wallClock } from './clock';
+import {
+  DRILL_GROUP,
+  DRILL_POLICY,
+  type DrillResult,
+  drillTemplate,
+  type Fleet,
+  type FleetPlan,
+  runFleet,
+} from './drill';
+import type { BusEvent } from './event-envelope';
+import type { CfnTemplate } from './template';
+import type { Twin } from './twin';
+
+export interface Scenario {
+  name: string;
+  /** What it proves, in one line. */
+  proves: string;
+  /** The fault, in one line. */
+  fault: string;
+  /** The expected outcome of each drained instance, in launch order. */
+  expect: string;
+  /** A fresh plan (a fresh clock for each run). */
+  plan(): FleetPlan;
+}
+
+/** Synthesized once per process: the construct's template is the same for every scenario. */
+let template: CfnTemplate | undefined;
+const drillStack = () => {
+  template ??= drillTemplate();
+  return template;
+};
+
+/** The policy a `policy-update` deploys mid-drain: the stuck target renamed, with a shorter schedule. */
+export const UPDATED_POLICY = {
+  ...DRILL_POLICY,
+  targets: DRILL_POLICY.targets.map((target) =>
+    target.name === 'stuck' ? { ...target, name: 'stuck-v2', schedule: 'TERM/1s/KILL/2s' } : target,
+  ),
+};
+
+/**
+ * The twin on a clock `stepMs / 20` times faster than the wall, with the handler composed on it, so the
+ * reconciler's minute ticks, Lambda's 60 s retry and the grace periods pass in about a second.
+ */
+const stepped = (stepMs: number, environment?: Record<string, string>): FleetPlan['twin'] => ({
+  template: drillStack(),
+  clock: new SteppedClock(stepMs),
+  handler: 'composed',
+  ...(environment ? { environment } : {}),
+});
+/** The wall clock, for what is about wall time (the SDK's retry backoff, the agent's deadline). */
+const wall = (environment?: Record<string, string>): FleetPlan['twin'] => ({
+  template: drillStack(),
+  clock: wallClock,
+  // Not `module`: that one is imported once per process with the first twin's endpoint.
+  handler: 'composed',
+  ...(environment ? { environment } : {}),
+});
+
+const about = (instanceId: string | undefined) => (event: BusEvent) =>
+  event.detail.EC2InstanceId === instanceId || event.detail['instance-id'] === instanceId;
+const lifecycleEventOf = (instanceId: string | undefined) => (event: BusEvent) =>
+  event.source === 'aws.autoscaling' && about(instanceId)(event);
+const finishedOf = (twin: Twin, instanceId: string | undefined) =>
+  twin.bus.events.filter(
+    (event) =>
+      event.source === 'fleet-drainer' &&
+      event['detail-type'] === 'Fleet Drain Finished' &&
+      event.detail.instanceId === instanceId,
+  );
+const commandsOf = (twin: Twin, instanceId: string | undefined) =>
+  twin.commands.all().filter((command) => command.instanceIds.includes(instanceId as string));
+const inProgress = (twin: Twin, instanceId: string | undefined) =>
+  commandsOf(twin, instanceId).some((c) => c.invocations.get(instanceId as string)?.status === 'InProgress');
+const signalled = (fleet: Fleet, instanceId: string | undefined) =>
+  fleet.records().filter((r) => r.instanceId === instanceId && r.event === 'signal');
+
+/** Scale the group in to nothing: every instance leaves (oldest first). */
+const scaleInAll = ({ twin, instances }: Fleet) => {
+  twin.autoScaling.setDesiredCapacity(DRILL_GROUP, 0);
+  return instances;
+};
+/** Outcomes by launch index. */
+const outcomes =
+  (...byIndex: (readonly string[])[]) =>
+  (_: string, index: number) =>
+    byIndex[index];
+const DRAINED = ['forced'] as const; // the stuck demo worker always needs its KILL
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'duplicate-event',
+    proves:
+      'a lifecycle event delivered twice at once, again mid-drain, or after the drain never signals twice',
+    fault: 'instance 1: event duplicated at once; 2: redelivered mid-drain; 3: redelivered after it finished',
+    expect: 'forced, forced, forced (one Finished each)',
+    plan: () => ({
+      instances: 3,
+      twin: stepped(600),
+      prepare: ({ twin, instances }) =>
+        twin.injectEventFault({ kind: 'duplicate', match: lifecycleEventOf(instances[0]) }),
+      scaleIn: scaleInAll,
+      during: async ({ twin, instances }) => {
+        const redeliver = (id: string | undefined) => {
+          const event = twin.bus.events.find(lifecycleEventOf(id));
+          if (event) twin.bus.publish(event);
+        };
+        await twin.waitFor(() => inProgress(twin, instances[1]), 'the second drain to run');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        redeliver(instances[1]);
+        await twin.waitFor(
+          () => finishedOf(twin, instances[2]).length > 0,
+          'the third drain to finish',
+          60_000,
+        );
+        redeliver(instances[2]);
+      },
+      settleMs: 1500,
+      expected: outcomes(DRAINED, DRAINED, DRAINED),
+    }),
+  },
+  {
+    name: 'lost-lifecycle-event',
+    proves: 'an instance whose lifecycle event is lost is adopted by the reconciler and drained',
+    fault: 'instance 1: its lifecycle event is dropped',
+    expect: 'forced (adopted), forced',
+    plan: () => ({
+      instances: 2,
+      twin: stepped(1200),
+      prepare: ({ twin, instances }) =>
+        twin.injectEventFault({ kind: 'drop', match: lifecycleEventOf(instances[0]) }),
+      scaleIn: scaleInAll,
+      expected: outcomes(DRAINED, DRAINED),
+      verify: ({ twin, instances }) =>
+        twin.bus.invocations.some((i) => lifecycleEventOf(instances[0])(i.event))
+          ? ['the dropped lifecycle event reached the handler']
+          : [],
+    }),
+  },
+  {
+    name: 'lost-status-event',
+    proves: 'a drain whose command status events are lost is finished by the reconciler',
+    fault: "instance 1: every SSM status event of its command's end is dropped",
+    expect: 'forced (finished by a tick), forced',
+    plan: () => ({
+      instances: 2,
+      twin: stepped(1200),
+      prepare: ({ twin, instances }) =>
+        twin.injectEventFault({
+          kind: 'drop',
+          match: (e) => e.source === 'aws.ssm' && about(instances[0])(e) && e.detail.status !== 'InProgress',
+          times: 10,
+        }),
+      scaleIn: scaleInAll,
+      expected: outcomes(DRAINED, DRAINED),
+      verify: ({ twin, instances }) =>
+        twin.bus.invocations.some(
+          (i) =>
+            i.event.source === 'aws.ssm' &&
+            about(instances[0])(i.event) &&
+            i.event.detail.status !== 'InProgress',
+        )
+          ? ['a dropped status event reached the handler']
+          : [],
+    }),
+  },
+  {
+    name: 'handler-crash',
+    proves: "Lambda's asynchronous retry of a crashed invocation finishes the job without a second signal",
+    fault: 'instance 1: the handler crashes before it runs; 2: it crashes after it sent the drain command',
+    expect: 'forced, forced',
+    plan: () => ({
+      instances: 2,
+      twin: stepped(1200),
+      prepare: ({ twin, instances }) => {
+        twin.injectEventFault({ kind: 'crash', match: lifecycleEventOf(instances[0]) });
+        twin.injectEventFault({ kind: 'crash-after', match: lifecycleEventOf(instances[1]) });
+      },
+      scaleIn: scaleInAll,
+      expected: outcomes(DRAINED, DRAINED),
+      verify: ({ twin, instances }) =>
+        instances
+          .filter((id) => !twin.bus.invocations.some((i) => i.attempt > 0 && lifecycleEventOf(id)(i.event)))
+          .map((id) => `${id}: its crashed invocation was not retried`),
+    }),
+  },
+  {
+    name: 'unreachable',
+    proves: 'an instance whose SSM Agent is offline is completed as unreachable after the grace, untouched',
+    fault: 'instance 1: SSM Agent offline (SendCommand answers InvalidInstanceId)',
+    expect: 'unreachable, forced',
+    plan: () => ({
+      instances: 2,
+      twin: stepped(1200),
+      prepare: ({ twin, instances }) => twin.setAgentOnline(instances[0] as string, false),
+      scaleIn: scaleInAll,
+      expected: outcomes(['unreachable'], DRAINED),
+      verify: (fleet) =>
+        signalled(fleet, fleet.instances[0]).length > 0 ? ['the unreachable instance was signalled'] : [],
+    }),
+  },
+  {
+    name: 'vanished-instance',
+    proves: 'an instance that dies mid-drain is completed explicitly (unreachable or expired), once',
+    fault: 'instance 1: the host vanishes while its agent drains (SSM never hears back)',
+    expect: 'unreachable or expired, forced',
+    plan: () => ({
+      instances: 2,
+      // A short deadline and no grace, so the vanished drain expires within the run.
+      twin: stepped(1200, {
+        FLEET_DRAINER_MAX_DRAIN_SECONDS: '300',
+        FLEET_DRAINER_EXPIRY_GRACE_SECONDS: '0',
+      }),
+      scaleIn: scaleInAll,
+      during: async ({ twin, instances }) => {
+        await twin.waitFor(() => inProgress(twin, instances[0]), 'the first drain to run');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        twin.vanish(instances[0] as string);
+      },
+      expected: outcomes(['unreachable', 'expired'], DRAINED),
+      settleMs: 1500,
+      verify: ({ twin, instances, print }) => {
+        const id = instances[0] as string;
+        const problems: string[] = [];
+        const commands = commandsOf(twin, id);
+        if (commands.length > 1)
+          problems.push(`${commands.length} drain commands sent to the vanished instance`);
+        // Nothing loops: no Auto Scaling call about the instance once its action ended.
+        const end = twin.autoScaling.ended.find((e) => e.action.instanceId === id);
+        const late = twin.calls.filter(
+          (call) =>
+            call.service === 'autoscaling' &&
+            /LifecycleAction/.test(call.operation) &&
+            (call.input.InstanceId === id || call.input.LifecycleActionToken === end?.action.token) &&
+            call.atMs > (end?.atMs ?? Number.POSITIVE_INFINITY),
+        );
+        if (late.length > 0) problems.push(`${late.length} lifecycle calls after its action ended`);
+        const cancelled = twin.calls.filter(
+          (call) => call.operation === 'CancelCommand' && call.input.CommandId === commands[0]?.commandId,
+        );
+        print(
+          `  the vanished drain's command: ${commands[0]?.invocations.get(id)?.status}, ` +
+            `CancelCommand called ${cancelled.length} time(s)`,
+        );
+        return problems.map((problem) => `${id}: ${problem}`);
+      },
+    }),
+  },
+  {
+    name: 'throttling',
+    proves: "a throttling storm on Auto Scaling, SSM and EventBridge is ridden out by the SDK's retries",
+    fault: 'every API the drainer calls is throttled 3 times in a row (wall clock: real backoff)',
+    expect: 'forced, forced',
+    plan: () => ({
+      instances: 2,
+      twin: wall(),
+      prepare: ({ twin }) => {
+        twin.faults.throttle('autoscaling', 'CompleteLifecycleAction', 3);
+        twin.faults.throttle('autoscaling', 'DescribeAutoScalingInstances', 3);
+        twin.faults.throttle('ssm', 'SendCommand', 3);
+        twin.faults.throttle('ssm', 'GetCommandInvocation', 3);
+        twin.faults.throttle('events', 'PutEvents', 3);
+      },
+      scaleIn: scaleInAll,
+      expected: outcomes(DRAINED, DRAINED),
+      verify: ({ twin }) => {
+        const throttled = twin.calls.filter((c) => /^Throttling/.test(c.errorCode ?? '')).length;
+        return throttled < 12 ? [`only ${throttled} calls were throttled`] : [];
+      },
+    }),
+  },
+  {
+    name: 'agent-killed',
+    proves:
+      'an agent killed by SIGKILL mid-drain fails the command (exit 70) and the action is completed as failed',
+    fault: 'instance 1: SIGKILL to the drain agent after its TERMs went out',
+    expect: 'failed, forced',
+    plan: () => ({
+      instances: 2,
+      twin: stepped(600),
+      scaleIn: scaleInAll,
+      during: async (fleet) => {
+        const { twin, instances } = fleet;
+        await twin.waitFor(() => signalled(fleet, instances[0]).length > 0, 'the first TERM');
+        const killed = twin.signalProcesses(
+          instances[0] as string,
+          /fleet-drain-agent-\w+\.js drain /,
+          'SIGKILL',
+        );
+        if (killed.length === 0) throw new Error('agent-killed: no drain agent found to kill');
+      },
+      expected: outcomes(['failed'], DRAINED),
+      verify: (fleet) => {
+        const { twin, instances } = fleet;
+        // What the failed outcome stands for: workers still running when the action was completed.
+        const records = fleet.records().filter((r) => r.instanceId === instances[0]);
+        const exited = new Set(records.filter((r) => r.event === 'exit').map((r) => r.pid));
+        const left = records.filter((r) => r.event === 'ready' && !exited.has(r.pid)).map((r) => r.kind);
+        fleet.print(
+          `  still running on the failed instance when it was completed: ${left.join(', ') || 'none'}`,
+        );
+        const codes = commandsOf(twin, instances[0]).map(
+          (c) => c.invocations.get(instances[0] as string)?.responseCode,
+        );
+        return codes.includes(70)
+          ? []
+          : [`the killed agent's command exited ${codes.join(', ')}, expected 70`];
+      },
+    }),
+  },
+  {
+    name: 'node-missing',
+    proves: 'a host without node fails the drain with exit 78 and a clear message, and is completed CONTINUE',
+    fault: 'instance 1: the document runs with a PATH that has no node',
+    expect: 'failed, forced',
+    plan: () => ({
+      instances: 2,
+      twin: stepped(600),
+      prepare: ({ twin, instances }) => twin.setRunPath(instances[0] as string, '/nonexistent/bin'),
+      scaleIn: scaleInAll,
+      expected: outcomes(['failed'], DRAINED),
+      verify: (fleet) => {
+        const { twin, instances } = fleet;
+        const id = instances[0] as string;
+        const problems: string[] = [];
+        const invocation = commandsOf(twin, id)[0]?.invocations.get(id);
+        if (invocation?.responseCode !== 78) problems.push(`exit ${invocation?.responseCode}, expected 78`);
+        if (!/node was not found/.test(invocation?.stderr ?? ''))
+          problems.push('no "node was not found" on stderr');
+        if (signalled(fleet, id).length > 0) problems.push('workers were signalled without an agent');
+        const end = twin.autoScaling.ended.find((e) => e.action.instanceId === id);
+        if (end?.result !== 'CONTINUE') problems.push(`completed ${end?.result}, expected CONTINUE`);
+        return problems.map((problem) => `${id}: ${problem}`);
+      },
+    }),
+  },
+  {
+    name: 'deadline',
+    proves:
+      'a worker that ignores TERM with a schedule longer than the max drain time is KILLed before the deadline',
+    fault: 'max drain time 8 s; a job worker ignores TERM (its schedule waits 20 s before KILL)',
+    expect: 'forced, before the deadline',
+    plan: () => ({
+      instances: 1,
+      twin: wall({ FLEET_DRAINER_MAX_DRAIN_SECONDS: '8' }),
+      workers: () => [{ kind: 'slow', env: { DEMO_IGNORE_TERM: '1' } }, { kind: 'queue' }],
+      scaleIn: scaleInAll,
+      expected: outcomes(DRAINED),
+      verify: ({ twin, instances }) => {
+        const detail = finishedOf(twin, instances[0])[0]?.detail as
+          | {
+              report?: {
+                finishedAt?: string;
+                deadline?: string;
+                targets?: { processes: { signals: [string, number][] }[] }[];
+              };
+            }
+          | undefined;
+        const report = detail?.report;
+        const problems: string[] = [];
+        if (!report?.deadline || !report.finishedAt) return ['no deadline or finishedAt in the report'];
+        if (Date.parse(report.finishedAt) > Date.parse(report.deadline))
+          problems.push(`finished ${report.finishedAt}, after the deadline ${report.deadline}`);
+        const kills = (report.targets ?? [])
+          .flatMap((t) => t.processes)
+          .filter((p) => p.signals.some(([s]) => s === 'KILL'));
+        if (kills.length < 1) problems.push('the hung worker was not KILLed');
+        return problems;
+      },
+    }),
+  },
+  {
+    name: 'warm-pool',
+    proves:
+      'a drain into the warm pool drains as usual; an instance leaving the pool (stopped) is skipped at once',
+    fault: 'instance 1: Destination WarmPool; instance 2: Origin WarmPool (stopped: no SSM Agent)',
+    expect: 'forced, skipped',
+    plan: () => ({
+      instances: 2,
+      twin: stepped(600),
+      scaleIn: ({ twin, instances }) => {
+        const [toPool, fromPool] = instances as [string, string];
+        twin.setAgentOnline(fromPool, false);
+        twin.autoScaling.terminateInstance(toPool, true, {
+          origin: 'AutoScalingGroup',
+          destination: 'WarmPool',
+        });
+        twin.autoScaling.terminateInstance(fromPool, true, { origin: 'WarmPool', destination: 'EC2' });
+        return instances;
+      },
+      expected: outcomes(DRAINED, ['skipped']),
+      verify: (fleet) => {
+        const id = fleet.instances[1];
+        const problems: string[] = [];
+        if (commandsOf(fleet.twin, id).length > 0)
+          problems.push('a drain command was sent to a stopped instance');
+        if (signalled(fleet, id).length > 0) problems.push('its workers were signalled');
+        return problems.map((problem) => `${id}: ${problem}`);
+      },
+    }),
+  },
+  {
+    name: 'policy-update',
+    proves:
+      'a new policy deployed mid-drain (document NewVersion) leaves the running drain on the old version',
+    fault: "instance 1 drains; a new template's document becomes version 2; then instance 2 is scaled in",
+    expect: 'forced on v1, forced on v2',
+    plan: () => ({
+      instances: 2,
+      twin: stepped(600),
+      scaleIn: ({ twin, instances }) => {
+        twin.autoScaling.terminateInstance(instances[0] as string, true);
+        return instances;
+      },
+      during: async ({ twin, instances }) => {
+        await twin.waitFor(() => inProgress(twin, instances[0]), 'the first drain to run');
+        const updated = twin.deployTemplate(drillTemplate(UPDATED_POLICY));
+        if (updated.length !== 1) throw new Error(`policy-update: ${updated.length} documents changed`);
+        twin.autoScaling.terminateInstance(instances[1] as string, true);
+      },
+      expected: outcomes(DRAINED, DRAINED),
+      verify: ({ twin, instances }) =>
+        instances.flatMap((id, index) => {
+          const problems: string[] = [];
+          const versions = commandsOf(twin, id).map((c) => c.documentVersion);
+          if (versions.join() !== String(index + 1)) problems.push(`ran document version ${versions.join()}`);
+          const report = finishedOf(twin, id)[0]?.detail.report as
+            | { targets?: { name: string }[] }
+            | undefined;
+          const names = (report?.targets ?? []).map((t) => t.name);
+          const want = index === 0 ? 'stuck' : 'stuck-v2';
+          if (!names.includes(want)) problems.push(`report targets ${names.join(', ')}, expected ${want}`);
+          return problems.map((problem) => `${id}: ${problem}`);
+        }),
+    }),
+  },
+];
+
+export const SCENARIO_NAMES = SCENARIOS.map((scenario) => scenario.name);
+
+/** Runs one scenario visibly. */
+export async function runScenario(name: string, print: (line: string) => void): Promise<DrillResult> {
+  const scenario = SCENARIOS.find((candidate) => candidate.name === name);
+  if (scenario === undefined) throw new Error(`unknown scenario "${name}"`);
+  print(`Scenario ${scenario.name}: ${scenario.proves}.`);
+  print(`  fault: ${scenario.fault}`);
+  print(`  expected: ${scenario.expect}`);
+  return runFleet(scenario.plan(), print);
+}
