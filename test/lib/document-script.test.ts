@@ -153,6 +153,33 @@ describe("the document's script", () => {
     expect(run.stderr).toMatch(/is Node\.js v16\.20\.2; the drain agent needs >= 18/);
   });
 
+  it('runs a killed agent once more: it resumes the drain and reports it', async () => {
+    // The OOM killer takes the agent once; the second run finds its state and finishes the schedule.
+    const worker = await sandbox.start('ignores-term.mjs');
+    const killBin = join(sandbox.dir, 'kill-once-bin');
+    mkdirSync(killBin);
+    const marker = join(sandbox.dir, 'killed-once');
+    writeFileSync(
+      join(killBin, 'node'),
+      `#!/bin/sh\ncase "$1" in -e|--version) exec "${process.execPath}" "$@" ;; esac\n` +
+        `if [ ! -e ${marker} ]; then touch ${marker}; "${process.execPath}" "$@" & sleep 1; kill -9 $!; wait $!; kill -9 $$; fi\n` +
+        `exec "${process.execPath}" "$@"\n`,
+    );
+    chmodSync(join(killBin, 'node'), 0o755);
+    const env = {
+      ...ssmEnv('drain-killed-once'),
+      SSM_deadline: deadlineIn(4_000),
+      PATH: `${killBin}:/usr/bin:/bin`,
+    };
+
+    const run = await runScript(scriptFile, env);
+
+    expect(run.stderr).toMatch(/died from signal 9; running it once more/);
+    expect(run.code, run.stderr).toBe(3);
+    expect(JSON.parse(run.stdout)).toMatchObject({ id: 'drain-killed-once', outcome: 'forced' });
+    expect(sandbox.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
+  });
+
   it('turns a death by signal into 70, never 137 or 194', async () => {
     // A node that runs the script's helpers but is SIGKILLed as the agent (as the OOM killer would do).
     const killBin = join(sandbox.dir, 'kill-bin');
