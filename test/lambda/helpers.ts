@@ -307,6 +307,22 @@ export function fakeClock(startMs: number) {
   return clock;
 }
 
+/** A handler on a clock that is an object's `nowMs` (the FleetModel's): sleeping advances it. */
+export function handlerOnClock(clock: { nowMs: number }) {
+  return createHandler({
+    env: ENV,
+    autoScaling: new AutoScalingClient({ region: 'us-west-2' }),
+    ssm: new SSMClient({ region: 'us-west-2' }),
+    events: new EventBridgeClient({ region: 'us-west-2' }),
+    log: recordingLog(),
+    metrics: recordingMetrics(),
+    now: () => clock.nowMs,
+    sleep: async (ms) => {
+      clock.nowMs += ms;
+    },
+  });
+}
+
 /** A handler over real (mocked) SDK clients, a recording log and metrics, and a fake clock. */
 export function makeHandler(options: { env?: Record<string, string | undefined>; nowMs?: number } = {}) {
   const log = recordingLog();

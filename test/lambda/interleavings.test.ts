@@ -4,14 +4,10 @@
 // completion per lifecycle action, and no completion before the drain command is terminal (unless the
 // outcome is unreachable, skipped or expired). Regression guard for stranded or cut-short drains.
 
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createHandler } from '../../lambda/create-handler';
 import { FleetModel } from './fleet-model';
-import { ENV, EVENT_MS, GROUP, recordingLog, recordingMetrics, tickEvent } from './helpers';
+import { EVENT_MS, GROUP, handlerOnClock, tickEvent } from './helpers';
 
 type Step =
   | { kind: 'scaleIn'; instance: number; warmPool: boolean }
@@ -54,18 +50,7 @@ async function run(steps: Step[], unreachable: boolean[], failures: boolean[] = 
   });
   const mocks = model.serve();
   model.failures = failures;
-  const handler = createHandler({
-    env: ENV,
-    autoScaling: new AutoScalingClient({ region: 'us-west-2' }),
-    ssm: new SSMClient({ region: 'us-west-2' }),
-    events: new EventBridgeClient({ region: 'us-west-2' }),
-    log: recordingLog(),
-    metrics: recordingMetrics(),
-    now: () => model.nowMs,
-    sleep: async (ms) => {
-      model.nowMs += ms;
-    },
-  });
+  const handler = handlerOnClock(model);
   // Lambda runs an asynchronous invocation that failed twice more, about 1 and 2 minutes later; after that
   // the event is gone (the reconciler must make up for it).
   const invoke = async (event: Record<string, unknown>) => {

@@ -1,26 +1,22 @@
 // Regression tests for the review of the drainer Lambda, one per defect; each names the outage it prevents.
 
 import {
-  AutoScalingClient,
   AutoScalingServiceException,
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeWarmPoolCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
   CancelCommandCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   ListCommandsCommand,
   SendCommandCommand,
-  SSMClient,
   SSMServiceException,
 } from '@aws-sdk/client-ssm';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createHandler } from '../../lambda/create-handler';
 import { FleetModel } from './fleet-model';
 import {
   type AwsMocks,
@@ -31,6 +27,7 @@ import {
   FIRST_DUE_TICK_MS,
   GROUP,
   HOOK,
+  handlerOnClock,
   INSTANCE,
   lifecycleEvent,
   listedCommand,
@@ -129,18 +126,7 @@ describe('2. warm-pool reuse: a drain of an earlier life neither blocks adoption
       reuse: true,
     });
     const mocks = model.serve();
-    const handler = createHandler({
-      env: ENV,
-      autoScaling: new AutoScalingClient({ region: 'us-west-2' }),
-      ssm: new SSMClient({ region: 'us-west-2' }),
-      events: new EventBridgeClient({ region: 'us-west-2' }),
-      log: recordingLog(),
-      metrics: recordingMetrics(),
-      now: () => model.nowMs,
-      sleep: async (ms) => {
-        model.nowMs += ms;
-      },
-    });
+    const handler = handlerOnClock(model);
     let nextTickMs = EVENT_MS + 60_000;
     const advance = async (ms: number) => {
       const target = model.nowMs + ms;
@@ -262,18 +248,7 @@ describe('7 in the fleet model: two commands of one drain (ListCommands lagging 
     model.listLagMs = 10_000;
     model.instances.set(INSTANCE, { id: INSTANCE, group: GROUP, state: 'InService', reachable: true });
     const mocks = model.serve();
-    const handler = createHandler({
-      env: ENV,
-      autoScaling: new AutoScalingClient({ region: 'us-west-2' }),
-      ssm: new SSMClient({ region: 'us-west-2' }),
-      events: new EventBridgeClient({ region: 'us-west-2' }),
-      log: recordingLog(),
-      metrics: recordingMetrics(),
-      now: () => model.nowMs,
-      sleep: async (ms) => {
-        model.nowMs += ms;
-      },
-    });
+    const handler = handlerOnClock(model);
     try {
       const event = model.scaleIn(INSTANCE, 'AutoScalingGroup')?.event;
       model.pending.length = 0;
