@@ -15,7 +15,7 @@ import { PolicyError, parsePolicyJson, type ResolvedPolicy } from './policy.js';
 import { procReader } from './proc.js';
 import { ProcessTarget } from './process-target.js';
 import { protectProcesses } from './protected-processes.js';
-import { type DrainReport, REPORT_VERSION } from './report.js';
+import { type DrainReport, emptyReport, REPORT_VERSION } from './report.js';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -174,23 +174,8 @@ export function loadPolicy(values: ParsedCommand['values'], io: Io): ResolvedPol
   }
 }
 
-function errorReport(id: string, exitCode: number, message: string): DrainReport {
-  const now = new Date().toISOString();
-  return {
-    version: REPORT_VERSION,
-    id,
-    outcome: 'error',
-    exitCode,
-    startedAt: now,
-    finishedAt: now,
-    durationMs: 0,
-    joined: false,
-    prepare: [],
-    targets: [],
-    finally: [],
-    error: message.slice(0, 2000),
-  };
-}
+const errorReport = (id: string, exitCode: number, message: string): DrainReport =>
+  emptyReport(id, 'error', exitCode, { error: message.slice(0, 2000) });
 
 async function plan(policy: ResolvedPolicy): Promise<unknown> {
   const proc = procReader();

@@ -14,6 +14,7 @@ import { type Protection, protectProcesses } from './protected-processes.js';
 import {
   type DrainOutcome,
   type DrainReport,
+  emptyReport,
   REPORT_VERSION,
   type StepReport,
   type TargetOutcome,
@@ -159,22 +160,8 @@ export async function drain(options: DrainOptions): Promise<DrainReport> {
   }
 }
 
-function interruptedJoin(options: DrainOptions): DrainReport {
-  const now = new Date().toISOString();
-  return {
-    version: REPORT_VERSION,
-    id: options.id,
-    outcome: 'interrupted',
-    exitCode: EXIT.interrupted,
-    startedAt: now,
-    finishedAt: now,
-    durationMs: 0,
-    joined: true,
-    prepare: [],
-    targets: [],
-    finally: [],
-  };
-}
+const interruptedJoin = (options: DrainOptions): DrainReport =>
+  emptyReport(options.id, 'interrupted', EXIT.interrupted, { joined: true });
 
 async function run(
   options: DrainOptions,

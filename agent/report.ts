@@ -70,3 +70,27 @@ export interface DrainReport {
   finally: StepReport[];
   error?: string;
 }
+
+/** A report of a drain that did no work of its own (an error before it started, an interrupted join). */
+export function emptyReport(
+  id: string,
+  outcome: DrainOutcome,
+  exitCode: number,
+  extra: Partial<DrainReport> = {},
+): DrainReport {
+  const now = new Date().toISOString();
+  return {
+    version: REPORT_VERSION,
+    id,
+    outcome,
+    exitCode,
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 0,
+    joined: false,
+    prepare: [],
+    targets: [],
+    finally: [],
+    ...extra,
+  };
+}
