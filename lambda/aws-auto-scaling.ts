@@ -31,9 +31,7 @@ function translate(error: unknown, call: string): Error {
   // ValidationError, so the message decides.
   if (code === 'ValidationError' && /No active Lifecycle Action found/i.test(message)) {
     const noActive = new NoActiveLifecycleActionError(message, { cause: error });
-    // SDK v3 records on the error how many attempts its retry strategy made.
-    const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts;
-    noActive.afterRetry = attempts !== undefined && attempts > 1;
+    noActive.afterRetry = (error as Partial<AttemptRecord>)[EARLIER_ATTEMPT_UNKNOWN] === true;
     return noActive;
   }
   if (code === 'ValidationError') return new LifecycleConfigError(`${call}: ${message}`, { cause: error });
@@ -42,6 +40,40 @@ function translate(error: unknown, call: string): Error {
     return new LifecycleConfigError(`${call}: access denied: ${message}`, { cause: error });
   }
   return new AwsCallError(`${call} failed: ${code ?? 'Error'}: ${message}`, { cause: error });
+}
+
+/** Marks an error that followed an attempt whose outcome is unknown (see recordAttemptOutcomes). */
+const EARLIER_ATTEMPT_UNKNOWN = Symbol('earlierAttemptUnknown');
+type AttemptRecord = { [EARLIER_ATTEMPT_UNKNOWN]: boolean };
+
+/**
+ * Per call, between the SDK's retries: was an earlier attempt's outcome unknown (no answer, or a 5xx)? Then
+ * a final "No active Lifecycle Action" may be our own lost success. An attempt refused with a 4xx
+ * (throttling above all) did nothing, so a retry after it that finds the action over found someone else's
+ * completion: under a throttling storm that is the common case, and reporting it as ours would emit a
+ * second `Fleet Drain Finished`.
+ */
+function recordAttemptOutcomes(client: AutoScalingClient): void {
+  const name = 'fleetDrainerAttemptOutcomes';
+  if (client.middlewareStack.identify().some((entry) => entry.startsWith(name))) return;
+  client.middlewareStack.add(
+    (next) => {
+      let unknown = false; // one closure per call: the stack is resolved for every send
+      return async (args) => {
+        try {
+          return await next(args);
+        } catch (error) {
+          if (unknown && typeof error === 'object' && error !== null)
+            (error as AttemptRecord)[EARLIER_ATTEMPT_UNKNOWN] = true;
+          const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+          if (status === undefined || status >= 500) unknown = true;
+          throw error;
+        }
+      };
+    },
+    // Inside the retry middleware (finalizeRequest, high), outside the deserializer: once per attempt.
+    { step: 'finalizeRequest', priority: 'low', name },
+  );
 }
 
 function actionInput(action: LifecycleActionRef) {
@@ -63,6 +95,7 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 
 /** The Auto Scaling port over a real (or mocked) client. */
 export function createAutoScalingPort(client: AutoScalingClient): AutoScalingPort {
+  recordAttemptOutcomes(client);
   return {
     async completeLifecycleAction(action, result) {
       try {

@@ -143,6 +143,23 @@ describe('Auto Scaling errors', () => {
     expect((error as NoActiveLifecycleActionError).afterRetry).toBe(true);
   });
 
+  it('"No active" after throttled attempts is not flagged: a throttled attempt did nothing', async () => {
+    const { port, requests } = autoScalingWith([
+      { statusCode: 400, body: xmlError('Throttling', 'Rate exceeded') },
+      { statusCode: 400, body: xmlError('Throttling', 'Rate exceeded') },
+      {
+        statusCode: 400,
+        body: xmlError('ValidationError', `No active Lifecycle Action found with token ${TOKEN}`),
+      },
+    ]);
+    const error = await withoutWaiting(() =>
+      port.completeLifecycleAction(action, 'CONTINUE').catch((caught: unknown) => caught),
+    );
+    expect(requests).toHaveLength(3);
+    expect(error).toBeInstanceOf(NoActiveLifecycleActionError);
+    expect((error as NoActiveLifecycleActionError).afterRetry).toBe(false);
+  });
+
   it('AccessDenied → LifecycleConfigError (the role lacks a permission), not retried', async () => {
     const { port, requests } = autoScalingWith([
       {
