@@ -81,15 +81,22 @@ export async function startDrain(
     return 'invalid';
   }
 
-  // A duplicated or late event for an action that is already over (completed as skipped/unreachable/expired,
-  // timed out, instance gone) must not start a drain: only an instance that is still terminating is drained.
-  const [state] = await deps.autoScaling.describeInstances([work.instanceId]);
-  if (!mayHaveActiveAction(state?.lifecycleState)) {
-    deps.log.info('instance is no longer terminating; not draining', {
-      ...keys,
-      lifecycleState: state?.lifecycleState,
-    });
-    return 'action-over';
+  // A late event for an action that is already over (completed as unreachable or expired, timed out, the
+  // instance gone or back in service from a warm pool) must not start a drain: only an instance that is still
+  // terminating is drained. An event younger than H/2 needs no lookup: no timeout or expiry can have ended its
+  // action yet, an unreachable completion means the agent is offline (SendCommand fails again and the
+  // completion finds the action over, silently), and any drain of ours shows in the listing below. Skipping it
+  // keeps a mass scale-in from spending the account's shared Auto Scaling budget on one lookup per instance,
+  // the budget the heartbeats and completions need. (Lookups right after the event may be stale anyway.)
+  if (nowMs - work.eventTimeMs >= config.heartbeatTimeoutMs / 2) {
+    const [state] = await deps.autoScaling.describeInstances([work.instanceId]);
+    if (!mayHaveActiveAction(state?.lifecycleState)) {
+      deps.log.info('instance is no longer terminating; not draining', {
+        ...keys,
+        lifecycleState: state?.lifecycleState,
+      });
+      return 'action-over';
+    }
   }
 
   // Duplicate events (EventBridge is at-least-once, Lambda retries async invocations) must not send a second

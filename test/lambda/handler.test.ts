@@ -86,8 +86,8 @@ describe('lambda/handler.ts', () => {
     );
 
     expect(result).toEqual({ kind: 'lifecycle', result: 'started' });
+    // A fresh event needs no instance lookup (start-drain.ts).
     expect(seen.map((request) => request.target)).toEqual([
-      'DescribeAutoScalingInstances',
       'AmazonSSM.ListCommands',
       'AmazonSSM.SendCommand',
       'AWSEvents.PutEvents',

@@ -39,6 +39,9 @@ import {
   TOKEN,
 } from './helpers';
 
+/** An event older than H/2: the start looks the instance up before draining it. */
+const LATE_MS = EVENT_MS + (H_SECONDS * 1000) / 2 + 1000;
+
 expect.extend(allCustomMatcher);
 
 let aws: AwsMocks;
@@ -149,15 +152,18 @@ describe('start: terminate lifecycle action', () => {
       [{ InstanceId: INSTANCE, AutoScalingGroupName: GROUP, LifecycleState: 'Terminating:Proceed' }],
     ],
     ['gone', []],
-  ])('does not drain an instance whose action is over (%s)', async (_, instances) => {
-    aws.autoScaling
-      .on(DescribeAutoScalingInstancesCommand)
-      .resolves({ AutoScalingInstances: instances as never });
-    const { handler } = makeHandler();
-    expect((await handler(lifecycleEvent())).result).toBe('action-over');
-    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
-    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
-  });
+  ])(
+    'does not drain an instance whose action is over (%s), for an event older than H/2',
+    async (_, instances) => {
+      aws.autoScaling
+        .on(DescribeAutoScalingInstancesCommand)
+        .resolves({ AutoScalingInstances: instances as never });
+      const { handler } = makeHandler({ nowMs: LATE_MS });
+      expect((await handler(lifecycleEvent())).result).toBe('action-over');
+      expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+      expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    },
+  );
 
   it('completes an instance leaving the warm pool at once, with outcome skipped', async () => {
     const { handler, metrics } = makeHandler();
@@ -257,6 +263,12 @@ describe('start: terminate lifecycle action', () => {
     expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
   });
 
+  it('looks nothing up for an event younger than H/2: the shared Auto Scaling budget is kept for heartbeats', async () => {
+    const { handler } = makeHandler({ nowMs: EVENT_MS + (H_SECONDS * 1000) / 2 - 1000 });
+    expect((await handler(lifecycleEvent())).result).toBe('started');
+    expect(aws.autoScaling).not.toHaveReceivedCommand(DescribeAutoScalingInstancesCommand);
+  });
+
   it('does not complete for a failed instance lookup; the invocation fails and is retried', async () => {
     aws.autoScaling.on(DescribeAutoScalingInstancesCommand).rejects(
       new AutoScalingServiceException({
@@ -266,7 +278,7 @@ describe('start: terminate lifecycle action', () => {
         message: 'Rate exceeded',
       }),
     );
-    const { handler } = makeHandler();
+    const { handler } = makeHandler({ nowMs: LATE_MS });
     await expect(handler(lifecycleEvent())).rejects.toThrow(/Throttling/);
     expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
   });
