@@ -29,6 +29,8 @@ export interface EventFault {
 export interface InvocationRecord {
   event: BusEvent;
   attempt: number;
+  /** When the attempt was due; later than that it waited for a free execution environment. */
+  queuedMs: number;
   startedMs: number;
   endedMs: number | undefined;
   result: unknown;
@@ -42,6 +44,11 @@ export interface BusOptions {
   retryDelaysMs: number[];
   /** Period of the schedule rules, in clock time; defaults to the rules' own rate. */
   tickPeriodMs?: number;
+  /**
+   * Most invocations running at once (the function's concurrency: 1,000 per account by default). Beyond it
+   * an attempt waits for a running one to end, as Lambda keeps a throttled async event in its queue.
+   */
+  concurrency?: number;
 }
 
 export class EventBus {
@@ -49,6 +56,7 @@ export class EventBus {
   readonly invocations: InvocationRecord[] = [];
   private readonly faults: (EventFault & { remaining: number })[] = [];
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly waiting: (() => void)[] = [];
   private stopped = false;
 
   constructor(
@@ -114,11 +122,16 @@ export class EventBus {
     if (fault?.kind === 'duplicate') this.timeline.after(delayMs, () => this.attempt(event, 0));
   }
 
-  private attempt(event: BusEvent, attempt: number): void {
+  private attempt(event: BusEvent, attempt: number, queuedMs = this.clock.now()): void {
     if (this.stopped) return;
+    if (this.inFlight.size >= (this.options.concurrency ?? Number.POSITIVE_INFINITY)) {
+      this.waiting.push(() => this.attempt(event, attempt, queuedMs));
+      return;
+    }
     const record: InvocationRecord = {
       event,
       attempt,
+      queuedMs,
       startedMs: this.clock.now(),
       endedMs: undefined,
       result: undefined,
@@ -144,6 +157,9 @@ export class EventBus {
       },
     );
     this.inFlight.add(run);
-    void run.finally(() => this.inFlight.delete(run));
+    void run.finally(() => {
+      this.inFlight.delete(run);
+      this.waiting.shift()?.();
+    });
   }
 }

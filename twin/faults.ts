@@ -1,6 +1,7 @@
 // Injected API failures: throttling and arbitrary AWS errors, for a number of calls, by service and operation.
 
 import { AwsError } from './aws-error';
+import { type RateLimit, TokenBucket } from './rate-limit';
 
 export type Service = 'autoscaling' | 'ssm' | 'events';
 
@@ -18,9 +19,18 @@ export function throttlingError(service: Service): AwsError {
     : new AwsError('ThrottlingException', 'Rate exceeded', 400);
 }
 
-/** Queued API faults; each applies to the next `times` matching calls. */
+/** Queued API faults, each for the next `times` matching calls; and rate limits, for every call. */
 export class ApiFaults {
   private readonly faults: ApiFault[] = [];
+  private readonly buckets: { service: Service; operation: string | undefined; bucket: TokenBucket }[] = [];
+
+  /**
+   * Calls of `service` (of `operation`, or every operation sharing one bucket) beyond `limit` answer with
+   * throttling, from now on.
+   */
+  limitRate(service: Service, limit: RateLimit, operation?: string): void {
+    this.buckets.push({ service, operation, bucket: new TokenBucket(limit) });
+  }
 
   /** The next `times` calls (of `operation`, or any) answer with throttling. */
   throttle(service: Service, operation?: string, times = 1): void {
@@ -37,8 +47,12 @@ export class ApiFaults {
     });
   }
 
-  /** The error this call must answer with, if a fault applies to it. */
-  take(service: Service, operation: string): AwsError | undefined {
+  /** The error this call at `nowMs` must answer with, if a fault or a rate limit applies to it. */
+  take(service: Service, operation: string, nowMs: number): AwsError | undefined {
+    for (const limited of this.buckets) {
+      if (limited.service !== service || (limited.operation ?? operation) !== operation) continue;
+      if (!limited.bucket.take(nowMs)) return throttlingError(service);
+    }
     const fault = this.faults.find(
       (candidate) =>
         candidate.remaining > 0 &&

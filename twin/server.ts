@@ -89,7 +89,7 @@ export async function startApiServer(backend: ApiBackend): Promise<ApiServer> {
         if (!parsed || !service) throw new AwsError('UnknownOperationException', `Unknown target ${target}`);
         call.input = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
         calls.push(call);
-        const fault = backend.faults.take(service, parsed.operation);
+        const fault = backend.faults.take(service, parsed.operation, call.atMs);
         if (fault) throw fault;
         send(
           response,
@@ -120,7 +120,7 @@ export async function startApiServer(backend: ApiBackend): Promise<ApiServer> {
     };
     calls.push(call);
     try {
-      const fault = backend.faults.take('autoscaling', action);
+      const fault = backend.faults.take('autoscaling', action, call.atMs);
       if (fault) throw fault;
       send(response, 200, 'text/xml', queryResponse(action, backend.autoScaling(params), requestId), common);
     } catch (error) {

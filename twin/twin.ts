@@ -50,6 +50,13 @@ export interface TwinOptions {
   logLevel?: string;
   /** Wall-clock period of the pump that steps the clock, applies timeouts and runs scheduled work. Default 20 ms. */
   pumpIntervalMs?: number;
+  /** The function's concurrency (see BusOptions.concurrency). Default: unlimited. */
+  concurrency?: number;
+  /**
+   * Runs commands on virtual instances (`addVirtualInstances`): hosts with no process at all, whose agent's
+   * work the caller simulates (the scale bench). `done` reports how the run ended.
+   */
+  virtualRun?: InvocationRunner['run'];
 }
 
 /** One transition of an instance, for tests and the drill. */
@@ -66,6 +73,8 @@ export class Twin {
   readonly agents = new AgentRegistry();
   readonly states: StateChange[] = [];
   readonly hosts = new Map<string, InstanceHost>();
+  /** Instances without a host: their commands go to `options.virtualRun`. */
+  readonly virtualInstances = new Set<string>();
   readonly autoScaling: AutoScalingModel;
   readonly commands: CommandsModel;
   readonly bus: EventBus;
@@ -74,7 +83,10 @@ export class Twin {
   private server: ApiServer | undefined;
   private pump: NodeJS.Timeout | undefined;
   private readonly timeline: Timeline;
-  private handler: Handler = async () => undefined;
+  /** Builds one execution environment of the function (its own SDK clients, as a Lambda container has). */
+  private newHandler: () => Handler = () => async () => undefined;
+  /** Environments not running an invocation; a new one is built when all are busy. */
+  private readonly idleHandlers: Handler[] = [];
   private readonly killAll = () => {
     for (const host of this.hosts.values()) host.stop();
   };
@@ -131,10 +143,11 @@ export class Twin {
       },
       options.visibilityDelayMs,
     );
-    this.bus = new EventBus(this.template.rules, (event) => this.handler(event), clock, this.timeline, {
+    this.bus = new EventBus(this.template.rules, (event) => this.invoke(event), clock, this.timeline, {
       retryAttempts: this.template.drainer.retryAttempts,
       retryDelaysMs: options.retryDelaysMs ?? [60_000, 120_000],
       tickPeriodMs: options.tickPeriodMs,
+      concurrency: options.concurrency,
     });
   }
 
@@ -171,6 +184,24 @@ export class Twin {
       const instanceId = `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
       const host = await InstanceHost.boot(instanceId, workers(instanceId));
       this.hosts.set(instanceId, host);
+      this.agents.register(instanceId, this.clock.now());
+      this.autoScaling.addInstance(groupName, instanceId);
+      ids.push(instanceId);
+    }
+    return ids;
+  }
+
+  /**
+   * Adds `count` virtual instances to a group: registered with SSM and Auto Scaling, with no host; their
+   * commands run through `options.virtualRun`.
+   */
+  addVirtualInstances(groupName: string, count: number): string[] {
+    if (this.options.virtualRun === undefined)
+      throw new Error('twin: virtual instances need options.virtualRun');
+    const ids: string[] = [];
+    for (let index = 0; index < count; index += 1) {
+      const instanceId = `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
+      this.virtualInstances.add(instanceId);
       this.agents.register(instanceId, this.clock.now());
       this.autoScaling.addInstance(groupName, instanceId);
       ids.push(instanceId);
@@ -282,8 +313,13 @@ export class Twin {
     process.once('exit', this.killAll);
     const mode = this.options.handler ?? (this.clock === wallClock ? 'module' : 'composed');
     const logLevel = this.options.logLevel ?? 'WARN';
-    if (mode === 'module') this.handler = await importHandler(this.url, this.environment, logLevel);
-    if (mode === 'composed') this.handler = composeHandler(this.url, this.environment, this.clock, logLevel);
+    if (mode === 'module') {
+      // One module: its clients are built at import, once per process.
+      const handler = await importHandler(this.url, this.environment, logLevel);
+      this.newHandler = () => handler;
+    }
+    if (mode === 'composed')
+      this.newHandler = () => composeHandler(this.url, this.environment, this.clock, logLevel);
     this.bus.startSchedules();
     this.pump = setInterval(() => {
       this.clock.step?.();
@@ -291,6 +327,16 @@ export class Twin {
       this.commands.advance();
       this.timeline.pump();
     }, this.options.pumpIntervalMs ?? 20);
+  }
+
+  /** Runs an invocation in an idle execution environment, or a new one. */
+  private async invoke(event: unknown): Promise<unknown> {
+    const handler = this.idleHandlers.pop() ?? this.newHandler();
+    try {
+      return await handler(event);
+    } finally {
+      this.idleHandlers.push(handler);
+    }
   }
 
   private instanceChanged(instance: InstanceRecord): void {
@@ -304,16 +350,19 @@ export class Twin {
       // Gone with everything in it; a command still running there is never reported, as on EC2.
       this.hosts.get(instance.instanceId)?.vanish();
       this.hosts.delete(instance.instanceId);
+      this.virtualInstances.delete(instance.instanceId);
       this.agents.remove(instance.instanceId);
     }
   }
 
   private runner(): InvocationRunner {
     return {
-      isOnline: (instanceId) => {
-        return this.agents.isOnline(instanceId) && this.hosts.get(instanceId)?.alive === true;
-      },
+      isOnline: (instanceId) =>
+        this.agents.isOnline(instanceId) &&
+        (this.hosts.get(instanceId)?.alive === true || this.virtualInstances.has(instanceId)),
       run: (command: Command, instanceId: string, done: (result: RunResult) => void) => {
+        if (this.virtualInstances.has(instanceId))
+          return (this.options.virtualRun as InvocationRunner['run'])(command, instanceId, done);
         const host = this.hosts.get(instanceId) as InstanceHost;
         let current: { kill(): void } | undefined;
         let output: RunResult = { exitCode: 0, stdout: '', stderr: '' };
