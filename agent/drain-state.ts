@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcReader } from './proc.js';
-import type { DrainReport, ProcessReport } from './report.js';
+import type { DrainReport, ProcessReport, StepReport } from './report.js';
 
 export const DEFAULT_STATE_DIR = '/run/fleet-drainer';
 
@@ -28,6 +28,20 @@ export interface TargetProgress {
   step: number;
   stepStartedMs: number;
   processes: (ProcessReport & { startTime?: number; matched?: boolean })[];
+  /** The target's stop command ran (or was about to): for its processes it counts as a graceful signal. */
+  stopped?: boolean;
+  /**
+   * A graceful (non-KILL) signal was about to be sent to the target: saved before the signal and never
+   * cleared, because an agent that dies between the two saves around a signal leaves no record of it.
+   */
+  graceful?: boolean;
+}
+
+/** A prepare or finally step that has run: its content (canonical JSON) and what it reported. */
+export interface StepDone {
+  key: string;
+  /** Missing for a prepare step an earlier agent version ran: it recorded a count, not a report. */
+  report?: StepReport;
 }
 
 export interface DrainState {
@@ -35,10 +49,34 @@ export interface DrainState {
   status: 'running' | 'finished';
   startedAt: string;
   deadline?: string;
-  /** Prepare steps already run (a resumed drain skips them). */
-  prepareDone: number;
+  /**
+   * policyFingerprint of the policy that `targets` (their schedules' step indices) were written under.
+   * Missing in a state written by an earlier agent version: that agent assumed the policy never changed.
+   */
+  policy?: string;
+  /**
+   * How many prepare steps, in order, have run. What an earlier agent version read and wrote (still written,
+   * so that an older agent can take a drain over); read only when `stepsDone` is missing.
+   */
+  prepareDone?: number;
+  /**
+   * Prepare and finally steps already run, by content: a resumed drain skips them (a finally step such as a
+   * deregistration or a log upload must not run twice), even when the policy changed meanwhile.
+   */
+  stepsDone?: { prepare: StepDone[]; finally: StepDone[] };
   phase: 'prepare' | 'targets' | 'finally';
   targets: Record<string, TargetProgress>;
+  /**
+   * Processes (`pid:startTime`), units and containers that got a graceful signal under an earlier policy of
+   * this drain: they get none again, only the final KILL (a second graceful signal is "abort now" to many).
+   */
+  spared?: string[];
+  /**
+   * Docker containers' restart policies before the drain turned them off, by target name, then container id:
+   * put back when the targets are done, by whichever agent finishes the drain (the one that changed them may
+   * have died). A container still running then keeps `no`, and its entry, here.
+   */
+  restartPolicies?: Record<string, Record<string, string>>;
   report?: DrainReport;
 }
 

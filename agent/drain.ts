@@ -2,14 +2,15 @@
 // (honouring `after`), run finally, and build the one report.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DockerTarget } from './docker-target.js';
+import { DockerTarget, type RestartPolicies, restoreRestartPolicies } from './docker-target.js';
 import { type DrainState, DrainStore, type TargetProgress } from './drain-state.js';
 import { escalate } from './escalate.js';
 import { EXIT } from './exit-codes.js';
 import type { Logger } from './log.js';
 import type { ResolvedPolicy, ResolvedTarget } from './policy.js';
+import { canonicalJson, policyFingerprint } from './policy-fingerprint.js';
 import { type ProcReader, procReader } from './proc.js';
-import { type Kill, ProcessTarget, type TrackedProcess } from './process-target.js';
+import { identity, type Kill, ProcessTarget, type TrackedProcess } from './process-target.js';
 import { type Protection, protectProcesses } from './protected-processes.js';
 import {
   type DrainOutcome,
@@ -23,6 +24,7 @@ import {
 import { describeResult, runCommand } from './run-command.js';
 import { runSteps } from './run-steps.js';
 import { finalStepMs } from './schedule.js';
+import { SIGKILL } from './signals.js';
 import { SystemdTarget } from './systemd-target.js';
 import type { DrainClock, DrainTarget } from './target.js';
 
@@ -83,11 +85,17 @@ export function createTarget(
     clock: DrainClock;
     kill?: Kill;
     known?: TargetProgress;
+    /** What got a graceful signal under an earlier policy of the drain (DrainState.spared). */
+    spared?: ReadonlySet<string>;
+    /** Where a docker target records the restart policies it turns off. */
+    restarts?: RestartPolicies;
   },
 ): DrainTarget {
   const { selector } = spec;
-  if (selector.kind === 'systemd') return new SystemdTarget(spec.name, selector.unit, context.clock);
-  if (selector.kind === 'docker') return new DockerTarget(spec.name, selector, context.clock);
+  const { clock, spared } = context;
+  if (selector.kind === 'systemd') return new SystemdTarget(spec.name, selector.unit, clock, spared);
+  if (selector.kind === 'docker')
+    return new DockerTarget(spec.name, selector, clock, { spared, restarts: context.restarts });
   const known = (context.known?.processes ?? [])
     .filter((process) => process.startTime !== undefined)
     .map((process) => ({ ...process, matched: process.matched ?? true }) as TrackedProcess);
@@ -95,9 +103,50 @@ export function createTarget(
     spec.name,
     selector.match,
     selector.scope,
-    { proc: context.proc, protection: context.protection, clock: context.clock, kill: context.kill, known },
+    { proc: context.proc, protection: context.protection, clock, kill: context.kill, known, spared },
     selector.stop ? 'command' : 'process',
   );
+}
+
+/**
+ * The state a resumed drain goes on from. Under the same policy: all of it, each schedule at its step.
+ * Under another policy (changed by the user, and the drain sent again with it) a saved step index names
+ * another step of another schedule, so none is replayed: every schedule starts again from its beginning,
+ * bounded by the deadline as before. Starting over is safe but for one thing: a second graceful signal,
+ * which many workers take as "abort now". So whatever got a graceful signal (or a stop command) under the
+ * earlier policy is `spared`: it gets no graceful signal again, only the final KILL if it is still running
+ * when its new schedule gets there. An agent may die after a signal went out and before its record did: so
+ * a target flagged `graceful` or `stopped` (saved before the first graceful signal or the stop command) has
+ * every process, unit or container it lists spared. Prepare and finally steps need nothing here: they are
+ * recorded by content.
+ *
+ * A state written by an earlier agent version names no policy. That agent resumed whatever it found, so the
+ * state is taken as written under the current policy (what it assumed) rather than thrown away, which would
+ * run its stop commands a second time.
+ */
+function resumeState(previous: DrainState, fingerprint: string, log: Logger): DrainState {
+  if (previous.policy === undefined) {
+    log.log('info', 'the drain state names no policy (an earlier agent version): taking it as this one');
+    return { ...previous, policy: fingerprint };
+  }
+  if (previous.policy === fingerprint) return previous;
+  const spared = new Set(previous.spared);
+  for (const progress of Object.values(previous.targets)) {
+    const signalled = progress.stopped === true || progress.graceful === true;
+    for (const process of progress.processes) {
+      if (!signalled && process.signals.every(([name]) => name === SIGKILL.name)) continue;
+      // Processes by identity; units and containers (no start time) by name or id.
+      const key =
+        process.startTime !== undefined ? identity(process.pid, process.startTime) : process.command;
+      if (key) spared.add(key);
+    }
+  }
+  log.log('warn', 'the policy changed since this drain began: its schedules start again from the beginning', {
+    previousPolicy: previous.policy ?? null,
+    policy: fingerprint,
+    spared: spared.size,
+  });
+  return { ...previous, policy: fingerprint, targets: {}, spared: [...spared] };
 }
 
 /** The least a prepare, stop or finally command gets, however close the deadline. */
@@ -182,15 +231,25 @@ async function run(
       : Math.max(MIN_COMMAND_MS, deadlineMs - clock() - reserveMs);
   const longestFinalStepMs = Math.max(0, ...policy.targets.map((spec) => finalStepMs(spec.schedule.steps)));
   const protection = protectProcesses(proc);
-  const state: DrainState = previous ?? {
-    id: options.id,
-    status: 'running',
-    startedAt: startedAt.toISOString(),
-    ...(options.deadline ? { deadline: options.deadline.toISOString() } : {}),
-    prepareDone: 0,
-    phase: 'prepare',
-    targets: {},
-  };
+  const fingerprint = policyFingerprint(policy);
+  const state: DrainState = previous
+    ? resumeState(previous, fingerprint, log)
+    : {
+        id: options.id,
+        status: 'running',
+        startedAt: startedAt.toISOString(),
+        ...(options.deadline ? { deadline: options.deadline.toISOString() } : {}),
+        policy: fingerprint,
+        prepareDone: 0,
+        phase: 'prepare',
+        targets: {},
+      };
+  // An earlier agent version counted the prepare steps it ran, in order, and recorded no finally step.
+  const legacyPrepareDone = state.stepsDone === undefined ? (state.prepareDone ?? 0) : 0;
+  state.stepsDone ??= { prepare: [], finally: [] };
+  state.restartPolicies ??= {};
+  const { stepsDone, restartPolicies } = state;
+  const spared = new Set(state.spared);
   // A state file that cannot be written (a full /run) must not stop the drain: log it and go on.
   let saveFailed = false;
   const save = () => {
@@ -203,18 +262,47 @@ async function run(
   };
   save();
 
-  let prepare: StepReport[] = [];
-  if (!options.dryRun) {
-    prepare = await runSteps(policy.prepare, 'prepare', log, {
-      maxTimeoutMs: () => leftMs(longestFinalStepMs),
+  // Runs a phase's steps but those an earlier agent of this drain ran. Steps are recognised by content, not
+  // by index, so that the record holds under a changed policy too; each record accounts for one step (a step
+  // may be listed twice). A step that was running when that agent died did not complete: it runs again.
+  // `prepareDone` (the steps done, in order, that an older agent taking the drain over skips) is kept too.
+  const runPhase = (phase: 'prepare' | 'finally', maxTimeoutMs: () => number) => {
+    const keys = policy[phase].map((step) => canonicalJson(step));
+    const earlier = stepsDone[phase].map((done) => done.key);
+    const done = keys.map((key, index) => {
+      const at = earlier.indexOf(key);
+      if (at >= 0) earlier.splice(at, 1);
+      else if (phase === 'prepare' && index < legacyPrepareDone) {
+        // Recorded now, without a report (that agent kept none), so that a later successor skips it too.
+        stepsDone.prepare.push({ key });
+        return true;
+      }
+      return at >= 0;
+    });
+    const countDone = () => {
+      if (phase !== 'prepare') return;
+      const first = done.indexOf(false);
+      state.prepareDone = first < 0 ? done.length : first;
+    };
+    countDone();
+    return runSteps(policy[phase], phase, log, {
       abort,
-      from: state.prepareDone,
-      onDone: (index) => {
-        state.prepareDone = index + 1;
+      maxTimeoutMs,
+      skip: (index) => done[index] === true,
+      onDone: (index, report) => {
+        stepsDone[phase].push({ key: keys[index] as string, report });
+        done[index] = true;
+        countDone();
         save();
       },
     });
-  }
+  };
+  // The report shows every step the drain ran, this agent's and its predecessors' (an earlier agent
+  // version's prepare steps excepted: it kept no report of them).
+  const stepReports = (phase: 'prepare' | 'finally'): StepReport[] =>
+    stepsDone[phase].flatMap((done) => (done.report ? [done.report] : []));
+
+  if (!options.dryRun) await runPhase('prepare', () => leftMs(longestFinalStepMs));
   state.phase = 'targets';
   save();
 
@@ -244,7 +332,16 @@ async function run(
   const drainTarget = async (spec: ResolvedTarget): Promise<TargetReport> => {
     await Promise.all(spec.after.map((name) => drainOnce(byName.get(name) as ResolvedTarget)));
     const known = state.targets[spec.name];
-    const target = createTarget(spec, { proc, protection, clock, kill: options.kill, known });
+    if (spec.selector.kind === 'docker') restartPolicies[spec.name] ??= {};
+    const target = createTarget(spec, {
+      proc,
+      protection,
+      clock,
+      kill: options.kill,
+      known,
+      spared,
+      restarts: { byId: restartPolicies[spec.name] ?? {}, save },
+    });
     const targetLog = log.with({ target: spec.name });
     const report = (result: Parameters<typeof targetOutcome>[1]): TargetReport => {
       const outcome = targetOutcome(target, result);
@@ -267,12 +364,28 @@ async function run(
       schedule: spec.schedule.text,
     });
     if (options.dryRun || target.processes().length === 0) return report(options.dryRun ? 'skipped' : 'gone');
+    // Both flags are saved before what they record is done, and never cleared (see resumeState).
+    let stopped = known?.stopped === true;
+    let graceful = known?.graceful === true;
     const progress = (step: number, stepStartedMs: number) => {
       const processes = target instanceof ProcessTarget ? target.all() : target.processes();
-      state.targets[spec.name] = { step, stepStartedMs, processes };
+      state.targets[spec.name] = {
+        step,
+        stepStartedMs,
+        processes,
+        ...(stopped ? { stopped } : {}),
+        ...(graceful ? { graceful } : {}),
+      };
       save();
     };
-    if (spec.selector.kind === 'process' && spec.selector.stop && !known) {
+    // The stop command is the target's graceful signal: never twice. An earlier agent under this policy
+    // recorded progress before running it; across a policy change, one process that got a graceful signal
+    // before is enough to hold it back (the rest of the schedule, and KILL, still reach the others).
+    const stopSent =
+      known !== undefined ||
+      (target instanceof ProcessTarget && target.all().some((p) => spared.has(identity(p.pid, p.startTime))));
+    if (spec.selector.kind === 'process' && spec.selector.stop && !stopSent) {
+      stopped = true;
       progress(0, clock());
       const stopTimeoutMs = Math.min(spec.selector.stop.timeoutMs, leftMs(finalStepMs(spec.schedule.steps)));
       const result = await runCommand(spec.selector.stop.argv, stopTimeoutMs, {
@@ -291,8 +404,10 @@ async function run(
       ...(known ? { resume: { step: known.step, stepStartedMs: known.stepStartedMs } } : {}),
       onStep: (step, stepStartedMs) => {
         const signal = spec.schedule.steps[step];
-        if (signal && 'signal' in signal)
+        if (signal && 'signal' in signal) {
           targetLog.log('info', 'signal', { signal: signal.signal.name, atMs: clock() });
+          if (signal.signal.number !== SIGKILL.number) graceful = true;
+        }
         progress(step, stepStartedMs);
       },
       onSignalled: progress,
@@ -300,14 +415,18 @@ async function run(
     return report(result);
   };
   const targets = await Promise.all(policy.targets.map(drainOnce));
+  // The containers' restart policies go back now (on those that have stopped), so that a warm-pool instance
+  // started again gets them back at boot. A failure shows as the target's error; the outcome stands.
+  const restoreFailed = await restoreRestartPolicies(restartPolicies, log);
+  for (const target of targets) {
+    const failure = restoreFailed.get(target.name);
+    if (failure) target.error = (target.error ? `${target.error}; ${failure}` : failure).slice(0, 500);
+  }
 
   state.phase = 'finally';
   // Worth a write only when there is a finally step a successor could resume at.
   if (policy.finally.length > 0) save();
-  const final =
-    options.dryRun || abort.aborted
-      ? []
-      : await runSteps(policy.finally, 'finally', log, { maxTimeoutMs: () => leftMs(0) });
+  if (!options.dryRun && !abort.aborted) await runPhase('finally', () => leftMs(0));
   const outcome = options.dryRun ? 'nothing' : overallOutcome(targets, abort.aborted);
   const finishedAt = new Date();
   const report: DrainReport = {
@@ -321,9 +440,9 @@ async function run(
     joined: false,
     ...(options.deadline ? { deadline: options.deadline.toISOString() } : {}),
     ...(options.dryRun ? { dryRun: true } : {}),
-    prepare,
+    prepare: stepReports('prepare'),
     targets,
-    finally: final,
+    finally: stepReports('finally'),
   };
   state.status = 'finished';
   state.report = report;

@@ -39,6 +39,8 @@ export interface ProcessTargetOptions {
   kill?: Kill;
   /** Identities already signalled by an earlier agent of the same drain (resume after a crash). */
   known?: TrackedProcess[];
+  /** Identities (`pid:startTime`) that got a graceful signal under an earlier policy: KILL only, now. */
+  spared?: ReadonlySet<string>;
 }
 
 /** Fast checks look at one live process; a full sweep for exit times and a rescan for new processes are rarer. */
@@ -47,7 +49,8 @@ const RESCAN_INTERVAL_MS = 1_000;
 const FRESH_SCAN_MS = 20;
 const COMMAND_CHARS = 80;
 
-const identity = (pid: number, startTime: number) => `${pid}:${startTime}`;
+/** How a process is named in state and in `spared`: a PID alone may be reused. */
+export const identity = (pid: number, startTime: number) => `${pid}:${startTime}`;
 
 export class ProcessTarget implements DrainTarget {
   // A wait notices the last exit within this: one /proc/PID/stat read per tick (bench/agent-bench.mjs).
@@ -197,7 +200,9 @@ export class ProcessTarget implements DrainTarget {
             lookup,
           ).map((stat) => this.tracked.get(identity(stat.pid, stat.startTime)) as TrackedProcess);
     const now = this.options.clock();
+    const graceful = signal.number !== SIGKILL.number;
     for (const tracked of recipients) {
+      if (graceful && this.options.spared?.has(identity(tracked.pid, tracked.startTime))) continue;
       // Re-check the identity right before the signal: the PID may belong to another process by now.
       if (this.exited(tracked)) {
         tracked.exitedAfterMs ??= now;

@@ -54,18 +54,25 @@ export async function runSteps(
   log: Logger,
   options: {
     abort?: AbortSignal;
-    onDone?: (index: number) => void;
-    from?: number;
+    onDone?: (index: number, report: StepReport) => void;
+    /** Steps not to run (an earlier agent of the same drain ran them). */
+    skip?: (index: number) => boolean;
     /** The longest a step may still take, asked before each step (what the deadline leaves). */
     maxTimeoutMs?: () => number;
   } = {},
 ): Promise<StepReport[]> {
   const reports: StepReport[] = [];
-  for (let index = options.from ?? 0; index < steps.length; index++) {
+  for (let index = 0; index < steps.length; index++) {
+    if (options.skip?.(index)) {
+      log.log('info', `${phase} step already ran, skipped`, {
+        step: describeStep(steps[index] as ResolvedStep).slice(0, 200),
+      });
+      continue;
+    }
     if (options.abort?.aborted) break;
     const report = await runStep(steps[index] as ResolvedStep, options.abort, options.maxTimeoutMs?.());
     reports.push(report);
-    options.onDone?.(index);
+    options.onDone?.(index, report);
     log.log(report.ok ? 'info' : 'warn', `${phase} step ${report.ok ? 'done' : 'failed'}`, { ...report });
   }
   return reports;

@@ -45,11 +45,13 @@ export abstract class SupervisedTarget implements DrainTarget {
     readonly name: string,
     readonly kind: TargetKind,
     protected readonly clock: DrainClock,
+    /** Units or containers that got a graceful signal under an earlier policy of the drain: KILL only, now. */
+    private readonly spared: ReadonlySet<string> = new Set(),
   ) {}
 
   /** Names or ids of the supervisor's units that the target selects and that are running. */
   protected abstract list(): Promise<string[]>;
-  /** Makes the units' restart policy inert for the rest of their life. */
+  /** Makes the units' restart policy inert while the drain lasts (systemd: till boot; docker: till restored). */
   protected abstract holdRestarts(ids: string[]): Promise<void>;
   /** The current state of each unit; a unit missing from the map is gone. */
   protected abstract query(ids: string[]): Promise<Map<string, UnitState>>;
@@ -93,7 +95,8 @@ export abstract class SupervisedTarget implements DrainTarget {
   }
 
   async signal(signal: Signal): Promise<void> {
-    const live = this.live();
+    const graceful = signal.number !== SIGKILL.number;
+    const live = this.live().filter((unit) => !(graceful && this.spared.has(unit.id)));
     if (live.length === 0 || this.error) return;
     const now = this.clock();
     await this.guard(async () => {

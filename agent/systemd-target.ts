@@ -42,8 +42,8 @@ const ACTIVE_STATES = new Set(['active', 'activating', 'deactivating', 'reloadin
 export class SystemdTarget extends SupervisedTarget {
   private readonly pattern: string;
 
-  constructor(name: string, unit: string, clock: DrainClock) {
-    super(name, 'systemd', clock);
+  constructor(name: string, unit: string, clock: DrainClock, spared?: ReadonlySet<string>) {
+    super(name, 'systemd', clock, spared);
     this.pattern = UNIT_TYPES.test(unit) ? unit : `${unit}.service`;
   }
 

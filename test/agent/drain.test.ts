@@ -1,9 +1,10 @@
 // The agent against real processes: fixture workers that handle or ignore signals, fork, exit slowly.
 // Assertions are on the order and count of the signals each fixture recorded, never on wall-clock bounds.
 
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseStat } from '../../agent/proc.js';
 import { AGENT, isAlive, runAgent, Sandbox, startAgent } from './helpers.js';
 
 let box: Sandbox;
@@ -11,6 +12,8 @@ beforeEach(() => {
   box = new Sandbox();
 });
 afterEach(() => box.cleanup());
+
+const readState = (id: string) => JSON.parse(readFileSync(join(box.stateDir, `${id}.json`), 'utf8'));
 
 const drainArgs = (policy: string, id = 'drain-1') => [
   'drain',
@@ -248,6 +251,134 @@ describe('idempotence on the host', () => {
     const [process] = second.report.targets[0]?.processes ?? [];
     expect(process?.signals.map(([name]) => name)).toEqual(['TERM', 'KILL']);
     expect(isAlive(worker.pid as number)).toBe(false);
+  });
+  it('a resumed drain skips the prepare and finally steps that ran, and runs the one a crash cut short', async () => {
+    // Regression: a successor ran every finally step again (a second log upload, a second deregistration).
+    const worker = await box.start('graceful-worker.mjs');
+    const mark = join(box.dir, 'crashed-once');
+    const echo = (event: string) => `echo '{"event":"${event}"}' >> ${box.log}`;
+    const policy = box.policy({
+      version: 1,
+      prepare: [{ run: ['sh', '-c', echo('prepare')] }],
+      targets: [{ name: 'w', match: { cmdline: box.tag } }],
+      finally: [
+        { run: ['sh', '-c', echo('finally-1')] },
+        // The first time, this step kills the agent running it (its parent) before it completes.
+        { run: ['sh', '-c', `${echo('finally-2')}; [ -e ${mark} ] || { touch ${mark}; kill -KILL $PPID; }`] },
+      ],
+    });
+    const first = await runAgent(drainArgs(policy, 'steps-1'));
+    expect(first.code).toBeNull();
+    // Still written for an older agent taking the drain over (it reads this count, not stepsDone).
+    expect(readState('steps-1').prepareDone).toBe(1);
+
+    const second = await runAgent(drainArgs(policy, 'steps-1'));
+
+    expect(second.code).toBe(0);
+    expect(second.stderr).toContain('resuming a drain whose agent died');
+    expect(second.stderr).toMatch(/"level":"info","message":"prepare step already ran, skipped"/);
+    expect(second.stderr.match(/"message":"finally step already ran, skipped"/g)).toHaveLength(1);
+    const events = box.records().map((r) => r.event as string);
+    expect(events.filter((e) => e === 'prepare')).toHaveLength(1);
+    expect(events.filter((e) => e === 'finally-1')).toHaveLength(1);
+    expect(events.filter((e) => e === 'finally-2')).toHaveLength(2);
+    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
+    // The report shows every step the drain ran, the dead agent's too.
+    expect(second.report.prepare.map((s) => s.ok)).toEqual([true]);
+    expect(second.report.finally.map((s) => s.step)).toEqual([
+      expect.stringContaining('finally-1'),
+      expect.stringContaining('finally-2'),
+    ]);
+  });
+
+  it('resumes the state file of the previous agent version as it stood: no prepare step or stop command twice', async () => {
+    // Regression: a state without a policy fingerprint was taken for a changed policy: its progress was thrown
+    // away, the prepare step ran again and so did the stop command (the target's graceful signal).
+    const worker = await box.start('ignores-term.mjs');
+    const echo = (event: string) => ['sh', '-c', `echo '{"event":"${event}"}' >> ${box.log}`];
+    const policy = box.policy({
+      version: 1,
+      prepare: [{ run: echo('prepare') }],
+      targets: [
+        { name: 'app', match: { cmdline: box.tag }, stop: { run: echo('stop') }, schedule: '300ms/KILL/5s' },
+      ],
+    });
+    const stat = parseStat(readFileSync(`/proc/${worker.pid}/stat`, 'utf8'));
+    // What that agent wrote right before running the stop command: a prepare step count, no policy
+    // fingerprint, no record of finally steps, no `stopped` flag.
+    mkdirSync(box.stateDir, { recursive: true, mode: 0o700 });
+    writeFileSync(
+      join(box.stateDir, 'legacy-1.json'),
+      JSON.stringify({
+        id: 'legacy-1',
+        status: 'running',
+        startedAt: new Date(Date.now() - 5_000).toISOString(),
+        prepareDone: 1,
+        phase: 'targets',
+        targets: {
+          app: {
+            step: 0,
+            stepStartedMs: 1_000,
+            processes: [
+              {
+                pid: worker.pid,
+                command: 'node ignores-term.mjs',
+                signals: [],
+                exitedAfterMs: null,
+                forced: false,
+                startTime: stat?.startTime,
+                matched: true,
+              },
+            ],
+          },
+        },
+      }),
+    );
+
+    const run = await runAgent(drainArgs(policy, 'legacy-1'));
+
+    expect(run.stderr).toContain('resuming a drain whose agent died');
+    expect(run.stderr).not.toContain('the policy changed');
+    expect(run.stderr).toContain('"message":"prepare step already ran, skipped"');
+    const events = box.records().map((r) => r.event as string);
+    expect(events.filter((e) => e === 'prepare' || e === 'stop')).toEqual([]);
+    // The schedule went on from its saved step: the wait that follows the stop command, then KILL.
+    expect(run.report.targets[0]?.processes.map((p) => [p.pid, p.signals.map(([name]) => name)])).toEqual([
+      [worker.pid, ['KILL']],
+    ]);
+    expect(box.signalsOf(worker.pid as number)).toEqual([]);
+    expect(run.code).toBe(3);
+    expect(isAlive(worker.pid as number)).toBe(false);
+    expect(readState('legacy-1')).toMatchObject({ prepareDone: 1, policy: expect.any(String) });
+  });
+
+  it('a drain resumed under another policy starts its schedule over, but sends no graceful signal twice', async () => {
+    // Regression: the saved step index was replayed into the new schedule, where it named another step: the
+    // worker that had TERM got TERM again ("abort now" to many workers), a new one skipped its first signal.
+    const old = await box.start('ignores-term.mjs');
+    const target = { name: 'w', match: { cmdline: box.tag } };
+    const before = box.policy({ version: 1, targets: [{ ...target, schedule: 'TERM/10m/KILL/5s' }] });
+    const first = startAgent(drainArgs(before, 'changed-1'));
+    await box.waitFor(() => box.signalsOf(old.pid as number).length === 1);
+    first.child.kill('SIGKILL');
+    await first.done;
+    const late = await box.start('ignores-term.mjs'); // started while no agent ran
+    const after = box.policy({
+      version: 1,
+      targets: [{ ...target, schedule: 'QUIT/300ms/TERM/300ms/KILL/5s' }],
+    });
+
+    const second = await runAgent(drainArgs(after, 'changed-1'));
+
+    expect(second.stderr).toContain('the policy changed since this drain began');
+    expect(box.signalsOf(old.pid as number)).toEqual(['SIGTERM']);
+    expect(box.signalsOf(late.pid as number)).toEqual(['SIGQUIT', 'SIGTERM']);
+    const signals = (pid: number | undefined) =>
+      second.report.targets[0]?.processes.find((p) => p.pid === pid)?.signals.map(([name]) => name);
+    expect(signals(old.pid)).toEqual(['KILL']);
+    expect(signals(late.pid)).toEqual(['QUIT', 'TERM', 'KILL']);
+    expect(second.code).toBe(3);
+    for (const pid of [old.pid, late.pid]) expect(isAlive(pid as number)).toBe(false);
   });
 });
 
