@@ -141,11 +141,23 @@ export class AutoScalingModel {
 
   /** Instances of any group, or the named ones that still belong to a group. */
   describeInstances(instanceIds: string[] | undefined): InstanceRecord[] {
-    const all = [...this.groups.values()].flatMap((group) => [...group.instances.values()]);
-    const wanted = instanceIds === undefined || instanceIds.length === 0 ? undefined : new Set(instanceIds);
-    return all
-      .filter((instance) => wanted === undefined || wanted.has(instance.instanceId))
-      .map((i) => ({ ...i }));
+    const groups = [...this.groups.values()];
+    if (instanceIds === undefined || instanceIds.length === 0)
+      return groups.flatMap((group) => [...group.instances.values()]).map((i) => ({ ...i }));
+    // By id, in the order of the groups' own listing (a fleet of thousands is looked up without a scan).
+    const found = [...new Set(instanceIds)].flatMap((id) =>
+      groups.flatMap((group) => {
+        const instance = group.instances.get(id);
+        return instance === undefined ? [] : [instance];
+      }),
+    );
+    if (found.length > 1) {
+      const order = new Map(
+        groups.flatMap((group) => [...group.instances.keys()]).map((id, index) => [id, index]),
+      );
+      found.sort((a, b) => (order.get(a.instanceId) ?? 0) - (order.get(b.instanceId) ?? 0));
+    }
+    return found.map((i) => ({ ...i }));
   }
 
   /** SetDesiredCapacity. Scale-in terminates the oldest InService instances (a simplification of the default termination policy). */
