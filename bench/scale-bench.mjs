@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// Scale benchmark of the drainer (not a test): `node bench/scale-bench.mjs [--instances 1000,10000] [...]`.
+// Each fleet size runs in a fresh process (bench/scale/run-scale.ts): that many virtual instances scaled in at
+// once, the real handler and SDK clients against the twin, Auto Scaling and SSM throttled to token buckets,
+// all on virtual time. Other options (--as-rate, --ssm-rate, --seed, --concurrency, …) pass through.
+// Goals: stranded, premature, double-signalled all 0 at 10,000; reconcile tick p99 under a third of the tick
+// period; Auto Scaling lifecycle calls per drain within 2 + one per H/2 of its duration.
+
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const sizesAt = args.indexOf('--instances');
+const sizes =
+  sizesAt >= 0
+    ? String(args[sizesAt + 1])
+        .split(',')
+        .map(Number)
+    : [1000, 10000];
+const passThrough = sizesAt >= 0 ? [...args.slice(0, sizesAt), ...args.slice(sizesAt + 2)] : args;
+if (sizes.some((size) => !Number.isInteger(size) || size <= 0)) {
+  console.error('--instances takes fleet sizes separated by commas, e.g. --instances 1000,10000');
+  process.exit(64);
+}
+const TICK_PERIOD_MS = 60_000;
+
+const results = [];
+for (const size of sizes) {
+  console.error(`scale run: ${size} instances …`);
+  const run = spawnSync(
+    process.execPath,
+    [
+      '--max-old-space-size=16384',
+      '--import',
+      'tsx',
+      'bench/scale/run-scale.ts',
+      '--instances',
+      String(size),
+      ...passThrough,
+    ],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 64 * 2 ** 20,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    },
+  );
+  const line = run.stdout.split('\n').find((text) => text.startsWith('RESULT '));
+  if (run.status !== 0 || line === undefined) {
+    console.error(`scale run of ${size} instances failed (exit ${run.status})`);
+    process.exit(1);
+  }
+  results.push(JSON.parse(line.slice('RESULT '.length)));
+}
+
+const f0 = (value) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '–');
+const f1 = (value) => (Number.isFinite(value) ? value.toFixed(1) : '–');
+const s1 = (ms) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : '–');
+const rows = [
+  ['instances scaled in at once', (r) => f0(r.instances)],
+  ['stranded · premature · double-signalled', (r) => `${r.stranded} · ${r.premature} · ${r.doubleSignalled}`],
+  ['drains without exactly one Finished event', (r) => f0(r.finishedNotOnce)],
+  [
+    'outcomes',
+    (r) =>
+      Object.entries(r.outcomes)
+        .map(([k, v]) => `${k} ${f0(v)}`)
+        .join(', '),
+  ],
+  ['drain time p50 · p99 (min)', (r) => `${f1(r.drainMinutes.p50)} · ${f1(r.drainMinutes.p99)}`],
+  ['completion after the agent exited p50 · p99', (r) => `${s1(r.latencyMs.p50)} · ${s1(r.latencyMs.p99)}`],
+  [
+    'Auto Scaling calls per drain · per drain-hour',
+    (r) => `${f1(r.autoScaling.perDrain)} · ${f0(r.autoScaling.perDrainHour)}`,
+  ],
+  ['… of them throttled', (r) => `${f0(r.autoScaling.throttled)} of ${f0(r.autoScaling.calls)}`],
+  [
+    'lifecycle calls per drain p50 · max · over 2 + D/(H/2)',
+    (r) =>
+      `${r.autoScaling.lifecyclePerDrain.p50} · ${r.autoScaling.lifecyclePerDrain.max} · ${r.autoScaling.overBudget}`,
+  ],
+  ['SSM calls per drain · per drain-hour', (r) => `${f1(r.ssm.perDrain)} · ${f0(r.ssm.perDrainHour)}`],
+  ['… of them throttled', (r) => `${f0(r.ssm.throttled)} of ${f0(r.ssm.calls)}`],
+  [
+    'reconcile tick p50 · p99 · max (virtual)',
+    (r) => `${s1(r.ticks.p50)} · ${s1(r.ticks.p99)} · ${s1(r.ticks.max)}`,
+  ],
+  ['failed invocations (retried by Lambda)', (r) => f0(r.failedInvocations)],
+  ['tick heap growth, largest (MB)', (r) => f1(r.peakMemoryMb.tickHeapGrowth)],
+  ['bench process peak RSS (MB)', (r) => f0(r.peakMemoryMb.rss)],
+  ['virtual minutes · wall seconds', (r) => `${f1(r.virtualMinutes)} · ${f1(r.wallSeconds)}`],
+];
+const first = results[0];
+console.log(
+  `\nH = ${first.heartbeatTimeoutSeconds} s, max drain ${first.options.maxDrainMinutes} min, tick period 60 s; ` +
+    `Auto Scaling bucket ${first.options.autoScaling.burst} + ${first.options.autoScaling.perSecond}/s (shared), ` +
+    `SSM ${first.options.ssm.burst} + ${first.options.ssm.perSecond}/s per operation; concurrency ${first.options.concurrency}\n`,
+);
+console.log(`| | ${results.map((r) => f0(r.instances)).join(' | ')} |`);
+console.log(`|---|${results.map(() => '---:').join('|')}|`);
+for (const [label, cell] of rows) console.log(`| ${label} | ${results.map(cell).join(' | ')} |`);
+
+const largest = results.at(-1);
+const goals = [
+  [
+    'all zeros',
+    largest.stranded + largest.premature + largest.doubleSignalled + largest.finishedNotOnce === 0,
+  ],
+  ['tick p99 < period / 3', largest.ticks.p99 < TICK_PERIOD_MS / 3],
+  ['lifecycle calls within 2 + D/(H/2)', largest.autoScaling.overBudget === 0],
+];
+console.log(
+  `\ngoals at ${f0(largest.instances)}: ${goals.map(([name, met]) => `${name} ${met ? 'met' : 'MISSED'}`).join(' · ')}`,
+);
+process.exitCode = goals.every(([, met]) => met) ? 0 : 1;
