@@ -4,7 +4,8 @@
 // once, the real handler and SDK clients against the twin, Auto Scaling and SSM throttled to token buckets,
 // all on virtual time. Other options (--as-rate, --ssm-rate, --seed, --concurrency, …) pass through.
 // Goals: stranded, premature, double-signalled all 0 at 10,000; reconcile tick p99 under a third of the tick
-// period; Auto Scaling lifecycle calls per drain within 2 + one per H/2 of its duration.
+// period; a drain's own Auto Scaling calls within 2 + one per H/2 of its duration (the design's heartbeat
+// slot S = (H − period − margin)/2 is shorter than H/2: both budgets are reported).
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -77,9 +78,9 @@ const rows = [
   ],
   ['… of them throttled', (r) => `${f0(r.autoScaling.throttled)} of ${f0(r.autoScaling.calls)}`],
   [
-    'lifecycle calls per drain p50 · max · over 2 + D/(H/2)',
+    "a drain's own Auto Scaling calls p50 · max; drains over 2 + D/(H/2) · over 2 + D/S",
     (r) =>
-      `${r.autoScaling.lifecyclePerDrain.p50} · ${r.autoScaling.lifecyclePerDrain.max} · ${r.autoScaling.overBudget}`,
+      `${r.autoScaling.lifecyclePerDrain.p50} · ${r.autoScaling.lifecyclePerDrain.max}; ${r.autoScaling.overBudget} · ${r.autoScaling.overDesign}`,
   ],
   ['SSM calls per drain · per drain-hour', (r) => `${f1(r.ssm.perDrain)} · ${f0(r.ssm.perDrainHour)}`],
   ['… of them throttled', (r) => `${f0(r.ssm.throttled)} of ${f0(r.ssm.calls)}`],
