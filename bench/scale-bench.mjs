@@ -2,12 +2,14 @@
 // Scale benchmark of the drainer (not a test): `node bench/scale-bench.mjs [--instances 1000,10000] [...]`.
 // Each fleet size runs in a fresh process (bench/scale/run-scale.ts): that many virtual instances scaled in at
 // once, the real handler and SDK clients against the twin, Auto Scaling and SSM throttled to token buckets,
-// all on virtual time. Other options (--as-rate, --ssm-rate, --seed, --concurrency, …) pass through.
+// all on virtual time. Other options (--as-rate, --ssm-rate, --seed, --concurrency, …) pass through;
+// `--replay FILE` prints the table from the `RESULT` lines of earlier runs instead.
 // Goals: stranded, premature, double-signalled all 0 at 10,000; reconcile tick p99 under a third of the tick
 // period; a drain's own Auto Scaling calls within 2 + one per H/2 of its duration (the design's heartbeat
 // slot S = (H − period − margin)/2 is shorter than H/2: both budgets are reported).
 
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -26,8 +28,16 @@ if (sizes.some((size) => !Number.isInteger(size) || size <= 0)) {
 }
 const TICK_PERIOD_MS = 60_000;
 
-const results = [];
-for (const size of sizes) {
+// --replay FILE: the table from RESULT lines saved from earlier runs (a 10,000-instance run takes ~45 min).
+const replayAt = args.indexOf('--replay');
+const results =
+  replayAt >= 0
+    ? readFileSync(String(args[replayAt + 1]), 'utf8')
+        .split('\n')
+        .filter((text) => text.startsWith('RESULT '))
+        .map((text) => JSON.parse(text.slice('RESULT '.length)))
+    : [];
+for (const size of replayAt >= 0 ? [] : sizes) {
   console.error(`scale run: ${size} instances …`);
   const run = spawnSync(
     process.execPath,
