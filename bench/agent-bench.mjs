@@ -28,6 +28,7 @@ import {
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { seededRandom } from './seeded-random.mjs';
 
 const ROOT = realpathSync(resolve(dirname(fileURLToPath(import.meta.url)), '..'));
 const OUT = join(ROOT, '.bench-out');
@@ -186,19 +187,8 @@ function median(values) {
 }
 const ms = (value, digits = 1) => value.toFixed(digits);
 
-/** mulberry32: a small seeded PRNG, so every contender of a round gets the same delays. */
-function random(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function delaysFor(round, count) {
-  const next = random(SEED + round * 7919);
+  const next = seededRandom(SEED + round * 7919);
   return Array.from({ length: count }, () =>
     Math.round(MIN_DELAY_MS + next() * (MAX_DELAY_MS - MIN_DELAY_MS)),
   );

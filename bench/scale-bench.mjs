@@ -71,7 +71,10 @@ const f1 = (value) => (Number.isFinite(value) ? value.toFixed(1) : '–');
 const s1 = (ms) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : '–');
 const rows = [
   ['instances scaled in at once', (r) => f0(r.instances)],
-  ['stranded · premature · double-signalled', (r) => `${r.stranded} · ${r.premature} · ${r.doubleSignalled}`],
+  [
+    'stranded · completed before the agent exited · hosts sent a second command',
+    (r) => `${r.stranded} · ${r.premature} · ${r.doubleSignalled}`,
+  ],
   ['drains without exactly one Finished event', (r) => f0(r.finishedNotOnce)],
   [
     'outcomes',

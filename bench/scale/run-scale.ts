@@ -10,13 +10,14 @@
 import { writeFileSync } from 'node:fs';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { emptyReport } from '../../agent/report';
+import { emptyReport, type TargetReport } from '../../agent/report';
 import { heartbeatSlotMs } from '../../lambda/heartbeat-schedule';
 import { FleetDrainer } from '../../lib/index';
 import type { Command, RunResult } from '../../twin/commands';
 import type { RateLimit } from '../../twin/rate-limit';
 import type { CfnTemplate } from '../../twin/template';
 import { Twin } from '../../twin/twin';
+import { seededRandom } from '../seeded-random.mjs';
 import { realClearInterval, realSetInterval, VirtualTime } from './virtual-time';
 
 const GROUP = 'fleet';
@@ -45,18 +46,6 @@ function option(name: string, fallback: number): number {
     process.exit(64);
   }
   return value;
-}
-
-/** Deterministic uniform [0, 1) (mulberry32), so a run can be repeated. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function synthesize(maxDrainMinutes: number): CfnTemplate {
@@ -92,18 +81,14 @@ export async function runScale(options: ScaleOptions) {
   const template = synthesize(options.maxDrainMinutes);
   const hooks = Object.values(template.Resources).filter((r) => r.Type === 'AWS::AutoScaling::LifecycleHook');
   const heartbeatTimeoutMs = Number(hooks[0]?.Properties?.HeartbeatTimeout) * 1000;
-  const draw = random(options.seed);
+  const draw = seededRandom(options.seed);
   const hosts = new Map<string, HostRecord>();
 
-  const report = (id: string, forced: boolean, durationMs: number) =>
-    `${JSON.stringify(
-      emptyReport(id, forced ? 'forced' : 'drained', 0, {
-        durationMs,
-        targets: [
-          { name: 'workers', kind: 'process', outcome: forced ? 'forced' : 'drained', processes: [] },
-        ],
-      } as never),
-    )}\n`;
+  const report = (id: string, forced: boolean, durationMs: number) => {
+    const outcome = forced ? 'forced' : 'drained';
+    const target: TargetReport = { name: 'workers', kind: 'process', outcome, processes: [] };
+    return `${JSON.stringify(emptyReport(id, outcome, 0, { durationMs, targets: [target] }))}\n`;
+  };
 
   const virtualRun = (command: Command, instanceId: string, done: (result: RunResult) => void) => {
     const host = hosts.get(instanceId) ?? { deliveries: 0, exitMs: undefined, forced: false, joined: [] };
