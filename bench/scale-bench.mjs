@@ -116,6 +116,9 @@ console.log(`| | ${results.map((r) => f0(r.instances)).join(' | ')} |`);
 console.log(`|---|${results.map(() => '---:').join('|')}|`);
 for (const [label, cell] of rows) console.log(`| ${label} | ${results.map(cell).join(' | ')} |`);
 
+for (const r of results)
+  if (r.stuckRequests > 0)
+    console.log(`\n${r.instances}: ${r.stuckRequests} request(s) never answered by the twin (a twin defect)`);
 const largest = results.at(-1);
 const goals = [
   [

@@ -204,7 +204,11 @@ export async function runScale(options: ScaleOptions) {
   realClearInterval(sampler);
   const wallMs = performance.now() - wallStart;
 
-  return summarize({ twin, ids, hosts, scaleInMs, endMs, heartbeatTimeoutMs, memory, wallMs, options });
+  const stuckRequests = time.stuckRequests;
+  return {
+    ...summarize({ twin, ids, hosts, scaleInMs, endMs, heartbeatTimeoutMs, memory, wallMs, options }),
+    stuckRequests,
+  };
 }
 
 function summarize(run: {
