@@ -139,6 +139,9 @@ export function createSsmPort(client: SSMClient, documentName: string): SsmPort 
           stdout: response.StandardOutputContent,
           stderr: response.StandardErrorContent,
           endedMs: parseTime(response.ExecutionEndDateTime),
+          startedMs: parseTime(response.ExecutionStartDateTime),
+          comment: response.Comment,
+          documentName: response.DocumentName,
         };
       } catch (error) {
         if (awsErrorCode(error) === 'InvocationDoesNotExist') {

@@ -23,6 +23,8 @@ export interface CommandStatusWork {
   commandId: string;
   instanceId: string;
   status: string;
+  /** The command's `requested-date-time`, when the event carries a valid one. */
+  requestedMs: number | undefined;
 }
 
 /** A reconcile tick: `timeMs` is the event's (scheduled) time. */
@@ -144,5 +146,11 @@ function classifyStatus(envelope: Fields, config: DrainerConfig): Work {
     return { kind: 'ignored', reason: 'invalid instance-id' };
   }
   if (!isTerminalStatus(status)) return { kind: 'ignored', reason: 'status is not terminal' };
-  return { kind: 'command-status', commandId, instanceId, status: status as string };
+  return {
+    kind: 'command-status',
+    commandId,
+    instanceId,
+    status: status as string,
+    requestedMs: parseTime(stringField(detail, 'requested-date-time')),
+  };
 }

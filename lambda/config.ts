@@ -28,6 +28,14 @@ export const ENV_ADOPTION_DELAY_SECONDS = 'FLEET_DRAINER_ADOPTION_DELAY_SECONDS'
 export const ENV_EXPIRY_GRACE_SECONDS = 'FLEET_DRAINER_EXPIRY_GRACE_SECONDS';
 /** Period of the reconcile schedule in seconds (must match the schedule rule). */
 export const ENV_TICK_PERIOD_SECONDS = 'FLEET_DRAINER_TICK_PERIOD_SECONDS';
+/**
+ * URL of the SQS queue that buffers lifecycle events for the function. Optional: the tick reads how many
+ * wait there, and adopts nothing while some do (their events are not lost, only queued).
+ */
+export const ENV_LIFECYCLE_QUEUE_URL = 'FLEET_DRAINER_LIFECYCLE_QUEUE_URL';
+/** URL of the SQS queue that buffers command status events. Optional: the tick finishes a drain whose
+ * status event seems lost only while none wait there. */
+export const ENV_STATUS_QUEUE_URL = 'FLEET_DRAINER_STATUS_QUEUE_URL';
 
 /** Every variable this module reads, for the construct and the README. */
 export const CONFIG_ENV_NAMES = [
@@ -42,6 +50,8 @@ export const CONFIG_ENV_NAMES = [
   ENV_ADOPTION_DELAY_SECONDS,
   ENV_EXPIRY_GRACE_SECONDS,
   ENV_TICK_PERIOD_SECONDS,
+  ENV_LIFECYCLE_QUEUE_URL,
+  ENV_STATUS_QUEUE_URL,
 ] as const;
 
 /** Defaults, shared by code and docs. */
@@ -83,6 +93,9 @@ export interface DrainerConfig {
   adoptionDelayMs: number;
   expiryGraceMs: number;
   tickPeriodMs: number;
+  /** The event queues, when events come through SQS (the construct's setup). */
+  lifecycleQueueUrl: string | undefined;
+  statusQueueUrl: string | undefined;
 }
 
 export type ConfigResult = { ok: true; config: DrainerConfig } | { ok: false; errors: string[] };
@@ -91,6 +104,7 @@ export type ConfigResult = { ok: true; config: DrainerConfig } | { ok: false; er
 // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateDocument.html
 const DOCUMENT_NAME = /^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:document\/)?[A-Za-z0-9_.-]{3,128}$/;
 const GROUP_OR_HOOK = new RegExp(DRAIN_PARAMETERS.autoScalingGroupName.pattern);
+const QUEUE_URL = /^https?:\/\/[^\s/]+\/[^\s]+$/;
 const EVENT_BUS_NAME = /^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[A-Za-z0-9/_.-]{1,256}$/;
 
 /** Reads and validates the configuration; never throws, returns every problem at once. */
@@ -159,6 +173,14 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   const eventBusName = text(ENV_EVENT_BUS_NAME) ?? DEFAULT_EVENT_BUS_NAME;
   if (!EVENT_BUS_NAME.test(eventBusName))
     errors.push(`${ENV_EVENT_BUS_NAME} is not a valid bus, got "${eventBusName}"`);
+  const queueUrl = (name: string): string | undefined => {
+    const value = text(name);
+    if (value !== undefined && !QUEUE_URL.test(value))
+      errors.push(`${name} is not an SQS queue URL, got "${value}"`);
+    return value;
+  };
+  const lifecycleQueueUrl = queueUrl(ENV_LIFECYCLE_QUEUE_URL);
+  const statusQueueUrl = queueUrl(ENV_STATUS_QUEUE_URL);
 
   // The lifecycle action can never outlive min(48 h, 100 × H): a longer wait is cut by the service.
   // https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
@@ -212,6 +234,8 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       adoptionDelayMs,
       expiryGraceMs,
       tickPeriodMs,
+      lifecycleQueueUrl,
+      statusQueueUrl,
     },
   };
 }

@@ -3,23 +3,35 @@
 
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { createAutoScalingPort } from './aws-auto-scaling';
 import { createEventsPort } from './aws-events';
+import { createQueuesPort } from './aws-sqs';
 import { createSsmPort } from './aws-ssm';
 import { classifyEvent, type Work } from './classify-event';
 import { parseConfig } from './config';
 import { errorMessage } from './errors';
 import { finishCommandById } from './finish-drain';
+import { mapConcurrent } from './map-concurrent';
 import type { Deps, Log, MetricsPort } from './ports';
 import { reconcile } from './reconcile';
+import { type BatchResponse, type Delivery, readSqsBatch, type SqsEvent } from './sqs-batch';
 import { startDrain } from './start-drain';
+
+/**
+ * Records of one SQS batch handled at once. The event source mapping's maximum concurrency bounds the
+ * environments; this bounds the calls each one has in flight, so a storm of events queues in SQS instead of
+ * in throttled calls that starve the reconcile tick of the accounts' API budgets.
+ */
+export const BATCH_CONCURRENCY = 5;
 
 export interface HandlerOptions {
   env: Record<string, string | undefined>;
   autoScaling: AutoScalingClient;
   ssm: SSMClient;
   events: EventBridgeClient;
+  sqs: SQSClient;
   log: Log;
   metrics: MetricsPort;
   now?: () => number;
@@ -39,10 +51,17 @@ export interface HandlerResult {
 
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The handler: an SQS batch of EventBridge events (the event queues) gets the batch response Lambda's event
+ * source mapping reads; an EventBridge event (the schedule, a direct invocation) gets what was done.
+ */
+export interface Handler {
+  (event: SqsEvent, context?: InvocationContext): Promise<BatchResponse>;
+  (event: unknown, context?: InvocationContext): Promise<HandlerResult>;
+}
+
 /** Builds the handler. Invalid configuration is reported on every invocation and nothing else happens. */
-export function createHandler(
-  options: HandlerOptions,
-): (event: unknown, context?: InvocationContext) => Promise<HandlerResult> {
+export function createHandler(options: HandlerOptions): Handler {
   const { log, metrics } = options;
   const parsed = parseConfig(options.env);
   const config = parsed.ok ? parsed.config : undefined;
@@ -53,13 +72,19 @@ export function createHandler(
           autoScaling: createAutoScalingPort(options.autoScaling),
           ssm: createSsmPort(options.ssm, config.documentName),
           events: createEventsPort(options.events, config.eventBusName),
+          queues: createQueuesPort(options.sqs, config),
           log,
           metrics,
           now: options.now ?? Date.now,
           sleep: options.sleep ?? realSleep,
         };
 
-  return async (event, context) => {
+  /** One EventBridge event; throws only what Lambda (or SQS) should deliver again. */
+  const handleEvent = async (
+    event: unknown,
+    context: InvocationContext | undefined,
+    delivery: Delivery | undefined,
+  ): Promise<HandlerResult> => {
     let failedKeys: Record<string, unknown> = {};
     try {
       if (config === undefined || deps === undefined) {
@@ -95,11 +120,11 @@ export function createHandler(
           log.info('event ignored', { reason: work.reason });
           return { kind: 'ignored', result: work.reason };
         case 'lifecycle':
-          return { kind: work.kind, result: await startDrain(invocationDeps, config, work) };
+          return { kind: work.kind, result: await startDrain(invocationDeps, config, work, delivery) };
         case 'command-status':
           return {
             kind: work.kind,
-            result: await finishCommandById(invocationDeps, config, work.commandId, work.instanceId),
+            result: await finishCommandById(invocationDeps, config, work),
           };
         case 'tick': {
           const summary = await reconcile(invocationDeps, config, work);
@@ -107,12 +132,42 @@ export function createHandler(
         }
       }
     } catch (error) {
-      // Only AWS failures that outlasted the SDK's retries get here. Failing the invocation makes Lambda
-      // retry it (async invocations are retried twice): never lose a drain by swallowing them.
-      log.error('invocation failed; Lambda will retry it', { ...failedKeys, error: errorMessage(error) });
+      // Only AWS failures that outlasted the SDK's retries get here. Failing the invocation (or the record)
+      // makes Lambda, or SQS, deliver it again: never lose a drain by swallowing them.
+      log.error('event failed; it will be delivered again', { ...failedKeys, error: errorMessage(error) });
       throw error;
+    }
+  };
+
+  const handler = async (
+    event: unknown,
+    context?: InvocationContext,
+  ): Promise<HandlerResult | BatchResponse> => {
+    try {
+      const records = readSqsBatch(event);
+      if (records === undefined) return await handleEvent(event, context, undefined);
+      // EventBridge delivers at least once: the same event twice in one batch is handled once.
+      const seen = new Set<string>();
+      const unique = records.filter((record) => {
+        const id = (record.event as { id?: unknown } | undefined)?.id;
+        if (typeof id !== 'string') return true;
+        if (seen.has(id)) return false;
+        seen.add(id);
+        return true;
+      });
+      const failures = await mapConcurrent(unique, BATCH_CONCURRENCY, async (record) => {
+        if (record.event === undefined) {
+          log.warn('queue message is not an event (its body is not JSON); dropped', {
+            messageId: record.messageId,
+          });
+          return;
+        }
+        await handleEvent(record.event, context, record.delivery);
+      });
+      return { batchItemFailures: failures.map(({ item }) => ({ itemIdentifier: item.messageId })) };
     } finally {
       metrics.flush();
     }
   };
+  return handler as Handler;
 }

@@ -19,6 +19,11 @@ export interface InvocationResult {
   stderr: string | undefined;
   /** When the invocation ended (ExecutionEndDateTime), if SSM says so. */
   endedMs?: number | undefined;
+  /** When it started on the host (ExecutionStartDateTime), if SSM says so. */
+  startedMs?: number | undefined;
+  /** The command's Comment: it names the drain (drain-command.ts). */
+  comment?: string | undefined;
+  documentName?: string | undefined;
 }
 
 export interface Decision {
@@ -88,6 +93,16 @@ export function decideOutcome(invocation: InvocationResult, drainId: string): De
     report: undefined,
     reason: `command ${invocation.status} (${details}), exit code ${invocation.responseCode ?? 'none'}`,
   };
+}
+
+/**
+ * Whether a decision shows that the drain itself is over: the agent reported how its drain ended (a second
+ * command of the same drain joins the first and reports the same). Without that (no report, a joiner that
+ * was interrupted, an agent error) another command of the drain may still be draining the host.
+ */
+export function drainIsOver(decision: Decision): boolean {
+  const outcome = decision.report?.outcome;
+  return outcome === 'drained' || outcome === 'nothing' || outcome === 'forced' || outcome === 'incomplete';
 }
 
 /** The lifecycle action result for an outcome under the configured policy. */

@@ -2,7 +2,8 @@
 // history. The command's parameters are the reconciler's only memory, so they carry everything needed to
 // heartbeat and complete the lifecycle action.
 
-import { type DrainParameters, findInvalidParameter } from '../agent/drain-parameters';
+import { createHash } from 'node:crypto';
+import { DRAIN_PARAMETERS, type DrainParameters, findInvalidParameter } from '../agent/drain-parameters';
 
 /**
  * SendCommand's TimeoutSeconds is the *delivery* timeout (30 s minimum): how long SSM keeps trying to reach
@@ -64,7 +65,7 @@ export function isAdoptedDrainId(drainId: string): boolean {
 }
 
 /** The lifecycle action a drain belongs to. */
-export function lifecycleActionOf(params: DrainParameters): LifecycleActionRef {
+export function lifecycleActionOf(params: Omit<DrainParameters, 'deadline'>): LifecycleActionRef {
   return {
     groupName: params.autoScalingGroupName,
     hookName: params.lifecycleHookName,
@@ -73,10 +74,43 @@ export function lifecycleActionOf(params: DrainParameters): LifecycleActionRef {
   };
 }
 
-/** SendCommand's Comment (at most 100 characters); shown in the console's command history. */
-export function commandComment(params: DrainParameters): string {
-  const comment = `fleet-drainer ${params.instanceId} ${params.autoScalingGroupName}`;
-  return comment.length <= 100 ? comment : `${comment.slice(0, 99)}…`;
+/** SendCommand's Comment is at most 100 characters. */
+const COMMENT_LIMIT = 100;
+/** Marks a comment that names the drain (older versions wrote `fleet-drainer <instanceId> <group>`). */
+const COMMENT_PREFIX = 'fleet-drainer:2';
+const DRAIN_ID = new RegExp(DRAIN_PARAMETERS.drainId.pattern);
+
+/** A group name too long for the comment is written as `#` and the start of its SHA-256. */
+function groupDigest(groupName: string): string {
+  return `#${createHash('sha256').update(groupName).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * SendCommand's Comment: `fleet-drainer:2 <drainId> <group>` (the group's digest when the name does not
+ * fit). GetCommandInvocation returns it, so a status event is finished with that one call: no listing of
+ * the command's parameters on SSM's shared ListCommands budget. Also what the console's history shows.
+ */
+export function commandComment(params: Pick<DrainParameters, 'drainId' | 'autoScalingGroupName'>): string {
+  const comment = `${COMMENT_PREFIX} ${params.drainId} ${params.autoScalingGroupName}`;
+  return comment.length <= COMMENT_LIMIT
+    ? comment
+    : `${COMMENT_PREFIX} ${params.drainId} ${groupDigest(params.autoScalingGroupName)}`;
+}
+
+/** The drain a comment names, when it is one of ours for a configured group; undefined otherwise. */
+export function readCommandComment(
+  comment: string | undefined,
+  groupNames: ReadonlySet<string>,
+): { drainId: string; groupName: string } | undefined {
+  const [prefix, drainId, group, ...rest] = (comment ?? '').split(' ');
+  if (prefix !== COMMENT_PREFIX || drainId === undefined || group === undefined || rest.length > 0) {
+    return undefined;
+  }
+  if (!DRAIN_ID.test(drainId)) return undefined;
+  if (groupNames.has(group)) return { drainId, groupName: group };
+  if (!group.startsWith('#')) return undefined;
+  for (const name of groupNames) if (groupDigest(name) === group) return { drainId, groupName: name };
+  return undefined;
 }
 
 /** Reads a listed command back; undefined when it is not one of ours (missing or invalid parameters). */

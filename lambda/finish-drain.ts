@@ -1,13 +1,16 @@
 // Finish: a drain command reached a terminal status → read its result, complete the lifecycle action,
 // emit `Fleet Drain Finished`. Used by the status-change event and by the reconciler for lost events.
 
+import type { DrainParameters } from '../agent/drain-parameters';
+import type { CommandStatusWork } from './classify-event';
+import { documentBaseName } from './classify-event';
 import { isTerminalStatus } from './command-status';
 import { type CompletionResult, completeDrain, drainKeys, PROPAGATION_WINDOW_MS } from './complete-drain';
 import type { DrainerConfig } from './config';
-import { decideOutcome, type InvocationResult } from './decide-outcome';
-import { type DrainCommand, lifecycleActionOf, toDrainCommand } from './drain-command';
+import { decideOutcome, drainIsOver, type InvocationResult } from './decide-outcome';
+import { lifecycleActionOf, readCommandComment, toDrainCommand } from './drain-command';
 import { InvocationNotFoundError } from './errors';
-import { actionStartMs, finishedDrainWindowMs } from './plan-tick';
+import { finishedDrainWindowMs } from './plan-tick';
 import type { Deps } from './ports';
 import { CLOCK_SKEW_MS } from './start-drain';
 
@@ -21,9 +24,37 @@ export const LOOKUP_TIMEOUT_MS = 30_000;
 
 /**
  * `stale`: the command ended so long ago that it cannot own a live lifecycle action (finishedDrainWindowMs):
- * nothing is completed, and the reconciler treats the instance as an adoption candidate.
+ * nothing is completed, and the reconciler treats the instance as an adoption candidate. `too-recent`: the
+ * reconciler asked to finish only a drain that ended a while ago (its status event may still be on its way).
  */
-export type FinishResult = CompletionResult | 'not-found' | 'not-ours' | 'not-terminal' | 'stale';
+export type FinishResult =
+  | CompletionResult
+  | 'not-found'
+  | 'not-ours'
+  | 'not-terminal'
+  | 'stale'
+  | 'too-recent';
+
+/** What finishing a drain needs to know of its command (the deadline is not needed). */
+export interface FinishableCommand {
+  commandId: string;
+  requestedMs: number;
+  params: Omit<DrainParameters, 'deadline'>;
+}
+
+export interface FinishOptions {
+  /** A status event said the invocation ended: GetCommandInvocation may lag it, so ask again for a while. */
+  eventSaidTerminal?: boolean;
+  /** The invocation, when the caller already has it. */
+  invocation?: InvocationResult;
+  /**
+   * Look for another command of the same drain still running when this one's end does not show the drain
+   * is over (drainIsOver). The reconciler already knows every command of a drain and passes false.
+   */
+  checkSiblings?: boolean;
+  /** Finish only a drain whose command ended at least this long ago (the reconciler, for lost events). */
+  endedAtLeastMsAgo?: number;
+}
 
 /** Retries `lookup` while it returns undefined or throws InvocationNotFoundError, up to LOOKUP_TIMEOUT_MS. */
 async function lookUp<T>(deps: Deps, lookup: () => Promise<T | undefined>): Promise<T | undefined> {
@@ -40,18 +71,62 @@ async function lookUp<T>(deps: Deps, lookup: () => Promise<T | undefined>): Prom
   }
 }
 
-/** Finishes the drain of the command `commandId` on `instanceId` (from a status-change event). */
+/** GetCommandInvocation, asked again while SSM does not know it yet or, after a status event, still says it runs. */
+async function getInvocation(
+  deps: Deps,
+  commandId: string,
+  instanceId: string,
+  eventSaidTerminal: boolean,
+): Promise<InvocationResult | undefined> {
+  let lastSeen: InvocationResult | undefined;
+  return (
+    (await lookUp(deps, async () => {
+      lastSeen = await deps.ssm.getInvocation(commandId, instanceId);
+      return eventSaidTerminal && !isTerminalStatus(lastSeen.status) ? undefined : lastSeen;
+    })) ?? lastSeen
+  );
+}
+
+/** Finishes the drain of the command a status-change event is about. */
 export async function finishCommandById(
   deps: Deps,
   config: DrainerConfig,
-  commandId: string,
-  instanceId: string,
+  work: Pick<CommandStatusWork, 'commandId' | 'instanceId' | 'requestedMs'>,
 ): Promise<FinishResult> {
-  // GetCommandInvocation does not return parameters; the command's listing does (token, group, hook).
-  const command = await lookUp(deps, async () => {
-    const listed = await deps.ssm.listCommands({ commandId });
-    return listed.map(toDrainCommand).find((found) => found?.commandId === commandId);
-  });
+  const { commandId, instanceId } = work;
+  const invocation = await getInvocation(deps, commandId, instanceId, true);
+  if (invocation === undefined) {
+    deps.log.warn('command invocation not found; the reconciler will retry', { commandId, instanceId });
+    return 'not-found';
+  }
+  if (
+    invocation.documentName !== undefined &&
+    documentBaseName(invocation.documentName) !== documentBaseName(config.documentName)
+  ) {
+    deps.log.warn('status event for a command of another document', { commandId, instanceId });
+    return 'not-ours';
+  }
+  // The comment names the drain; GetCommandInvocation does not return parameters.
+  const named = readCommandComment(invocation.comment, config.groupNames);
+  let command: FinishableCommand | undefined;
+  if (named !== undefined) {
+    command = {
+      commandId,
+      requestedMs: work.requestedMs ?? invocation.startedMs ?? deps.now(),
+      params: {
+        drainId: named.drainId,
+        instanceId,
+        autoScalingGroupName: named.groupName,
+        lifecycleHookName: config.hookName,
+      },
+    };
+  } else {
+    // A command sent by an earlier version (its comment names no drain), or not ours: its listing says.
+    command = await lookUp(deps, async () => {
+      const listed = await deps.ssm.listCommands({ commandId });
+      return listed.map(toDrainCommand).find((found) => found?.commandId === commandId);
+    });
+  }
   if (command === undefined) {
     deps.log.warn('drain command not found (or not ours); the reconciler will retry', {
       commandId,
@@ -63,42 +138,15 @@ export async function finishCommandById(
     deps.log.warn('status event for an instance the command was not sent to', { commandId, instanceId });
     return 'not-ours';
   }
-  // A duplicate event may have sent a second command of the same drain (the agent joins them): the drain is
-  // over only when all of them are. The last one's status event (or the reconciler) finishes it.
-  const siblings = (
-    await deps.ssm.listCommands({
-      instanceId,
-      invokedAfterMs: actionStartMs(command, config) - CLOCK_SKEW_MS,
-    })
-  )
-    .map(toDrainCommand)
-    .filter(
-      (sibling) =>
-        sibling !== undefined &&
-        sibling.commandId !== command.commandId &&
-        sibling.params.instanceId === instanceId &&
-        sibling.params.drainId === command.params.drainId &&
-        !isTerminalStatus(sibling.status),
-    );
-  if (siblings.length > 0) {
-    deps.log.info('another command of the same drain still runs; finishing when it ends', {
-      ...drainKeys(lifecycleActionOf(command.params), command.params.drainId, commandId),
-      running: siblings.map((sibling) => sibling?.commandId),
-    });
-    return 'not-terminal';
-  }
-  return finishCommand(deps, config, command, true);
+  return finishCommand(deps, config, command, { invocation, checkSiblings: true });
 }
 
-/**
- * Finishes the drain of a listed command whose status is terminal. `eventSaidTerminal`: a status event said
- * so, and GetCommandInvocation may lag it: a non-terminal answer is asked again within the lookup bound.
- */
+/** Finishes the drain of a command whose status is terminal. */
 export async function finishCommand(
   deps: Deps,
   config: DrainerConfig,
-  command: DrainCommand,
-  eventSaidTerminal = false,
+  command: FinishableCommand,
+  options: FinishOptions = {},
 ): Promise<FinishResult> {
   const action = lifecycleActionOf(command.params);
   const keys = drainKeys(action, command.params.drainId, command.commandId);
@@ -106,12 +154,9 @@ export async function finishCommand(
     deps.log.warn('drain command for a group or hook that is not configured; ignored', keys);
     return 'not-ours';
   }
-  let lastSeen: InvocationResult | undefined;
-  const invocation: InvocationResult | undefined =
-    (await lookUp(deps, async () => {
-      lastSeen = await deps.ssm.getInvocation(command.commandId, action.instanceId);
-      return eventSaidTerminal && !isTerminalStatus(lastSeen.status) ? undefined : lastSeen;
-    })) ?? lastSeen;
+  const invocation =
+    options.invocation ??
+    (await getInvocation(deps, command.commandId, action.instanceId, options.eventSaidTerminal ?? false));
   if (invocation === undefined) {
     deps.log.warn('command invocation not found; the reconciler will retry', keys);
     return 'not-found';
@@ -132,7 +177,18 @@ export async function finishCommand(
     });
     return 'stale';
   }
+  if (
+    options.endedAtLeastMsAgo !== undefined &&
+    invocation.endedMs !== undefined &&
+    nowMs - invocation.endedMs < options.endedAtLeastMsAgo
+  ) {
+    return 'too-recent';
+  }
   const decision = decideOutcome(invocation, command.params.drainId);
+  if (options.checkSiblings && !drainIsOver(decision) && (await siblingRuns(deps, config, command))) {
+    deps.log.info('another command of the same drain still runs; finishing when it ends', keys);
+    return 'not-terminal';
+  }
   return completeDrain(deps, config, {
     action,
     drainId: command.params.drainId,
@@ -140,8 +196,32 @@ export async function finishCommand(
     outcome: decision.outcome,
     reason: decision.reason,
     startedMs: command.requestedMs,
-    young: deps.now() - command.requestedMs < PROPAGATION_WINDOW_MS,
+    young: nowMs - command.requestedMs < PROPAGATION_WINDOW_MS,
     invocation,
     ...(decision.report !== undefined ? { report: decision.report } : {}),
   });
+}
+
+/**
+ * A duplicate event may have sent a second command of the same drain (the agent joins them): when this one
+ * ended without showing the drain is over (undelivered, killed while it waited), the drain goes on while the
+ * other runs, and the last one's status event (or the reconciler) finishes it. Every command of a drain was
+ * sent between its lifecycle event and its deadline, so within the maximum drain time of this one.
+ */
+async function siblingRuns(deps: Deps, config: DrainerConfig, command: FinishableCommand): Promise<boolean> {
+  const { instanceId, drainId } = command.params;
+  const listed = await deps.ssm.listCommands({
+    instanceId,
+    invokedAfterMs: command.requestedMs - config.maxDrainMs - CLOCK_SKEW_MS,
+  });
+  return listed
+    .map(toDrainCommand)
+    .some(
+      (sibling) =>
+        sibling !== undefined &&
+        sibling.commandId !== command.commandId &&
+        sibling.params.instanceId === instanceId &&
+        sibling.params.drainId === drainId &&
+        !isTerminalStatus(sibling.status),
+    );
 }

@@ -6,6 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { CLIENT_OPTIONS } from './client-options';
 import { createHandler } from './create-handler';
@@ -14,12 +15,13 @@ import { createLog, createMetricsPort, METRICS_NAMESPACE, SERVICE_NAME } from '.
 const logger = new Logger({ serviceName: SERVICE_NAME });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
-/** The Lambda handler for lifecycle actions, command status changes and reconcile ticks. */
+/** The Lambda handler for lifecycle actions, command status changes (both through SQS) and reconcile ticks. */
 export const handler = createHandler({
   env: process.env,
   autoScaling: new AutoScalingClient(CLIENT_OPTIONS),
   ssm: new SSMClient(CLIENT_OPTIONS),
   events: new EventBridgeClient(CLIENT_OPTIONS),
+  sqs: new SQSClient(CLIENT_OPTIONS),
   log: createLog(logger),
   metrics: createMetricsPort(metrics),
 });

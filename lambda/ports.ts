@@ -49,6 +49,14 @@ export interface SsmPort {
   describeAgents(instanceIds: readonly string[]): Promise<Map<string, AgentState>>;
 }
 
+export interface QueuesPort {
+  /**
+   * Events waiting (visible, not yet received) in one of the drainer's event queues; undefined when the
+   * function is not fed by that queue. Approximate, as SQS says.
+   */
+  waitingMessages(queue: 'lifecycle' | 'status'): Promise<number | undefined>;
+}
+
 export interface EventsPort {
   /** Puts one event on the configured bus. Throws AwsCallError (also for a failed entry). */
   putEvent(detailType: string, detail: Record<string, unknown>): Promise<void>;
@@ -94,6 +102,7 @@ export interface Deps {
   autoScaling: AutoScalingPort;
   ssm: SsmPort;
   events: EventsPort;
+  queues: QueuesPort;
   log: Log;
   metrics: MetricsPort;
   /** Milliseconds since the epoch. */

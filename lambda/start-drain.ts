@@ -17,6 +17,7 @@ import { errorMessage, InstanceUnreachableError, NoActiveLifecycleActionError } 
 import { isStartHeartbeatDue } from './heartbeat-schedule';
 import { mayHaveActiveAction } from './lifecycle-state';
 import type { Deps, LogKeys } from './ports';
+import type { Delivery } from './sqs-batch';
 
 /** How often SendCommand is retried on InvalidInstanceId within the unreachable grace. */
 export const UNREACHABLE_RETRY_MS = 5000;
@@ -41,6 +42,7 @@ export async function startDrain(
   deps: Deps,
   config: DrainerConfig,
   work: LifecycleWork,
+  delivery?: Delivery,
 ): Promise<StartResult> {
   const action: LifecycleActionRef = {
     groupName: work.groupName,

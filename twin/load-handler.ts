@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { CLIENT_OPTIONS } from '../lambda/client-options';
 import { createHandler } from '../lambda/create-handler';
@@ -76,6 +77,7 @@ export function composeHandler(
     autoScaling: new AutoScalingClient(clientOptions),
     ssm: new SSMClient(clientOptions),
     events: new EventBridgeClient(clientOptions),
+    sqs: new SQSClient(clientOptions),
     log: createLog(logger),
     metrics: { count() {}, milliseconds() {}, flush() {} },
     now: () => clock.now(),

@@ -10,6 +10,7 @@ import {
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import {
   CancelCommandCommand,
   type Command,
@@ -314,6 +315,7 @@ export function handlerOnClock(clock: { nowMs: number }) {
     autoScaling: new AutoScalingClient({ region: 'us-west-2' }),
     ssm: new SSMClient({ region: 'us-west-2' }),
     events: new EventBridgeClient({ region: 'us-west-2' }),
+    sqs: new SQSClient({ region: 'us-west-2' }),
     log: recordingLog(),
     metrics: recordingMetrics(),
     now: () => clock.nowMs,
@@ -333,6 +335,7 @@ export function makeHandler(options: { env?: Record<string, string | undefined>;
     autoScaling: new AutoScalingClient({ region: 'us-west-2' }),
     ssm: new SSMClient({ region: 'us-west-2' }),
     events: new EventBridgeClient({ region: 'us-west-2' }),
+    sqs: new SQSClient({ region: 'us-west-2' }),
     log,
     metrics,
     now: clock.now,

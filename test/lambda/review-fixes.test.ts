@@ -229,7 +229,26 @@ describe('6. one permanently failing drain does not fail every tick', () => {
 });
 
 describe('7. the status event of one command does not finish a drain whose sibling still runs', () => {
-  it('returns not-terminal while a duplicate command of the same drain is in progress', async () => {
+  it('returns not-terminal when the ended command shows no end of the drain and a duplicate still runs', async () => {
+    aws.ssm.on(ListCommandsCommand).resolves({
+      Commands: [
+        listedCommand({ Status: 'Cancelled' }),
+        listedCommand({ CommandId: 'f8d3c0e4-71f7-4491-898f-c9b35bee5f3c', Status: 'InProgress' }),
+      ],
+    });
+    aws.ssm.on(GetCommandInvocationCommand).resolves({
+      Status: 'Cancelled',
+      StatusDetails: 'Cancelled',
+      ResponseCode: 143,
+      StandardOutputContent: '',
+      StandardErrorContent: 'terminated\n',
+    });
+    const { handler } = makeHandler({ nowMs: EVENT_MS + 181_000 });
+    expect((await handler(statusEvent({ status: 'Cancelled' }))).result).toBe('not-terminal');
+    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+  });
+
+  it('completes at once when the ended command carries the report of the drain (a joined one ends with it)', async () => {
     aws.ssm.on(ListCommandsCommand).resolves({
       Commands: [
         listedCommand({ Status: 'Success' }),
@@ -237,13 +256,12 @@ describe('7. the status event of one command does not finish a drain whose sibli
       ],
     });
     const { handler } = makeHandler({ nowMs: EVENT_MS + 181_000 });
-    expect((await handler(statusEvent())).result).toBe('not-terminal');
-    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect((await handler(statusEvent())).result).toBe('completed');
   });
 });
 
 describe('7 in the fleet model: two commands of one drain (ListCommands lagging a duplicate event)', () => {
-  it('completes only when both have ended, whatever order their status events come in', async () => {
+  it('completes once, on the first status event that carries the report of the drain', async () => {
     const model = new FleetModel(EVENT_MS);
     model.listLagMs = 10_000;
     model.instances.set(INSTANCE, { id: INSTANCE, group: GROUP, state: 'InService', reachable: true });
@@ -257,14 +275,15 @@ describe('7 in the fleet model: two commands of one drain (ListCommands lagging 
       await handler(event); // the duplicate does not see the first command yet
       expect(model.commands).toHaveLength(2);
       model.nowMs += 60_000;
+      // The agent ran one drain for both; SSM reports the two commands apart.
       model.finishOne(model.commands[0] as never);
       await handler(model.pending.shift()?.event);
       const action = model.actions[0];
-      expect(action?.completions).toBe(0);
+      expect(action?.completions).toBe(1);
       model.finishOne(model.commands[1] as never);
       await handler(model.pending.shift()?.event);
       expect(action?.completions).toBe(1);
-      expect(action?.commandTerminalAtCompletion).toBe(true);
+      expect(model.finishedEvents).toHaveLength(1);
     } finally {
       mocks.autoScaling.restore();
       mocks.ssm.restore();
@@ -378,6 +397,7 @@ describe('minor: a completion whose first response was lost', () => {
           describeInstances: async () => [],
         },
         ssm: {} as never,
+        queues: { waitingMessages: async () => undefined },
         events: { putEvent: async (_type, detail) => void events.push(detail) },
         log: recordingLog(),
         metrics: recordingMetrics(),

@@ -1,0 +1,65 @@
+// Reads an SQS batch (the event queues' event source mapping): each record's body is one EventBridge event.
+// Pure and total: a record that is not an SQS message with a JSON body is reported as such, never thrown.
+// https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
+
+/** How SQS delivered an event: what the start path needs to tell a redelivery or a late event. */
+export interface Delivery {
+  /** ApproximateReceiveCount: above 1, an earlier attempt may have done part of the work. */
+  receiveCount: number;
+  /** SentTimestamp: when the event reached the queue. */
+  sentMs: number;
+}
+
+export interface BatchRecord {
+  messageId: string;
+  /** The EventBridge event, or undefined when the body is not JSON. */
+  event: unknown;
+  delivery: Delivery | undefined;
+}
+
+/** An SQS event as Lambda's event source mapping sends it (the fields read here). */
+export interface SqsEvent {
+  Records: readonly {
+    eventSource: 'aws:sqs';
+    messageId: string;
+    body: string;
+    attributes: { ApproximateReceiveCount: string; SentTimestamp: string } & Record<string, string>;
+  }[];
+}
+
+/** What the handler returns for a batch: the records to redeliver (ReportBatchItemFailures). */
+export interface BatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+type Fields = Record<string, unknown>;
+const asFields = (value: unknown): Fields | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Fields) : undefined;
+
+/** The records of an SQS event, or undefined when `event` is not one. */
+export function readSqsBatch(event: unknown): BatchRecord[] | undefined {
+  const records = asFields(event)?.Records;
+  if (!Array.isArray(records) || records.length === 0) return undefined;
+  if (!records.every((record) => asFields(record)?.eventSource === 'aws:sqs')) return undefined;
+  return records.map((raw) => {
+    const record = raw as Fields;
+    const messageId = typeof record.messageId === 'string' ? record.messageId : '';
+    let body: unknown;
+    try {
+      body = typeof record.body === 'string' ? JSON.parse(record.body) : undefined;
+    } catch {
+      body = undefined;
+    }
+    const attributes = asFields(record.attributes) ?? {};
+    const receiveCount = Number(attributes.ApproximateReceiveCount);
+    const sentMs = Number(attributes.SentTimestamp);
+    const delivery =
+      Number.isFinite(receiveCount) && Number.isFinite(sentMs) ? { receiveCount, sentMs } : undefined;
+    return { messageId, event: body, delivery };
+  });
+}
+
+/** True for an SQS batch response (what Lambda's event source mapping reads). */
+export function isBatchResponse(value: unknown): value is BatchResponse {
+  return Array.isArray(asFields(value)?.batchItemFailures);
+}
