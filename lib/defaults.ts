@@ -68,5 +68,71 @@ export const RULE_MAX_EVENT_AGE = Duration.hours(2);
 /** Lambda's own retries of an asynchronous invocation before the on-failure destination. */
 export const ASYNC_RETRY_ATTEMPTS = 2;
 export const ASYNC_MAX_EVENT_AGE = Duration.hours(1);
-/** Failed events are kept this long in the dead-letter queue for inspection. */
+/** Failed events are kept this long in the dead-letter queue for inspection (longer than the event queues). */
 export const FAILED_EVENTS_RETENTION = Duration.days(14);
+
+/**
+ * The drainer function's timeout. The event path may retry SendCommand for the unreachable grace and a tick
+ * may wait the adoption delay: both well under this.
+ */
+export const FUNCTION_TIMEOUT = Duration.minutes(5);
+
+/**
+ * How many batches of one event queue the function processes at once (the event source mapping's
+ * MaximumConcurrency; 2 is the service minimum). It caps the execution environments that handle events, so a
+ * storm of lifecycle events (a scale-in of the whole fleet) waits in SQS instead of in throttled Auto Scaling
+ * and SSM calls, and the reconcile tick, invoked directly by its schedule, always finds capacity and API
+ * budget. A cap on the mapping, not reserved concurrency: reserving would fail `cdk deploy` in a fresh
+ * account, whose concurrency limit is 10.
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
+ */
+export const EVENT_QUEUE_MAX_CONCURRENCY = 5;
+/** Events per batch (the mapping's BatchSize; the handler runs a batch's records a few at a time). */
+export const EVENT_QUEUE_BATCH_SIZE = 10;
+/**
+ * The event queues' visibility timeout, in function timeouts: an event whose invocation failed comes back
+ * after this. The mapping requires at least one function timeout. Not AWS's suggested 6 × (which leaves room
+ * for the mapping's own retries of a throttled invocation): with a maximum concurrency the mapping never
+ * throttles itself, a failed event should come back within minutes, not half an hour, and whatever is slower
+ * than that the reconciler covers (it heartbeats, finishes and adopts from ground truth).
+ */
+export const EVENT_QUEUE_VISIBILITY_FACTOR = 2;
+/**
+ * Receives of one event before SQS moves it to the failed-events queue: five failed invocations, ten minutes
+ * apart, is a failure the reconciler has long covered, and the event is kept there for inspection.
+ */
+export const EVENT_QUEUE_MAX_RECEIVE_COUNT = 5;
+/**
+ * How long an event may wait in an event queue (the SQS default). Shorter than the failed-events queue's
+ * retention: SQS keeps a message's original enqueue time when it moves it to the dead-letter queue, so a
+ * dead letter must be allowed to live longer than the queue it came from.
+ */
+export const EVENT_QUEUE_RETENTION = Duration.days(4);
+/**
+ * The age of the oldest event in an event queue that raises its alarm: a drain starts (or finishes) this
+ * late, and the lifecycle action has used that much of its HeartbeatTimeout (at least 15 minutes).
+ */
+export const EVENT_QUEUE_AGE_ALARM = Duration.minutes(15);
+
+/** Default `maxConcurrentDrains`: a thousand instances draining at once. */
+export const DEFAULT_MAX_CONCURRENT_DRAINS = 1000;
+/**
+ * Auto Scaling calls per second that fleet-drainer plans to use. Auto Scaling has one API budget per account
+ * and Region, shared by every caller (the console, other tools, Auto Scaling's own users), and publishes no
+ * figures for it: https://repost.aws/knowledge-center/autoscaling-api-calls-throttled
+ */
+export const PLANNED_AUTO_SCALING_CALLS_PER_SECOND = 10;
+/**
+ * Every lifecycle action needs at least one Auto Scaling call (its completion or a heartbeat) within H of its
+ * event. With N drains at once, those first calls take N / PLANNED_AUTO_SCALING_CALLS_PER_SECOND seconds;
+ * H ≥ 3 × that lets them take a third of the window, leaving the rest for heartbeats of long drains, the
+ * reconciler's describes and the account's other users.
+ */
+export const HEARTBEAT_TIMEOUT_HEADROOM = 3;
+/**
+ * The most `maxConcurrentDrains` can be: the H it needs (HEARTBEAT_TIMEOUT_HEADROOM × N /
+ * PLANNED_AUTO_SCALING_CALLS_PER_SECOND) reaches the service's largest HeartbeatTimeout, 7200 s.
+ */
+export const MAX_CONCURRENT_DRAINS = Math.floor(
+  (HEARTBEAT_TIMEOUT_MAX_SECONDS * PLANNED_AUTO_SCALING_CALLS_PER_SECOND) / HEARTBEAT_TIMEOUT_HEADROOM,
+);

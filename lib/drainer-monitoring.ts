@@ -1,5 +1,5 @@
-// Alarms and a dashboard over the drainer Lambda's EMF metrics (lambda/telemetry.ts), its errors and the
-// failed-events queue.
+// Alarms and a dashboard over the drainer Lambda's EMF metrics (lambda/telemetry.ts), its errors, the event
+// queues and the failed-events queue.
 
 import {
   aws_cloudwatch as cloudwatch,
@@ -9,6 +9,7 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/telemetry-names';
+import { EVENT_QUEUE_AGE_ALARM } from './defaults';
 
 /** Outcomes that mean a drain did not end well: each gets an alarm. */
 export const ALARMED_OUTCOMES = ['incomplete', 'failed', 'unreachable'] as const;
@@ -44,6 +45,8 @@ export function drainerMetric(
 export interface DrainerMonitoringProps {
   readonly function: lambda.IFunction;
   readonly failedEventsQueue: sqs.IQueue;
+  /** The queues the lifecycle and status events wait in for the function. */
+  readonly eventQueues: { readonly lifecycle: sqs.IQueue; readonly status: sqs.IQueue };
   readonly maxDrainTime: Duration;
   readonly alarms: boolean;
 }
@@ -97,8 +100,19 @@ export class DrainerMonitoring extends Construct {
           period: PERIOD,
           statistic: 'Maximum',
         }),
-        'events that EventBridge or Lambda could not deliver after retries are waiting in the failed-events queue',
+        'events that EventBridge, SQS or Lambda could not deliver after retries are waiting in the failed-events queue',
       );
+      // The function takes a few batches at a time: a storm waits in the queue, which is fine for a while,
+      // but every minute an event waits is a minute of its lifecycle action's HeartbeatTimeout.
+      const ageMinutes = EVENT_QUEUE_AGE_ALARM.toMinutes();
+      for (const [name, queue] of Object.entries(props.eventQueues)) {
+        alarm(
+          `${name.charAt(0).toUpperCase()}${name.slice(1)}EventsWaiting`,
+          queue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum' }),
+          `events have waited ${ageMinutes} minutes in the ${name} queue: drains start or finish late`,
+          { threshold: EVENT_QUEUE_AGE_ALARM.toSeconds() },
+        );
+      }
       alarm(
         'ConfigErrors',
         drainerMetric('ConfigErrors'),
@@ -162,6 +176,22 @@ export class DrainerMonitoring extends Construct {
             ],
             right: [props.failedEventsQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD })],
             width: 8,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Event queues: events waiting (left), age of the oldest in seconds (right)',
+            left: Object.entries(props.eventQueues).map(([name, queue]) =>
+              queue
+                .metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' })
+                .with({ label: `${name} waiting` }),
+            ),
+            right: Object.entries(props.eventQueues).map(([name, queue]) =>
+              queue
+                .metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum' })
+                .with({ label: `${name} oldest` }),
+            ),
+            width: 24,
           }),
         ],
         ...(this.alarms.length > 0

@@ -8,6 +8,7 @@ import {
   type aws_cloudwatch as cloudwatch,
   Duration,
   aws_lambda_destinations as destinations,
+  aws_lambda_event_sources as eventSources,
   aws_events as events,
   aws_iam as iam,
   aws_lambda as lambda,
@@ -30,8 +31,10 @@ import {
   ENV_GROUP_NAMES,
   ENV_HEARTBEAT_TIMEOUT_SECONDS,
   ENV_HOOK_NAME,
+  ENV_LIFECYCLE_QUEUE_URL,
   ENV_MAX_DRAIN_SECONDS,
   ENV_RESULT_POLICY,
+  ENV_STATUS_QUEUE_URL,
   ENV_TICK_PERIOD_SECONDS,
   type ResultPolicy,
 } from '../lambda/config';
@@ -41,18 +44,29 @@ import {
   ASYNC_RETRY_ATTEMPTS,
   DEFAULT_ALARMS,
   DEFAULT_HOOK_NAME,
+  DEFAULT_MAX_CONCURRENT_DRAINS,
   DEFAULT_MAX_DRAIN_TIME,
   DEFAULT_RECONCILE_PERIOD,
   DEFAULT_RESULT_POLICY,
   DOCUMENT_TIMEOUT_MARGIN,
+  EVENT_QUEUE_BATCH_SIZE,
+  EVENT_QUEUE_MAX_CONCURRENCY,
+  EVENT_QUEUE_MAX_RECEIVE_COUNT,
+  EVENT_QUEUE_RETENTION,
+  EVENT_QUEUE_VISIBILITY_FACTOR,
   FAILED_EVENTS_RETENTION,
+  FUNCTION_TIMEOUT,
+  HEARTBEAT_TIMEOUT_HEADROOM,
+  HEARTBEAT_TIMEOUT_MAX_SECONDS,
   HOOK_METADATA,
   LOG_RETENTION,
+  MAX_CONCURRENT_DRAINS,
   MAX_DOCUMENT_TIMEOUT_SECONDS,
   MAX_DRAIN_TIME,
   MAX_RECONCILE_PERIOD,
   MIN_DRAIN_TIME,
   MIN_RECONCILE_PERIOD,
+  PLANNED_AUTO_SCALING_CALLS_PER_SECOND,
   RULE_MAX_EVENT_AGE,
   RULE_RETRY_ATTEMPTS,
 } from './defaults';
@@ -85,8 +99,8 @@ export interface FleetDrainerProps {
   /**
    * The longest a drain may take, from the lifecycle event to the agent's deadline; from 1 minute to a little
    * under 48 hours (47 h 23 min with the default reconcile period: 48 h less the command's delivery timeout,
-   * the drainer's grace and adoption delay, and one heartbeat timeout). To keep an instance longer, use the
-   * group's instance lifecycle policy (retention) instead.
+   * the drainer's grace and adoption delay, and one heartbeat timeout, which `maxConcurrentDrains` may make
+   * larger). To keep an instance longer, use the group's instance lifecycle policy (retention) instead.
    * @default Duration.hours(1) (DEFAULT_MAX_DRAIN_TIME)
    */
   readonly maxDrainTime?: Duration;
@@ -117,6 +131,13 @@ export interface FleetDrainerProps {
    * @default 'fleet-drainer' (DEFAULT_HOOK_NAME)
    */
   readonly hookName?: string;
+  /**
+   * The most instances that may be draining at the same time across the groups (a scale-in of the whole
+   * fleet counts every instance). Sizes the hook's HeartbeatTimeout for the Auto Scaling API budget: H is at
+   * least 3 × this / 10 seconds (10,000 drains: 3,000 s); a whole number from 1 to 24,000.
+   * @default 1000 (DEFAULT_MAX_CONCURRENT_DRAINS)
+   */
+  readonly maxConcurrentDrains?: number;
 }
 
 const describe = (duration: Duration): string => duration.toHumanString();
@@ -132,8 +153,15 @@ export class FleetDrainer extends Construct {
   readonly documentName: string;
   /** The drainer Lambda. */
   readonly function: lambda.Function;
-  /** Events that EventBridge or Lambda could not deliver after their retries. */
+  /** Events that EventBridge, SQS or Lambda could not deliver after their retries. */
   readonly failedEventsQueue: sqs.Queue;
+  /**
+   * Buffers the terminate lifecycle events for the function (its event source mapping caps how many batches
+   * run at once); the reconcile tick adopts nothing while events wait here.
+   */
+  readonly lifecycleQueue: sqs.Queue;
+  /** Buffers the fleet-drain commands' status events for the function, like `lifecycleQueue`. */
+  readonly statusQueue: sqs.Queue;
   /** The terminate hooks, one per group. */
   readonly hooks: autoscaling.CfnLifecycleHook[] = [];
   /** The hook's HeartbeatTimeout (seconds). */
@@ -151,8 +179,11 @@ export class FleetDrainer extends Construct {
     const reconcilePeriod = props.reconcilePeriod ?? DEFAULT_RECONCILE_PERIOD;
     const resultPolicy = props.resultPolicy ?? DEFAULT_RESULT_POLICY;
     const hookName = props.hookName ?? DEFAULT_HOOK_NAME;
+    const maxConcurrentDrains = validateMaxConcurrentDrains(
+      props.maxConcurrentDrains ?? DEFAULT_MAX_CONCURRENT_DRAINS,
+    );
     const reconcileSeconds = validateReconcilePeriod(reconcilePeriod);
-    const maxDrainSeconds = validateMaxDrainTime(maxDrainTime, reconcileSeconds);
+    const maxDrainSeconds = validateMaxDrainTime(maxDrainTime, reconcileSeconds, maxConcurrentDrains);
     if (!RESULT_POLICIES.includes(resultPolicy)) {
       throw new Error(`\`resultPolicy\` must be one of ${RESULT_POLICIES.join(', ')}, got "${resultPolicy}"`);
     }
@@ -164,7 +195,11 @@ export class FleetDrainer extends Construct {
 
     this.maxDrainTime = maxDrainTime;
     this.hookName = hookName;
-    this.heartbeatTimeoutSeconds = heartbeatTimeoutSeconds(maxDrainSeconds, reconcileSeconds);
+    this.heartbeatTimeoutSeconds = heartbeatTimeoutSeconds(
+      maxDrainSeconds,
+      reconcileSeconds,
+      maxConcurrentDrains,
+    );
 
     // The terminate hook. DefaultResult is explicit: CDK's LifecycleHook sends nothing when unset and the
     // service default is ABANDON. https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
@@ -212,9 +247,9 @@ export class FleetDrainer extends Construct {
       content,
     });
 
-    // Events that could not be delivered: the rules' dead-letter queue and the Lambda's on-failure
-    // destination. One queue, one alarm; a message says which (EventBridge adds error attributes, Lambda
-    // wraps the event in requestContext).
+    // Events that could not be delivered: the rules' dead-letter queue, the event queues' dead-letter queue
+    // and the Lambda's on-failure destination. One queue, one alarm; a message says which (EventBridge adds
+    // error attributes, Lambda wraps the event in requestContext, SQS moves the event itself).
     this.failedEventsQueue = new sqs.Queue(this, 'FailedEvents', {
       retentionPeriod: FAILED_EVENTS_RETENTION,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -222,8 +257,22 @@ export class FleetDrainer extends Construct {
     });
     Validations.of(this.failedEventsQueue).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the rules and the Lambda.',
+      reason: 'This queue is itself the dead-letter queue of the rules, the event queues and the Lambda.',
     });
+
+    // The event queues: lifecycle and status events wait here for the function, whose event source mappings
+    // take them a few batches at a time (see EVENT_QUEUE_MAX_CONCURRENCY), so an event storm cannot starve
+    // the reconcile tick. The visibility timeout must be at least the function's timeout.
+    const eventQueue = (id: string) =>
+      new sqs.Queue(this, id, {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * EVENT_QUEUE_VISIBILITY_FACTOR),
+        retentionPeriod: EVENT_QUEUE_RETENTION,
+        deadLetterQueue: { queue: this.failedEventsQueue, maxReceiveCount: EVENT_QUEUE_MAX_RECEIVE_COUNT },
+      });
+    this.lifecycleQueue = eventQueue('LifecycleEvents');
+    this.statusQueue = eventQueue('StatusEvents');
 
     const eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: LOG_RETENTION });
@@ -244,9 +293,7 @@ export class FleetDrainer extends Construct {
       role,
       logGroup,
       memorySize: 256,
-      // The event path may retry SendCommand for the unreachable grace and a tick may wait the adoption
-      // delay: both well under this.
-      timeout: Duration.minutes(5),
+      timeout: FUNCTION_TIMEOUT,
       environment: {
         [ENV_DOCUMENT_NAME]: this.documentName,
         [ENV_GROUP_NAMES]: groupNames.join(','),
@@ -256,6 +303,8 @@ export class FleetDrainer extends Construct {
         [ENV_RESULT_POLICY]: resultPolicy,
         [ENV_EVENT_BUS_NAME]: eventBus.eventBusName,
         [ENV_TICK_PERIOD_SECONDS]: String(reconcileSeconds),
+        [ENV_LIFECYCLE_QUEUE_URL]: this.lifecycleQueue.queueUrl,
+        [ENV_STATUS_QUEUE_URL]: this.statusQueue.queueUrl,
       },
       retryAttempts: ASYNC_RETRY_ATTEMPTS,
       maxEventAge: ASYNC_MAX_EVENT_AGE,
@@ -269,7 +318,30 @@ export class FleetDrainer extends Construct {
 
     const drainerPolicy = this.grantDrainerPermissions(role, groupNames, eventBus);
 
-    // Rules. Lifecycle and SSM events only ever arrive on the default bus, whatever `eventBus` is.
+    // The function consumes both event queues. The sources grant it what consuming takes (ReceiveMessage,
+    // DeleteMessage, ChangeMessageVisibility, GetQueueAttributes, GetQueueUrl): the tick's GetQueueAttributes
+    // is among them. A record that fails is reported alone (ReportBatchItemFailures), not the whole batch.
+    for (const queue of [this.lifecycleQueue, this.statusQueue]) {
+      this.function.addEventSource(
+        new eventSources.SqsEventSource(queue, {
+          batchSize: EVENT_QUEUE_BATCH_SIZE,
+          maxConcurrency: EVENT_QUEUE_MAX_CONCURRENCY,
+          reportBatchItemFailures: true,
+        }),
+      );
+    }
+    const mappings = this.function.node.children.filter(
+      (child) => child instanceof lambda.EventSourceMapping,
+    );
+
+    // Rules. Lifecycle and SSM events only ever arrive on the default bus, whatever `eventBus` is. They go
+    // to the event queues; the schedule invokes the function directly, so a tick never waits behind events.
+    const queueTarget = (queue: sqs.IQueue) =>
+      new targets.SqsQueue(queue, {
+        deadLetterQueue: this.failedEventsQueue,
+        retryAttempts: RULE_RETRY_ATTEMPTS,
+        maxEventAge: RULE_MAX_EVENT_AGE,
+      });
     const target = new targets.LambdaFunction(this.function, {
       deadLetterQueue: this.failedEventsQueue,
       retryAttempts: RULE_RETRY_ATTEMPTS,
@@ -282,7 +354,7 @@ export class FleetDrainer extends Construct {
         detailType: [LIFECYCLE_DETAIL_TYPE],
         detail: { AutoScalingGroupName: groupNames, LifecycleHookName: [hookName] },
       },
-      targets: [target],
+      targets: [queueTarget(this.lifecycleQueue)],
     });
     const statusRule = new events.Rule(this, 'CommandStatusRule', {
       description: 'fleet-drainer: fleet-drain commands that ended',
@@ -291,7 +363,7 @@ export class FleetDrainer extends Construct {
         detailType: [COMMAND_STATUS_DETAIL_TYPE],
         detail: { 'document-name': [this.documentName], status: TERMINAL_COMMAND_STATUSES },
       },
-      targets: [target],
+      targets: [queueTarget(this.statusQueue)],
     });
     const schedule = new events.Rule(this, 'ReconcileSchedule', {
       description: 'fleet-drainer: reconcile tick (heartbeats, lost events, adoption)',
@@ -302,12 +374,22 @@ export class FleetDrainer extends Construct {
     // A hook holds instances only once everything that releases them exists (and on deletion it goes
     // first): otherwise a scale-in in between would wait the whole HeartbeatTimeout for nothing.
     for (const hook of this.hooks) {
-      hook.node.addDependency(this.function, drainerPolicy, lifecycleRule, statusRule, schedule);
+      hook.node.addDependency(
+        this.function,
+        drainerPolicy,
+        this.lifecycleQueue,
+        this.statusQueue,
+        ...mappings,
+        lifecycleRule,
+        statusRule,
+        schedule,
+      );
     }
 
     const monitoring = new DrainerMonitoring(this, 'Monitoring', {
       function: this.function,
       failedEventsQueue: this.failedEventsQueue,
+      eventQueues: { lifecycle: this.lifecycleQueue, status: this.statusQueue },
       maxDrainTime,
       alarms: props.alarms ?? DEFAULT_ALARMS,
     });
@@ -407,9 +489,25 @@ export class FleetDrainer extends Construct {
   }
 }
 
-function validateMaxDrainTime(maxDrainTime: Duration, reconcileSeconds: number): number {
+function validateMaxConcurrentDrains(drains: number): number {
+  if (!Number.isSafeInteger(drains) || drains < 1 || drains > MAX_CONCURRENT_DRAINS) {
+    throw new Error(
+      `\`maxConcurrentDrains\` must be a whole number from 1 to ${MAX_CONCURRENT_DRAINS}, got ${drains}: the hook's ` +
+        `HeartbeatTimeout (at most ${HEARTBEAT_TIMEOUT_MAX_SECONDS} s) must give every drain its first Auto Scaling ` +
+        `call within a third of it at ${PLANNED_AUTO_SCALING_CALLS_PER_SECOND} calls/s ` +
+        `(H ≥ ${HEARTBEAT_TIMEOUT_HEADROOM} × drains / ${PLANNED_AUTO_SCALING_CALLS_PER_SECOND} s)`,
+    );
+  }
+  return drains;
+}
+
+function validateMaxDrainTime(
+  maxDrainTime: Duration,
+  reconcileSeconds: number,
+  maxConcurrentDrains: number,
+): number {
   const seconds = maxDrainTime.toSeconds({ integral: false });
-  const limit = Duration.seconds(maxDrainSecondsFor(reconcileSeconds));
+  const limit = Duration.seconds(maxDrainSecondsFor(reconcileSeconds, maxConcurrentDrains));
   if (seconds > limit.toSeconds()) {
     throw new Error(
       `\`maxDrainTime\` must be at most ${describeGiven(limit)}, got ${describeGiven(maxDrainTime)}: a lifecycle ` +

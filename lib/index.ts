@@ -21,6 +21,7 @@ export {
   TERMINAL_COMMAND_STATUSES,
 } from './fleet-drainer';
 export {
+  apiBudgetSeconds,
   drainFits,
   globalTimeoutSeconds,
   heartbeatTimeoutSeconds,

@@ -15,15 +15,34 @@ import {
   ENV_GROUP_NAMES,
   ENV_HEARTBEAT_TIMEOUT_SECONDS,
   ENV_HOOK_NAME,
+  ENV_LIFECYCLE_QUEUE_URL,
   ENV_MAX_DRAIN_SECONDS,
   ENV_RESULT_POLICY,
+  ENV_STATUS_QUEUE_URL,
   ENV_TICK_PERIOD_SECONDS,
   parseConfig,
 } from '../../lambda/config';
-import { FleetDrainer, HOOK_METADATA, maxDrainSeconds } from '../../lib/index';
+import {
+  EVENT_QUEUE_BATCH_SIZE,
+  EVENT_QUEUE_MAX_CONCURRENCY,
+  EVENT_QUEUE_MAX_RECEIVE_COUNT,
+  FleetDrainer,
+  HOOK_METADATA,
+  maxDrainSeconds,
+} from '../../lib/index';
 import { drainerStack, GROUPS, onlyResource, POLICY } from './helpers';
 
-const { template, drainer } = drainerStack();
+const { stack, template, drainer } = drainerStack();
+const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
+  stack.getLogicalId(construct.node.defaultChild as never);
+const lifecycleQueueId = logicalId(drainer.lifecycleQueue);
+const statusQueueId = logicalId(drainer.statusQueue);
+const functionId = logicalId(drainer.function);
+const failedEventsArn = { 'Fn::GetAtt': [logicalId(drainer.failedEventsQueue), 'Arn'] };
+const QUEUES = [
+  ['lifecycle', lifecycleQueueId],
+  ['status', statusQueueId],
+] as const;
 
 describe('the terminate hook', () => {
   it('is on every group, with an explicit CONTINUE default, our metadata and the computed timeout', () => {
@@ -40,15 +59,19 @@ describe('the terminate hook', () => {
     template.resourceCountIs('AWS::AutoScaling::LifecycleHook', 2);
   });
 
-  it('exists only once the Lambda, its permissions and its rules do (and is deleted before them)', () => {
+  it('exists only once the Lambda, its permissions, rules, queues and mappings do (and is deleted before them)', () => {
     const hook = Object.values(template.findResources('AWS::AutoScaling::LifecycleHook'))[0] as {
       DependsOn: string[];
     };
     const logicalIds = (type: string) => Object.keys(template.findResources(type));
+    expect(logicalIds('AWS::Lambda::EventSourceMapping')).toHaveLength(2);
     expect(hook.DependsOn).toEqual(
       expect.arrayContaining([
         ...logicalIds('AWS::Lambda::Function'),
         ...logicalIds('AWS::Events::Rule'),
+        lifecycleQueueId,
+        statusQueueId,
+        ...logicalIds('AWS::Lambda::EventSourceMapping'),
         ...logicalIds('AWS::IAM::Policy').filter((id) => id.includes('DrainerPolicy')),
       ]),
     );
@@ -134,6 +157,12 @@ describe('the Lambda', () => {
     const env = (
       onlyResource(template, 'AWS::Lambda::Function').Environment as { Variables: Record<string, string> }
     ).Variables;
+    // The queue URLs are references until deployment: the parser gets URLs of their shape.
+    const deployed = {
+      ...env,
+      [ENV_LIFECYCLE_QUEUE_URL]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/Lifecycle',
+      [ENV_STATUS_QUEUE_URL]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/Status',
+    };
     expect(env).toMatchObject({
       [ENV_DOCUMENT_NAME]: drainer.documentName,
       [ENV_GROUP_NAMES]: 'web,workers',
@@ -144,7 +173,18 @@ describe('the Lambda', () => {
       [ENV_EVENT_BUS_NAME]: 'default',
       [ENV_TICK_PERIOD_SECONDS]: '60',
     });
-    expect(parseConfig(env)).toMatchObject({ ok: true });
+    expect(parseConfig(deployed)).toMatchObject({ ok: true });
+  });
+
+  it('gets the URLs of both event queues', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV_LIFECYCLE_QUEUE_URL]: { Ref: lifecycleQueueId },
+          [ENV_STATUS_QUEUE_URL]: { Ref: statusQueueId },
+        }),
+      },
+    });
   });
 
   it('sends failed asynchronous invocations to the failed-events queue after two retries', () => {
@@ -161,13 +201,69 @@ describe('the Lambda', () => {
   });
 });
 
+describe('the event queues', () => {
+  it.each(QUEUES)('the %s queue is encrypted, TLS-only, and kept shorter than the failed events', (_, id) => {
+    const queue = template.findResources('AWS::SQS::Queue')[id] as { Properties: Record<string, number> };
+    expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true });
+    expect(queue.Properties.MessageRetentionPeriod).toBeLessThan(14 * 86_400);
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: id }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it.each(QUEUES)("the %s queue hides a message for at least the function's timeout", (_, id) => {
+    const queue = template.findResources('AWS::SQS::Queue')[id] as { Properties: Record<string, number> };
+    const fn = onlyResource(template, 'AWS::Lambda::Function') as { Timeout: number };
+    expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(fn.Timeout);
+    expect(queue.Properties.VisibilityTimeout).toBe(2 * fn.Timeout);
+  });
+
+  it.each(QUEUES)(
+    'the %s queue moves an event that failed five times to the failed-events queue',
+    (_, id) => {
+      const queue = template.findResources('AWS::SQS::Queue')[id] as { Properties: Record<string, unknown> };
+      expect(queue.Properties.RedrivePolicy).toEqual({
+        deadLetterTargetArn: failedEventsArn,
+        maxReceiveCount: EVENT_QUEUE_MAX_RECEIVE_COUNT,
+      });
+      expect(EVENT_QUEUE_MAX_RECEIVE_COUNT).toBe(5);
+    },
+  );
+
+  it.each(QUEUES)(
+    'the function consumes the %s queue in batches of 10, at most 5 at once, reporting failed records',
+    (_, id) => {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [id, 'Arn'] },
+        FunctionName: { Ref: functionId },
+        BatchSize: EVENT_QUEUE_BATCH_SIZE,
+        ScalingConfig: { MaximumConcurrency: EVENT_QUEUE_MAX_CONCURRENCY },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    },
+  );
+
+  it('are the only event sources, with no reserved concurrency (a fresh account has only 10)', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    expect(onlyResource(template, 'AWS::Lambda::Function').ReservedConcurrentExecutions).toBeUndefined();
+    expect(EVENT_QUEUE_MAX_CONCURRENCY).toBe(5);
+  });
+});
+
 describe('the rules', () => {
-  const target = Match.arrayWith([
-    Match.objectLike({
-      DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('FailedEvents'), 'Arn'] } },
-      RetryPolicy: Match.objectLike({ MaximumRetryAttempts: Match.anyValue() }),
-    }),
-  ]);
+  const deliveredTo = (arn: unknown) =>
+    Match.arrayWith([
+      Match.objectLike({
+        Arn: arn,
+        DeadLetterConfig: { Arn: failedEventsArn },
+        RetryPolicy: Match.objectLike({ MaximumRetryAttempts: Match.anyValue() }),
+      }),
+    ]);
 
   it("route the drained groups' terminate actions of our hook", () => {
     template.hasResourceProperties('AWS::Events::Rule', {
@@ -176,7 +272,7 @@ describe('the rules', () => {
         'detail-type': ['EC2 Instance-terminate Lifecycle Action'],
         detail: { AutoScalingGroupName: GROUPS, LifecycleHookName: ['fleet-drainer'] },
       },
-      Targets: target,
+      Targets: deliveredTo({ 'Fn::GetAtt': [lifecycleQueueId, 'Arn'] }),
     });
   });
 
@@ -197,14 +293,39 @@ describe('the rules', () => {
           ]),
         },
       },
-      Targets: target,
+      Targets: deliveredTo({ 'Fn::GetAtt': [statusQueueId, 'Arn'] }),
     });
   });
 
-  it('tick at the reconcile period', () => {
+  it('may send to their queue, and only they', () => {
+    for (const [rule, id] of [
+      ['LifecycleRule', lifecycleQueueId],
+      ['CommandStatusRule', statusQueueId],
+    ]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Action: Match.arrayWith(['sqs:SendMessage']),
+              Principal: { Service: 'events.amazonaws.com' },
+              Condition: {
+                ArnEquals: {
+                  'aws:SourceArn': { 'Fn::GetAtt': [Match.stringLikeRegexp(rule as string), 'Arn'] },
+                },
+              },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('tick at the reconcile period, invoking the function directly (never behind queued events)', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
-      Targets: target,
+      Targets: deliveredTo({ 'Fn::GetAtt': [functionId, 'Arn'] }),
     });
     const slow = drainerStack({ reconcilePeriod: Duration.minutes(5) }).template;
     slow.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
@@ -244,9 +365,43 @@ describe('options', () => {
     );
   });
 
+  it('sizes the HeartbeatTimeout for the Auto Scaling API budget of maxConcurrentDrains', () => {
+    const big = drainerStack({ maxConcurrentDrains: 10_000 });
+    expect(big.drainer.heartbeatTimeoutSeconds).toBe(3000);
+    big.template.hasResourceProperties('AWS::AutoScaling::LifecycleHook', { HeartbeatTimeout: 3000 });
+    big.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [ENV_HEARTBEAT_TIMEOUT_SECONDS]: '3000' }) },
+    });
+    expect(drainer.heartbeatTimeoutSeconds).toBe(900);
+  });
+
   it('creates no alarm when alarms is false, but keeps the dashboard', () => {
     const quiet = drainerStack({ alarms: false }).template;
     quiet.resourceCountIs('AWS::CloudWatch::Alarm', 0);
     quiet.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('monitoring', () => {
+  it.each(QUEUES)('alarms when an event has waited 15 minutes in the %s queue', (name, id) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 900,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmDescription: Match.stringLikeRegexp(
+        `waited 15 minutes in the ${name} queue: drains start or finish late`,
+      ),
+    });
+  });
+
+  it("graphs both queues' waiting events and the age of their oldest on the dashboard", () => {
+    const body = JSON.stringify(onlyResource(template, 'AWS::CloudWatch::Dashboard').DashboardBody);
+    for (const [, id] of QUEUES) expect(body).toContain(id);
+    expect(body).toContain('ApproximateNumberOfMessagesVisible');
+    expect(body).toContain('ApproximateAgeOfOldestMessage');
   });
 });

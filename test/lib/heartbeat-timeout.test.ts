@@ -9,12 +9,18 @@ import {
   parseConfig,
 } from '../../lambda/config';
 import {
+  apiBudgetSeconds,
+  DEFAULT_MAX_CONCURRENT_DRAINS,
+  drainFits,
   globalTimeoutSeconds,
+  HEARTBEAT_TIMEOUT_HEADROOM,
   heartbeatTimeoutSeconds,
   LIFECYCLE_OVERHEAD_SECONDS,
+  MAX_CONCURRENT_DRAINS,
   MIN_HEARTBEAT_TIMEOUT_SECONDS,
   maxDrainSeconds,
   neededWaitSeconds,
+  PLANNED_AUTO_SCALING_CALLS_PER_SECOND,
 } from '../../lib/index';
 
 describe('heartbeatTimeoutSeconds', () => {
@@ -33,6 +39,24 @@ describe('heartbeatTimeoutSeconds', () => {
   it('is at least four reconcile periods, so a heartbeat always comes within H', () => {
     expect(heartbeatTimeoutSeconds(600, 600)).toBe(2400);
   });
+
+  it('gives every concurrent drain its first Auto Scaling call within a third of H at 10 calls/s', () => {
+    expect([HEARTBEAT_TIMEOUT_HEADROOM, PLANNED_AUTO_SCALING_CALLS_PER_SECOND]).toEqual([3, 10]);
+    expect(apiBudgetSeconds(1000)).toBe(300);
+    // 1,000 drains (the default) need 300 s: the 900 s floor wins.
+    expect(heartbeatTimeoutSeconds(3600, 60)).toBe(
+      heartbeatTimeoutSeconds(3600, 60, DEFAULT_MAX_CONCURRENT_DRAINS),
+    );
+    expect(heartbeatTimeoutSeconds(3600, 60, 1000)).toBe(900);
+    expect(heartbeatTimeoutSeconds(3600, 60, 10_000)).toBe(3000);
+    expect(heartbeatTimeoutSeconds(3600, 60, 10_001)).toBe(3001);
+    expect(heartbeatTimeoutSeconds(3600, 60, MAX_CONCURRENT_DRAINS)).toBe(7200);
+  });
+
+  it('refuses more concurrent drains than the largest HeartbeatTimeout (7200 s) can give their budget', () => {
+    expect(MAX_CONCURRENT_DRAINS).toBe(24_000);
+    expect(() => heartbeatTimeoutSeconds(3600, 60, MAX_CONCURRENT_DRAINS + 1)).toThrow(RangeError);
+  });
 });
 
 describe('maxDrainSeconds', () => {
@@ -44,15 +68,33 @@ describe('maxDrainSeconds', () => {
     expect(neededWaitSeconds(longest + 1, over)).toBeGreaterThan(globalTimeoutSeconds(over));
     expect(longest).toBeGreaterThan(47 * 3600);
   });
+
+  it('shrinks by what a larger H adds to the wait after the last heartbeat (the 48 hours do not grow)', () => {
+    const longest = maxDrainSeconds(60);
+    const h = heartbeatTimeoutSeconds(longest, 60);
+    for (const drains of [10_000, MAX_CONCURRENT_DRAINS]) {
+      const bigger = heartbeatTimeoutSeconds(0, 60, drains);
+      expect(maxDrainSeconds(60, drains)).toBe(longest - (bigger - h));
+      expect(drainFits(maxDrainSeconds(60, drains), 60, drains)).toBe(true);
+      expect(drainFits(maxDrainSeconds(60, drains) + 1, 60, drains)).toBe(false);
+    }
+    expect(maxDrainSeconds(60, DEFAULT_MAX_CONCURRENT_DRAINS)).toBe(longest);
+  });
 });
 
 describe("the drainer Lambda's own configuration check", () => {
-  it.each([60, 300, 1800])(
-    'accepts every maximum drain time the construct allows (reconcile %i s)',
-    (tick) => {
-      for (let drain = 60; drain <= maxDrainSeconds(tick); drain += 997) {
-        for (const maxDrain of [drain, maxDrainSeconds(tick)]) {
-          const h = heartbeatTimeoutSeconds(maxDrain, tick);
+  it.each([
+    [60, 1000],
+    [300, 1000],
+    [1800, 1000],
+    [60, 10_000],
+    [60, MAX_CONCURRENT_DRAINS],
+  ])(
+    'accepts every maximum drain time the construct allows (reconcile %i s, %i drains at once)',
+    (tick, drains) => {
+      for (let drain = 60; drain <= maxDrainSeconds(tick, drains); drain += 997) {
+        for (const maxDrain of [drain, maxDrainSeconds(tick, drains)]) {
+          const h = heartbeatTimeoutSeconds(maxDrain, tick, drains);
           const result = parseConfig({
             [ENV_DOCUMENT_NAME]: 'FleetDrain-Test',
             [ENV_GROUP_NAMES]: 'web',

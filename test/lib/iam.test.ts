@@ -42,6 +42,10 @@ const policies = Object.entries(template.findResources('AWS::IAM::Policy')).map(
   policy: concrete((resource as { Properties: { PolicyDocument: unknown } }).Properties.PolicyDocument),
 }));
 
+/** A queue of the stack, by the stand-in ARN `concrete` gives it. */
+const queueArn = (queue: { node: { defaultChild?: unknown } }) =>
+  `arn:aws:sqs:${REGION}:${ACCOUNT}:${stack.getLogicalId(queue.node.defaultChild as never)}`;
+
 const groupArn = (name: string) =>
   `arn:aws:autoscaling:${REGION}:${ACCOUNT}:autoScalingGroup:0f0e0d0c-1111-2222-3333-444455556666:autoScalingGroupName/${name}`;
 const instanceArn = `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0123456789abcdef0`;
@@ -82,6 +86,21 @@ describe('the drainer Lambda may', () => {
     expect(await decide('ssm:SendCommand', instanceArn, tagged('workers'))).toBe('Allowed');
   });
 
+  it.each(['lifecycle', 'status'] as const)(
+    'read how many events wait in the %s queue (sqs:GetQueueAttributes) and consume them',
+    async (name) => {
+      const queue = queueArn(name === 'lifecycle' ? drainer.lifecycleQueue : drainer.statusQueue);
+      for (const action of [
+        'sqs:GetQueueAttributes',
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:ChangeMessageVisibility',
+      ]) {
+        expect(await decide(action, queue), action).toBe('Allowed');
+      }
+    },
+  );
+
   it('emit drain events on the default bus', async () => {
     expect(await decide('events:PutEvents', `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`)).toBe(
       'Allowed',
@@ -95,6 +114,7 @@ describe('every AWS call the Lambda makes', () => {
     'aws-auto-scaling.ts': 'autoscaling',
     'aws-ssm.ts': 'ssm',
     'aws-events.ts': 'events',
+    'aws-sqs.ts': 'sqs',
   };
   const lambdaDir = new URL('../../lambda/', import.meta.url);
   const calls = readdirSync(lambdaDir)
@@ -139,6 +159,13 @@ describe('the drainer Lambda may not', () => {
   it('send a command to an untagged instance or to an instance of another group', async () => {
     expect(await decide('ssm:SendCommand', instanceArn)).not.toBe('Allowed');
     expect(await decide('ssm:SendCommand', instanceArn, tagged('billing'))).not.toBe('Allowed');
+  });
+
+  it("read or consume another queue, or send to its own event queues (only EventBridge's rules do)", async () => {
+    const other = `arn:aws:sqs:${REGION}:${ACCOUNT}:someone-elses-queue`;
+    expect(await decide('sqs:GetQueueAttributes', other)).not.toBe('Allowed');
+    expect(await decide('sqs:ReceiveMessage', other)).not.toBe('Allowed');
+    expect(await decide('sqs:SendMessage', queueArn(drainer.lifecycleQueue))).not.toBe('Allowed');
   });
 
   it('change a group, terminate an instance or emit on another bus', async () => {

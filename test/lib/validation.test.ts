@@ -50,6 +50,26 @@ describe('props are checked in the constructor', () => {
     expect(create({ groups: ['web', 'web'] })).toThrow(/`groups` names "web" twice/);
   });
 
+  it('refuses maxConcurrentDrains that is not a whole number from 1 to 24000, naming the timeout it sizes', () => {
+    for (const bad of [0, -1, 1.5, 24_001, 30_000, Number.NaN]) {
+      expect(create({ maxConcurrentDrains: bad })).toThrow(
+        new RegExp(
+          `\`maxConcurrentDrains\` must be a whole number from 1 to 24000, got ${bad}: the hook's HeartbeatTimeout \\(at most 7200 s\\) must give every drain`,
+        ),
+      );
+    }
+    expect(create({ maxConcurrentDrains: 24_000 })).not.toThrow();
+    expect(create({ maxConcurrentDrains: 1 })).not.toThrow();
+  });
+
+  it('checks the maximum drain time against the larger H that many concurrent drains need', () => {
+    // 24,000 drains: H = 7200 s, so the longest drain is 48 h − 465 s − 7200 s.
+    expect(create({ maxConcurrentDrains: 24_000, maxDrainTime: Duration.seconds(170_607) })).toThrow(
+      /`maxDrainTime` must be at most .*\(165135 s\), got .*\(170607 s\)/,
+    );
+    expect(create({ maxConcurrentDrains: 24_000, maxDrainTime: Duration.seconds(165_135) })).not.toThrow();
+  });
+
   it('refuses an invalid hook name', () => {
     expect(create({ hookName: '-x' })).toThrow(/`hookName` must match .*, got "-x"/);
   });
