@@ -3,7 +3,7 @@
 import { AwsError } from './aws-error';
 import { type RateLimit, TokenBucket } from './rate-limit';
 
-export type Service = 'autoscaling' | 'ssm' | 'events';
+export type Service = 'autoscaling' | 'ssm' | 'events' | 'sqs';
 
 interface ApiFault {
   service: Service;
@@ -12,11 +12,14 @@ interface ApiFault {
   error: () => AwsError;
 }
 
-/** Throttling as each service answers it (Auto Scaling: `Throttling`; JSON services: `ThrottlingException`). */
+/**
+ * Throttling as each service answers it (Auto Scaling: `Throttling`; SSM and EventBridge:
+ * `ThrottlingException`; SQS: `RequestThrottled`, HTTP 403).
+ */
 export function throttlingError(service: Service): AwsError {
-  return service === 'autoscaling'
-    ? new AwsError('Throttling', 'Rate exceeded', 400)
-    : new AwsError('ThrottlingException', 'Rate exceeded', 400);
+  if (service === 'autoscaling') return new AwsError('Throttling', 'Rate exceeded', 400);
+  if (service === 'sqs') return new AwsError('RequestThrottled', 'Rate exceeded', 403);
+  return new AwsError('ThrottlingException', 'Rate exceeded', 400);
 }
 
 /** Queued API faults, each for the next `times` matching calls; and rate limits, for every call. */

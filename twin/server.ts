@@ -1,5 +1,6 @@
 // The loopback HTTP endpoint the real SDK clients talk to (AWS_ENDPOINT_URL). Routes by protocol: a JSON
-// 1.1 request carries `X-Amz-Target`, a Query request is a form with `Action`. Signatures are not checked.
+// request (1.1 for SSM and EventBridge, 1.0 for SQS) carries `X-Amz-Target`, a Query request is a form with
+// `Action`. Signatures are not checked.
 
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -9,6 +10,7 @@ import { AwsError } from './aws-error';
 import type { ApiFaults, Service } from './faults';
 import { JSON_CONTENT_TYPE, jsonError, parseTarget } from './json-protocol';
 import { QueryParams, queryError, queryResponse } from './query-protocol';
+import { SQS_CONTENT_TYPE, sqsError } from './sqs-api';
 import type { XmlObject } from './xml';
 
 /** One API call as the twin saw it: for tests and the drill's counters. */
@@ -31,6 +33,7 @@ export interface ApiBackend {
 const JSON_SERVICES: Record<string, Exclude<Service, 'autoscaling'>> = {
   AmazonSSM: 'ssm',
   AWSEvents: 'events',
+  AmazonSQS: 'sqs',
 };
 /** Bodies are small for these APIs; anything larger is a client bug. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -94,7 +97,7 @@ export async function startApiServer(backend: ApiBackend): Promise<ApiServer> {
         send(
           response,
           200,
-          JSON_CONTENT_TYPE,
+          service === 'sqs' ? SQS_CONTENT_TYPE : JSON_CONTENT_TYPE,
           JSON.stringify(backend.json(service, parsed.operation, call.input)),
           common,
         );
@@ -102,6 +105,11 @@ export async function startApiServer(backend: ApiBackend): Promise<ApiServer> {
         const awsError =
           error instanceof AwsError ? error : new AwsError('InternalServerError', String(error), 500);
         call.errorCode = awsError.code;
+        if (service === 'sqs') {
+          const { body: errorBody, headers } = sqsError(awsError);
+          send(response, awsError.status, SQS_CONTENT_TYPE, errorBody, { ...common, ...headers });
+          return;
+        }
         send(response, awsError.status, JSON_CONTENT_TYPE, jsonError(awsError), {
           ...common,
           'x-amzn-errortype': awsError.code,

@@ -1,6 +1,7 @@
 // Reads what the twin needs from a synthesized CloudFormation template (the stable interface with lib/):
 // the SSM Command documents, the terminate lifecycle hooks, the rules with their event patterns and
-// schedules, and the drainer Lambda with its environment. Intrinsics are resolved the way a deployment
+// schedules, the SQS queues they deliver to, the event source mappings that feed the drainer Lambda from
+// those queues, and the drainer Lambda with its environment. Intrinsics are resolved the way a deployment
 // would, with the twin's account and region and stand-in physical names.
 
 import { ACCOUNT_ID } from './commands';
@@ -32,8 +33,37 @@ export interface TemplateRule {
   /** From `rate(…)`; undefined for a pattern rule. */
   schedulePeriodMs: number | undefined;
   enabled: boolean;
-  /** Whether one of the rule's targets is the drainer function. */
+  /** Whether one of the rule's targets is the drainer function (an asynchronous invocation). */
   targetsFunction: boolean;
+  /** Logical ids of the SQS queues the rule's targets deliver to. */
+  queueIds: string[];
+}
+
+export interface TemplateQueue {
+  logicalId: string;
+  name: string;
+  /** What `Ref` gives, and what the SQS API knows the queue by. */
+  url: string;
+  arn: string;
+  /** VisibilityTimeout (the service default is 30 s). */
+  visibilityTimeoutSeconds: number;
+  /** RedrivePolicy: where a message goes after `maxReceiveCount` receives. */
+  redrive: { deadLetterTargetArn: string; maxReceiveCount: number } | undefined;
+}
+
+/** An AWS::Lambda::EventSourceMapping from a queue to the drainer function. */
+export interface TemplateMapping {
+  logicalId: string;
+  queueId: string;
+  /** BatchSize (default 10 for SQS). */
+  batchSize: number;
+  /** MaximumBatchingWindowInSeconds (default 0). */
+  maximumBatchingWindowSeconds: number;
+  /** ScalingConfig.MaximumConcurrency; undefined: no cap of its own. */
+  maximumConcurrency: number | undefined;
+  /** FunctionResponseTypes includes ReportBatchItemFailures. */
+  reportBatchItemFailures: boolean;
+  enabled: boolean;
 }
 
 export interface TemplateFunction {
@@ -47,6 +77,8 @@ export interface TwinTemplate {
   documents: Map<string, DocumentContent>;
   hooks: TemplateHook[];
   rules: TemplateRule[];
+  queues: TemplateQueue[];
+  mappings: TemplateMapping[];
   drainer: TemplateFunction;
 }
 
@@ -58,7 +90,21 @@ const NAME_PROPERTIES: Record<string, string> = {
   'AWS::Events::Rule': 'Name',
   'AWS::Lambda::Function': 'FunctionName',
   'AWS::Events::EventBus': 'Name',
+  'AWS::SQS::Queue': 'QueueName',
 };
+
+/** The queue's name (QueueName, or the stand-in physical name), URL and ARN, as SQS gives them. */
+function queueIdentity(logicalId: string, template: CfnTemplate): { name: string; url: string; arn: string } {
+  const given = template.Resources[logicalId]?.Properties?.QueueName;
+  const name = given === undefined ? `${STACK_NAME}-${logicalId}` : String(resolveValue(given, template));
+  return {
+    name,
+    url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/${name}`,
+    arn: `arn:aws:sqs:${REGION}:${ACCOUNT_ID}:${name}`,
+  };
+}
+const isQueue = (logicalId: string, template: CfnTemplate) =>
+  template.Resources[logicalId]?.Type === 'AWS::SQS::Queue';
 
 /** Resolves the intrinsics a CDK template uses in the properties the twin reads. */
 export function resolveValue(value: unknown, template: CfnTemplate): unknown {
@@ -80,6 +126,12 @@ function resolveIntrinsic(key: string, argument: unknown, template: CfnTemplate)
       const [logicalId, attribute] = (
         Array.isArray(argument) ? argument : String(argument).split('.')
       ) as string[];
+      if (isQueue(logicalId as string, template)) {
+        const queue = queueIdentity(logicalId as string, template);
+        if (attribute === 'Arn') return queue.arn;
+        if (attribute === 'QueueUrl') return queue.url;
+        if (attribute === 'QueueName') return queue.name;
+      }
       return `arn:aws:twin:${REGION}:${ACCOUNT_ID}:${logicalId}/${attribute}`;
     }
     case 'Fn::Join': {
@@ -117,6 +169,8 @@ function refValue(name: string, template: CfnTemplate): string {
   if (pseudo[name] !== undefined) return pseudo[name] as string;
   const resource = template.Resources[name];
   if (resource === undefined) throw new Error(`the template has no resource or parameter ${name}`);
+  // A queue's Ref is its URL.
+  if (resource.Type === 'AWS::SQS::Queue') return queueIdentity(name, template).url;
   const property = NAME_PROPERTIES[resource.Type];
   const given = property === undefined ? undefined : resource.Properties?.[property];
   return given === undefined ? `${STACK_NAME}-${name}` : String(resolveValue(given, template));
@@ -182,20 +236,34 @@ export function readTemplate(template: CfnTemplate): TwinTemplate {
       raw: resource.Properties ?? {},
       properties: props(resource, ['EventPattern', 'ScheduleExpression', 'State']),
     }));
-  const targetIds = new Set(
-    ruleTargets.flatMap(({ raw }) =>
-      ((raw.Targets as { Arn?: unknown }[] | undefined) ?? []).flatMap((target) => {
-        const arn = target.Arn as { 'Fn::GetAtt'?: unknown[] } | undefined;
-        return Array.isArray(arn?.['Fn::GetAtt']) ? [String(arn['Fn::GetAtt'][0])] : [];
-      }),
-    ),
-  );
+  /** The logical id a `{ "Fn::GetAtt": [id, "Arn"] }` names, if that is what `value` is. */
+  const arnOf = (value: unknown): string | undefined => {
+    const getAtt = (value as { 'Fn::GetAtt'?: unknown } | undefined)?.['Fn::GetAtt'];
+    if (Array.isArray(getAtt)) return getAtt[1] === 'Arn' ? String(getAtt[0]) : undefined;
+    if (typeof getAtt === 'string' && getAtt.endsWith('.Arn')) return getAtt.slice(0, -'.Arn'.length);
+    return undefined;
+  };
+  /** The logical id a `{ "Ref": id }` names. */
+  const refOf = (value: unknown): string | undefined => {
+    const ref = (value as { Ref?: unknown } | undefined)?.Ref;
+    return typeof ref === 'string' ? ref : undefined;
+  };
+  const targetsOf = (raw: Record<string, unknown>) =>
+    ((raw.Targets as { Arn?: unknown }[] | undefined) ?? []).map((target) => arnOf(target.Arn));
+  const rawMappings = resources
+    .filter(([, resource]) => resource.Type === 'AWS::Lambda::EventSourceMapping')
+    .map(([logicalId, resource]) => ({ logicalId, raw: resource.Properties ?? {} }));
+  // The drainer is the function the rules invoke or the event source mappings feed.
+  const targetIds = new Set([
+    ...ruleTargets.flatMap(({ raw }) => targetsOf(raw)),
+    ...rawMappings.map(({ raw }) => refOf(raw.FunctionName) ?? arnOf(raw.FunctionName)),
+  ]);
   const functionIds = resources
     .filter(([logicalId, resource]) => resource.Type === 'AWS::Lambda::Function' && targetIds.has(logicalId))
     .map(([logicalId]) => logicalId);
   if (functionIds.length !== 1) {
     throw new Error(
-      `expected exactly one Lambda function targeted by the rules, found ${functionIds.length}`,
+      `expected exactly one Lambda function targeted by the rules or event source mappings, found ${functionIds.length}`,
     );
   }
   const drainerId = functionIds[0] as string;
@@ -207,6 +275,76 @@ export function readTemplate(template: CfnTemplate): TwinTemplate {
   );
   const retryAttempts = Number(invokeConfig?.[1].Properties?.MaximumRetryAttempts ?? 2);
 
+  const queues: TemplateQueue[] = resources
+    .filter(([, resource]) => resource.Type === 'AWS::SQS::Queue')
+    .map(([logicalId, resource]) => {
+      const properties = props(resource, ['VisibilityTimeout', 'RedrivePolicy']);
+      const redrive = (
+        typeof properties.RedrivePolicy === 'string'
+          ? JSON.parse(properties.RedrivePolicy)
+          : properties.RedrivePolicy
+      ) as { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown } | undefined;
+      if (
+        redrive !== undefined &&
+        (redrive.deadLetterTargetArn === undefined || !(Number(redrive.maxReceiveCount) >= 1))
+      ) {
+        throw new Error(
+          `queue ${logicalId}: RedrivePolicy needs deadLetterTargetArn and maxReceiveCount ≥ 1`,
+        );
+      }
+      return {
+        logicalId,
+        ...queueIdentity(logicalId, template),
+        visibilityTimeoutSeconds: Number(properties.VisibilityTimeout ?? 30),
+        redrive:
+          redrive === undefined
+            ? undefined
+            : {
+                deadLetterTargetArn: String(redrive.deadLetterTargetArn),
+                maxReceiveCount: Number(redrive.maxReceiveCount),
+              },
+      };
+    });
+  for (const queue of queues) {
+    if (queue.redrive && !queues.some((other) => other.arn === queue.redrive?.deadLetterTargetArn)) {
+      throw new Error(
+        `queue ${queue.logicalId}: its dead-letter queue ${queue.redrive.deadLetterTargetArn} is not in the template`,
+      );
+    }
+  }
+
+  const mappings: TemplateMapping[] = rawMappings
+    .filter(({ raw }) => (refOf(raw.FunctionName) ?? arnOf(raw.FunctionName)) === drainerId)
+    .map(({ logicalId, raw }) => {
+      const queueId = arnOf(raw.EventSourceArn);
+      if (queueId === undefined || !isQueue(queueId, template)) {
+        throw new Error(
+          `event source mapping ${logicalId}: the twin supports SQS queues of the template only (EventSourceArn: { "Fn::GetAtt": [<queue>, "Arn"] })`,
+        );
+      }
+      const properties = props(template.Resources[logicalId] as Resource, [
+        'BatchSize',
+        'MaximumBatchingWindowInSeconds',
+        'ScalingConfig',
+        'FunctionResponseTypes',
+        'Enabled',
+      ]);
+      const maximumConcurrency = (properties.ScalingConfig as { MaximumConcurrency?: unknown } | undefined)
+        ?.MaximumConcurrency;
+      return {
+        logicalId,
+        queueId,
+        batchSize: Number(properties.BatchSize ?? 10),
+        maximumBatchingWindowSeconds: Number(properties.MaximumBatchingWindowInSeconds ?? 0),
+        maximumConcurrency: maximumConcurrency === undefined ? undefined : Number(maximumConcurrency),
+        reportBatchItemFailures: ((properties.FunctionResponseTypes as unknown[] | undefined) ?? []).includes(
+          'ReportBatchItemFailures',
+        ),
+        enabled:
+          properties.Enabled === undefined || properties.Enabled === true || properties.Enabled === 'true',
+      };
+    });
+
   const rules: TemplateRule[] = ruleTargets.map(({ logicalId, raw, properties }) => ({
     logicalId,
     arn: `arn:aws:events:${REGION}:${ACCOUNT_ID}:rule/${refValue(logicalId, template)}`,
@@ -216,9 +354,8 @@ export function readTemplate(template: CfnTemplate): TwinTemplate {
         ? ratePeriodMs(properties.ScheduleExpression)
         : undefined,
     enabled: properties.State === undefined || properties.State === 'ENABLED',
-    targetsFunction: ((raw.Targets as { Arn?: unknown }[] | undefined) ?? []).some(
-      (target) => JSON.stringify(target.Arn) === JSON.stringify({ 'Fn::GetAtt': [drainerId, 'Arn'] }),
-    ),
+    targetsFunction: targetsOf(raw).includes(drainerId),
+    queueIds: targetsOf(raw).filter((id): id is string => id !== undefined && isQueue(id, template)),
   }));
 
   const environment = ((drainerProps.Environment as { Variables?: Record<string, unknown> } | undefined)
@@ -227,6 +364,8 @@ export function readTemplate(template: CfnTemplate): TwinTemplate {
     documents,
     hooks,
     rules,
+    queues,
+    mappings,
     drainer: {
       logicalId: drainerId,
       environment: Object.fromEntries(

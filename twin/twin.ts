@@ -20,7 +20,9 @@ import { ApiFaults } from './faults';
 import { InstanceHost, type WorkerSpec } from './instances';
 import { AutoScalingModel, type InstanceRecord } from './lifecycle';
 import { composeHandler, type Handler, importHandler } from './load-handler';
+import { QueueSet } from './queues';
 import { type ApiServer, startApiServer } from './server';
+import { sqsOperation } from './sqs-api';
 import { ssmOperation } from './ssm-api';
 import { type CfnTemplate, readTemplate, type TwinTemplate } from './template';
 import { Timeline } from './timeline';
@@ -44,6 +46,11 @@ export interface TwinOptions {
   handler?: 'module' | 'composed' | 'none';
   /** Lambda's async retry delays, in clock time. Default 60 s then 120 s, as Lambda does. */
   retryDelaysMs?: number[];
+  /**
+   * Overrides every queue's VisibilityTimeout, in clock time: how long a failed SQS record waits before it
+   * is delivered again (the construct's event queues: 10 min). The queues' own attributes still say theirs.
+   */
+  queueVisibilityTimeoutMs?: number;
   /** How long GetCommandInvocation answers InvocationDoesNotExist after SendCommand. Default 1 s. */
   visibilityDelayMs?: number;
   /** Handler log level (Powertools). Default WARN. */
@@ -78,6 +85,8 @@ export class Twin {
   readonly autoScaling: AutoScalingModel;
   readonly commands: CommandsModel;
   readonly bus: EventBus;
+  /** The template's SQS queues (event queues and dead-letter queues), by logical id and URL. */
+  readonly queues: QueueSet;
   readonly template: TwinTemplate;
   private readonly commandStatuses = new Map<string, string>();
   private server: ApiServer | undefined;
@@ -143,11 +152,14 @@ export class Twin {
       },
       options.visibilityDelayMs,
     );
+    this.queues = new QueueSet(this.template.queues, options.queueVisibilityTimeoutMs);
     this.bus = new EventBus(this.template.rules, (event) => this.invoke(event), clock, this.timeline, {
       retryAttempts: this.template.drainer.retryAttempts,
       retryDelaysMs: options.retryDelaysMs ?? [60_000, 120_000],
       tickPeriodMs: options.tickPeriodMs,
       concurrency: options.concurrency,
+      queues: this.queues,
+      mappings: this.template.mappings,
     });
   }
 
@@ -304,10 +316,12 @@ export class Twin {
       now: () => this.clock.now(),
       faults: this.faults,
       autoScaling: (params) => autoScalingAction(this.autoScaling, params, this.clock.now()),
-      json: (service, operation, input) =>
-        service === 'ssm'
-          ? ssmOperation(this.commands, this.agents, operation, input, this.clock.now())
-          : putEvents(input, this.clock.now(), (event) => this.bus.publish(event)),
+      json: (service, operation, input) => {
+        if (service === 'ssm')
+          return ssmOperation(this.commands, this.agents, operation, input, this.clock.now());
+        if (service === 'sqs') return sqsOperation(this.queues, operation, input, this.clock.now());
+        return putEvents(input, this.clock.now(), (event) => this.bus.publish(event));
+      },
     });
     // A test runner that dies must not leave instances behind.
     process.once('exit', this.killAll);

@@ -62,10 +62,12 @@ describe('the function and virtual instances', () => {
       schedulePeriodMs: undefined,
       enabled: true,
       targetsFunction: true,
+      queueIds: [],
     };
     const bus = new EventBus(
       [rule],
-      (event) => new Promise((resolve) => running.push({ id: event.id, end: () => resolve(undefined) })),
+      (event) =>
+        new Promise((resolve) => running.push({ id: (event as BusEvent).id, end: () => resolve(undefined) })),
       clock,
       timeline,
       { retryAttempts: 0, retryDelaysMs: [], concurrency: 2 },
