@@ -173,12 +173,15 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'handler-crash',
-    proves: "Lambda's asynchronous retry of a crashed invocation finishes the job without a second signal",
+    proves:
+      "SQS's redelivery of a crashed batch (after the visibility timeout) finishes the job without a second signal",
     fault: 'instance 1: the handler crashes before it runs; 2: it crashes after it sent the drain command',
     expect: 'forced, forced',
     plan: () => ({
       instances: 2,
-      twin: stepped(1200),
+      // A crashed batch comes back after the queue's visibility timeout (10 min in the template): 30 s here,
+      // under the adoption delay, so that the redelivery, not the reconciler, starts the drain.
+      twin: { ...stepped(1200), queueVisibilityTimeoutMs: 30_000 },
       prepare: ({ twin, instances }) => {
         twin.injectEventFault({ kind: 'crash', match: lifecycleEventOf(instances[0]) });
         twin.injectEventFault({ kind: 'crash-after', match: lifecycleEventOf(instances[1]) });
@@ -267,6 +270,7 @@ export const SCENARIOS: readonly Scenario[] = [
         twin.faults.throttle('ssm', 'SendCommand', 3);
         twin.faults.throttle('ssm', 'GetCommandInvocation', 3);
         twin.faults.throttle('events', 'PutEvents', 3);
+        twin.faults.throttle('sqs', 'GetQueueAttributes', 3);
       },
       scaleIn: scaleInAll,
       expected: outcomes(DRAINED, DRAINED),
