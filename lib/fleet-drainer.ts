@@ -1,5 +1,5 @@
 // FleetDrainer: the terminate hook on each group, the fleet-drain SSM document, the drainer Lambda with its
-// rules and schedule, least-privilege IAM, alarms and a dashboard (DESIGN §5).
+// rules, event queues and schedule, least-privilege IAM, alarms and a dashboard (DESIGN §5).
 
 import { readFileSync } from 'node:fs';
 import {
