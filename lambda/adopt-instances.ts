@@ -64,6 +64,8 @@ export async function adoptInstances(
   historyStartMs: number,
   tickMs: number,
   concurrency: number,
+  /** True when lifecycle events wait in the queue again (checked after the delay): then adopt nothing. */
+  eventsQueued: () => Promise<boolean> = async () => false,
 ): Promise<AdoptionResult> {
   const result: AdoptionResult = { adopted: 0, heartbeats: 0, failures: [] };
   if (candidates.length === 0) return result;
@@ -102,6 +104,12 @@ export async function adoptInstances(
     return result;
   }
   await deps.sleep(config.adoptionDelayMs);
+  if (await eventsQueued()) {
+    deps.log.info('lifecycle events were queued during the adoption delay; adopting nothing', {
+      candidates: probed.length,
+    });
+    return result;
+  }
   const current = new Map(
     (await deps.autoScaling.describeInstances(probed.map((candidate) => candidate.instanceId))).map(
       (state) => [state.instanceId, state],

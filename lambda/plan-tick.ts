@@ -9,7 +9,12 @@ import {
   isAdoptedDrainId,
   lifecycleActionOf,
 } from './drain-command';
-import { isHeartbeatDue } from './heartbeat-schedule';
+import {
+  HEARTBEAT_MARGIN_MS,
+  heartbeatPhaseMs,
+  isDrainHeartbeatDue,
+  maxHeartbeatPhaseMs,
+} from './heartbeat-schedule';
 import { isTerminatingWait, mayHaveActiveAction } from './lifecycle-state';
 import type { AgentState, InstanceState } from './ports';
 
@@ -31,6 +36,26 @@ export function drainLifetimeMs(config: DrainerConfig): number {
     config.heartbeatTimeoutMs +
     SETTLE_MS
   );
+}
+
+/**
+ * The longest a lifecycle action of ours may last, event to completion: the drain's deadline, the expiry
+ * grace, the command's delivery and an adoption delay, and a tick and its margin to complete it.
+ */
+export function longestActionMs(config: DrainerConfig): number {
+  return (
+    DELIVERY_TIMEOUT_SECONDS * 1000 +
+    config.maxDrainMs +
+    config.expiryGraceMs +
+    config.adoptionDelayMs +
+    config.tickPeriodMs +
+    HEARTBEAT_MARGIN_MS
+  );
+}
+
+/** A drain's heartbeat phase (heartbeat-schedule.ts): the same for its start and every tick. */
+export function drainPhaseMs(drainId: string, config: DrainerConfig): number {
+  return heartbeatPhaseMs(drainId, maxHeartbeatPhaseMs(config, longestActionMs(config)));
 }
 
 /**
@@ -104,13 +129,24 @@ export interface ExpiredDrain {
 export interface TickPlan {
   /** One command per in-flight drain that is due a heartbeat. */
   heartbeat: DrainCommand[];
-  /** The latest command of each drain whose commands all ended while its instance still waits. */
+  /**
+   * The latest command of each drain whose commands all ended while its instance still waits, and whose
+   * heartbeat is due: complete it now (or heartbeat it, if that fails), whatever its status event does.
+   */
+  finishDue: DrainCommand[];
+  /**
+   * The same for drains not due a heartbeat: their status event is likely on its way (or queued); finish
+   * only those whose event seems lost.
+   */
   finish: DrainCommand[];
   /** In-flight drains past deadline + grace whose instance still waits: complete as `expired`, cancel. */
   expire: ExpiredDrain[];
   /** Running commands of drains whose lifecycle action is over (instance gone or moved on). */
   cancel: DrainCommand[];
-  /** Current in-flight drains whose instance still waits: their SSM agents are checked (findUnreachable). */
+  /**
+   * In-flight drains due a heartbeat whose instance still waits: their SSM agents are checked first
+   * (findUnreachable), so a host that died under its drain is completed instead of heartbeated.
+   */
   watch: ExpiredDrain[];
   /** Instances in Terminating:Wait without any drain command: adoption candidates. */
   adopt: InstanceState[];
@@ -124,6 +160,7 @@ export interface TickPlan {
 export function planTick({ commands, instances, nowMs, tickMs, config, warmPool = [] }: TickInput): TickPlan {
   const plan: TickPlan = {
     heartbeat: [],
+    finishDue: [],
     finish: [],
     expire: [],
     cancel: [],
@@ -169,8 +206,18 @@ export function planTick({ commands, instances, nowMs, tickMs, config, warmPool 
     const running = list.filter((command) => !isTerminalStatus(command.status));
     const current = newestDrainOf.get(action.instanceId) === list;
 
+    const heartbeatDue = isDrainHeartbeatDue(
+      {
+        actionStartMs: actionStartMs(first, config),
+        requestedMs: first.requestedMs,
+        phaseMs: drainPhaseMs(first.params.drainId, config),
+      },
+      tickMs,
+      config,
+    );
     if (running.length === 0) {
-      if (current && isTerminatingWait(lifecycleState)) plan.finish.push(latest);
+      if (current && isTerminatingWait(lifecycleState))
+        (heartbeatDue ? plan.finishDue : plan.finish).push(latest);
       continue;
     }
     plan.inFlight += 1;
@@ -188,12 +235,9 @@ export function planTick({ commands, instances, nowMs, tickMs, config, warmPool 
       plan.expire.push({ command: first, running });
       continue;
     }
+    if (!heartbeatDue) continue;
+    plan.heartbeat.push(first);
     if (nowMs - latest.requestedMs >= SETTLE_MS) plan.watch.push({ command: first, running });
-    if (
-      isHeartbeatDue(actionStartMs(first, config), tickMs, config.tickPeriodMs, config.heartbeatTimeoutMs)
-    ) {
-      plan.heartbeat.push(first);
-    }
   }
 
   for (const instance of instances) {

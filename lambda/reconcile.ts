@@ -30,6 +30,12 @@ export const RECONCILE_CONCURRENCY = 10;
 const AGENT_IDS_PER_CALL = 50;
 /** SSM keeps command history for 30 days. */
 const SSM_HISTORY_MS = 30 * 24 * 3600_000;
+/**
+ * A drain whose command ended this long ago while its instance still waits, and no status event waits in
+ * the queue, lost its status event: the tick finishes it. Status events take seconds; a younger one is
+ * left to its event, so the action is not completed twice (one Auto Scaling call wasted).
+ */
+export const LOST_STATUS_EVENT_MS = 120_000;
 
 export interface TickSummary {
   commands: number;
@@ -42,6 +48,9 @@ export interface TickSummary {
   skipped: number;
   adopted: number;
   failures: number;
+  /** Events waiting in the lifecycle and status queues when the tick listed (null: unknown or no queue). */
+  queuedLifecycleEvents: number | null;
+  queuedStatusEvents: number | null;
 }
 
 /** How far back commands are listed: every command that may still own an action, and an hour more. */
@@ -75,7 +84,13 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
   const historyStartMs = nowMs - historyWindowMs(config);
   const groupNames = [...config.groupNames];
   const failures: StepFailure[] = [];
-  const [listed, instances, warmPool] = await Promise.all([
+  // The queues' depths only tell what is not lost: their failure must not cost the tick its heartbeats.
+  const queued = (queue: 'lifecycle' | 'status') =>
+    deps.queues.waitingMessages(queue).catch((error: unknown) => {
+      failures.push({ error, keys: { call: 'GetQueueAttributes', queue }, heartbeat: false });
+      return undefined;
+    });
+  const [listed, instances, warmPool, queuedStatus] = await Promise.all([
     deps.ssm.listCommands({ invokedAfterMs: historyStartMs }),
     deps.autoScaling.describeGroupInstances(groupNames),
     // Only for lost warm-pool events: its failure (a role without autoscaling:DescribeWarmPool) must not
@@ -84,6 +99,7 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
       failures.push({ error, keys: { call: 'DescribeWarmPool' }, heartbeat: false });
       return [];
     }),
+    queued('status'),
   ]);
   const commands = listed
     .map(toDrainCommand)
@@ -102,6 +118,8 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
     skipped: 0,
     adopted: 0,
     failures: 0,
+    queuedLifecycleEvents: null,
+    queuedStatusEvents: queuedStatus ?? null,
   };
   const run = async <T>(
     items: readonly T[],
@@ -113,39 +131,6 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
       failures.push({ error, keys: keysOf(item), heartbeat });
     }
   };
-
-  // Heartbeats first: they are the time-critical step (heartbeat-schedule.ts counts on them going out
-  // within a couple of minutes of the tick's scheduled time).
-  await run(
-    plan.heartbeat,
-    commandKeys,
-    async (command) => {
-      if (
-        (await heartbeatOrCancel(deps, lifecycleActionOf(command.params), command, false)) === 'heartbeat'
-      ) {
-        summary.heartbeats += 1;
-      } else summary.cancelled += 1;
-    },
-    true,
-  );
-
-  const candidates: AdoptionCandidate[] = [...plan.adopt];
-  await run(plan.finish, commandKeys, async (command) => {
-    // Lost status event, or another hook still holds the instance (then this ends as "already over").
-    const result: FinishResult = await finishCommand(deps, config, command);
-    if (result === 'completed') summary.finished += 1;
-    // The instance waits, but not for this drain: a drain of an earlier life (warm-pool reuse), or its
-    // token's action is over. Whatever holds it now is adopted (the adoption's probe tells whether it is
-    // our hook). Finished commands up to this one no longer block that.
-    if (result === 'stale' || result === 'gone') {
-      candidates.push({
-        instanceId: command.params.instanceId,
-        groupName: command.params.autoScalingGroupName,
-        lifecycleState: 'Terminating:Wait',
-        ignoreFinishedUntilMs: command.requestedMs,
-      });
-    }
-  });
   const endDrain = async (drain: ExpiredDrain, outcome: 'expired' | 'unreachable', reason: string) => {
     const { command, running } = drain;
     const result = await completeDrain(deps, config, {
@@ -165,27 +150,18 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
     for (const stale of running) await deps.ssm.cancelCommand(stale);
     summary.cancelled += running.length;
   };
-  await run(
-    plan.expire,
-    (drain) => commandKeys(drain.command),
-    (drain) =>
-      endDrain(
-        drain,
-        'expired',
-        `drain command still ${drain.command.status} past its deadline ${drain.command.params.deadline}`,
-      ),
-  );
-  await run(plan.cancel, commandKeys, async (command) => {
-    deps.log.info('lifecycle action is over; cancelling its drain command', commandKeys(command));
-    deps.metrics.count('LifecycleActionsGone');
-    await deps.ssm.cancelCommand(command);
-    summary.cancelled += 1;
-  });
+  const heartbeat = async (command: DrainCommand) => {
+    if ((await heartbeatOrCancel(deps, lifecycleActionOf(command.params), command, false)) === 'heartbeat') {
+      summary.heartbeats += 1;
+    } else summary.cancelled += 1;
+  };
 
-  // Hosts that died under their drain: SSM's agent status, looked up for the drains still in flight.
-  const watchIds = [...new Set(plan.watch.map(({ command }) => command.params.instanceId))];
+  // Hosts that died under their drain, among the drains about to be heartbeated (SSM's agent status): a
+  // host that died leaves its command InProgress until its timeouts, and its action would be heartbeated
+  // until deadline + grace. Completed as unreachable instead. Unknown (the lookup failed): heartbeat all.
   const agents = new Map<string, AgentState>();
   let agentsKnown = true;
+  const watchIds = [...new Set(plan.watch.map(({ command }) => command.params.instanceId))];
   const chunks: string[][] = [];
   for (let index = 0; index < watchIds.length; index += AGENT_IDS_PER_CALL) {
     chunks.push(watchIds.slice(index, index + AGENT_IDS_PER_CALL));
@@ -202,13 +178,74 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
       }
     },
   );
-  if (agentsKnown) {
-    await run(
-      findUnreachable(plan.watch, agents, deps.now()),
-      (drain) => commandKeys(drain.command),
-      (drain) => endDrain(drain, 'unreachable', 'the instance is gone: its SSM agent is no longer connected'),
-    );
+  const gone = agentsKnown ? findUnreachable(plan.watch, agents, deps.now()) : [];
+  const goneIds = new Set(gone.map(({ command }) => command.commandId));
+
+  // Heartbeats next: they are the time-critical step (heartbeat-schedule.ts counts on them going out
+  // within a couple of minutes of the tick's scheduled time). A finished drain whose heartbeat is due is
+  // completed instead (one call either way, and the action ends); if that does not happen, it is beaten.
+  await run(
+    plan.heartbeat.filter((command) => !goneIds.has(command.commandId)),
+    commandKeys,
+    heartbeat,
+    true,
+  );
+  const candidates: AdoptionCandidate[] = [];
+  const afterFinish = (command: DrainCommand, result: FinishResult) => {
+    if (result === 'completed') summary.finished += 1;
+    // The instance waits, but not for this drain: a drain of an earlier life (warm-pool reuse), or its
+    // token's action is over. Whatever holds it now is adopted (the adoption's probe tells whether it is
+    // our hook). Finished commands up to this one no longer block that.
+    if (result === 'stale' || result === 'gone') {
+      candidates.push({
+        instanceId: command.params.instanceId,
+        groupName: command.params.autoScalingGroupName,
+        lifecycleState: 'Terminating:Wait',
+        ignoreFinishedUntilMs: command.requestedMs,
+      });
+    }
+  };
+  await run(
+    plan.finishDue,
+    commandKeys,
+    async (command) => {
+      const result = await finishCommand(deps, config, command);
+      afterFinish(command, result);
+      if (result === 'not-found' || result === 'not-terminal') await heartbeat(command);
+    },
+    true,
+  );
+  // Lost status events: only while none wait in the status queue (a storm's are queued, not lost), and
+  // only for commands that ended a while ago.
+  if (queuedStatus === undefined || queuedStatus === 0) {
+    await run(plan.finish, commandKeys, async (command) => {
+      afterFinish(
+        command,
+        await finishCommand(deps, config, command, { endedAtLeastMsAgo: LOST_STATUS_EVENT_MS }),
+      );
+    });
   }
+  await run(
+    plan.expire,
+    (drain) => commandKeys(drain.command),
+    (drain) =>
+      endDrain(
+        drain,
+        'expired',
+        `drain command still ${drain.command.status} past its deadline ${drain.command.params.deadline}`,
+      ),
+  );
+  await run(plan.cancel, commandKeys, async (command) => {
+    deps.log.info('lifecycle action is over; cancelling its drain command', commandKeys(command));
+    deps.metrics.count('LifecycleActionsGone');
+    await deps.ssm.cancelCommand(command);
+    summary.cancelled += 1;
+  });
+  await run(
+    gone,
+    (drain) => commandKeys(drain.command),
+    (drain) => endDrain(drain, 'unreachable', 'the instance is gone: its SSM agent is no longer connected'),
+  );
 
   // Warm-pool instances leaving the pool are stopped: nothing to drain, complete (their event was lost).
   await run(
@@ -234,13 +271,24 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
     },
   );
 
+  // Lifecycle events waiting in the queue are not lost: while some wait, adopting would race their starts.
+  const queuedLifecycle = await queued('lifecycle');
+  summary.queuedLifecycleEvents = queuedLifecycle ?? null;
+  const allCandidates = [...plan.adopt, ...candidates];
+  if (queuedLifecycle !== undefined && queuedLifecycle > 0 && allCandidates.length > 0) {
+    deps.log.info('lifecycle events are queued; adopting nothing this tick', {
+      queuedLifecycleEvents: queuedLifecycle,
+      candidates: allCandidates.length,
+    });
+  }
   const adoption = await adoptInstances(
     deps,
     config,
-    candidates,
+    queuedLifecycle !== undefined && queuedLifecycle > 0 ? [] : allCandidates,
     historyStartMs,
     tickMs,
     RECONCILE_CONCURRENCY,
+    async () => ((await queued('lifecycle')) ?? 0) > 0,
   );
   summary.adopted = adoption.adopted;
   summary.heartbeats += adoption.heartbeats;

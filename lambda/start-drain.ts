@@ -16,6 +16,7 @@ import { STARTED_DETAIL_TYPE, type StartedDetail } from './drain-events';
 import { errorMessage, InstanceUnreachableError, NoActiveLifecycleActionError } from './errors';
 import { isStartHeartbeatDue } from './heartbeat-schedule';
 import { mayHaveActiveAction } from './lifecycle-state';
+import { drainPhaseMs } from './plan-tick';
 import type { Deps, LogKeys } from './ports';
 import type { Delivery } from './sqs-batch';
 
@@ -101,53 +102,59 @@ export async function startDrain(
     }
   }
 
-  // Duplicate events (EventBridge is at-least-once, Lambda retries async invocations) must not send a second
-  // command. SSM has no idempotency token, so look for a command carrying this token. ListCommands is
-  // eventually consistent: a duplicate arriving within seconds of the first SendCommand may not see it and
-  // send again. That second command has the same drainId, so the agent on the host joins the first drain
-  // (no signal is sent twice), and the reconciler groups commands by drainId (one heartbeat, one completion).
-  const existing = (
-    await deps.ssm.listCommands({
-      instanceId: work.instanceId,
-      invokedAfterMs: work.eventTimeMs - CLOCK_SKEW_MS,
-    })
-  )
-    .map(toDrainCommand)
-    .filter(
-      (command): command is DrainCommand =>
-        command !== undefined && command.params.instanceId === work.instanceId,
+  // Duplicate events (EventBridge is at-least-once, a retried delivery) must not send a second command. SSM
+  // has no idempotency token, so look for a command carrying this token — unless the event is a first
+  // delivery that reached the queue promptly: then nothing of ours can have sent for it yet (no earlier
+  // attempt; and the reconciler adopts nothing while lifecycle events wait in the queue, nor within the
+  // adoption delay), and a storm of events spends none of SSM's ListCommands budget, which the
+  // reconciler's listing needs. EventBridge's rare duplicate delivery then sends a second command with the
+  // same drainId: the agent on the host joins the first drain (no signal is sent twice) and the reconciler
+  // groups commands by drainId (one heartbeat, one completion). ListCommands is eventually consistent
+  // anyway: a duplicate within seconds of the first SendCommand may not see it either.
+  if (mayBeDuplicate(config, work, delivery)) {
+    const existing = (
+      await deps.ssm.listCommands({
+        instanceId: work.instanceId,
+        invokedAfterMs: work.eventTimeMs - CLOCK_SKEW_MS,
+      })
+    )
+      .map(toDrainCommand)
+      .filter(
+        (command): command is DrainCommand =>
+          command !== undefined && command.params.instanceId === work.instanceId,
+      );
+    // Whatever drain already runs for this action, a late event (or a retry of this one after the first
+    // attempt failed past SendCommand) still owes the action the heartbeat a late start gives it.
+    const own = existing.find((command) => command.params.drainId === work.token);
+    if (own !== undefined) {
+      deps.log.info('drain command already sent for this token; nothing to do', keys);
+      await heartbeatIfLate(deps, config, action, work.eventTimeMs, own);
+      return 'duplicate';
+    }
+    // The reconciler adopted this instance while our event was late: its drain owns the action now.
+    const adopted = existing.find(
+      (command) => isAdoptedDrainId(command.params.drainId) && command.requestedMs >= work.eventTimeMs,
     );
-  // Whatever drain already runs for this action, a late event (or Lambda's retry of this one after the first
-  // attempt failed past SendCommand) still owes the action the heartbeat a late start gives it.
-  const own = existing.find((command) => command.params.drainId === work.token);
-  if (own !== undefined) {
-    deps.log.info('drain command already sent for this token; nothing to do', keys);
-    await heartbeatIfLate(deps, config, action, work.eventTimeMs, own);
-    return 'duplicate';
-  }
-  // The reconciler adopted this instance while our event was late: its drain owns the action now.
-  const adopted = existing.find(
-    (command) => isAdoptedDrainId(command.params.drainId) && command.requestedMs >= work.eventTimeMs,
-  );
-  if (adopted !== undefined) {
-    deps.log.info('instance was adopted by the reconciler; nothing to do', {
-      ...keys,
-      adoptedDrainId: adopted.params.drainId,
-    });
-    await heartbeatIfLate(deps, config, action, work.eventTimeMs, adopted);
-    return 'already-adopted';
-  }
-  // Any other running fleet-drain command on the instance (an adoption racing this event, a drain under
-  // another id) is already draining it: a second drain under a different id must not start beside it.
-  const running = existing.find((command) => !isTerminalStatus(command.status));
-  if (running !== undefined) {
-    deps.log.info('another drain command is running on the instance; treating it as this drain', {
-      ...keys,
-      runningDrainId: running.params.drainId,
-      runningCommandId: running.commandId,
-    });
-    await heartbeatIfLate(deps, config, action, work.eventTimeMs, running);
-    return 'already-draining';
+    if (adopted !== undefined) {
+      deps.log.info('instance was adopted by the reconciler; nothing to do', {
+        ...keys,
+        adoptedDrainId: adopted.params.drainId,
+      });
+      await heartbeatIfLate(deps, config, action, work.eventTimeMs, adopted);
+      return 'already-adopted';
+    }
+    // Any other running fleet-drain command on the instance (an adoption racing this event, a drain under
+    // another id) is already draining it: a second drain under a different id must not start beside it.
+    const running = existing.find((command) => !isTerminalStatus(command.status));
+    if (running !== undefined) {
+      deps.log.info('another drain command is running on the instance; treating it as this drain', {
+        ...keys,
+        runningDrainId: running.params.drainId,
+        runningCommandId: running.commandId,
+      });
+      await heartbeatIfLate(deps, config, action, work.eventTimeMs, running);
+      return 'already-draining';
+    }
   }
 
   if (nowMs >= work.eventTimeMs + config.maxDrainMs) {
@@ -189,6 +196,20 @@ export async function startDrain(
 }
 
 /**
+ * Whether the event may be a duplicate of one already handled: a redelivery, an event that reached the
+ * queue late (an adoption may have raced it: the reconciler adopts after its delay), or one that came
+ * without SQS (a direct invocation: nothing is known of how it came).
+ */
+export function mayBeDuplicate(
+  config: DrainerConfig,
+  work: LifecycleWork,
+  delivery: Delivery | undefined,
+): boolean {
+  if (delivery === undefined || delivery.receiveCount > 1) return true;
+  return delivery.sentMs - work.eventTimeMs > config.adoptionDelayMs / 2;
+}
+
+/**
  * The action's heartbeat timeout runs from the event, and the reconciler's heartbeat slots are counted from
  * it too; a command sent late may miss the first tick of its slot (heartbeat-schedule.ts): heartbeat now.
  */
@@ -199,7 +220,9 @@ async function heartbeatIfLate(
   eventTimeMs: number,
   command: DrainCommand,
 ): Promise<void> {
-  if (!isStartHeartbeatDue(eventTimeMs, deps.now(), config.tickPeriodMs, config.heartbeatTimeoutMs)) return;
+  const phaseMs = drainPhaseMs(command.params.drainId, config);
+  if (!isStartHeartbeatDue(eventTimeMs, deps.now(), config.tickPeriodMs, config.heartbeatTimeoutMs, phaseMs))
+    return;
   const beat = await heartbeatOrCancel(deps, action, command);
   if (beat === 'heartbeat') deps.metrics.count('Heartbeats');
 }

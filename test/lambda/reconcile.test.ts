@@ -22,6 +22,7 @@ import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambda/config';
 import { drainLifetimeMs, SETTLE_MS } from '../../lambda/plan-tick';
+import { LOST_STATUS_EVENT_MS } from '../../lambda/reconcile';
 import {
   type AwsMocks,
   COMMAND_ID,
@@ -306,17 +307,31 @@ describe('reconcile: adoption of instances whose lifecycle event was lost', () =
     expect(aws.ssm).not.toHaveReceivedCommand(GetCommandInvocationCommand);
   });
 
-  it('does not adopt an instance whose drain just ended (lost status event: it is completed, not adopted)', async () => {
+  it('does not adopt an instance whose drain ended (lost status event: it is completed, not adopted)', async () => {
     fleet([listedCommand({ Status: 'Success', RequestedDateTime: new Date(EVENT_MS) })], [{}]);
     aws.ssm.on(GetCommandInvocationCommand).resolves({
       Status: 'Success',
       ResponseCode: 0,
       StandardOutputContent: reportJson(),
-      ExecutionEndDateTime: new Date(EVENT_MS + 540_000).toISOString(),
+      ExecutionEndDateTime: new Date(EVENT_MS + 600_000 - LOST_STATUS_EVENT_MS - 1000).toISOString(),
     });
     await tickAt(EVENT_MS + 600_000);
     expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
     expect(aws.autoScaling).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
+  });
+
+  it('leaves a drain that ended moments ago to its status event (no second completion)', async () => {
+    fleet([listedCommand({ Status: 'Success', RequestedDateTime: new Date(EVENT_MS) })], [{}]);
+    aws.ssm.on(GetCommandInvocationCommand).resolves({
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: reportJson(),
+      ExecutionEndDateTime: new Date(EVENT_MS + 590_000).toISOString(),
+    });
+    const { result } = await tickAt(EVENT_MS + 600_000);
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(JSON.parse(result.result)).toMatchObject({ finished: 0, adopted: 0 });
   });
 
   it('does not adopt when a drain command shows up during the delay', async () => {

@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { START_LEAD_MS } from '../../lambda/heartbeat-schedule';
 import { FleetModel } from './fleet-model';
 import {
   type AwsMocks,
@@ -77,16 +78,32 @@ async function tickAt(ms: number) {
 describe('1. heartbeats are counted from the lifecycle event, not from the command', () => {
   it('beats a drain whose command was sent late at the first tick of the action’s second slot', async () => {
     // Outage prevented: the first heartbeat coming after the action had already timed out.
-    fleet([listedCommand({ RequestedDateTime: new Date(EVENT_MS + 200_000) })]);
+    fleet([listedCommand({ RequestedDateTime: new Date(EVENT_MS + SLOT_MS - START_LEAD_MS - 10_000) })]);
     await tickAt(FIRST_DUE_TICK_MS);
     expect(aws.autoScaling).toHaveReceivedCommandExactlyOnceWith(RecordLifecycleActionHeartbeatCommand, {
       LifecycleActionToken: TOKEN,
     });
   });
 
-  it('a start sent more than half a slot after the event heartbeats at once', async () => {
+  it('a start sent close to the first slot boundary heartbeats at once', async () => {
+    const { handler } = makeHandler({ nowMs: EVENT_MS + SLOT_MS - START_LEAD_MS + 1000 });
+    expect((await handler(lifecycleEvent())).result).toBe('started');
+    expect(aws.autoScaling).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+  });
+
+  it('a start sent well before the first slot boundary leaves the heartbeat to that boundary’s tick', async () => {
     const { handler } = makeHandler({ nowMs: EVENT_MS + SLOT_MS / 2 + 1000 });
     expect((await handler(lifecycleEvent())).result).toBe('started');
+    expect(aws.autoScaling).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
+  });
+
+  it('the first slot’s tick does not beat again a drain its start heartbeated; the next slot does', async () => {
+    fleet([listedCommand({ RequestedDateTime: new Date(EVENT_MS + SLOT_MS - 10_000) })]);
+    await tickAt(FIRST_DUE_TICK_MS);
+    expect(aws.autoScaling).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
+    aws.autoScaling.resetHistory();
+    // Slots moved START_LEAD_MS earlier: the second slot begins at 2S − lead.
+    await tickAt(EVENT_MS + Math.ceil((2 * SLOT_MS - START_LEAD_MS) / 60_000) * 60_000);
     expect(aws.autoScaling).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
   });
 });
@@ -305,18 +322,25 @@ describe('9. a host that died under its drain', () => {
       order.push('cancel');
       return {};
     });
-    await tickAt(EVENT_MS + 300_000);
+    await tickAt(FIRST_DUE_TICK_MS);
     expect(order).toEqual(['complete', 'cancel']);
     expect(sentEvents(aws)[0]?.detail).toMatchObject({ outcome: 'unreachable' });
   });
 
-  it('leaves a drain alone whose agent is online', async () => {
+  it('leaves a drain alone whose agent is online, and heartbeats it', async () => {
     fleet([listedCommand({ RequestedDateTime: new Date(EVENT_MS) })]);
-    await tickAt(EVENT_MS + 300_000);
+    await tickAt(FIRST_DUE_TICK_MS);
     expect(aws.ssm).toHaveReceivedCommandWith(DescribeInstanceInformationCommand, {
       Filters: [{ Key: 'InstanceIds', Values: [INSTANCE] }],
     });
     expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(aws.autoScaling).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+  });
+
+  it('looks up only the agents of drains due a heartbeat (the others cost no call)', async () => {
+    fleet([listedCommand({ RequestedDateTime: new Date(EVENT_MS) })]);
+    await tickAt(FIRST_DUE_TICK_MS + 60_000);
+    expect(aws.ssm).not.toHaveReceivedCommand(DescribeInstanceInformationCommand);
   });
 });
 

@@ -18,6 +18,7 @@ import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DRAIN_PARAMETERS } from '../../agent/drain-parameters';
 import { ENV_UNREACHABLE_GRACE_SECONDS } from '../../lambda/config';
+import { START_LEAD_MS } from '../../lambda/heartbeat-schedule';
 import {
   type AwsMocks,
   awsCallCount,
@@ -35,6 +36,7 @@ import {
   MAX_DRAIN_SECONDS,
   makeHandler,
   mockAws,
+  SLOT_MS,
   sentEvents,
   TOKEN,
 } from './helpers';
@@ -222,8 +224,8 @@ describe('start: terminate lifecycle action', () => {
     expect(sentEvents(aws)[0]?.detail.outcome).toBe('expired');
   });
 
-  it('heartbeats at once when the event itself was late (more than H/4)', async () => {
-    const { handler } = makeHandler({ nowMs: EVENT_MS + (H_SECONDS / 4) * 1000 + 5000 });
+  it('heartbeats at once when the event itself was late (close to its first slot boundary)', async () => {
+    const { handler } = makeHandler({ nowMs: EVENT_MS + SLOT_MS - START_LEAD_MS + 1000 });
     await handler(lifecycleEvent());
     expect(aws.autoScaling).toHaveReceivedCommandExactlyOnceWith(RecordLifecycleActionHeartbeatCommand, {
       AutoScalingGroupName: GROUP,
