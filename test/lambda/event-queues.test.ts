@@ -1,0 +1,328 @@
+// Events through SQS (the construct's event queues): batches with partial failures, starts that list
+// commands only when the event may be a duplicate, finishes from GetCommandInvocation alone, and a
+// reconciler that never mistakes a queued event for a lost one.
+
+import {
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
+  type Instance,
+  RecordLifecycleActionHeartbeatCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createQueuesPort } from '../../lambda/aws-sqs';
+import { ENV_LIFECYCLE_QUEUE_URL, ENV_STATUS_QUEUE_URL } from '../../lambda/config';
+import { commandComment, readCommandComment } from '../../lambda/drain-command';
+import { LOST_STATUS_EVENT_MS } from '../../lambda/reconcile';
+import {
+  type AwsMocks,
+  COMMAND_ID,
+  ENV,
+  EVENT_MS,
+  FIRST_DUE_TICK_MS,
+  GROUP,
+  INSTANCE,
+  lifecycleEvent,
+  listedCommand,
+  makeHandler,
+  mockAws,
+  reportJson,
+  serveCommands,
+  statusEvent,
+  TOKEN,
+  tickEvent,
+} from './helpers';
+
+expect.extend(allCustomMatcher);
+
+const LIFECYCLE_QUEUE = 'https://sqs.us-west-2.amazonaws.com/123456789012/lifecycle';
+const STATUS_QUEUE = 'https://sqs.us-west-2.amazonaws.com/123456789012/status';
+const QUEUED_ENV = {
+  ...ENV,
+  [ENV_LIFECYCLE_QUEUE_URL]: LIFECYCLE_QUEUE,
+  [ENV_STATUS_QUEUE_URL]: STATUS_QUEUE,
+};
+
+let aws: AwsMocks;
+const mockSqs = () => mockClient(SQSClient);
+let sqs: ReturnType<typeof mockSqs>;
+beforeEach(() => {
+  aws = mockAws();
+  sqs = mockSqs();
+  sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0' } });
+});
+afterEach(() => sqs.restore());
+
+/** An SQS batch as the event source mapping sends it. */
+function batch(records: { event: unknown; receiveCount?: number; sentMs?: number; messageId?: string }[]) {
+  return {
+    Records: records.map((record, index) => ({
+      messageId: record.messageId ?? `m-${index}`,
+      receiptHandle: `r-${index}`,
+      body: typeof record.event === 'string' ? record.event : JSON.stringify(record.event),
+      attributes: {
+        ApproximateReceiveCount: String(record.receiveCount ?? 1),
+        SentTimestamp: String(record.sentMs ?? EVENT_MS + 500),
+        SenderId: 'AIDAEVENTBRIDGE',
+        ApproximateFirstReceiveTimestamp: String(EVENT_MS + 600),
+      },
+      messageAttributes: {},
+      md5OfBody: 'x',
+      eventSource: 'aws:sqs' as const,
+      eventSourceARN: 'arn:aws:sqs:us-west-2:123456789012:lifecycle',
+      awsRegion: 'us-west-2',
+    })),
+  };
+}
+
+const queueDepth = (lifecycle: number, status: number) =>
+  sqs.on(GetQueueAttributesCommand).callsFake(async (input: { QueueUrl?: string }) => ({
+    Attributes: {
+      ApproximateNumberOfMessages: String(input.QueueUrl === LIFECYCLE_QUEUE ? lifecycle : status),
+    },
+  }));
+
+function waitingGroup(instances: Partial<Instance>[] = [{}]) {
+  aws.autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
+    AutoScalingGroups: [
+      {
+        AutoScalingGroupName: GROUP,
+        MinSize: 0,
+        MaxSize: 10,
+        DesiredCapacity: 1,
+        DefaultCooldown: 300,
+        AvailabilityZones: ['us-west-2a'],
+        HealthCheckType: 'EC2',
+        CreatedTime: new Date(0),
+        Instances: instances.map((instance) => ({
+          InstanceId: INSTANCE,
+          LifecycleState: 'Terminating:Wait',
+          AvailabilityZone: 'us-west-2a',
+          HealthStatus: 'Healthy',
+          ProtectedFromScaleIn: false,
+          ...instance,
+        })) as Instance[],
+      },
+    ],
+  });
+}
+
+describe('SQS batches', () => {
+  it('handles every record and reports only the failed ones for redelivery', async () => {
+    aws.ssm
+      .on(SendCommandCommand)
+      .rejectsOnce(Object.assign(new Error('boom'), { name: 'InternalServerError', $fault: 'server' }))
+      .resolves({ Command: { CommandId: COMMAND_ID } });
+    const { handler } = makeHandler({ env: QUEUED_ENV });
+    const other = lifecycleEvent({
+      EC2InstanceId: 'i-0aaaaaaaaaaaaaaa1',
+      LifecycleActionToken: '11111111-4321-4321-4321-210987654321',
+    });
+    const response = await handler(
+      batch([
+        { event: lifecycleEvent(), messageId: 'first' },
+        { event: { ...other, id: 'other-event' }, messageId: 'second' },
+      ]),
+    );
+    expect(aws.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 2);
+    expect(response.batchItemFailures).toHaveLength(1);
+  });
+
+  it('handles an event that EventBridge put twice into one batch once', async () => {
+    const { handler } = makeHandler({ env: QUEUED_ENV });
+    const response = await handler(batch([{ event: lifecycleEvent() }, { event: lifecycleEvent() }]));
+    expect(aws.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(response.batchItemFailures).toEqual([]);
+  });
+
+  it('drops a message whose body is not JSON (logged, never redelivered) and makes no AWS call for it', async () => {
+    const { handler, log } = makeHandler({ env: QUEUED_ENV });
+    const response = await handler(batch([{ event: 'not json {' }]));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(aws.ssm.calls()).toHaveLength(0);
+    expect(log.entries.some((entry) => /not an event/.test(entry.message))).toBe(true);
+  });
+});
+
+describe('start: the duplicate check costs a ListCommands only when the event may be a duplicate', () => {
+  it('sends at once for a first delivery that reached the queue promptly', async () => {
+    const { handler } = makeHandler({ env: QUEUED_ENV });
+    await handler(batch([{ event: lifecycleEvent() }]));
+    expect(aws.ssm).not.toHaveReceivedCommand(ListCommandsCommand);
+    expect(aws.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+  });
+
+  it('looks for the command of an earlier attempt on a redelivery, and sends nothing when it exists', async () => {
+    serveCommands(aws, [listedCommand()]);
+    const { handler } = makeHandler({ env: QUEUED_ENV });
+    await handler(batch([{ event: lifecycleEvent(), receiveCount: 2 }]));
+    expect(aws.ssm).toHaveReceivedCommand(ListCommandsCommand);
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  it('looks for an adoption when the event reached the queue late (the reconciler may have adopted it)', async () => {
+    serveCommands(aws, [
+      listedCommand({
+        RequestedDateTime: new Date(EVENT_MS + 60_000),
+        params: { drainId: `adopted-${INSTANCE}-202611221001` },
+      }),
+    ]);
+    const { handler } = makeHandler({ env: QUEUED_ENV, nowMs: EVENT_MS + 90_000 });
+    const result = await handler(batch([{ event: lifecycleEvent(), sentMs: EVENT_MS + 80_000 }]));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  it('still checks every event that came without SQS (a direct invocation)', async () => {
+    const { handler } = makeHandler({ env: QUEUED_ENV });
+    await handler(lifecycleEvent());
+    expect(aws.ssm).toHaveReceivedCommand(ListCommandsCommand);
+  });
+});
+
+describe('finish: the command comment names the drain', () => {
+  it('round-trips, with a digest for a group name too long for SSM’s 100 characters', () => {
+    const long = `g${'x'.repeat(200)}`;
+    for (const group of [GROUP, long]) {
+      const comment = commandComment({ drainId: TOKEN, autoScalingGroupName: group });
+      expect(comment.length).toBeLessThanOrEqual(100);
+      expect(readCommandComment(comment, new Set(['other', group]))).toEqual({
+        drainId: TOKEN,
+        groupName: group,
+      });
+    }
+    expect(
+      readCommandComment(commandComment({ drainId: TOKEN, autoScalingGroupName: 'x' }), new Set([GROUP])),
+    ).toBe(undefined);
+    expect(readCommandComment(`fleet-drainer ${INSTANCE} ${GROUP}`, new Set([GROUP]))).toBe(undefined);
+  });
+
+  it('completes from GetCommandInvocation alone: no ListCommands', async () => {
+    aws.ssm.on(GetCommandInvocationCommand).resolves({
+      CommandId: COMMAND_ID,
+      InstanceId: INSTANCE,
+      Comment: commandComment({ drainId: TOKEN, autoScalingGroupName: GROUP }),
+      DocumentName: 'FleetDrain-Doc',
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: `${reportJson()}\n`,
+    });
+    const { handler } = makeHandler({ env: QUEUED_ENV, nowMs: EVENT_MS + 200_000 });
+    const response = await handler(batch([{ event: statusEvent() }]));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(aws.ssm).not.toHaveReceivedCommand(ListCommandsCommand);
+    expect(aws.autoScaling).toHaveReceivedCommandExactlyOnceWith(CompleteLifecycleActionCommand, {
+      LifecycleActionToken: TOKEN,
+      LifecycleActionResult: 'CONTINUE',
+    });
+  });
+
+  it('reads the listing of a command sent by an earlier version (its comment names no drain)', async () => {
+    serveCommands(aws, [listedCommand({ Status: 'Success' })]);
+    aws.ssm.on(GetCommandInvocationCommand).resolves({
+      Comment: `fleet-drainer ${INSTANCE} ${GROUP}`,
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: `${reportJson()}\n`,
+    });
+    const { handler } = makeHandler({ nowMs: EVENT_MS + 200_000 });
+    expect((await handler(statusEvent())).result).toBe('completed');
+    expect(aws.ssm).toHaveReceivedCommandWith(ListCommandsCommand, { CommandId: COMMAND_ID });
+  });
+});
+
+describe('reconcile with event queues', () => {
+  it('adopts nothing while lifecycle events wait in the queue (they are late, not lost)', async () => {
+    waitingGroup();
+    queueDepth(250, 0);
+    const { handler } = makeHandler({ env: QUEUED_ENV, nowMs: EVENT_MS + 120_000 });
+    const result = await handler(tickEvent(new Date(EVENT_MS + 120_000).toISOString()));
+    expect(aws.autoScaling).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(JSON.parse(result.result)).toMatchObject({ adopted: 0, queuedLifecycleEvents: 250 });
+  });
+
+  it('adopts as before once the lifecycle queue is empty', async () => {
+    waitingGroup();
+    const { handler } = makeHandler({ env: QUEUED_ENV, nowMs: EVENT_MS + 120_000 });
+    const result = await handler(tickEvent(new Date(EVENT_MS + 120_000).toISOString()));
+    expect(JSON.parse(result.result)).toMatchObject({ adopted: 1 });
+  });
+
+  it('adopts nothing when events arrive in the queue during the adoption delay', async () => {
+    waitingGroup();
+    sqs
+      .on(GetQueueAttributesCommand)
+      .resolvesOnce({ Attributes: { ApproximateNumberOfMessages: '0' } })
+      .resolvesOnce({ Attributes: { ApproximateNumberOfMessages: '0' } })
+      .resolves({ Attributes: { ApproximateNumberOfMessages: '40' } });
+    const { handler } = makeHandler({ env: QUEUED_ENV, nowMs: EVENT_MS + 120_000 });
+    const result = await handler(tickEvent(new Date(EVENT_MS + 120_000).toISOString()));
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(JSON.parse(result.result)).toMatchObject({ adopted: 0 });
+  });
+
+  it('leaves a finished drain to its queued status event, unless its heartbeat is due', async () => {
+    waitingGroup();
+    serveCommands(aws, [listedCommand({ Status: 'Success' })]);
+    aws.ssm.on(GetCommandInvocationCommand).resolves({
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: `${reportJson()}\n`,
+      ExecutionEndDateTime: new Date(EVENT_MS + 10_000).toISOString(),
+    });
+    queueDepth(0, 900);
+    const notDue = FIRST_DUE_TICK_MS + 60_000;
+    const quiet = makeHandler({ env: QUEUED_ENV, nowMs: notDue });
+    await quiet.handler(tickEvent(new Date(notDue).toISOString()));
+    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    // Its heartbeat is due: one call either way, and completing ends the action.
+    const due = makeHandler({ env: QUEUED_ENV, nowMs: FIRST_DUE_TICK_MS });
+    const result = await due.handler(tickEvent(new Date(FIRST_DUE_TICK_MS).toISOString()));
+    expect(aws.autoScaling).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
+    expect(aws.autoScaling).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
+    expect(JSON.parse(result.result)).toMatchObject({ finished: 1, queuedStatusEvents: 900 });
+  });
+
+  it('finishes a drain whose status event is lost once it ended a while ago and the status queue is empty', async () => {
+    waitingGroup();
+    serveCommands(aws, [listedCommand({ Status: 'Success' })]);
+    const tickMs = FIRST_DUE_TICK_MS + 60_000;
+    aws.ssm.on(GetCommandInvocationCommand).resolves({
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: `${reportJson()}\n`,
+      ExecutionEndDateTime: new Date(tickMs - LOST_STATUS_EVENT_MS - 1000).toISOString(),
+    });
+    const { handler } = makeHandler({ env: QUEUED_ENV, nowMs: tickMs });
+    const result = await handler(tickEvent(new Date(tickMs).toISOString()));
+    expect(JSON.parse(result.result)).toMatchObject({ finished: 1, queuedStatusEvents: 0 });
+  });
+
+  it('still heartbeats when the queue depth cannot be read (logged)', async () => {
+    waitingGroup();
+    serveCommands(aws, [listedCommand()]);
+    sqs.on(GetQueueAttributesCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+    const { handler, log } = makeHandler({ env: QUEUED_ENV, nowMs: FIRST_DUE_TICK_MS });
+    await handler(tickEvent(new Date(FIRST_DUE_TICK_MS).toISOString()));
+    expect(aws.autoScaling).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+    expect(log.entries.some((entry) => entry.message === 'CONFIGURATION ERROR during reconcile')).toBe(true);
+  });
+
+  it('reads the depth with GetQueueAttributes, and nothing for a queue that is not configured', async () => {
+    const port = createQueuesPort(new SQSClient({ region: 'us-west-2' }), {
+      lifecycleQueueUrl: LIFECYCLE_QUEUE,
+      statusQueueUrl: undefined,
+    });
+    queueDepth(7, 0);
+    expect(await port.waitingMessages('lifecycle')).toBe(7);
+    expect(await port.waitingMessages('status')).toBe(undefined);
+    expect(sqs).toHaveReceivedCommandExactlyOnceWith(GetQueueAttributesCommand, {
+      QueueUrl: LIFECYCLE_QUEUE,
+      AttributeNames: ['ApproximateNumberOfMessages'],
+    });
+  });
+});
