@@ -7,7 +7,8 @@
 //     medians and ratio.
 //  3. One reconcile tick with 1,000 and 10,000 in-flight drains on mocked clients (wall and CPU), both for
 //     the worst tick (every drain due a heartbeat) and a quiet one.
-// Goals: bundle ≤ 400 KB · load ≤ 1/3 of unbundled · tick with 10,000 drains ≤ 5 s CPU (mocked clients).
+// Goals: bundle ≤ 400 KB · load ≤ 1/3 of unbundled · tick with 10,000 drains ≤ 5 s CPU (mocked clients) and
+// within the function's 256 MB (peak RSS of the tick's own process, through the whole SDK stack).
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
@@ -21,7 +22,7 @@ const outDir = join(root, '.bench-out', 'lambda');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 9;
 const TICK_RUNS = 3;
-const GOALS = { bundleKb: 400, loadRatio: 1 / 3, tickCpuMs: 5000 };
+const GOALS = { bundleKb: 400, loadRatio: 1 / 3, tickCpuMs: 5000, memoryMb: 256 };
 
 // ESM output; a few bundled CommonJS dependencies call require() for Node built-ins.
 const banner = {
@@ -143,11 +144,14 @@ for (const mode of ['send', 'wire']) {
       }
       const wallMs = median(results.map((result) => result.wallMs));
       const cpuMs = median(results.map((result) => result.cpuMs));
+      const maxRssMb = Math.max(...results.map((result) => result.maxRssMb));
+      const heapGrowthMb = Math.max(...results.map((result) => result.heapGrowthMb));
       const { summary, calls } = results[0];
-      ticks[`${mode} ${drains} ${scenario}`] = { wallMs, cpuMs };
+      ticks[`${mode} ${drains} ${scenario}`] = { wallMs, cpuMs, maxRssMb };
       const callCount = Object.values(calls).reduce((sum, count) => sum + count, 0);
       console.log(
         `    ${String(drains).padStart(6)} drains, ${scenario.padEnd(9)} wall ${fmt(wallMs).padStart(10)}  cpu ${fmt(cpuMs).padStart(10)}` +
+          `  peak RSS ${maxRssMb.toFixed(0).padStart(4)} MB, heap +${heapGrowthMb.toFixed(0)} MB` +
           `   (${summary.heartbeats} heartbeats, ${callCount} AWS calls)`,
       );
     }
@@ -158,10 +162,17 @@ for (const mode of ['send', 'wire']) {
 // The goal is stated for mocked clients (the aws-sdk-client-mock level); the wire figures are reported too.
 const worstCpu = Math.max(ticks['send 10000 heartbeat'].cpuMs, ticks['send 10000 quiet'].cpuMs);
 const worstWireCpu = Math.max(ticks['wire 10000 heartbeat'].cpuMs, ticks['wire 10000 quiet'].cpuMs);
+// Through the whole SDK stack: what the function's memory (the construct's 256 MB) must hold.
+const worstRss = Math.max(ticks['wire 10000 heartbeat'].maxRssMb, ticks['wire 10000 quiet'].maxRssMb);
 const checks = [
   [`bundle ≤ ${GOALS.bundleKb} KB`, bytes / 1024 <= GOALS.bundleKb, `${(bytes / 1024).toFixed(1)} KB`],
   ['load ≤ 1/3 of unbundled', ratio <= GOALS.loadRatio, `ratio ${ratio.toFixed(2)}`],
   [`tick with 10,000 drains ≤ ${GOALS.tickCpuMs / 1000} s CPU`, worstCpu <= GOALS.tickCpuMs, fmt(worstCpu)],
+  [
+    `tick with 10,000 drains fits ${GOALS.memoryMb} MB`,
+    worstRss <= GOALS.memoryMb,
+    `${worstRss.toFixed(0)} MB peak RSS (whole process)`,
+  ],
 ];
 console.log('\ngoals');
 for (const [goal, met, figure] of checks)

@@ -206,12 +206,22 @@ const event = {
   detail: {},
 };
 
+const heapBefore = process.memoryUsage().heapUsed;
+let heapPeak = heapBefore;
+const sampler = setInterval(() => {
+  heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+}, 5);
 const cpuBefore = process.cpuUsage();
 const wallBefore = performance.now();
 const result = await handler(event);
 const wallMs = performance.now() - wallBefore;
 const cpu = process.cpuUsage(cpuBefore);
+clearInterval(sampler);
+heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+// The whole process (node, SDK, mocks and the tick): what a 256 MB Lambda must hold, an upper bound.
+const maxRssMb = process.resourceUsage().maxRSS / 1024;
+const heapGrowthMb = (heapPeak - heapBefore) / 2 ** 20;
 writeSync(
   3,
-  `${JSON.stringify({ drains, scenario, mode, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, summary: JSON.parse(result.result), calls })}\n`,
+  `${JSON.stringify({ drains, scenario, mode, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, maxRssMb, heapGrowthMb, summary: JSON.parse(result.result), calls })}\n`,
 );
