@@ -31,6 +31,8 @@ export interface ScaleOptions {
   autoScaling: RateLimit;
   ssm: RateLimit;
   maxDrainMinutes: number;
+  /** The construct's maxConcurrentDrains (sizes H): the fleet size unless given. */
+  maxConcurrentDrains: number;
   /** Drain time: log-normal with this median and σ; `stuckShare` of the drains run into the deadline. */
   medianDrainSeconds: number;
   sigma: number;
@@ -48,12 +50,13 @@ function option(name: string, fallback: number): number {
   return value;
 }
 
-function synthesize(maxDrainMinutes: number): CfnTemplate {
+function synthesize(maxDrainMinutes: number, maxConcurrentDrains: number): CfnTemplate {
   const app = new App();
   const stack = new Stack(app, 'Scale', { env: { account: '123456789012', region: 'us-west-2' } });
   new FleetDrainer(stack, 'Drainer', {
     groups: [GROUP],
     maxDrainTime: Duration.minutes(maxDrainMinutes),
+    maxConcurrentDrains,
     policy: {
       version: 1,
       targets: [{ name: 'workers', match: { cmdline: 'worker' }, schedule: 'TERM/5m/KILL' }],
@@ -78,7 +81,7 @@ interface HostRecord {
 }
 
 export async function runScale(options: ScaleOptions) {
-  const template = synthesize(options.maxDrainMinutes);
+  const template = synthesize(options.maxDrainMinutes, options.maxConcurrentDrains);
   const hooks = Object.values(template.Resources).filter((r) => r.Type === 'AWS::AutoScaling::LifecycleHook');
   const heartbeatTimeoutMs = Number(hooks[0]?.Properties?.HeartbeatTimeout) * 1000;
   const draw = seededRandom(options.seed);
@@ -394,6 +397,7 @@ const options: ScaleOptions = {
   autoScaling: { burst: option('as-burst', 40), perSecond: option('as-rate', 10) },
   ssm: { burst: option('ssm-burst', 40), perSecond: option('ssm-rate', 20) },
   maxDrainMinutes: option('max-drain-minutes', 60),
+  maxConcurrentDrains: option('max-concurrent-drains', option('instances', 1000)),
   medianDrainSeconds: option('median-drain-seconds', 90),
   sigma: option('sigma', 1.2),
   stuckShare: option('stuck-share', 0.02),
