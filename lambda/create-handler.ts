@@ -20,11 +20,13 @@ import { type BatchResponse, type Delivery, readSqsBatch, type SqsEvent } from '
 import { startDrain } from './start-drain';
 
 /**
- * Records of one SQS batch handled at once. The event source mapping's maximum concurrency bounds the
- * environments; this bounds the calls each one has in flight, so a storm of events queues in SQS instead of
- * in throttled calls that starve the reconcile tick of the accounts' API budgets.
+ * Status records of one SQS batch handled at once. Each completes a lifecycle action on the account's one
+ * Auto Scaling budget, which the reconcile tick's heartbeats need too: the event source mapping's maximum
+ * concurrency bounds the environments, this the calls each has in flight, so a storm of status events
+ * waits in SQS instead of in throttled calls. Lifecycle records (SendCommand, on SSM's own budget, with an
+ * unreachable grace that must not hold the others up) are all handled at once.
  */
-export const BATCH_CONCURRENCY = 5;
+export const STATUS_BATCH_CONCURRENCY = 2;
 
 export interface HandlerOptions {
   env: Record<string, string | undefined>;
@@ -155,7 +157,11 @@ export function createHandler(options: HandlerOptions): Handler {
         seen.add(id);
         return true;
       });
-      const failures = await mapConcurrent(unique, BATCH_CONCURRENCY, async (record) => {
+      const starts = unique.every(
+        (record) => (record.event as { source?: unknown } | undefined)?.source === 'aws.autoscaling',
+      );
+      const limit = starts ? unique.length : STATUS_BATCH_CONCURRENCY;
+      const failures = await mapConcurrent(unique, limit, async (record) => {
         if (record.event === undefined) {
           log.warn('queue message is not an event (its body is not JSON); dropped', {
             messageId: record.messageId,

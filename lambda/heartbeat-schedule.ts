@@ -17,8 +17,10 @@
 //
 // Phase: a scale-in starts thousands of actions in the same minute, and slots counted from the same start
 // would put every heartbeat of the fleet into the same tick, all on the account's one Auto Scaling budget.
-// Each drain's slots are moved *earlier* by a phase φ drawn from its drain id (0 ≤ φ < S): the first
-// heartbeat comes sooner, so every bound above still holds, and the fleet's heartbeats spread over φ's range.
+// Each running drain's slots are moved *earlier* by a phase φ drawn from its drain id (0 ≤ φ ≤ S/2): the
+// first heartbeat comes sooner, so every bound above still holds, and the fleet's heartbeats spread over
+// φ's range. A drain that has ended waits for its status event on unmoved slots (φ = 0): its last phased
+// heartbeat lies at most φ before an unmoved boundary, so the bounds hold across the switch too.
 // Earlier heartbeats may cost a drain one more call: φ stays below what keeps a drain's calls within
 // 2 + one per H/2 of its length (maxHeartbeatPhaseMs).
 //
@@ -61,17 +63,18 @@ export function heartbeatSlotMs(tickPeriodMs: number, heartbeatTimeoutMs: number
 }
 
 /**
- * The largest phase that keeps a drain's Auto Scaling calls (its heartbeats and one completion) within
- * 2 + one per H/2 of its length D, for every D up to `longestDrainMs`. With slots moved φ earlier a drain
- * gets ⌊(D + φ)/S⌋ heartbeats; D < (k + 1)·H/2 allows k + 1 of them, so φ ≤ (k + 2)·S − (k + 1)·H/2 for
- * the largest k. Never more than S − one grid minute (a first boundary right at the event is pointless).
+ * The largest phase: at most S/2, so a fleet's first heartbeats fall in the second half of the first slot
+ * (a scale-in's drains end over time: the later, the fewer still need one), and no more than keeps a
+ * drain's Auto Scaling calls (its heartbeats and one completion) within 2 + one per H/2 of its length D,
+ * for every D up to `longestDrainMs`. With slots moved φ earlier a drain gets ⌊(D + φ)/S⌋ heartbeats;
+ * D < (k + 1)·H/2 allows k + 1 of them, so φ ≤ (k + 2)·S − (k + 1)·H/2 for the largest k.
  */
 export function maxHeartbeatPhaseMs(timing: HeartbeatTiming, longestDrainMs: number): number {
   const slotMs = heartbeatSlotMs(timing.tickPeriodMs, timing.heartbeatTimeoutMs);
   const halfMs = timing.heartbeatTimeoutMs / 2;
   const k = Math.floor(longestDrainMs / halfMs);
   const byBudget = (k + 2) * slotMs - (k + 1) * halfMs;
-  return Math.max(0, Math.min(slotMs - TICK_GRID_MS, Math.floor(byBudget)));
+  return Math.max(0, Math.floor(Math.min(slotMs / 2, byBudget)));
 }
 
 /** A drain's phase, from its id (FNV-1a): spread evenly over [0, max − START_LEAD_MS], the same on every tick. */

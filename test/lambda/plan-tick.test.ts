@@ -122,3 +122,57 @@ describe('planTick', () => {
     expect(plan.cancel).toHaveLength(1);
   });
 });
+
+describe('planTick at fleet scale: phased heartbeats', () => {
+  // H = 3,000 s (a FleetDrainer for 10,000 drains at once), maximum drain one hour.
+  const scaled = parseConfig({
+    ...ENV,
+    FLEET_DRAINER_HEARTBEAT_TIMEOUT_SECONDS: '3000',
+    FLEET_DRAINER_MAX_DRAIN_SECONDS: '3600',
+  });
+  if (!scaled.ok) throw new Error('scaled configuration is invalid');
+  const fleetConfig = scaled.config;
+  const ids = Array.from({ length: 2000 }, (_, index) => `i-${index.toString(16).padStart(17, '0')}`);
+  const token = (index: number) => `${index.toString(16).padStart(8, '0')}-4321-4321-4321-210987654321`;
+  const commands = (status: string) =>
+    ids.map((instanceId, index) => {
+      const command = drain({ instanceId, drainId: token(index), status, requestedMs: EVENT_MS + 1000 });
+      // The deadline the start gives it: event time + the maximum drain time.
+      const params = { ...command.params, deadline: '2026-11-22T11:00:00Z' };
+      return { ...command, commandId: `c-${index}`, params };
+    });
+  const waitingAll = ids.map((instanceId) => ({
+    instanceId,
+    groupName: GROUP,
+    lifecycleState: 'Terminating:Wait',
+  }));
+  const perTick = (status: string) => {
+    const counts: number[] = [];
+    for (let tickMs = EVENT_MS + 60_000; tickMs <= EVENT_MS + 1800_000; tickMs += 60_000) {
+      const plan = planTick({
+        commands: commands(status),
+        instances: waitingAll,
+        nowMs: tickMs,
+        tickMs,
+        config: fleetConfig,
+      });
+      counts.push(plan.heartbeat.length + plan.finishDue.length);
+    }
+    return counts;
+  };
+
+  it('spreads the first heartbeats of drains started in the same minute over many ticks', () => {
+    const counts = perTick('InProgress');
+    expect(counts.reduce((sum, count) => sum + count, 0)).toBe(ids.length);
+    expect(Math.max(...counts)).toBeLessThan(ids.length / 8);
+  });
+
+  it('leaves finished drains to their status events until their unmoved slot (then completes them at once)', () => {
+    const counts = perTick('Success');
+    const firstDue = counts.findIndex((count) => count > 0);
+    expect(counts.reduce((sum, count) => sum + count, 0)).toBe(ids.length);
+    expect(counts[firstDue]).toBe(ids.length);
+    // The unmoved slot boundary S = (H − P − M) / 2 = 1,410 s: the 24th minute.
+    expect(firstDue + 1).toBe(Math.ceil(1410 / 60));
+  });
+});
