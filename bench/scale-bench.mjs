@@ -101,7 +101,17 @@ const rows = [
     'reconcile tick p50 · p99 · max (virtual)',
     (r) => `${s1(r.ticks.p50)} · ${s1(r.ticks.p99)} · ${s1(r.ticks.max)}`,
   ],
-  ['failed invocations (retried by Lambda)', (r) => f0(r.failedInvocations)],
+  ['failed invocations or records (delivered again)', (r) => f0(r.failedInvocations)],
+  [
+    'event queues: most waiting · longest wait · dead-lettered',
+    (r) =>
+      Object.entries(r.queues ?? {})
+        .map(
+          ([id, q]) =>
+            `${id.replace(/^Drainer|[0-9A-F]{8}$/g, '')} ${f0(q.maxWaiting)} · ${s1(q.maxAgeMs)} · ${q.deadLettered}`,
+        )
+        .join('; '),
+  ],
   ['tick heap growth, largest (MB)', (r) => f1(r.peakMemoryMb.tickHeapGrowth)],
   ['bench process peak RSS (MB)', (r) => f0(r.peakMemoryMb.rss)],
   ['virtual minutes · wall seconds', (r) => `${f1(r.virtualMinutes)} · ${f1(r.wallSeconds)}`],

@@ -131,6 +131,8 @@ export async function runScale(options: ScaleOptions) {
 
   const time = new VirtualTime(START_MS);
   const memory = { rss: 0, heapUsed: 0, tickHeapGrowth: 0 };
+  // Per event queue: the most events waiting at once and the longest one waited (sampled).
+  const backlog = new Map<string, { maxWaiting: number; maxAgeMs: number }>();
   // Heap at the start of each reconcile tick in flight; the largest growth during one is an upper bound of
   // what a tick allocates (other invocations and the twin allocate at the same time).
   const tickStartHeap = new Map<object, number>();
@@ -160,6 +162,14 @@ export async function runScale(options: ScaleOptions) {
       if (tick.event['detail-type'] !== 'Scheduled Event') continue;
       if (tick.endedMs !== undefined) tickStartHeap.delete(tick);
       else if (!tickStartHeap.has(tick)) tickStartHeap.set(tick, usage.heapUsed);
+    }
+    for (const queue of twinRef?.queues.all() ?? []) {
+      const nowMs = Date.now();
+      const entry = backlog.get(queue.spec.logicalId) ?? { maxWaiting: 0, maxAgeMs: 0 };
+      const oldestMs = queue.oldestVisibleMs(nowMs);
+      entry.maxWaiting = Math.max(entry.maxWaiting, queue.counts(nowMs).visible);
+      if (oldestMs !== undefined) entry.maxAgeMs = Math.max(entry.maxAgeMs, nowMs - oldestMs);
+      backlog.set(queue.spec.logicalId, entry);
     }
     for (const start of tickStartHeap.values())
       memory.tickHeapGrowth = Math.max(memory.tickHeapGrowth, usage.heapUsed - start);
@@ -210,6 +220,20 @@ export async function runScale(options: ScaleOptions) {
   const stuckRequests = time.stuckRequests;
   return {
     ...summarize({ twin, ids, hosts, scaleInMs, endMs, heartbeatTimeoutMs, memory, wallMs, options }),
+    // The event queues (dead-letter queues have no mapping): the most waiting, the longest wait, and how
+    // many events ended in a dead-letter queue.
+    queues: Object.fromEntries(
+      twin.queues
+        .all()
+        .filter((queue) => twin.template.mappings.some((mapping) => mapping.queueId === queue.spec.logicalId))
+        .map((queue) => [
+          queue.spec.logicalId,
+          {
+            ...(backlog.get(queue.spec.logicalId) ?? { maxWaiting: 0, maxAgeMs: 0 }),
+            deadLettered: queue.deadLetters.length,
+          },
+        ]),
+    ),
     stuckRequests,
   };
 }
