@@ -205,11 +205,20 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
       });
     }
   };
+  // A drain that ended moments ago, with no status event queued, is being completed by its event right
+  // now: completing it too would cost a second call (and the instance an adoption probe). If that event is
+  // lost, the lost-event step below completes it within minutes, long before the action could time out.
+  const statusEventsFlow = queuedStatus === undefined || queuedStatus === 0;
   await run(
     plan.finishDue,
     commandKeys,
     async (command) => {
-      const result = await finishCommand(deps, config, command);
+      const result = await finishCommand(
+        deps,
+        config,
+        command,
+        statusEventsFlow ? { endedAtLeastMsAgo: LOST_STATUS_EVENT_MS } : {},
+      );
       afterFinish(command, result);
       if (result === 'not-found' || result === 'not-terminal') await heartbeat(command);
     },
@@ -217,7 +226,7 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
   );
   // Lost status events: only while none wait in the status queue (a storm's are queued, not lost), and
   // only for commands that ended a while ago.
-  if (queuedStatus === undefined || queuedStatus === 0) {
+  if (statusEventsFlow) {
     await run(plan.finish, commandKeys, async (command) => {
       afterFinish(
         command,

@@ -287,6 +287,23 @@ describe('reconcile with event queues', () => {
     expect(JSON.parse(result.result)).toMatchObject({ finished: 1, queuedStatusEvents: 900 });
   });
 
+  it('at its heartbeat, leaves a drain that ended moments ago to its status event when none are queued', async () => {
+    // The race it prevents: the tick lists, the event completes, the tick completes again ("No active") and
+    // then probes the instance for adoption: two wasted Auto Scaling calls.
+    waitingGroup();
+    serveCommands(aws, [listedCommand({ Status: 'Success' })]);
+    aws.ssm.on(GetCommandInvocationCommand).resolves({
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: `${reportJson()}\n`,
+      ExecutionEndDateTime: new Date(FIRST_DUE_TICK_MS - 2000).toISOString(),
+    });
+    const { handler } = makeHandler({ env: QUEUED_ENV, nowMs: FIRST_DUE_TICK_MS });
+    await handler(tickEvent(new Date(FIRST_DUE_TICK_MS).toISOString()));
+    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(aws.autoScaling).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
+  });
+
   it('finishes a drain whose status event is lost once it ended a while ago and the status queue is empty', async () => {
     waitingGroup();
     serveCommands(aws, [listedCommand({ Status: 'Success' })]);
