@@ -77,7 +77,7 @@ export function createSsmPort(client: SSMClient, documentName: string): SsmPort 
       }
     },
 
-    async listCommands({ instanceId, commandId, invokedAfterMs }) {
+    async listCommands({ instanceId, commandId, invokedAfterMs, executingOnly }) {
       // A lookup by command id goes without filters (whether the API combines them is *unconfirmed*); the
       // document is checked on the result instead. So is an ARN-configured document: whether SSM records
       // and filters such a command by the ARN or by the name is *unconfirmed*, so the listing is filtered
@@ -88,6 +88,8 @@ export function createSsmPort(client: SSMClient, documentName: string): SsmPort 
         if (invokedAfterMs !== undefined) {
           filters.push({ key: 'InvokedAfter', value: new Date(invokedAfterMs).toISOString() });
         }
+        // Filters combine: the document's commands, requested after that time, still executing.
+        if (executingOnly) filters.push({ key: 'ExecutionStage', value: 'Executing' });
         if (filters.length === 0) filters = undefined;
       }
       const listed: ListedCommand[] = [];

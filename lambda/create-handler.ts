@@ -26,7 +26,7 @@ import { startDrain } from './start-drain';
  * waits in SQS instead of in throttled calls. Lifecycle records (SendCommand, on SSM's own budget, with an
  * unreachable grace that must not hold the others up) are all handled at once.
  */
-export const STATUS_BATCH_CONCURRENCY = 2;
+export const STATUS_BATCH_CONCURRENCY = 1;
 
 export interface HandlerOptions {
   env: Record<string, string | undefined>;

@@ -36,11 +36,15 @@ export interface AgentState {
 export interface SsmPort {
   /** Returns the command id. Throws InstanceUnreachableError or AwsCallError. */
   sendDrainCommand(params: DrainParameters): Promise<string>;
-  /** Commands of the document (all pages), optionally only for one instance or one command id. */
+  /**
+   * Commands of the document (all pages), optionally only for one instance or one command id, or only
+   * those still executing.
+   */
   listCommands(filter: {
     instanceId?: string;
     commandId?: string;
     invokedAfterMs?: number;
+    executingOnly?: boolean;
   }): Promise<ListedCommand[]>;
   /** Throws InvocationNotFoundError or AwsCallError. */
   getInvocation(commandId: string, instanceId: string): Promise<InvocationResult>;

@@ -9,6 +9,7 @@ import {
   adoptedDrainId,
   type DrainCommand,
   type LifecycleActionRef,
+  type ListedCommand,
   lifecycleActionOf,
   toDrainCommand,
 } from './drain-command';
@@ -16,9 +17,10 @@ import { AwsCallError, errorMessage, LifecycleConfigError } from './errors';
 import type { FinishResult } from './finish-drain';
 import { finishCommand } from './finish-drain';
 import { alignTick } from './heartbeat-schedule';
+import { isTerminatingWait } from './lifecycle-state';
 import { mapConcurrent } from './map-concurrent';
 import { drainLifetimeMs, type ExpiredDrain, findUnreachable, planTick } from './plan-tick';
-import type { AgentState, Deps, LogKeys } from './ports';
+import type { AgentState, Deps, InstanceState, LogKeys } from './ports';
 import { heartbeatOrCancel } from './start-drain';
 
 /**
@@ -58,6 +60,58 @@ export function historyWindowMs(config: DrainerConfig): number {
   return Math.min(drainLifetimeMs(config) + 3600_000, SSM_HISTORY_MS);
 }
 
+/**
+ * Waiting instances without a running drain whose finished commands are listed one instance at a time;
+ * with more, the whole history is listed (about one page per 50 commands).
+ */
+export const FINISHED_LOOKUPS_PER_TICK = 25;
+
+/**
+ * The commands the plan needs: every running one (listed with ExecutionStage Executing), and the finished
+ * ones of instances that wait in Terminating:Wait without a running drain (a drain that ended: its status
+ * event may be lost; a finished drain blocks adoption). Only those instances need finished commands, so a
+ * tick after a large scale-in does not list the whole fleet's finished history every minute: a few
+ * instances are looked up one by one, many by listing everything.
+ */
+async function withFinishedCommands(
+  deps: Deps,
+  config: DrainerConfig,
+  executing: ListedCommand[],
+  instances: readonly InstanceState[],
+  historyStartMs: number,
+): Promise<ListedCommand[]> {
+  const running = new Set<string>();
+  for (const listed of executing) {
+    const instanceId = listed.parameters?.instanceId?.[0];
+    if (instanceId !== undefined) running.add(instanceId);
+  }
+  const lacking = [
+    ...new Set(
+      instances
+        .filter(
+          (instance) =>
+            config.groupNames.has(instance.groupName) &&
+            isTerminatingWait(instance.lifecycleState) &&
+            !running.has(instance.instanceId),
+        )
+        .map((instance) => instance.instanceId),
+    ),
+  ];
+  if (lacking.length === 0) return executing;
+  if (lacking.length > FINISHED_LOOKUPS_PER_TICK) {
+    return deps.ssm.listCommands({ invokedAfterMs: historyStartMs });
+  }
+  const byId = new Map(executing.map((listed) => [listed.commandId, listed]));
+  const perInstance: ListedCommand[][] = [];
+  const failures = await mapConcurrent(lacking, RECONCILE_CONCURRENCY, async (instanceId) => {
+    perInstance.push(await deps.ssm.listCommands({ instanceId, invokedAfterMs: historyStartMs }));
+  });
+  // Without an instance's finished commands the plan could adopt what a finished drain owns: all or none.
+  if (failures.length > 0) throw failures[0]?.error;
+  for (const listed of perInstance.flat()) byId.set(listed.commandId, listed);
+  return [...byId.values()];
+}
+
 /** A step that failed for good; `heartbeat` when a lifecycle action missed a heartbeat because of it. */
 interface StepFailure {
   error: unknown;
@@ -90,8 +144,8 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
       failures.push({ error, keys: { call: 'GetQueueAttributes', queue }, heartbeat: false });
       return undefined;
     });
-  const [listed, instances, warmPool, queuedStatus] = await Promise.all([
-    deps.ssm.listCommands({ invokedAfterMs: historyStartMs }),
+  const [executing, instances, warmPool, queuedStatus] = await Promise.all([
+    deps.ssm.listCommands({ invokedAfterMs: historyStartMs, executingOnly: true }),
     deps.autoScaling.describeGroupInstances(groupNames),
     // Only for lost warm-pool events: its failure (a role without autoscaling:DescribeWarmPool) must not
     // cost the tick its heartbeats.
@@ -101,6 +155,13 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
     }),
     queued('status'),
   ]);
+  const listed = await withFinishedCommands(
+    deps,
+    config,
+    executing,
+    [...instances, ...warmPool],
+    historyStartMs,
+  );
   const commands = listed
     .map(toDrainCommand)
     .filter((command): command is DrainCommand => command !== undefined);

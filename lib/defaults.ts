@@ -87,6 +87,13 @@ export const FUNCTION_TIMEOUT = Duration.minutes(5);
  * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
  */
 export const EVENT_QUEUE_MAX_CONCURRENCY = 5;
+/**
+ * The status queue's: 2, the service minimum. Each status event completes a lifecycle action on the
+ * account's one Auto Scaling budget, which the reconcile tick's heartbeats need too; two environments (the
+ * handler runs their records one at a time) complete a storm's drains as fast as that budget lets them and
+ * leave the tick most of it.
+ */
+export const STATUS_QUEUE_MAX_CONCURRENCY = 2;
 /** Events per batch (the mapping's BatchSize; the handler runs a batch's records a few at a time). */
 export const EVENT_QUEUE_BATCH_SIZE = 10;
 /**

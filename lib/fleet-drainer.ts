@@ -51,6 +51,7 @@ import {
   DOCUMENT_TIMEOUT_MARGIN,
   EVENT_QUEUE_BATCH_SIZE,
   EVENT_QUEUE_MAX_CONCURRENCY,
+  STATUS_QUEUE_MAX_CONCURRENCY,
   EVENT_QUEUE_MAX_RECEIVE_COUNT,
   EVENT_QUEUE_RETENTION,
   EVENT_QUEUE_VISIBILITY_FACTOR,
@@ -321,11 +322,14 @@ export class FleetDrainer extends Construct {
     // The function consumes both event queues. The sources grant it what consuming takes (ReceiveMessage,
     // DeleteMessage, ChangeMessageVisibility, GetQueueAttributes, GetQueueUrl): the tick's GetQueueAttributes
     // is among them. A record that fails is reported alone (ReportBatchItemFailures), not the whole batch.
-    for (const queue of [this.lifecycleQueue, this.statusQueue]) {
+    for (const [queue, maxConcurrency] of [
+      [this.lifecycleQueue, EVENT_QUEUE_MAX_CONCURRENCY],
+      [this.statusQueue, STATUS_QUEUE_MAX_CONCURRENCY],
+    ] as const) {
       this.function.addEventSource(
         new eventSources.SqsEventSource(queue, {
           batchSize: EVENT_QUEUE_BATCH_SIZE,
-          maxConcurrency: EVENT_QUEUE_MAX_CONCURRENCY,
+          maxConcurrency,
           reportBatchItemFailures: true,
         }),
       );

@@ -29,6 +29,7 @@ import {
   ENV_HOOK_NAME,
   ENV_MAX_DRAIN_SECONDS,
 } from '../../lambda/config';
+import { isTerminalStatus } from '../../lambda/command-status';
 import { createHandler } from '../../lambda/create-handler';
 import { heartbeatSlotMs } from '../../lambda/heartbeat-schedule';
 import type { Log, LogKeys, MetricName, MetricsPort } from '../../lambda/ports';
@@ -264,14 +265,15 @@ export function mockAws() {
 export type AwsMocks = ReturnType<typeof mockAws>;
 
 /**
- * Serves `commands` from ListCommands as SSM would: answering the CommandId, InstanceId and the DocumentName
- * and InvokedAfter filters of each call (not one canned list for every question), 50 to a page.
+ * Serves `commands` from ListCommands as SSM would: answering the CommandId, InstanceId and the DocumentName,
+ * InvokedAfter and ExecutionStage filters of each call (not one canned list for every question), 50 to a page.
  */
 export function serveCommands(mocks: AwsMocks, commands: Command[] | (() => Command[])): void {
   mocks.ssm.on(ListCommandsCommand).callsFake(async (input) => {
     const filters = (input.Filters ?? []) as { key: string; value: string }[];
     const document = filters.find((filter) => filter.key === 'DocumentName')?.value;
     const after = filters.find((filter) => filter.key === 'InvokedAfter')?.value;
+    const stage = filters.find((filter) => filter.key === 'ExecutionStage')?.value;
     const matching = (typeof commands === 'function' ? commands() : commands).filter(
       (command) =>
         (input.CommandId === undefined || command.CommandId === input.CommandId) &&
@@ -279,7 +281,8 @@ export function serveCommands(mocks: AwsMocks, commands: Command[] | (() => Comm
           (command.InstanceIds ?? []).includes(input.InstanceId) ||
           command.Parameters?.instanceId?.[0] === input.InstanceId) &&
         (document === undefined || command.DocumentName === document) &&
-        (after === undefined || (command.RequestedDateTime?.getTime() ?? 0) >= Date.parse(after)),
+        (after === undefined || (command.RequestedDateTime?.getTime() ?? 0) >= Date.parse(after)) &&
+        (stage === undefined || (stage === 'Complete') === isTerminalStatus(command.Status)),
     );
     const start = Number(input.NextToken ?? 0);
     return {

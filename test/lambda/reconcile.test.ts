@@ -423,3 +423,48 @@ describe('reconcile: listings', () => {
     });
   });
 });
+
+describe('reconcile: what it lists', () => {
+  const filtersOf = (call: { args: [{ input: { Filters?: { key?: string; value?: string }[] } }] }) =>
+    (call.args[0].input.Filters ?? []).map(
+      (filter) => `${filter.key}=${filter.key === 'InvokedAfter' ? '…' : filter.value}`,
+    );
+
+  it('lists only the executing commands when every waiting instance has a running drain', async () => {
+    fleet([listedCommand({ RequestedDateTime: new Date(REQUESTED_MS) })], [{}]);
+    await tickAt(NEXT_TICK_MS);
+    const calls = aws.ssm.commandCalls(ListCommandsCommand);
+    expect(calls).toHaveLength(1);
+    expect(filtersOf(calls[0] as never)).toContain('ExecutionStage=Executing');
+  });
+
+  it('looks up the finished commands of a waiting instance without a running drain, one by one', async () => {
+    fleet([listedCommand({ Status: 'Success', RequestedDateTime: new Date(REQUESTED_MS) })], [{}]);
+    await tickAt(NEXT_TICK_MS);
+    expect(aws.ssm).toHaveReceivedCommandWith(ListCommandsCommand, { InstanceId: INSTANCE });
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  it('lists the whole history instead when many instances wait without a running drain', async () => {
+    const ids = Array.from({ length: 30 }, (_, index) => `i-0${String(index).padStart(16, '0')}`);
+    serveCommands(
+      aws,
+      ids.map((id, index) =>
+        listedCommand({
+          CommandId: `c${String(index).padStart(7, '0')}-0000-0000-0000-000000000000`,
+          Status: 'Success',
+          params: { instanceId: id },
+        }),
+      ),
+    );
+    aws.autoScaling
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolves({ AutoScalingGroups: [groupWith(ids.map((id) => ({ InstanceId: id })))] });
+    await tickAt(NEXT_TICK_MS);
+    const calls = aws.ssm.commandCalls(ListCommandsCommand).map((call) => call.args[0].input);
+    expect(calls.filter((input) => input.InstanceId !== undefined)).toHaveLength(0);
+    expect(calls.filter((input) => !JSON.stringify(input.Filters).includes('ExecutionStage'))).toHaveLength(
+      1,
+    );
+  });
+});
