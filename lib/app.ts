@@ -15,7 +15,7 @@ class UsageError extends Error {}
 const USAGE = `Tell fleet-drainer what to drain:
   npx cdk deploy -c autoScalingGroupNames=web,workers -c policy=./drain.json   (existing groups)
   npx cdk deploy -c demo=true                                                  (a demo group)
-Optional: -c maxDrainTime=3600 (seconds), -c stackName=FleetDrainer. See lib/README.md.`;
+Optional: -c maxDrainTime=3600 (seconds), -c maxConcurrentDrains=1000, -c stackName=FleetDrainer. See lib/README.md.`;
 
 function loadPolicy(path: string): DrainPolicy {
   let text: string;
@@ -58,6 +58,10 @@ export function buildApp(app: App): void {
   if (maxDrainSeconds !== undefined && !/^\d+$/.test(maxDrainSeconds)) {
     throw new UsageError(`-c maxDrainTime must be whole seconds, got "${maxDrainSeconds}"`);
   }
+  const maxConcurrentDrains = context('maxConcurrentDrains');
+  if (maxConcurrentDrains !== undefined && !/^\d+$/.test(maxConcurrentDrains)) {
+    throw new UsageError(`-c maxConcurrentDrains must be a whole number, got "${maxConcurrentDrains}"`);
+  }
   if (groups.length === 0 && !demo) throw new UsageError(USAGE);
 
   if (groups.length > 0) {
@@ -73,6 +77,7 @@ export function buildApp(app: App): void {
       groups,
       policy,
       ...(maxDrainSeconds === undefined ? {} : { maxDrainTime: Duration.seconds(Number(maxDrainSeconds)) }),
+      ...(maxConcurrentDrains === undefined ? {} : { maxConcurrentDrains: Number(maxConcurrentDrains) }),
     });
   }
   if (demo) {

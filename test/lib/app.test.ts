@@ -124,4 +124,24 @@ describe('the app', () => {
     );
     expect(run.stderr).not.toMatch(/^\s+at /m);
   });
+
+  it('passes -c maxConcurrentDrains to the construct (validated there), and refuses one that is not a number', () => {
+    const policyFile = join(dir, 'ok.json');
+    writeFileSync(policyFile, JSON.stringify(POLICY));
+    const tooMany = runApp([
+      'autoScalingGroupNames=web',
+      `policy=${policyFile}`,
+      'maxConcurrentDrains=30000',
+    ]);
+    expect(tooMany.status).toBe(1);
+    expect(tooMany.stderr).toMatch(/`maxConcurrentDrains` must be a whole number from 1 to 24000, got 30000/);
+    const notNumber = runApp([
+      'autoScalingGroupNames=web',
+      `policy=${policyFile}`,
+      'maxConcurrentDrains=many',
+    ]);
+    expect(notNumber.status).toBe(1);
+    expect(notNumber.stderr).toMatch(/-c maxConcurrentDrains must be a whole number, got "many"/);
+    expect(notNumber.stderr).not.toMatch(/^\s+at /m);
+  });
 });
