@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAutoScalingPort } from '../../lambda/aws-auto-scaling';
 import { createEventsPort } from '../../lambda/aws-events';
 import { createSsmPort } from '../../lambda/aws-ssm';
-import { CLIENT_OPTIONS, RECONCILE_CLIENT_OPTIONS } from '../../lambda/client-options';
+import { CLIENT_OPTIONS } from '../../lambda/client-options';
 import {
   AwsCallError,
   InstanceUnreachableError,
@@ -203,10 +203,6 @@ describe('Auto Scaling errors', () => {
 
   it('configures adaptive retries with enough attempts', () => {
     expect(CLIENT_OPTIONS).toEqual({ retryMode: 'adaptive', maxAttempts: 10 });
-  });
-
-  it('gives the reconcile tick standard retries (adaptive mode holds back a client idle between ticks)', () => {
-    expect(RECONCILE_CLIENT_OPTIONS).toEqual({ retryMode: 'standard', maxAttempts: 10 });
   });
 });
 

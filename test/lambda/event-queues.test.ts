@@ -12,7 +12,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createQueuesPort } from '../../lambda/aws-sqs';
 import { ENV_LIFECYCLE_QUEUE_URL, ENV_STATUS_QUEUE_URL } from '../../lambda/config';
 import { commandComment, readCommandComment } from '../../lambda/drain-command';
@@ -341,46 +341,5 @@ describe('reconcile with event queues', () => {
       QueueUrl: LIFECYCLE_QUEUE,
       AttributeNames: ['ApproximateNumberOfMessages'],
     });
-  });
-});
-
-describe('the reconcile tick has clients of its own', () => {
-  it('heartbeats through them, and the event path does not use them', async () => {
-    const { AutoScalingClient } = await import('@aws-sdk/client-auto-scaling');
-    const { SSMClient } = await import('@aws-sdk/client-ssm');
-    const { EventBridgeClient } = await import('@aws-sdk/client-eventbridge');
-    const { createHandler } = await import('../../lambda/create-handler');
-    const { recordingLog, recordingMetrics } = await import('./helpers');
-    const tickAutoScaling = new AutoScalingClient({ region: 'us-west-2' });
-    const tickSsm = new SSMClient({ region: 'us-west-2' });
-    const tickSends = vi.spyOn(tickAutoScaling, 'send');
-    const tickListings = vi.spyOn(tickSsm, 'send');
-    let nowMs = FIRST_DUE_TICK_MS;
-    const handler = createHandler({
-      env: QUEUED_ENV,
-      autoScaling: new AutoScalingClient({ region: 'us-west-2' }),
-      ssm: new SSMClient({ region: 'us-west-2' }),
-      events: new EventBridgeClient({ region: 'us-west-2' }),
-      sqs: new SQSClient({ region: 'us-west-2' }),
-      reconcileAutoScaling: tickAutoScaling,
-      reconcileSsm: tickSsm,
-      log: recordingLog(),
-      metrics: recordingMetrics(),
-      now: () => nowMs,
-      sleep: async (ms) => {
-        nowMs += ms;
-      },
-    });
-    waitingGroup();
-    serveCommands(aws, [listedCommand()]);
-    await handler(tickEvent(new Date(FIRST_DUE_TICK_MS).toISOString()));
-    expect(
-      tickSends.mock.calls.some(([command]) => command instanceof RecordLifecycleActionHeartbeatCommand),
-    ).toBe(true);
-    expect(tickListings).toHaveBeenCalled();
-    tickSends.mockClear();
-    await handler(batch([{ event: statusEvent() }]));
-    expect(aws.autoScaling).toHaveReceivedCommand(CompleteLifecycleActionCommand);
-    expect(tickSends).not.toHaveBeenCalled();
   });
 });
