@@ -34,9 +34,6 @@ export interface HandlerOptions {
   ssm: SSMClient;
   events: EventBridgeClient;
   sqs: SQSClient;
-  /** The reconcile tick's own clients (RECONCILE_CLIENT_OPTIONS); the event path's when absent. */
-  reconcileAutoScaling?: AutoScalingClient;
-  reconcileSsm?: SSMClient;
   log: Log;
   metrics: MetricsPort;
   now?: () => number;
@@ -84,16 +81,6 @@ export function createHandler(options: HandlerOptions): Handler {
           sleep: options.sleep ?? realSleep,
         };
 
-  // The tick's own clients: standard retries, so a storm of events cannot slow its heartbeats (client-options.ts).
-  const tickDeps: Deps | undefined =
-    deps === undefined || config === undefined
-      ? undefined
-      : {
-          ...deps,
-          autoScaling: createAutoScalingPort(options.reconcileAutoScaling ?? options.autoScaling),
-          ssm: createSsmPort(options.reconcileSsm ?? options.ssm, config.documentName),
-        };
-
   /** One EventBridge event; throws only what Lambda (or SQS) should deliver again. */
   const handleEvent = async (
     event: unknown,
@@ -126,23 +113,23 @@ export function createHandler(options: HandlerOptions): Handler {
         failedKeys = { instanceId: work.instanceId, commandId: work.commandId };
       }
       // Sleeps (unreachable grace, adoption delay) stop short of Lambda's timeout.
-      const inInvocation = (base: Deps): Deps =>
+      const invocationDeps: Deps =
         typeof context?.getRemainingTimeInMillis === 'function'
-          ? { ...base, remainingMs: () => context.getRemainingTimeInMillis() }
-          : base;
+          ? { ...deps, remainingMs: () => context.getRemainingTimeInMillis() }
+          : deps;
       switch (work.kind) {
         case 'ignored':
           log.info('event ignored', { reason: work.reason });
           return { kind: 'ignored', result: work.reason };
         case 'lifecycle':
-          return { kind: work.kind, result: await startDrain(inInvocation(deps), config, work, delivery) };
+          return { kind: work.kind, result: await startDrain(invocationDeps, config, work, delivery) };
         case 'command-status':
           return {
             kind: work.kind,
-            result: await finishCommandById(inInvocation(deps), config, work),
+            result: await finishCommandById(invocationDeps, config, work),
           };
         case 'tick': {
-          const summary = await reconcile(inInvocation(tickDeps ?? deps), config, work);
+          const summary = await reconcile(invocationDeps, config, work);
           return { kind: work.kind, result: JSON.stringify(summary) };
         }
       }

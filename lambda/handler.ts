@@ -8,7 +8,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { CLIENT_OPTIONS, RECONCILE_CLIENT_OPTIONS } from './client-options';
+import { CLIENT_OPTIONS } from './client-options';
 import { createHandler } from './create-handler';
 import { createLog, createMetricsPort, METRICS_NAMESPACE, SERVICE_NAME } from './telemetry';
 
@@ -22,8 +22,6 @@ export const handler = createHandler({
   ssm: new SSMClient(CLIENT_OPTIONS),
   events: new EventBridgeClient(CLIENT_OPTIONS),
   sqs: new SQSClient(CLIENT_OPTIONS),
-  reconcileAutoScaling: new AutoScalingClient(RECONCILE_CLIENT_OPTIONS),
-  reconcileSsm: new SSMClient(RECONCILE_CLIENT_OPTIONS),
   log: createLog(logger),
   metrics: createMetricsPort(metrics),
 });

@@ -12,7 +12,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { CLIENT_OPTIONS, RECONCILE_CLIENT_OPTIONS } from '../lambda/client-options';
+import { CLIENT_OPTIONS } from '../lambda/client-options';
 import { createHandler } from '../lambda/create-handler';
 import { createLog, SERVICE_NAME } from '../lambda/telemetry';
 import type { Clock } from './clock';
@@ -78,8 +78,6 @@ export function composeHandler(
     ssm: new SSMClient(clientOptions),
     events: new EventBridgeClient(clientOptions),
     sqs: new SQSClient(clientOptions),
-    reconcileAutoScaling: new AutoScalingClient({ ...clientOptions, ...RECONCILE_CLIENT_OPTIONS }),
-    reconcileSsm: new SSMClient({ ...clientOptions, ...RECONCILE_CLIENT_OPTIONS }),
     log: createLog(logger),
     metrics: { count() {}, milliseconds() {}, flush() {} },
     now: () => clock.now(),
