@@ -17,7 +17,7 @@
 //
 // Phase: a scale-in starts thousands of actions in the same minute, and slots counted from the same start
 // would put every heartbeat of the fleet into the same tick, all on the account's one Auto Scaling budget.
-// Each running drain's slots are moved *earlier* by a phase φ drawn from its drain id (0 ≤ φ ≤ S/2): the
+// Each running drain's slots are moved *earlier* by a phase φ drawn from its drain id (0 ≤ φ ≤ S − H/3): the
 // first heartbeat comes sooner, so every bound above still holds, and the fleet's heartbeats spread over
 // φ's range. A drain that has ended waits for its status event on unmoved slots (φ = 0): its last phased
 // heartbeat lies at most φ before an unmoved boundary, so the bounds hold across the switch too.
@@ -63,18 +63,22 @@ export function heartbeatSlotMs(tickPeriodMs: number, heartbeatTimeoutMs: number
 }
 
 /**
- * The largest phase: at most S/2, so a fleet's first heartbeats fall in the second half of the first slot
- * (a scale-in's drains end over time: the later, the fewer still need one), and no more than keeps a
- * drain's Auto Scaling calls (its heartbeats and one completion) within 2 + one per H/2 of its length D,
- * for every D up to `longestDrainMs`. With slots moved φ earlier a drain gets ⌊(D + φ)/S⌋ heartbeats;
- * D < (k + 1)·H/2 allows k + 1 of them, so φ ≤ (k + 2)·S − (k + 1)·H/2 for the largest k.
+ * The largest phase. A fleet's first heartbeats come no earlier than H/3 after its scale-in (φ ≤ S − H/3):
+ * the construct sizes H so that a scale-in of all the drains it plans for gets every completion within a
+ * third of H (lib/heartbeat-timeout.ts), and while they take the account's Auto Scaling budget, the tick's
+ * heartbeats would only queue behind them; after it, fewer drains still run, and the budget is the tick's.
+ * At most S/2 as well, and no more than keeps a drain's Auto Scaling calls (its heartbeats and one
+ * completion) within 2 + one per H/2 of its length D, for every D up to `longestDrainMs`: with slots moved
+ * φ earlier a drain gets ⌊(D + φ)/S⌋ heartbeats; D < (k + 1)·H/2 allows k + 1 of them, so
+ * φ ≤ (k + 2)·S − (k + 1)·H/2 for the largest k.
  */
 export function maxHeartbeatPhaseMs(timing: HeartbeatTiming, longestDrainMs: number): number {
   const slotMs = heartbeatSlotMs(timing.tickPeriodMs, timing.heartbeatTimeoutMs);
   const halfMs = timing.heartbeatTimeoutMs / 2;
   const k = Math.floor(longestDrainMs / halfMs);
   const byBudget = (k + 2) * slotMs - (k + 1) * halfMs;
-  return Math.max(0, Math.floor(Math.min(slotMs / 2, byBudget)));
+  const afterCompletionsMs = slotMs - timing.heartbeatTimeoutMs / 3;
+  return Math.max(0, Math.floor(Math.min(slotMs / 2, afterCompletionsMs, byBudget)));
 }
 
 /** A drain's phase, from its id (FNV-1a): spread evenly over [0, max − START_LEAD_MS], the same on every tick. */
