@@ -21,6 +21,7 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { isTerminalStatus } from '../../lambda/command-status';
 import {
   ENV_ADOPTION_DELAY_SECONDS,
   ENV_DOCUMENT_NAME,
@@ -29,7 +30,6 @@ import {
   ENV_HOOK_NAME,
   ENV_MAX_DRAIN_SECONDS,
 } from '../../lambda/config';
-import { isTerminalStatus } from '../../lambda/command-status';
 import { createHandler } from '../../lambda/create-handler';
 import { heartbeatSlotMs } from '../../lambda/heartbeat-schedule';
 import type { Log, LogKeys, MetricName, MetricsPort } from '../../lambda/ports';

@@ -29,6 +29,7 @@ import {
   FleetDrainer,
   HOOK_METADATA,
   maxDrainSeconds,
+  STATUS_QUEUE_MAX_CONCURRENCY,
 } from '../../lib/index';
 import { drainerStack, GROUPS, onlyResource, POLICY } from './helpers';
 
@@ -236,17 +237,23 @@ describe('the event queues', () => {
   );
 
   it.each(QUEUES)(
-    'the function consumes the %s queue in batches of 10, at most 5 at once, reporting failed records',
-    (_, id) => {
+    'the function consumes the %s queue in batches of 10, a few at once, reporting failed records',
+    (name, id) => {
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [id, 'Arn'] },
         FunctionName: { Ref: functionId },
         BatchSize: EVENT_QUEUE_BATCH_SIZE,
-        ScalingConfig: { MaximumConcurrency: EVENT_QUEUE_MAX_CONCURRENCY },
+        ScalingConfig: {
+          MaximumConcurrency: name === 'status' ? STATUS_QUEUE_MAX_CONCURRENCY : EVENT_QUEUE_MAX_CONCURRENCY,
+        },
         FunctionResponseTypes: ['ReportBatchItemFailures'],
       });
     },
   );
+
+  it('leaves the status queue two environments (the minimum), so the tick keeps most of the Auto Scaling budget', () => {
+    expect([EVENT_QUEUE_MAX_CONCURRENCY, STATUS_QUEUE_MAX_CONCURRENCY]).toEqual([5, 2]);
+  });
 
   it('are the only event sources, with no reserved concurrency (a fresh account has only 10)', () => {
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);

@@ -128,7 +128,7 @@ describe('reading the construct’s template', () => {
       expect(mapping).toMatchObject({
         batchSize: 10,
         maximumBatchingWindowSeconds: 0,
-        maximumConcurrency: 5,
+        maximumConcurrency: mapping.queueId === queueIdOf('StatusEvents') ? 2 : 5,
         reportBatchItemFailures: true,
         enabled: true,
       });
