@@ -24,6 +24,7 @@ import {
   EVENT_MS,
   FIRST_DUE_TICK_MS,
   GROUP,
+  groupWith,
   INSTANCE,
   lifecycleEvent,
   listedCommand,
@@ -86,28 +87,9 @@ const queueDepth = (lifecycle: number, status: number) =>
   }));
 
 function waitingGroup(instances: Partial<Instance>[] = [{}]) {
-  aws.autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
-    AutoScalingGroups: [
-      {
-        AutoScalingGroupName: GROUP,
-        MinSize: 0,
-        MaxSize: 10,
-        DesiredCapacity: 1,
-        DefaultCooldown: 300,
-        AvailabilityZones: ['us-west-2a'],
-        HealthCheckType: 'EC2',
-        CreatedTime: new Date(0),
-        Instances: instances.map((instance) => ({
-          InstanceId: INSTANCE,
-          LifecycleState: 'Terminating:Wait',
-          AvailabilityZone: 'us-west-2a',
-          HealthStatus: 'Healthy',
-          ProtectedFromScaleIn: false,
-          ...instance,
-        })) as Instance[],
-      },
-    ],
-  });
+  aws.autoScaling
+    .on(DescribeAutoScalingGroupsCommand)
+    .resolves({ AutoScalingGroups: [groupWith(instances)] });
 }
 
 describe('SQS batches', () => {

@@ -7,6 +7,7 @@ import {
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
   DescribeWarmPoolCommand,
+  type Instance,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -355,4 +356,26 @@ export function sentEvents(mocks: AwsMocks): { detailType: string; detail: Recor
       detail: JSON.parse(entry.Detail ?? '{}') as Record<string, unknown>,
     })),
   );
+}
+
+/** A group as DescribeAutoScalingGroups returns it, its instances the sample one in Terminating:Wait unless given. */
+export function groupWith(instances: Partial<Instance>[], name = GROUP) {
+  return {
+    AutoScalingGroupName: name,
+    MinSize: 0,
+    MaxSize: 10,
+    DesiredCapacity: 1,
+    DefaultCooldown: 300,
+    AvailabilityZones: ['us-west-2a'],
+    HealthCheckType: 'EC2',
+    CreatedTime: new Date(0),
+    Instances: instances.map((instance) => ({
+      InstanceId: INSTANCE,
+      LifecycleState: 'Terminating:Wait',
+      AvailabilityZone: 'us-west-2a',
+      HealthStatus: 'Healthy',
+      ProtectedFromScaleIn: false,
+      ...instance,
+    })) as Instance[],
+  };
 }

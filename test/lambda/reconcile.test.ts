@@ -30,6 +30,7 @@ import {
   EVENT_MS,
   FIRST_DUE_TICK_MS,
   GROUP,
+  groupWith,
   H_SECONDS,
   HOOK,
   INSTANCE,
@@ -60,27 +61,6 @@ function config() {
 }
 /** Ticks fall on whole minutes; the first one of the drain's second heartbeat slot, and the one after it. */
 const NEXT_TICK_MS = FIRST_DUE_TICK_MS + 60_000;
-
-function groupWith(instances: Partial<Instance>[], name = GROUP) {
-  return {
-    AutoScalingGroupName: name,
-    MinSize: 0,
-    MaxSize: 10,
-    DesiredCapacity: 1,
-    DefaultCooldown: 300,
-    AvailabilityZones: ['us-west-2a'],
-    HealthCheckType: 'EC2',
-    CreatedTime: new Date(0),
-    Instances: instances.map((instance) => ({
-      InstanceId: INSTANCE,
-      LifecycleState: 'Terminating:Wait',
-      AvailabilityZone: 'us-west-2a',
-      HealthStatus: 'Healthy',
-      ProtectedFromScaleIn: false,
-      ...instance,
-    })) as Instance[],
-  };
-}
 
 function fleet(commands: Command[], instances: Partial<Instance>[]) {
   serveCommands(aws, commands);
