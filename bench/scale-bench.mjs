@@ -71,6 +71,7 @@ const f1 = (value) => (Number.isFinite(value) ? value.toFixed(1) : '–');
 const s1 = (ms) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : '–');
 const rows = [
   ['instances scaled in at once', (r) => f0(r.instances)],
+  ['hook HeartbeatTimeout H (maxConcurrentDrains = the fleet)', (r) => `${f0(r.heartbeatTimeoutSeconds)} s`],
   [
     'stranded · completed before the agent exited · hosts sent a second command',
     (r) => `${r.stranded} · ${r.premature} · ${r.doubleSignalled}`,
@@ -118,7 +119,7 @@ const rows = [
 ];
 const first = results[0];
 console.log(
-  `\nH = ${first.heartbeatTimeoutSeconds} s, max drain ${first.options.maxDrainMinutes} min, tick period 60 s; ` +
+  `\nmax drain ${first.options.maxDrainMinutes} min, tick period 60 s; ` +
     `Auto Scaling bucket ${first.options.autoScaling.burst} + ${first.options.autoScaling.perSecond}/s (shared), ` +
     `SSM ${first.options.ssm.burst} + ${first.options.ssm.perSecond}/s per operation; concurrency ${first.options.concurrency}\n`,
 );
