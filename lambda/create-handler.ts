@@ -126,7 +126,7 @@ export function createHandler(options: HandlerOptions): Handler {
         case 'command-status':
           return {
             kind: work.kind,
-            result: await finishCommandById(invocationDeps, config, work),
+            result: await finishCommandById(invocationDeps, config, work, delivery?.sentMs),
           };
         case 'tick': {
           const summary = await reconcile(invocationDeps, config, work);

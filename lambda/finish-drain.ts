@@ -54,6 +54,11 @@ export interface FinishOptions {
   checkSiblings?: boolean;
   /** Finish only a drain whose command ended at least this long ago (the reconciler, for lost events). */
   endedAtLeastMsAgo?: number;
+  /**
+   * When the status event was sent (it reached the queue): whether the command ended too long ago to own
+   * the action is judged then, not after the event waited in a queue behind a storm of others.
+   */
+  eventSentMs?: number;
 }
 
 /** Retries `lookup` while it returns undefined or throws InvocationNotFoundError, up to LOOKUP_TIMEOUT_MS. */
@@ -92,6 +97,8 @@ export async function finishCommandById(
   deps: Deps,
   config: DrainerConfig,
   work: Pick<CommandStatusWork, 'commandId' | 'instanceId' | 'requestedMs'>,
+  /** When the event reached the queue (SQS SentTimestamp), when it came through one. */
+  eventSentMs?: number,
 ): Promise<FinishResult> {
   const { commandId, instanceId } = work;
   const invocation = await getInvocation(deps, commandId, instanceId, true);
@@ -138,7 +145,11 @@ export async function finishCommandById(
     deps.log.warn('status event for an instance the command was not sent to', { commandId, instanceId });
     return 'not-ours';
   }
-  return finishCommand(deps, config, command, { invocation, checkSiblings: true });
+  return finishCommand(deps, config, command, {
+    invocation,
+    checkSiblings: true,
+    ...(eventSentMs !== undefined ? { eventSentMs } : {}),
+  });
 }
 
 /** Finishes the drain of a command whose status is terminal. */
@@ -169,7 +180,8 @@ export async function finishCommand(
   const nowMs = deps.now();
   if (
     invocation.endedMs !== undefined &&
-    nowMs - invocation.endedMs > finishedDrainWindowMs(command.params.drainId, config)
+    (options.eventSentMs ?? nowMs) - invocation.endedMs >
+      finishedDrainWindowMs(command.params.drainId, config)
   ) {
     deps.log.info('drain command ended too long ago to own the current lifecycle action; not completing', {
       ...keys,

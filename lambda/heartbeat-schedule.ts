@@ -19,8 +19,8 @@
 // would put every heartbeat of the fleet into the same tick, all on the account's one Auto Scaling budget.
 // Each running drain's slots are moved *earlier* by a phase φ drawn from its drain id (0 ≤ φ ≤ S − H/3): the
 // first heartbeat comes sooner, so every bound above still holds, and the fleet's heartbeats spread over
-// φ's range. A drain that has ended waits for its status event on unmoved slots (φ = 0): its last phased
-// heartbeat lies at most φ before an unmoved boundary, so the bounds hold across the switch too.
+// φ's range. A drain that has ended keeps its phase (unmoved slots after a lost tick could leave a gap of
+// H + φ).
 // Earlier heartbeats may cost a drain one more call: φ stays below what keeps a drain's calls within
 // 2 + one per H/2 of its length (maxHeartbeatPhaseMs).
 //

@@ -206,14 +206,13 @@ export function planTick({ commands, instances, nowMs, tickMs, config, warmPool 
     const running = list.filter((command) => !isTerminalStatus(command.status));
     const current = newestDrainOf.get(action.instanceId) === list;
 
-    // A drain that ended waits for its status event (queued, perhaps, behind a storm of them): the tick
-    // steps in only on unmoved slots (phase 0), the latest that keeps the action alive, by when the event
-    // has usually completed it. A running drain is beaten on its phased slots.
+    // Running or ended, a drain keeps its phased slots: a drain that ended right after a lost tick must
+    // not move its next heartbeat later (an ended one is completed at its slot instead, see reconcile.ts).
     const heartbeatDue = isDrainHeartbeatDue(
       {
         actionStartMs: actionStartMs(first, config),
         requestedMs: first.requestedMs,
-        phaseMs: running.length === 0 ? 0 : drainPhaseMs(first.params.drainId, config),
+        phaseMs: drainPhaseMs(first.params.drainId, config),
       },
       tickMs,
       config,

@@ -18,7 +18,7 @@ import type { FinishResult } from './finish-drain';
 import { finishCommand } from './finish-drain';
 import { alignTick } from './heartbeat-schedule';
 import { isTerminatingWait } from './lifecycle-state';
-import { mapConcurrent } from './map-concurrent';
+import { mapConcurrent, type Settled } from './map-concurrent';
 import { drainLifetimeMs, type ExpiredDrain, findUnreachable, planTick } from './plan-tick';
 import type { AgentState, Deps, InstanceState, LogKeys } from './ports';
 import { heartbeatOrCancel } from './start-drain';
@@ -79,7 +79,8 @@ async function withFinishedCommands(
   executing: ListedCommand[],
   instances: readonly InstanceState[],
   historyStartMs: number,
-): Promise<ListedCommand[]> {
+): Promise<{ listed: ListedCommand[]; unknown: ReadonlySet<string>; failures: Settled<string>[] }> {
+  const none = { unknown: new Set<string>(), failures: [] };
   const running = new Set<string>();
   for (const listed of executing) {
     const instanceId = listed.parameters?.instanceId?.[0];
@@ -97,19 +98,19 @@ async function withFinishedCommands(
         .map((instance) => instance.instanceId),
     ),
   ];
-  if (lacking.length === 0) return executing;
+  if (lacking.length === 0) return { listed: executing, ...none };
   if (lacking.length > FINISHED_LOOKUPS_PER_TICK) {
-    return deps.ssm.listCommands({ invokedAfterMs: historyStartMs });
+    return { listed: await deps.ssm.listCommands({ invokedAfterMs: historyStartMs }), ...none };
   }
   const byId = new Map(executing.map((listed) => [listed.commandId, listed]));
   const perInstance: ListedCommand[][] = [];
   const failures = await mapConcurrent(lacking, RECONCILE_CONCURRENCY, async (instanceId) => {
     perInstance.push(await deps.ssm.listCommands({ instanceId, invokedAfterMs: historyStartMs }));
   });
-  // Without an instance's finished commands the plan could adopt what a finished drain owns: all or none.
-  if (failures.length > 0) throw failures[0]?.error;
   for (const listed of perInstance.flat()) byId.set(listed.commandId, listed);
-  return [...byId.values()];
+  // An instance whose finished commands could not be read is left out of this tick's plan (it has no
+  // running drain to heartbeat): adopting it could start a second drain beside a finished one.
+  return { listed: [...byId.values()], unknown: new Set(failures.map(({ item }) => item)), failures };
 }
 
 /** A step that failed for good; `heartbeat` when a lifecycle action missed a heartbeat because of it. */
@@ -155,18 +156,29 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
     }),
     queued('status'),
   ]);
-  const listed = await withFinishedCommands(
+  const finished = await withFinishedCommands(
     deps,
     config,
     executing,
     [...instances, ...warmPool],
     historyStartMs,
   );
-  const commands = listed
+  for (const { item, error } of finished.failures) {
+    failures.push({ error, keys: { instanceId: item, call: 'ListCommands' }, heartbeat: false });
+  }
+  const commands = finished.listed
     .map(toDrainCommand)
     .filter((command): command is DrainCommand => command !== undefined);
   const tickMs = alignTick(tick.timeMs);
-  const plan = planTick({ commands, instances, warmPool, nowMs, tickMs, config });
+  const known = (instance: InstanceState) => !finished.unknown.has(instance.instanceId);
+  const plan = planTick({
+    commands,
+    instances: instances.filter(known),
+    warmPool: warmPool.filter(known),
+    nowMs,
+    tickMs,
+    config,
+  });
 
   const summary: TickSummary = {
     commands: commands.length,
@@ -315,6 +327,8 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
     gone,
     (drain) => commandKeys(drain.command),
     (drain) => endDrain(drain, 'unreachable', 'the instance is gone: its SSM agent is no longer connected'),
+    // It was left out of the heartbeats: a completion that failed is a heartbeat missed (the tick is retried).
+    true,
   );
 
   // Warm-pool instances leaving the pool are stopped: nothing to drain, complete (their event was lost).

@@ -12,6 +12,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { DrainPolicy } from '../agent/policy';
 import type { DrainReport } from '../agent/report';
+import { parseReport } from '../lambda/parse-report';
 import { FleetDrainer } from '../lib/index';
 import type { BusEvent } from './event-envelope';
 import { REGION } from './event-envelope';
@@ -325,7 +326,13 @@ export function checkInstance(
     .all()
     .map((command) => command.invocations.get(instanceId))
     .filter((invocation) => invocation !== undefined);
-  const agentEnd = Math.max(0, ...invocations.map((invocation) => invocation.endedMs ?? 0));
+  // The agent that ran the drain: a second command of the same drain (a duplicate event's) joins it and
+  // prints the same report a moment later (`joined: true`); the workers' stop is the first one's.
+  const draining = invocations.filter((invocation) => parseReport(invocation.stdout)?.joined !== true);
+  const agentEnd = Math.max(
+    0,
+    ...(draining.length > 0 ? draining : invocations).map((invocation) => invocation.endedMs ?? 0),
+  );
   // The action must not be completed before every worker stopped, unless the outcome says why. Workers log
   // their exit on the wall clock; a KILLed one cannot, so the agent's report must show it gone.
   if (end && end.how === 'completed' && !EXPLAINED_OUTCOMES.includes(outcome)) {

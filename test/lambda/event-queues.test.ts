@@ -325,3 +325,42 @@ describe('reconcile with event queues', () => {
     });
   });
 });
+
+describe('review fixes', () => {
+  it('an adopted drain’s status event that waited behind a storm is not taken for a stale one', async () => {
+    // Outage prevented: an adopted drain never completed (and adopted again) because its queued event
+    // arrived later than the short window an adopted drain is trusted for.
+    const adopted = `adopted-${INSTANCE}-202611221000`;
+    const endedMs = EVENT_MS + 100_000;
+    aws.ssm.on(GetCommandInvocationCommand).resolves({
+      Comment: commandComment({ drainId: adopted, autoScalingGroupName: GROUP }),
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: `${reportJson({ id: adopted })}\n`,
+      ExecutionEndDateTime: new Date(endedMs).toISOString(),
+    });
+    const { handler } = makeHandler({ env: QUEUED_ENV, nowMs: endedMs + 900_000 });
+    await handler(batch([{ event: statusEvent(), sentMs: endedMs + 2000 }]));
+    expect(aws.autoScaling).toHaveReceivedCommandExactlyOnceWith(CompleteLifecycleActionCommand, {
+      InstanceId: INSTANCE,
+    });
+  });
+
+  it('a failed lookup of one waiting instance’s finished commands costs no heartbeat, and adopts nothing', async () => {
+    const second = 'i-0bbbbbbbbbbbbbbb2';
+    aws.autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [groupWith([{}, { InstanceId: second }])],
+    });
+    const running = listedCommand();
+    aws.ssm.on(ListCommandsCommand).callsFake(async (input: { InstanceId?: string }) => {
+      if (input.InstanceId === second)
+        throw Object.assign(new Error('Rate exceeded'), { name: 'InternalServerError', $fault: 'server' });
+      return { Commands: input.InstanceId === undefined ? [running] : [] };
+    });
+    const { handler } = makeHandler({ env: QUEUED_ENV, nowMs: FIRST_DUE_TICK_MS });
+    const result = await handler(tickEvent(new Date(FIRST_DUE_TICK_MS).toISOString()));
+    expect(aws.autoScaling).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(JSON.parse(result.result)).toMatchObject({ heartbeats: 1, adopted: 0, failures: 1 });
+  });
+});

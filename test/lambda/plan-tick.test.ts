@@ -167,12 +167,12 @@ describe('planTick at fleet scale: phased heartbeats', () => {
     expect(Math.max(...counts)).toBeLessThan(ids.length / 5);
   });
 
-  it('leaves finished drains to their status events until their unmoved slot (then completes them at once)', () => {
-    const counts = perTick('Success');
-    const firstDue = counts.findIndex((count) => count > 0);
-    expect(counts.reduce((sum, count) => sum + count, 0)).toBe(ids.length);
-    expect(counts[firstDue]).toBe(ids.length);
-    // The unmoved slot boundary S = (H − P − M) / 2 = 1,410 s: the 24th minute.
-    expect(firstDue + 1).toBe(Math.ceil(1410 / 60));
+  it('keeps the phases of finished drains too: a drain that ends never moves its next heartbeat later', () => {
+    const running = perTick('InProgress');
+    const finished = perTick('Success');
+    expect(finished).toEqual(running);
+    // Phases within S − H/3: none before the 17th minute (H/3 = 1,000 s), all by the 24th (S = 1,410 s).
+    expect(running.slice(0, 16).every((count) => count === 0)).toBe(true);
+    expect(running.slice(0, 24).reduce((sum, count) => sum + count, 0)).toBe(ids.length);
   });
 });
