@@ -14,6 +14,17 @@ beforeEach(() => {
 afterEach(() => box.cleanup());
 
 const readState = (id: string) => JSON.parse(readFileSync(join(box.stateDir, `${id}.json`), 'utf8'));
+/**
+ * True once drain `id`'s state file records a signal to target `w`: the agent saves it right after sending,
+ * so a test that kills the agent mid-drain waits for this, not only for the worker to see the signal.
+ */
+const signalRecorded = (id: string): boolean => {
+  try {
+    return (readState(id).targets?.w?.processes?.[0]?.signals?.length ?? 0) > 0;
+  } catch {
+    return false; // not written yet
+  }
+};
 
 const drainArgs = (policy: string, id = 'drain-1') => [
   'drain',
@@ -203,7 +214,7 @@ describe('idempotence on the host', () => {
       targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/1500ms/KILL/5s' }],
     });
     const first = startAgent(drainArgs(policy, 'first-id'));
-    await box.waitFor(() => box.signalsOf(worker.pid as number).length === 1);
+    await box.waitFor(() => box.signalsOf(worker.pid as number).length === 1 && signalRecorded('first-id'));
     first.child.kill('SIGKILL');
     await first.done;
 
@@ -239,7 +250,7 @@ describe('idempotence on the host', () => {
       targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/1500ms/KILL/5s' }],
     });
     const first = startAgent(drainArgs(policy, 'resume-1'));
-    await box.waitFor(() => box.signalsOf(worker.pid as number).length === 1);
+    await box.waitFor(() => box.signalsOf(worker.pid as number).length === 1 && signalRecorded('resume-1'));
     first.child.kill('SIGKILL');
     await first.done;
 
