@@ -4,7 +4,7 @@
 
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DrainerConfig } from './config';
-import { AwsCallError, awsErrorCode, errorMessage, LifecycleConfigError } from './errors';
+import { callError } from './errors';
 import type { QueuesPort } from './ports';
 
 /** The queues port over a real (or mocked) client; a queue that is not configured has no count. */
@@ -23,15 +23,7 @@ export function createQueuesPort(
         const count = Number(response.Attributes?.ApproximateNumberOfMessages);
         return Number.isFinite(count) ? count : undefined;
       } catch (error) {
-        const code = awsErrorCode(error);
-        if (code === 'AccessDenied' || code === 'AccessDeniedException') {
-          throw new LifecycleConfigError(`GetQueueAttributes: access denied: ${errorMessage(error)}`, {
-            cause: error,
-          });
-        }
-        throw new AwsCallError(`GetQueueAttributes failed: ${code ?? 'Error'}: ${errorMessage(error)}`, {
-          cause: error,
-        });
+        throw callError(error, 'GetQueueAttributes');
       }
     },
   };

@@ -16,10 +16,10 @@ import { commandComment, DELIVERY_TIMEOUT_SECONDS, type ListedCommand } from './
 import {
   AwsCallError,
   awsErrorCode,
+  callError,
   errorMessage,
   InstanceUnreachableError,
   InvocationNotFoundError,
-  LifecycleConfigError,
 } from './errors';
 import type { AgentState, SsmPort } from './ports';
 
@@ -28,16 +28,6 @@ const PAGE_SIZE = 50;
 
 /** DescribeInstanceInformation: at most 50 results per page; instance ids per filter kept to the same. */
 const AGENT_PAGE_SIZE = 50;
-
-function callError(error: unknown, call: string): Error {
-  // A missing permission is a configuration error (the role), not something a retry fixes.
-  if (awsErrorCode(error) === 'AccessDeniedException') {
-    return new LifecycleConfigError(`${call}: access denied: ${errorMessage(error)}`, { cause: error });
-  }
-  return new AwsCallError(`${call} failed: ${awsErrorCode(error) ?? 'Error'}: ${errorMessage(error)}`, {
-    cause: error,
-  });
-}
 
 /** SSM returns some times as strings (ExecutionEndDateTime); undefined when absent or unparsable. */
 function parseTime(value: string | undefined): number | undefined {

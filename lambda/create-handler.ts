@@ -20,7 +20,8 @@ import { type BatchResponse, type Delivery, readSqsBatch, type SqsEvent } from '
 import { startDrain } from './start-drain';
 
 /**
- * Status records of one SQS batch handled at once. Each completes a lifecycle action on the account's one
+ * Status records of one SQS batch handled at once (one: two environments, the status queue's maximum
+ * concurrency, then complete at most two actions at a time). Each completes a lifecycle action on the account's one
  * Auto Scaling budget, which the reconcile tick's heartbeats need too: the event source mapping's maximum
  * concurrency bounds the environments, this the calls each has in flight, so a storm of status events
  * waits in SQS instead of in throttled calls. Lifecycle records (SendCommand, on SSM's own budget, with an

@@ -28,6 +28,18 @@ export class AwsCallError extends Error {
   override name = 'AwsCallError';
 }
 
+/**
+ * A failed call of a JSON-protocol client (SSM, SQS) after the SDK's retries: a missing permission is a
+ * configuration error (the role), not something a retry fixes; anything else is an AwsCallError.
+ */
+export function callError(error: unknown, call: string): Error {
+  const code = awsErrorCode(error);
+  if (code === 'AccessDeniedException' || code === 'AccessDenied') {
+    return new LifecycleConfigError(`${call}: access denied: ${errorMessage(error)}`, { cause: error });
+  }
+  return new AwsCallError(`${call} failed: ${code ?? 'Error'}: ${errorMessage(error)}`, { cause: error });
+}
+
 /** The `name` of an SDK v3 service exception (its error code), or undefined for anything else. */
 export function awsErrorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
