@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { AwsError, constraintMessage } from './aws-error';
 import type { Clock } from './clock';
-import { standardErrorContent, standardOutputContent } from './command-output';
+import { pluginOutput, standardErrorContent, standardOutputContent } from './command-output';
 import { type DocumentContent, renderSteps, resolveParameters, type ShellStep } from './document';
 import { paginate } from './paginate';
 
@@ -31,6 +31,8 @@ export interface Invocation {
   responseCode: number;
   stdout: string;
   stderr: string;
+  /** The plugin's `Output` (ListCommandInvocations with Details), once the run ended. */
+  output?: string;
   startedMs: number | undefined;
   endedMs: number | undefined;
 }
@@ -335,6 +337,7 @@ export class CommandsModel {
     // As the SSM Agent cuts them (bytes) and GetCommandInvocation returns them (command-output.ts).
     invocation.stdout = standardOutputContent(result.stdout);
     invocation.stderr = standardErrorContent(result.stderr);
+    invocation.output = pluginOutput(result.stdout, result.stderr);
     if (invocation.status === 'Cancelling')
       this.end(command, invocation, 'Cancelled', 'Cancelled', result.exitCode);
     else if (result.exitCode === 0) this.end(command, invocation, 'Success', 'Success', 0);

@@ -205,7 +205,7 @@ function pluginJson(command: Command, invocation: Invocation): Json {
     ResponseStartDateTime:
       invocation.startedMs === undefined ? undefined : epochSeconds(invocation.startedMs),
     ResponseFinishDateTime: invocation.endedMs === undefined ? undefined : epochSeconds(invocation.endedMs),
-    Output: (invocation.stdout + invocation.stderr).slice(0, 2500),
+    Output: invocation.output ?? '',
     StandardOutputUrl: '',
     StandardErrorUrl: '',
     OutputS3Region: 'us-west-2',

@@ -3,7 +3,12 @@
 // sources gave, through the real SDK client.
 
 import { readFileSync } from 'node:fs';
-import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DescribeInstanceInformationCommand,
+  ListCommandInvocationsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../../twin/agents';
 import { ManualClock } from '../../twin/clock';
@@ -12,7 +17,7 @@ import {
   OUTPUT_TRUNCATED_SUFFIX,
   STDERR_CONTENT_LIMIT_CHARS,
 } from '../../twin/command-output';
-import { CommandsModel } from '../../twin/commands';
+import { CommandsModel, type RunResult } from '../../twin/commands';
 import { ApiFaults } from '../../twin/faults';
 import { type ApiServer, startApiServer } from '../../twin/server';
 import { ssmOperation } from '../../twin/ssm-api';
@@ -88,10 +93,21 @@ describe('the fidelity table', () => {
 describe('error codes from the sources, through the real SDK client', () => {
   const clock = new ManualClock();
   const agents = new AgentRegistry();
+  const document = {
+    schemaVersion: '2.2',
+    mainSteps: [{ action: 'aws:runShellScript', name: 'drain', inputs: { runCommand: ['true'] } }],
+  };
+  let finish: ((result: RunResult) => void) | undefined;
   const commands = new CommandsModel(
     clock,
-    new Map(),
-    { isOnline: () => true, run: () => ({ kill: () => {} }) },
+    new Map([['FleetDrain', document]]),
+    {
+      isOnline: () => true,
+      run: (_command, _instance, done) => {
+        finish = done;
+        return { kill: () => {} };
+      },
+    },
     { invocationChanged: () => {} },
   );
   let server: ApiServer;
@@ -122,5 +138,41 @@ describe('error codes from the sources, through the real SDK client', () => {
     await expect(
       ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: ids }] })),
     ).rejects.toMatchObject({ name: 'InvalidInstanceInformationFilterValue' });
+  });
+  /** CommandPlugins[].Output of a run that wrote `stdout` and `stderr`, as the SDK reads it. */
+  async function pluginOutputOf(stdout: string, stderr: string): Promise<string | undefined> {
+    const sent = await ssm.send(
+      new SendCommandCommand({ DocumentName: 'FleetDrain', InstanceIds: ['i-00000000000000001'] }),
+    );
+    commands.advance();
+    finish?.({ exitCode: 0, stdout, stderr });
+    clock.advance(1000);
+    const page = await ssm.send(
+      new ListCommandInvocationsCommand({ CommandId: sent.Command?.CommandId, Details: true }),
+    );
+    return page.CommandInvocations?.[0]?.CommandPlugins?.[0]?.Output;
+  }
+
+  it('joins stdout and stderr into a plugin Output of 2,500 bytes as the agent’s TruncateOutput does', async () => {
+    const title = '\n----------ERROR-------\n';
+    const outCut = '\n---Output truncated---';
+    const errCut = '\n---Error truncated----';
+    expect(await pluginOutputOf('out', 'err')).toBe(`out${title}err`);
+    expect(await pluginOutputOf('out', '')).toBe('out');
+    // No stderr: 2,500 bytes for stdout, its marker included.
+    expect(await pluginOutputOf('x'.repeat(3000), '')).toBe(`${'x'.repeat(2477)}${outCut}`);
+    // Both long: half of what the title and both markers leave (2,430 / 2) to each.
+    expect(await pluginOutputOf('o'.repeat(2000), 'e'.repeat(2000))).toBe(
+      `${'o'.repeat(1215)}${outCut}${title}${'e'.repeat(1215)}${errCut}`,
+    );
+    // One short: the other gets the rest.
+    expect(await pluginOutputOf('o'.repeat(100), 'e'.repeat(5000))).toBe(
+      `${'o'.repeat(100)}${title}${'e'.repeat(2353)}${errCut}`,
+    );
+    expect(await pluginOutputOf('o'.repeat(5000), 'e'.repeat(100))).toBe(
+      `${'o'.repeat(2353)}${outCut}${title}${'e'.repeat(100)}`,
+    );
+    // In bytes: 2,477 bytes of "€" (3 each) end in two bytes of a character, each sent as U+FFFD.
+    expect(await pluginOutputOf('€'.repeat(1000), '')).toBe(`${'€'.repeat(825)}\uFFFD\uFFFD${outCut}`);
   });
 });
