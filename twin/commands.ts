@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { AwsError, constraintMessage } from './aws-error';
 import type { Clock } from './clock';
+import { pluginOutput, standardErrorContent, standardOutputContent } from './command-output';
 import { type DocumentContent, renderSteps, resolveParameters, type ShellStep } from './document';
 import { paginate } from './paginate';
 
@@ -17,9 +18,6 @@ export const TERMINAL = new Set([
   'Undeliverable',
   'Terminated',
 ]);
-/** SSM keeps the first 24,000 characters of stdout and 8,000 of stderr in the API. */
-export const STDOUT_LIMIT = 24_000;
-export const STDERR_LIMIT = 8_000;
 /** How long GetCommandInvocation answers InvocationDoesNotExist after SendCommand (eventual consistency). */
 export const DEFAULT_VISIBILITY_DELAY_MS = 1000;
 /** The account id that the twin's error messages and ARNs name. */
@@ -33,6 +31,8 @@ export interface Invocation {
   responseCode: number;
   stdout: string;
   stderr: string;
+  /** The plugin's `Output` (ListCommandInvocations with Details), once the run ended. */
+  output?: string;
   startedMs: number | undefined;
   endedMs: number | undefined;
 }
@@ -334,8 +334,10 @@ export class CommandsModel {
   private finished(command: Command, invocation: Invocation, result: RunResult): void {
     this.kills.delete(key(command, invocation));
     if (TERMINAL.has(invocation.status)) return;
-    invocation.stdout = result.stdout.slice(0, STDOUT_LIMIT);
-    invocation.stderr = result.stderr.slice(0, STDERR_LIMIT);
+    // As the SSM Agent cuts them (bytes) and GetCommandInvocation returns them (command-output.ts).
+    invocation.stdout = standardOutputContent(result.stdout);
+    invocation.stderr = standardErrorContent(result.stderr);
+    invocation.output = pluginOutput(result.stdout, result.stderr);
     if (invocation.status === 'Cancelling')
       this.end(command, invocation, 'Cancelled', 'Cancelled', result.exitCode);
     else if (result.exitCode === 0) this.end(command, invocation, 'Success', 'Success', 0);

@@ -176,11 +176,12 @@ export class InstanceHost {
     this.runs.add(child);
     let stdout = '';
     let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (stdout.length < OUTPUT_CAPTURE_LIMIT) stdout += chunk.toString();
+    // Decoded across chunks, so that a character split between two reads is not turned into U+FFFDs.
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      if (stdout.length < OUTPUT_CAPTURE_LIMIT) stdout += chunk;
     });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      if (stderr.length < OUTPUT_CAPTURE_LIMIT) stderr += chunk.toString();
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      if (stderr.length < OUTPUT_CAPTURE_LIMIT) stderr += chunk;
     });
     child.once('close', (code, signal) => {
       this.runs.delete(child);

@@ -108,8 +108,14 @@ function describeInstanceInformation(agents: AgentRegistry, input: Json, nowMs: 
   for (const filter of filters) {
     if (filter.Key !== 'InstanceIds')
       throw new AwsError('InvalidFilterKey', `twin: filter key ${filter.Key} is not emulated`);
+    // The code is the one SSM's model lists for this operation; the limit of 50 is the twin's own
+    // (*assumption*: the legacy InstanceInformationFilter documents 100 values), stricter than AWS at worst.
+    // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html
     if ((filter.Values ?? []).length > 50)
-      throw new AwsError('InvalidFilterValue', 'The InstanceIds filter takes at most 50 values.');
+      throw new AwsError(
+        'InvalidInstanceInformationFilterValue',
+        'The InstanceIds filter takes at most 50 values.',
+      );
     instanceIds = filter.Values ?? [];
   }
   const page = paginate(
@@ -199,7 +205,7 @@ function pluginJson(command: Command, invocation: Invocation): Json {
     ResponseStartDateTime:
       invocation.startedMs === undefined ? undefined : epochSeconds(invocation.startedMs),
     ResponseFinishDateTime: invocation.endedMs === undefined ? undefined : epochSeconds(invocation.endedMs),
-    Output: (invocation.stdout + invocation.stderr).slice(0, 2500),
+    Output: invocation.output ?? '',
     StandardOutputUrl: '',
     StandardErrorUrl: '',
     OutputS3Region: 'us-west-2',

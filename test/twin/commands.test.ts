@@ -179,3 +179,43 @@ describe('document versions (UpdateMethod: NewVersion)', () => {
     ).toThrow(/version 3 does not exist/);
   });
 });
+
+describe('output, as the SSM Agent cuts it and GetCommandInvocation returns it', () => {
+  const SUFFIX = '--output truncated--';
+  const run = (stdout: string, stderr = '') => {
+    const command = send();
+    finish?.({ exitCode: 0, stdout, stderr });
+    clock.advance(1000);
+    return model.getInvocation(command.commandId, INSTANCE).invocation;
+  };
+
+  it('keeps stdout whole under 24,000 bytes; at 24,000 and past it keeps 23,980 bytes and the suffix', () => {
+    expect(run('a'.repeat(23_999)).stdout).toBe('a'.repeat(23_999));
+    expect(run('a'.repeat(24_000)).stdout).toBe(`${'a'.repeat(23_980)}${SUFFIX}`);
+    expect(run('a'.repeat(24_001)).stdout).toBe(`${'a'.repeat(23_980)}${SUFFIX}`);
+    expect(run(`${'a'.repeat(23_980)}b${'c'.repeat(30_000)}`).stdout).toBe(`${'a'.repeat(23_980)}${SUFFIX}`);
+  });
+
+  it('counts bytes, not characters: 12,000 × "é" is 24,000 bytes', () => {
+    expect(run('é'.repeat(11_999)).stdout).toBe('é'.repeat(11_999));
+    expect(run('é'.repeat(12_000)).stdout).toBe(`${'é'.repeat(11_990)}${SUFFIX}`);
+  });
+
+  it('sends a character cut at the byte limit as one U+FFFD per byte kept of it, as Go’s JSON encoder does', () => {
+    const tail = 'x'.repeat(100);
+    expect(run(`${'a'.repeat(23_979)}é${tail}`).stdout).toBe(`${'a'.repeat(23_979)}\uFFFD${SUFFIX}`);
+    expect(run(`${'a'.repeat(23_978)}€${tail}`).stdout).toBe(`${'a'.repeat(23_978)}\uFFFD\uFFFD${SUFFIX}`);
+    expect(run(`${'a'.repeat(23_977)}😀${tail}`).stdout).toBe(
+      `${'a'.repeat(23_977)}\uFFFD\uFFFD\uFFFD${SUFFIX}`,
+    );
+    expect(run(`${'a'.repeat(23_976)}😀${tail}`).stdout).toBe(`${'a'.repeat(23_976)}😀${SUFFIX}`);
+  });
+
+  it('cuts stderr at the same 24,000 bytes, then returns its first 8,000 characters', () => {
+    expect(run('', 'e'.repeat(8_000)).stderr).toBe('e'.repeat(8_000));
+    expect(run('', 'e'.repeat(30_000)).stderr).toBe('e'.repeat(8_000));
+    expect(run('', '€'.repeat(7_999)).stderr).toBe('€'.repeat(7_999));
+    // 8,000 × "€" is 24,000 bytes: the agent keeps 7,993 of them, a cut one, and the suffix; the API the first 8,000.
+    expect(run('', '€'.repeat(8_000)).stderr).toBe(`${'€'.repeat(7_993)}\uFFFD${SUFFIX.slice(0, 6)}`);
+  });
+});

@@ -63,3 +63,13 @@ describe('the fallback without namespaces', () => {
     expect(host.alive).toBe(false);
   });
 });
+
+describe('a script’s output', () => {
+  it('keeps a character whose bytes arrive in two reads', async () => {
+    const host = await InstanceHost.boot('i-0123456789abcdef3', [], 'process-group');
+    hosts.push(host);
+    // "é" is C3 A9: the pause puts its two bytes in separate pipe reads.
+    const result = await runIn(host, "printf 'caf\\303'; sleep 0.3; printf '\\251\\n'");
+    expect(result.stdout).toBe('café\n');
+  });
+});
