@@ -145,14 +145,18 @@ export function createSsmPort(client: SSMClient, documentName: string): SsmPort 
 
     async describeAgents(instanceIds) {
       const agents = new Map<string, AgentState>();
-      try {
-        for (let index = 0; index < instanceIds.length; index += AGENT_PAGE_SIZE) {
-          const ids = instanceIds.slice(index, index + AGENT_PAGE_SIZE);
+      // SSM answers InvalidInstanceId for the whole call when one id is terminated or shutting down ("If you
+      // specify an instance ID that isn't valid … you receive an error"), and a tick looks up exactly the hosts
+      // that may have died. So a refused set is split in halves until the refused ids stand alone: those are
+      // gone (left out of the map, as SSM leaves out what it does not know), the others are still read.
+      // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html
+      const describe = async (ids: readonly string[]): Promise<void> => {
+        try {
           let nextToken: string | undefined;
           do {
             const page = await client.send(
               new DescribeInstanceInformationCommand({
-                Filters: [{ Key: 'InstanceIds', Values: ids }],
+                Filters: [{ Key: 'InstanceIds', Values: [...ids] }],
                 MaxResults: AGENT_PAGE_SIZE,
                 NextToken: nextToken,
               }),
@@ -166,9 +170,18 @@ export function createSsmPort(client: SSMClient, documentName: string): SsmPort 
             }
             nextToken = page.NextToken;
           } while (nextToken);
+          return;
+        } catch (error) {
+          if (awsErrorCode(error) !== 'InvalidInstanceId')
+            throw callError(error, 'DescribeInstanceInformation');
         }
-      } catch (error) {
-        throw callError(error, 'DescribeInstanceInformation');
+        if (ids.length === 1) return;
+        const half = Math.ceil(ids.length / 2);
+        await describe(ids.slice(0, half));
+        await describe(ids.slice(half));
+      };
+      for (let index = 0; index < instanceIds.length; index += AGENT_PAGE_SIZE) {
+        await describe(instanceIds.slice(index, index + AGENT_PAGE_SIZE));
       }
       return agents;
     },

@@ -29,6 +29,11 @@ export class AgentRegistry {
     this.agents.delete(instanceId);
   }
 
+  /** Whether SSM knows the instance (registered, not yet terminated). */
+  has(instanceId: string): boolean {
+    return this.agents.has(instanceId);
+  }
+
   isOnline(instanceId: string): boolean {
     return this.agents.get(instanceId)?.pingStatus === 'Online';
   }

@@ -5,6 +5,7 @@
 import type { AgentRegistry } from './agents';
 import { AwsError, constraintMessage } from './aws-error';
 import {
+  ACCOUNT_ID,
   type Command,
   type CommandsModel,
   commandStatus,
@@ -117,6 +118,17 @@ function describeInstanceInformation(agents: AgentRegistry, input: Json, nowMs: 
         'The InstanceIds filter takes at most 50 values.',
       );
     instanceIds = filter.Values ?? [];
+  }
+  // "If you specify an instance ID that isn't valid … you receive an error": InvalidInstanceId, whose
+  // documented causes include a node shutting down or terminated. The twin refuses any id it does not know
+  // (never registered, or terminated); the message is the twin's own (*assumption*).
+  // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html
+  const unknown = (instanceIds ?? []).filter((id) => !agents.has(id));
+  if (unknown.length > 0) {
+    throw new AwsError(
+      'InvalidInstanceId',
+      `Instances [[${unknown.join(', ')}]] not in a valid state for account ${ACCOUNT_ID}`,
+    );
   }
   const page = paginate(
     agents.describe(instanceIds, nowMs),

@@ -289,6 +289,63 @@ describe('SSM errors', () => {
   });
 });
 
+describe('DescribeInstanceInformation with a host that is gone', () => {
+  // SSM refuses the whole call when one id is terminated or shutting down, and the tick looks up exactly the
+  // hosts that may have died: one dead host must not hide every other agent of the chunk.
+  function agentsAnswering(gone: string) {
+    const filters: string[][] = [];
+    const client = new SSMClient({
+      ...CLIENT_OPTIONS,
+      region: 'us-west-2',
+      credentials,
+      requestHandler: {
+        handle: async (request: { body?: unknown }) => {
+          const text =
+            typeof request.body === 'string'
+              ? request.body
+              : new TextDecoder().decode(request.body as Uint8Array);
+          const body = JSON.parse(text) as { Filters: { Values: string[] }[] };
+          const ids = body.Filters[0]?.Values ?? [];
+          filters.push(ids);
+          const response = ids.includes(gone)
+            ? jsonError('InvalidInstanceId', 'Instance Id is not valid')
+            : {
+                statusCode: 200,
+                body: JSON.stringify({
+                  InstanceInformationList: ids.map((id) => ({ InstanceId: id, PingStatus: 'Online' })),
+                }),
+                headers: { 'content-type': 'application/x-amz-json-1.1' },
+              };
+          return {
+            response: {
+              statusCode: response.statusCode,
+              headers: response.headers,
+              body: Readable.from([Buffer.from(response.body)]),
+            },
+          };
+        },
+      },
+    });
+    return { port: createSsmPort(client, DOCUMENT), filters };
+  }
+
+  it('reads every other agent and leaves the refused id out (gone), in a bounded number of calls', async () => {
+    const ids = Array.from({ length: 60 }, (_, index) => `i-${index.toString(16).padStart(17, '0')}`);
+    const gone = ids[37] as string;
+    const { port, filters } = agentsAnswering(gone);
+    const agents = await port.describeAgents(ids);
+    expect([...agents.keys()].sort()).toEqual(ids.filter((id) => id !== gone).sort());
+    expect(filters.every((chunk) => chunk.length <= 50)).toBe(true);
+    // The chunk of 50 without the bad id costs one call; the other is halved down to the bad id alone.
+    expect(filters.length).toBeLessThanOrEqual(1 + 2 * Math.ceil(Math.log2(50)) + 1);
+  });
+
+  it('other errors still fail the lookup (the tick then heartbeats instead of judging hosts)', async () => {
+    const { port } = ssmWith([jsonError('AccessDeniedException', 'not authorized')]);
+    await expect(port.describeAgents(['i-0123456789abcdef0'])).rejects.toBeInstanceOf(LifecycleConfigError);
+  });
+});
+
 describe('EventBridge errors', () => {
   it('a failed entry in a 200 response → AwsCallError', async () => {
     const scripted = scriptedHandler([

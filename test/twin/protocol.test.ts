@@ -321,6 +321,19 @@ describe('SSM JSON API', () => {
     ]);
   });
 
+  it('refuses a DescribeInstanceInformation filter naming an instance SSM does not know (terminated): InvalidInstanceId', async () => {
+    agents.register('i-00000000000000007', clock.now());
+    agents.register('i-00000000000000008', clock.now());
+    agents.remove('i-00000000000000008');
+    await expect(
+      ssm.send(
+        new DescribeInstanceInformationCommand({
+          Filters: [{ Key: 'InstanceIds', Values: ['i-00000000000000007', 'i-00000000000000008'] }],
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidInstanceId' });
+  });
+
   it('answers injected throttling as ThrottlingException', async () => {
     faults.throttle('ssm', 'ListCommands');
     await expect(ssm.send(new ListCommandsCommand({}))).rejects.toMatchObject({
