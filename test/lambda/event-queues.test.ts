@@ -53,7 +53,7 @@ let sqs: ReturnType<typeof mockSqs>;
 beforeEach(() => {
   aws = mockAws();
   sqs = mockSqs();
-  sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0' } });
+  sqs.on(GetQueueAttributesCommand).resolves(depth(0));
 });
 afterEach(() => sqs.restore());
 
@@ -79,12 +79,23 @@ function batch(records: { event: unknown; receiveCount?: number; sentMs?: number
   };
 }
 
-const queueDepth = (lifecycle: number, status: number) =>
-  sqs.on(GetQueueAttributesCommand).callsFake(async (input: { QueueUrl?: string }) => ({
+/** GetQueueAttributes' answer for the three counts the depth adds up. */
+function depth(visible: number, notVisible = 0, delayed = 0) {
+  return {
     Attributes: {
-      ApproximateNumberOfMessages: String(input.QueueUrl === LIFECYCLE_QUEUE ? lifecycle : status),
+      ApproximateNumberOfMessages: String(visible),
+      ApproximateNumberOfMessagesNotVisible: String(notVisible),
+      ApproximateNumberOfMessagesDelayed: String(delayed),
     },
-  }));
+  };
+}
+
+const queueDepth = (lifecycle: number, status: number) =>
+  sqs
+    .on(GetQueueAttributesCommand)
+    .callsFake(async (input: { QueueUrl?: string }) =>
+      depth(input.QueueUrl === LIFECYCLE_QUEUE ? lifecycle : status),
+    );
 
 function waitingGroup(instances: Partial<Instance>[] = [{}]) {
   aws.autoScaling
@@ -236,11 +247,7 @@ describe('reconcile with event queues', () => {
 
   it('adopts nothing when events arrive in the queue during the adoption delay', async () => {
     waitingGroup();
-    sqs
-      .on(GetQueueAttributesCommand)
-      .resolvesOnce({ Attributes: { ApproximateNumberOfMessages: '0' } })
-      .resolvesOnce({ Attributes: { ApproximateNumberOfMessages: '0' } })
-      .resolves({ Attributes: { ApproximateNumberOfMessages: '40' } });
+    sqs.on(GetQueueAttributesCommand).resolvesOnce(depth(0)).resolvesOnce(depth(0)).resolves(depth(40));
     const { handler } = makeHandler({ env: QUEUED_ENV, nowMs: EVENT_MS + 120_000 });
     const result = await handler(tickEvent(new Date(EVENT_MS + 120_000).toISOString()));
     expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
@@ -321,8 +328,36 @@ describe('reconcile with event queues', () => {
     expect(await port.waitingMessages('status')).toBe(undefined);
     expect(sqs).toHaveReceivedCommandExactlyOnceWith(GetQueueAttributesCommand, {
       QueueUrl: LIFECYCLE_QUEUE,
-      AttributeNames: ['ApproximateNumberOfMessages'],
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
     });
+  });
+
+  it('counts events in flight and delayed as waiting: a lifecycle event being retried blocks adoption', async () => {
+    // Outage prevented: a start whose batch failed waits out its visibility timeout invisible; adoption that
+    // read only the visible count took its instance for lost and raced the retried start with a second drain.
+    waitingGroup();
+    sqs
+      .on(GetQueueAttributesCommand)
+      .callsFake(async (input: { QueueUrl?: string }) =>
+        input.QueueUrl === LIFECYCLE_QUEUE ? depth(0, 1, 0) : depth(0),
+      );
+    const inFlight = makeHandler({ env: QUEUED_ENV, nowMs: EVENT_MS + 120_000 });
+    const result = await inFlight.handler(tickEvent(new Date(EVENT_MS + 120_000).toISOString()));
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(JSON.parse(result.result)).toMatchObject({ adopted: 0, queuedLifecycleEvents: 1 });
+    const port = createQueuesPort(new SQSClient({ region: 'us-west-2' }), {
+      lifecycleQueueUrl: LIFECYCLE_QUEUE,
+      statusQueueUrl: STATUS_QUEUE,
+    });
+    sqs.on(GetQueueAttributesCommand).resolves(depth(2, 3, 4));
+    expect(await port.waitingMessages('lifecycle')).toBe(9);
+    // A count SQS leaves out makes the depth unknown, not smaller.
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '2' } });
+    expect(await port.waitingMessages('lifecycle')).toBe(undefined);
   });
 });
 
