@@ -15,6 +15,7 @@ import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createQueuesPort } from '../../lambda/aws-sqs';
 import { ENV_LIFECYCLE_QUEUE_URL, ENV_STATUS_QUEUE_URL } from '../../lambda/config';
+import { RECORD_RESERVE_MS } from '../../lambda/create-handler';
 import { commandComment, readCommandComment } from '../../lambda/drain-command';
 import { LOST_STATUS_EVENT_MS } from '../../lambda/reconcile';
 import {
@@ -211,6 +212,37 @@ describe('finish: the command comment names the drain', () => {
       LifecycleActionToken: TOKEN,
       LifecycleActionResult: 'CONTINUE',
     });
+  });
+
+  it('starts no record once the invocation is about to run out; the rest come back as batch item failures', async () => {
+    // Outage prevented: a status batch whose lookups were slow ran into the function timeout, and Lambda
+    // returned the whole batch, the completed records too, each receive bringing them closer to the DLQ.
+    const { handler, clock, log } = makeHandler({ env: QUEUED_ENV, nowMs: EVENT_MS + 200_000 });
+    const deadlineMs = clock.nowMs + 300_000;
+    aws.ssm.on(GetCommandInvocationCommand).callsFake(async () => {
+      clock.nowMs += 110_000; // a slow SSM: each record costs over a third of the invocation
+      return {
+        CommandId: COMMAND_ID,
+        InstanceId: INSTANCE,
+        Comment: commandComment({ drainId: TOKEN, autoScalingGroupName: GROUP }),
+        DocumentName: 'FleetDrain-Doc',
+        Status: 'Success',
+        ResponseCode: 0,
+        StandardOutputContent: `${reportJson()}\n`,
+      };
+    });
+    const records = ['a', 'b', 'c', 'd'].map((id) => ({
+      event: { ...statusEvent(), id: `status-${id}` },
+      messageId: id,
+    }));
+    const response = await handler(batch(records), {
+      getRemainingTimeInMillis: () => deadlineMs - clock.nowMs,
+    });
+    // 300 s: a and b start (190 s left after a, 80 s after b: under RECORD_RESERVE_MS), c and d do not.
+    expect(RECORD_RESERVE_MS).toBeGreaterThan(80_000);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'c' }, { itemIdentifier: 'd' }]);
+    expect(aws.ssm).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 2);
+    expect(log.entries.some((entry) => entry.message.startsWith('too little time left'))).toBe(true);
   });
 
   it('reads the listing of a command sent by an earlier version (its comment names no drain)', async () => {
