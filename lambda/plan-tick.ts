@@ -15,7 +15,7 @@ import {
   isDrainHeartbeatDue,
   maxHeartbeatPhaseMs,
 } from './heartbeat-schedule';
-import { isTerminatingWait, mayHaveActiveAction } from './lifecycle-state';
+import { isStoppedPoolState, isTerminatingWait, mayHaveActiveAction } from './lifecycle-state';
 import type { AgentState, InstanceState } from './ports';
 
 /**
@@ -148,9 +148,15 @@ export interface TickPlan {
    * (findUnreachable), so a host that died under its drain is completed instead of heartbeated.
    */
   watch: ExpiredDrain[];
-  /** Instances in Terminating:Wait without any drain command: adoption candidates. */
+  /**
+   * Instances held in a terminate wait state (the warm pool's included) without any drain command: adoption
+   * candidates.
+   */
   adopt: InstanceState[];
-  /** Warm-pool instances in `Warmed:Terminating:Wait` (stopped: nothing to drain): complete as `skipped`. */
+  /**
+   * Instances leaving a stopped or hibernated warm pool (`Warmed:Terminating:Wait`) without any drain
+   * command: nothing runs there, complete as `skipped`.
+   */
   skip: InstanceState[];
   /** Number of drains whose command is still running. */
   inFlight: number;
@@ -169,7 +175,11 @@ export function planTick({ commands, instances, nowMs, tickMs, config, warmPool 
     skip: [],
     inFlight: 0,
   };
+  // DescribeAutoScalingGroups does not list warm-pool instances; one that goes back to the pool on scale-in
+  // waits for our hook in Warmed:Pending:Wait, listed only by DescribeWarmPool. Without it here its drain
+  // would be taken for one whose action is over, and cancelled (warm-pool-instance-lifecycle.html).
   const stateOf = new Map<string, InstanceState>();
+  for (const instance of warmPool) stateOf.set(instance.instanceId, instance);
   for (const instance of instances) stateOf.set(instance.instanceId, instance);
 
   // One drain = one lifecycle action = one drain id on one instance; duplicates of it are extra commands.
@@ -242,25 +252,18 @@ export function planTick({ commands, instances, nowMs, tickMs, config, warmPool 
     if (nowMs - latest.requestedMs >= SETTLE_MS) plan.watch.push({ command: first, running });
   }
 
-  for (const instance of instances) {
+  for (const instance of stateOf.values()) {
     if (
-      config.groupNames.has(instance.groupName) &&
-      isTerminatingWait(instance.lifecycleState) &&
-      !instancesWithCommands.has(instance.instanceId)
+      !config.groupNames.has(instance.groupName) ||
+      !isTerminatingWait(instance.lifecycleState) ||
+      instancesWithCommands.has(instance.instanceId)
     ) {
-      plan.adopt.push(instance);
+      continue;
     }
-  }
-  const inGroups = new Set(instances.map((instance) => instance.instanceId));
-  for (const instance of warmPool) {
-    if (
-      config.groupNames.has(instance.groupName) &&
-      isTerminatingWait(instance.lifecycleState) &&
-      !inGroups.has(instance.instanceId) &&
-      !instancesWithCommands.has(instance.instanceId)
-    ) {
+    // Leaving a stopped or hibernated pool to be terminated: nothing runs there to drain.
+    if (instance.lifecycleState === 'Warmed:Terminating:Wait' && isStoppedPoolState(instance.poolState))
       plan.skip.push(instance);
-    }
+    else plan.adopt.push(instance);
   }
   return plan;
 }

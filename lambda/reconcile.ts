@@ -331,7 +331,7 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
     true,
   );
 
-  // Warm-pool instances leaving the pool are stopped: nothing to drain, complete (their event was lost).
+  // Instances leaving a stopped or hibernated warm pool: nothing to drain, complete (their event was lost).
   await run(
     plan.skip,
     (instance) => ({ instanceId: instance.instanceId, autoScalingGroupName: instance.groupName }),
@@ -347,7 +347,7 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
         drainId: adoptedDrainId(instance.instanceId, tickMs),
         commandId: null,
         outcome: 'skipped',
-        reason: 'warm-pool instance in Warmed:Terminating:Wait (stopped) whose lifecycle event was lost',
+        reason: `instance leaving a warm pool of ${instance.poolState} instances, whose lifecycle event was lost`,
         startedMs: deps.now(),
         young: false,
       });

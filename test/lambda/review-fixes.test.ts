@@ -348,6 +348,7 @@ describe('10. a warm-pool instance whose Origin: WarmPool event was lost', () =>
   it('is completed as skipped by instance id', async () => {
     fleet([], 'InService');
     aws.autoScaling.on(DescribeWarmPoolCommand).resolves({
+      WarmPoolConfiguration: { PoolState: 'Stopped' },
       Instances: [{ InstanceId: 'i-0eeeeeeeeeeeeeee5', LifecycleState: 'Warmed:Terminating:Wait' }] as never,
     });
     await tickAt(EVENT_MS + 60_000);
@@ -418,6 +419,7 @@ describe('minor: a completion whose first response was lost', () => {
           recordHeartbeat: async () => {},
           describeGroupInstances: async () => [],
           describeWarmPoolInstances: async () => [],
+          warmPoolState: async () => undefined,
           describeInstances: async () => [],
         },
         ssm: {} as never,
