@@ -117,6 +117,11 @@ export interface TickInput {
   config: DrainerConfig;
   /** Instances in the configured groups' warm pools (DescribeWarmPool). */
   warmPool?: readonly InstanceState[];
+  /**
+   * False when the warm pools could not be listed: an instance no group lists may then be waiting in one,
+   * and its running drain is neither cancelled nor finished on this tick (its heartbeat tells).
+   */
+  warmPoolListed?: boolean;
 }
 
 export interface ExpiredDrain {
@@ -163,7 +168,15 @@ export interface TickPlan {
 }
 
 /** Decides what one reconcile tick does. */
-export function planTick({ commands, instances, nowMs, tickMs, config, warmPool = [] }: TickInput): TickPlan {
+export function planTick({
+  commands,
+  instances,
+  nowMs,
+  tickMs,
+  config,
+  warmPool = [],
+  warmPoolListed = true,
+}: TickInput): TickPlan {
   const plan: TickPlan = {
     heartbeat: [],
     finishDue: [],
@@ -213,6 +226,7 @@ export function planTick({ commands, instances, nowMs, tickMs, config, warmPool 
     const action = lifecycleActionOf(first.params);
     const state = stateOf.get(action.instanceId);
     const lifecycleState = state?.groupName === action.groupName ? state.lifecycleState : undefined;
+    const unknown = state === undefined && !warmPoolListed;
     const running = list.filter((command) => !isTerminalStatus(command.status));
     const current = newestDrainOf.get(action.instanceId) === list;
 
@@ -233,7 +247,7 @@ export function planTick({ commands, instances, nowMs, tickMs, config, warmPool 
       continue;
     }
     plan.inFlight += 1;
-    if (!mayHaveActiveAction(lifecycleState)) {
+    if (!unknown && !mayHaveActiveAction(lifecycleState)) {
       // The instance is gone or has moved on: the action is over, the command has nothing left to protect.
       for (const command of running) {
         if (command.status !== 'Cancelling' && nowMs - command.requestedMs >= SETTLE_MS)

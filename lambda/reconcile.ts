@@ -148,11 +148,11 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
   const [executing, instances, warmPool, queuedStatus] = await Promise.all([
     deps.ssm.listCommands({ invokedAfterMs: historyStartMs, executingOnly: true }),
     deps.autoScaling.describeGroupInstances(groupNames),
-    // Only for lost warm-pool events: its failure (a role without autoscaling:DescribeWarmPool) must not
-    // cost the tick its heartbeats.
+    // Its failure (a role without autoscaling:DescribeWarmPool, throttling) must not cost the tick its
+    // heartbeats; the plan then leaves alone the drains of instances no group lists.
     deps.autoScaling.describeWarmPoolInstances(groupNames).catch((error: unknown) => {
       failures.push({ error, keys: { call: 'DescribeWarmPool' }, heartbeat: false });
-      return [];
+      return undefined;
     }),
     queued('status'),
   ]);
@@ -160,7 +160,7 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
     deps,
     config,
     executing,
-    [...instances, ...warmPool],
+    [...instances, ...(warmPool ?? [])],
     historyStartMs,
   );
   for (const { item, error } of finished.failures) {
@@ -174,7 +174,8 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
   const plan = planTick({
     commands,
     instances: instances.filter(known),
-    warmPool: warmPool.filter(known),
+    warmPool: (warmPool ?? []).filter(known),
+    warmPoolListed: warmPool !== undefined,
     nowMs,
     tickMs,
     config,

@@ -87,6 +87,23 @@ describe('an instance going back to the warm pool (Warmed:Pending:Wait)', () => 
     });
   });
 
+  it('keeps its drain when the warm pool cannot be listed this tick (throttled): the heartbeat tells', async () => {
+    inWarmPool('Warmed:Pending:Wait');
+    aws.autoScaling.on(DescribeWarmPoolCommand).rejects(
+      new AutoScalingServiceException({
+        name: 'Throttling',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: 'Rate exceeded',
+      }),
+    );
+    serveCommands(aws, [listedCommand({ RequestedDateTime: new Date(EVENT_MS) })]);
+    await tickAt(EVENT_MS + SETTLE_MS + 60_000);
+    await tickAt(FIRST_DUE_TICK_MS);
+    expect(aws.ssm).not.toHaveReceivedCommand(CancelCommandCommand);
+    expect(aws.autoScaling).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+  });
+
   it('cancels a drain still running once the instance is in the pool (its action is over)', async () => {
     inWarmPool('Warmed:Stopped');
     serveCommands(aws, [listedCommand({ RequestedDateTime: new Date(EVENT_MS) })]);
