@@ -27,6 +27,8 @@ export const SETTLE_MS = 120_000;
 /**
  * The longest a lifecycle action can outlive the request of its drain command: delivery + drain time +
  * expiry grace until the command ends or is expired, then at most H without heartbeats, plus settle time.
+ * Delivery is the DELIVERY_TIMEOUT_SECONDS the tick gives SSM before it completes an undelivered drain as
+ * unreachable (isUndelivered); SSM may deliver later, but the agent then stops at the same deadline.
  */
 export function drainLifetimeMs(config: DrainerConfig): number {
   return (
@@ -282,15 +284,58 @@ export function planTick({
   return plan;
 }
 
+/** Invocation statuses of a command SSM has not delivered yet (monitor-commands.html). */
+const UNDELIVERED_STATUSES: ReadonlySet<string> = new Set(['Pending', 'Delayed']);
+
 /**
- * The watched drains whose host is gone: a host that died under its drain leaves the command InProgress
- * until its timeouts, and the action would be heartbeated until deadline + grace. SSM's agent status tells
- * much sooner.
+ * Whether a drain was never delivered to a host that is not reachable: every running command still Pending
+ * (or Delayed) DELIVERY_TIMEOUT_SECONDS after it was sent, and the instance's SSM Agent not Online. SSM
+ * itself gives up only after TimeoutSeconds *plus* the document's execution timeout (the maximum drain time
+ * and more: monitor-commands.html, Pending → Delivery Timed Out), so waiting for that would hold the
+ * instance for as long as a full drain. Nothing ran on the host, and the command is cancelled once the
+ * action is completed, so it can never start later. (*assumption*: ListCommands reports an undelivered
+ * one-instance command as Pending; one it reports InProgress waits for AGENT_LOST_MS instead.)
+ */
+export function isUndelivered(drain: ExpiredDrain, agent: AgentState | undefined, nowMs: number): boolean {
+  return (
+    agent?.pingStatus !== 'Online' &&
+    drain.running.length > 0 &&
+    drain.running.every(
+      (command) =>
+        UNDELIVERED_STATUSES.has(command.status) &&
+        nowMs - command.requestedMs >= DELIVERY_TIMEOUT_SECONDS * 1000,
+    )
+  );
+}
+
+/** A watched drain to complete as `unreachable`, and why. */
+export interface UnreachableDrain extends ExpiredDrain {
+  reason: string;
+}
+
+/**
+ * The watched drains whose host is gone or was never reached: a host that died under its drain leaves the
+ * command InProgress until its timeouts, one whose agent went offline before delivery leaves it Pending
+ * for TimeoutSeconds plus the execution timeout, and the action would be heartbeated until deadline + grace.
+ * SSM's agent status tells much sooner.
  */
 export function findUnreachable(
   watch: readonly ExpiredDrain[],
   agents: ReadonlyMap<string, AgentState>,
   nowMs: number,
-): ExpiredDrain[] {
-  return watch.filter(({ command }) => isAgentGone(agents.get(command.params.instanceId), nowMs));
+): UnreachableDrain[] {
+  return watch.flatMap((drain) => {
+    const agent = agents.get(drain.command.params.instanceId);
+    if (isAgentGone(agent, nowMs))
+      return [{ ...drain, reason: 'the instance is gone: its SSM agent is no longer connected' }];
+    if (isUndelivered(drain, agent, nowMs)) {
+      return [
+        {
+          ...drain,
+          reason: `the drain command was never delivered: still ${drain.running[0]?.status} ${DELIVERY_TIMEOUT_SECONDS} s after it was sent, and the SSM agent is ${agent?.pingStatus ?? 'not registered'}`,
+        },
+      ];
+    }
+    return [];
+  });
 }

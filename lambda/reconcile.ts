@@ -230,9 +230,11 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
     } else summary.cancelled += 1;
   };
 
-  // Hosts that died under their drain, among the drains about to be heartbeated (SSM's agent status): a
-  // host that died leaves its command InProgress until its timeouts, and its action would be heartbeated
-  // until deadline + grace. Completed as unreachable instead. Unknown (the lookup failed): heartbeat all.
+  // Hosts that died under their drain, or never got it, among the drains about to be heartbeated (SSM's
+  // agent status): a host that died leaves its command InProgress until its timeouts, one offline since
+  // before delivery leaves it Pending for TimeoutSeconds plus the execution timeout, and its action would be
+  // heartbeated until deadline + grace. Completed as unreachable instead. Unknown (the lookup failed):
+  // heartbeat all.
   const agents = new Map<string, AgentState>();
   let agentsKnown = true;
   const watchIds = [...new Set(plan.watch.map(({ command }) => command.params.instanceId))];
@@ -327,7 +329,7 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
   await run(
     gone,
     (drain) => commandKeys(drain.command),
-    (drain) => endDrain(drain, 'unreachable', 'the instance is gone: its SSM agent is no longer connected'),
+    (drain) => endDrain(drain, 'unreachable', drain.reason),
     // It was left out of the heartbeats: a completion that failed is a heartbeat missed (the tick is retried).
     true,
   );
