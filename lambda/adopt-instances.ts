@@ -1,5 +1,6 @@
-// Adoption: instances of the configured groups that sit in Terminating:Wait with no drain command — their
-// lifecycle event was lost (EventBridge is best effort) or its handler failed for good.
+// Adoption: instances of the configured groups that sit in a terminate wait state (Terminating:Wait, or a
+// warm pool's Warmed:Pending:Wait or Warmed:Terminating:Wait: lifecycle-state.ts) with no drain command —
+// their lifecycle event was lost (EventBridge is best effort) or its handler failed for good.
 //
 // The drain id of an adopted instance is `adopted-<instanceId>-<tick minute>` (see adoptedDrainId): no API
 // returns the lifecycle token. The lifecycle action is then addressed by InstanceId, which

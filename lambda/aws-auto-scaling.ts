@@ -164,12 +164,14 @@ export function createAutoScalingPort(client: AutoScalingClient): AutoScalingPor
                 NextToken: nextToken,
               }),
             );
+            const poolState = page.WarmPoolConfiguration?.PoolState;
             for (const instance of page.Instances ?? []) {
               if (instance.InstanceId && instance.LifecycleState) {
                 states.push({
                   instanceId: instance.InstanceId,
                   groupName,
                   lifecycleState: instance.LifecycleState,
+                  ...(poolState === undefined ? {} : { poolState }),
                 });
               }
             }
@@ -182,6 +184,19 @@ export function createAutoScalingPort(client: AutoScalingClient): AutoScalingPor
         }
       }
       return states;
+    },
+
+    async warmPoolState(groupName) {
+      try {
+        const page = await client.send(
+          new DescribeWarmPoolCommand({ AutoScalingGroupName: groupName, MaxRecords: 1 }),
+        );
+        return page.WarmPoolConfiguration?.PoolState;
+      } catch (error) {
+        // As above: a group without a warm pool has no pool state.
+        if (awsErrorCode(error) === 'ValidationError') return undefined;
+        throw translate(error, 'DescribeWarmPool');
+      }
     },
 
     async describeInstances(instanceIds) {

@@ -1,11 +1,23 @@
 // Edge: how many events wait in the drainer's own event queues (SQS GetQueueAttributes). The reconciler
 // reads it so that it never mistakes a queued event for a lost one.
 // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html
+// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-resources-required-process-messages.html
 
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DrainerConfig } from './config';
 import { callError } from './errors';
 import type { QueuesPort } from './ports';
+
+/**
+ * Every state an event can wait in: visible; in flight (received by a batch that is running, or that failed
+ * and waits out its visibility timeout before it comes back); delayed. ApproximateNumberOfMessages alone
+ * counts only the visible ones, so an event being handled right now, or retried later, would look lost.
+ */
+const DEPTH_ATTRIBUTES = [
+  'ApproximateNumberOfMessages',
+  'ApproximateNumberOfMessagesNotVisible',
+  'ApproximateNumberOfMessagesDelayed',
+] as const;
 
 /** The queues port over a real (or mocked) client; a queue that is not configured has no count. */
 export function createQueuesPort(
@@ -18,10 +30,11 @@ export function createQueuesPort(
       if (url === undefined) return undefined;
       try {
         const response = await client.send(
-          new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }),
+          new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [...DEPTH_ATTRIBUTES] }),
         );
-        const count = Number(response.Attributes?.ApproximateNumberOfMessages);
-        return Number.isFinite(count) ? count : undefined;
+        // A count SQS leaves out is unknown, not zero: the depth is then unknown too.
+        const counts = DEPTH_ATTRIBUTES.map((name) => Number(response.Attributes?.[name]));
+        return counts.every(Number.isFinite) ? counts.reduce((sum, count) => sum + count, 0) : undefined;
       } catch (error) {
         throw callError(error, 'GetQueueAttributes');
       }

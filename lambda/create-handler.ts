@@ -12,7 +12,7 @@ import { createSsmPort } from './aws-ssm';
 import { classifyEvent, type Work } from './classify-event';
 import { parseConfig } from './config';
 import { errorMessage } from './errors';
-import { finishCommandById } from './finish-drain';
+import { finishCommandById, LOOKUP_TIMEOUT_MS } from './finish-drain';
 import { mapConcurrent } from './map-concurrent';
 import type { Deps, Log, MetricsPort } from './ports';
 import { reconcile } from './reconcile';
@@ -28,6 +28,16 @@ import { startDrain } from './start-drain';
  * unreachable grace that must not hold the others up) are all handled at once.
  */
 export const STATUS_BATCH_CONCURRENCY = 1;
+
+/**
+ * A record is started only with this much of the invocation left: the slowest record's bounded work, two
+ * invocation lookups of LOOKUP_TIMEOUT_MS (a command of an earlier version is looked up twice), then a
+ * completion and its event with the SDK's retries. A record cut off by the function timeout would fail the
+ * whole batch, the records already done included; one not started is returned as a batch item failure and
+ * comes back alone after the visibility timeout.
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html
+ */
+export const RECORD_RESERVE_MS = 2 * LOOKUP_TIMEOUT_MS + 30_000;
 
 export interface HandlerOptions {
   env: Record<string, string | undefined>;
@@ -162,6 +172,11 @@ export function createHandler(options: HandlerOptions): Handler {
         (record) => (record.event as { source?: unknown } | undefined)?.source === 'aws.autoscaling',
       );
       const limit = starts ? unique.length : STATUS_BATCH_CONCURRENCY;
+      const remainingMs =
+        typeof context?.getRemainingTimeInMillis === 'function'
+          ? () => context.getRemainingTimeInMillis()
+          : undefined;
+      const notStarted: string[] = [];
       const failures = await mapConcurrent(unique, limit, async (record) => {
         if (record.event === undefined) {
           log.warn('queue message is not an event (its body is not JSON); dropped', {
@@ -169,9 +184,24 @@ export function createHandler(options: HandlerOptions): Handler {
           });
           return;
         }
+        const leftMs = remainingMs?.();
+        if (leftMs !== undefined && leftMs < RECORD_RESERVE_MS) {
+          notStarted.push(record.messageId);
+          return;
+        }
         await handleEvent(record.event, context, record.delivery);
       });
-      return { batchItemFailures: failures.map(({ item }) => ({ itemIdentifier: item.messageId })) };
+      if (notStarted.length > 0) {
+        log.warn('too little time left in this invocation; records returned to the queue unstarted', {
+          records: notStarted.length,
+          remainingMs: remainingMs?.(),
+        });
+      }
+      return {
+        batchItemFailures: [...failures.map(({ item }) => item.messageId), ...notStarted].map((id) => ({
+          itemIdentifier: id,
+        })),
+      };
     } finally {
       metrics.flush();
     }

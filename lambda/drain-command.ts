@@ -6,10 +6,11 @@ import { createHash } from 'node:crypto';
 import { DRAIN_PARAMETERS, type DrainParameters, findInvalidParameter } from '../agent/drain-parameters';
 
 /**
- * SendCommand's TimeoutSeconds is the *delivery* timeout (30 s minimum): how long SSM keeps trying to reach
- * an offline agent. The drain itself is bounded by the document's executionTimeout and the deadline.
- * Two minutes: an agent that is briefly reconnecting still gets the command; a dead host ends as
- * `Delivery Timed Out` → outcome `unreachable` soon enough.
+ * SendCommand's TimeoutSeconds (30 s minimum). SSM keeps an undelivered command Pending until TimeoutSeconds
+ * *plus* the document's execution timeout before it is `Delivery Timed Out` (monitor-commands.html), so the
+ * tick does not wait for that: two minutes after sending, a drain still undelivered to an agent that is not
+ * online is completed as `unreachable` and cancelled (plan-tick.ts, isUndelivered). An agent that is briefly
+ * reconnecting still gets the command. The drain itself is bounded by the execution timeout and the deadline.
  */
 export const DELIVERY_TIMEOUT_SECONDS = 120;
 

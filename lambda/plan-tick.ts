@@ -15,7 +15,7 @@ import {
   isDrainHeartbeatDue,
   maxHeartbeatPhaseMs,
 } from './heartbeat-schedule';
-import { isTerminatingWait, mayHaveActiveAction } from './lifecycle-state';
+import { isStoppedPoolState, isTerminatingWait, mayHaveActiveAction } from './lifecycle-state';
 import type { AgentState, InstanceState } from './ports';
 
 /**
@@ -27,6 +27,8 @@ export const SETTLE_MS = 120_000;
 /**
  * The longest a lifecycle action can outlive the request of its drain command: delivery + drain time +
  * expiry grace until the command ends or is expired, then at most H without heartbeats, plus settle time.
+ * Delivery is the DELIVERY_TIMEOUT_SECONDS the tick gives SSM before it completes an undelivered drain as
+ * unreachable (isUndelivered); SSM may deliver later, but the agent then stops at the same deadline.
  */
 export function drainLifetimeMs(config: DrainerConfig): number {
   return (
@@ -117,6 +119,11 @@ export interface TickInput {
   config: DrainerConfig;
   /** Instances in the configured groups' warm pools (DescribeWarmPool). */
   warmPool?: readonly InstanceState[];
+  /**
+   * False when the warm pools could not be listed: an instance no group lists may then be waiting in one,
+   * and its running drain is neither cancelled nor finished on this tick (its heartbeat tells).
+   */
+  warmPoolListed?: boolean;
 }
 
 export interface ExpiredDrain {
@@ -148,16 +155,30 @@ export interface TickPlan {
    * (findUnreachable), so a host that died under its drain is completed instead of heartbeated.
    */
   watch: ExpiredDrain[];
-  /** Instances in Terminating:Wait without any drain command: adoption candidates. */
+  /**
+   * Instances held in a terminate wait state (the warm pool's included) without any drain command: adoption
+   * candidates.
+   */
   adopt: InstanceState[];
-  /** Warm-pool instances in `Warmed:Terminating:Wait` (stopped: nothing to drain): complete as `skipped`. */
+  /**
+   * Instances leaving a stopped or hibernated warm pool (`Warmed:Terminating:Wait`) without any drain
+   * command: nothing runs there, complete as `skipped`.
+   */
   skip: InstanceState[];
   /** Number of drains whose command is still running. */
   inFlight: number;
 }
 
 /** Decides what one reconcile tick does. */
-export function planTick({ commands, instances, nowMs, tickMs, config, warmPool = [] }: TickInput): TickPlan {
+export function planTick({
+  commands,
+  instances,
+  nowMs,
+  tickMs,
+  config,
+  warmPool = [],
+  warmPoolListed = true,
+}: TickInput): TickPlan {
   const plan: TickPlan = {
     heartbeat: [],
     finishDue: [],
@@ -169,7 +190,11 @@ export function planTick({ commands, instances, nowMs, tickMs, config, warmPool 
     skip: [],
     inFlight: 0,
   };
+  // DescribeAutoScalingGroups does not list warm-pool instances; one that goes back to the pool on scale-in
+  // waits for our hook in Warmed:Pending:Wait, listed only by DescribeWarmPool. Without it here its drain
+  // would be taken for one whose action is over, and cancelled (warm-pool-instance-lifecycle.html).
   const stateOf = new Map<string, InstanceState>();
+  for (const instance of warmPool) stateOf.set(instance.instanceId, instance);
   for (const instance of instances) stateOf.set(instance.instanceId, instance);
 
   // One drain = one lifecycle action = one drain id on one instance; duplicates of it are extra commands.
@@ -203,6 +228,7 @@ export function planTick({ commands, instances, nowMs, tickMs, config, warmPool 
     const action = lifecycleActionOf(first.params);
     const state = stateOf.get(action.instanceId);
     const lifecycleState = state?.groupName === action.groupName ? state.lifecycleState : undefined;
+    const unknown = state === undefined && !warmPoolListed;
     const running = list.filter((command) => !isTerminalStatus(command.status));
     const current = newestDrainOf.get(action.instanceId) === list;
 
@@ -223,7 +249,7 @@ export function planTick({ commands, instances, nowMs, tickMs, config, warmPool 
       continue;
     }
     plan.inFlight += 1;
-    if (!mayHaveActiveAction(lifecycleState)) {
+    if (!unknown && !mayHaveActiveAction(lifecycleState)) {
       // The instance is gone or has moved on: the action is over, the command has nothing left to protect.
       for (const command of running) {
         if (command.status !== 'Cancelling' && nowMs - command.requestedMs >= SETTLE_MS)
@@ -242,38 +268,74 @@ export function planTick({ commands, instances, nowMs, tickMs, config, warmPool 
     if (nowMs - latest.requestedMs >= SETTLE_MS) plan.watch.push({ command: first, running });
   }
 
-  for (const instance of instances) {
+  for (const instance of stateOf.values()) {
     if (
-      config.groupNames.has(instance.groupName) &&
-      isTerminatingWait(instance.lifecycleState) &&
-      !instancesWithCommands.has(instance.instanceId)
+      !config.groupNames.has(instance.groupName) ||
+      !isTerminatingWait(instance.lifecycleState) ||
+      instancesWithCommands.has(instance.instanceId)
     ) {
-      plan.adopt.push(instance);
+      continue;
     }
-  }
-  const inGroups = new Set(instances.map((instance) => instance.instanceId));
-  for (const instance of warmPool) {
-    if (
-      config.groupNames.has(instance.groupName) &&
-      isTerminatingWait(instance.lifecycleState) &&
-      !inGroups.has(instance.instanceId) &&
-      !instancesWithCommands.has(instance.instanceId)
-    ) {
+    // Leaving a stopped or hibernated pool to be terminated: nothing runs there to drain.
+    if (instance.lifecycleState === 'Warmed:Terminating:Wait' && isStoppedPoolState(instance.poolState))
       plan.skip.push(instance);
-    }
+    else plan.adopt.push(instance);
   }
   return plan;
 }
 
+/** Invocation statuses of a command SSM has not delivered yet (monitor-commands.html). */
+const UNDELIVERED_STATUSES: ReadonlySet<string> = new Set(['Pending', 'Delayed']);
+
 /**
- * The watched drains whose host is gone: a host that died under its drain leaves the command InProgress
- * until its timeouts, and the action would be heartbeated until deadline + grace. SSM's agent status tells
- * much sooner.
+ * Whether a drain was never delivered to a host that is not reachable: every running command still Pending
+ * (or Delayed) DELIVERY_TIMEOUT_SECONDS after it was sent, and the instance's SSM Agent not Online. SSM
+ * itself gives up only after TimeoutSeconds *plus* the document's execution timeout (the maximum drain time
+ * and more: monitor-commands.html, Pending → Delivery Timed Out), so waiting for that would hold the
+ * instance for as long as a full drain. Nothing ran on the host, and the command is cancelled once the
+ * action is completed, so it can never start later. (*assumption*: ListCommands reports an undelivered
+ * one-instance command as Pending; one it reports InProgress waits for AGENT_LOST_MS instead.)
+ */
+export function isUndelivered(drain: ExpiredDrain, agent: AgentState | undefined, nowMs: number): boolean {
+  return (
+    agent?.pingStatus !== 'Online' &&
+    drain.running.length > 0 &&
+    drain.running.every(
+      (command) =>
+        UNDELIVERED_STATUSES.has(command.status) &&
+        nowMs - command.requestedMs >= DELIVERY_TIMEOUT_SECONDS * 1000,
+    )
+  );
+}
+
+/** A watched drain to complete as `unreachable`, and why. */
+export interface UnreachableDrain extends ExpiredDrain {
+  reason: string;
+}
+
+/**
+ * The watched drains whose host is gone or was never reached: a host that died under its drain leaves the
+ * command InProgress until its timeouts, one whose agent went offline before delivery leaves it Pending
+ * for TimeoutSeconds plus the execution timeout, and the action would be heartbeated until deadline + grace.
+ * SSM's agent status tells much sooner.
  */
 export function findUnreachable(
   watch: readonly ExpiredDrain[],
   agents: ReadonlyMap<string, AgentState>,
   nowMs: number,
-): ExpiredDrain[] {
-  return watch.filter(({ command }) => isAgentGone(agents.get(command.params.instanceId), nowMs));
+): UnreachableDrain[] {
+  return watch.flatMap((drain) => {
+    const agent = agents.get(drain.command.params.instanceId);
+    if (isAgentGone(agent, nowMs))
+      return [{ ...drain, reason: 'the instance is gone: its SSM agent is no longer connected' }];
+    if (isUndelivered(drain, agent, nowMs)) {
+      return [
+        {
+          ...drain,
+          reason: `the drain command was never delivered: still ${drain.running[0]?.status} ${DELIVERY_TIMEOUT_SECONDS} s after it was sent, and the SSM agent is ${agent?.pingStatus ?? 'not registered'}`,
+        },
+      ];
+    }
+    return [];
+  });
 }

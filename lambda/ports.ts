@@ -9,8 +9,10 @@ import type { DrainCommand, LifecycleActionRef, ListedCommand } from './drain-co
 export interface InstanceState {
   instanceId: string;
   groupName: string;
-  /** e.g. `InService`, `Terminating`, `Terminating:Wait`, `Terminating:Proceed`. */
+  /** e.g. `InService`, `Terminating`, `Terminating:Wait`, `Terminating:Proceed`, `Warmed:Pending:Wait`. */
   lifecycleState: string;
+  /** For an instance of a warm pool (DescribeWarmPool): the pool's state, `Stopped`, `Running` or `Hibernated`. */
+  poolState?: string;
 }
 
 export interface AutoScalingPort {
@@ -20,8 +22,10 @@ export interface AutoScalingPort {
   recordHeartbeat(action: LifecycleActionRef): Promise<void>;
   /** Every instance of the named groups (all pages). */
   describeGroupInstances(groupNames: readonly string[]): Promise<InstanceState[]>;
-  /** Instances of the named groups' warm pools (all pages). */
+  /** Instances of the named groups' warm pools (all pages), each with its pool's state. */
   describeWarmPoolInstances(groupNames: readonly string[]): Promise<InstanceState[]>;
+  /** The state of a group's warm pool (`Stopped`, `Running`, `Hibernated`); undefined: no warm pool. */
+  warmPoolState(groupName: string): Promise<string | undefined>;
   /** The given instances that still belong to a group. */
   describeInstances(instanceIds: readonly string[]): Promise<InstanceState[]>;
 }
@@ -55,8 +59,8 @@ export interface SsmPort {
 
 export interface QueuesPort {
   /**
-   * Events waiting (visible, not yet received) in one of the drainer's event queues; undefined when the
-   * function is not fed by that queue. Approximate, as SQS says.
+   * Events not yet handled in one of the drainer's event queues: visible, in flight or delayed; undefined
+   * when the function is not fed by that queue. Approximate, as SQS says.
    */
   waitingMessages(queue: 'lifecycle' | 'status'): Promise<number | undefined>;
 }

@@ -148,11 +148,11 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
   const [executing, instances, warmPool, queuedStatus] = await Promise.all([
     deps.ssm.listCommands({ invokedAfterMs: historyStartMs, executingOnly: true }),
     deps.autoScaling.describeGroupInstances(groupNames),
-    // Only for lost warm-pool events: its failure (a role without autoscaling:DescribeWarmPool) must not
-    // cost the tick its heartbeats.
+    // Its failure (a role without autoscaling:DescribeWarmPool, throttling) must not cost the tick its
+    // heartbeats; the plan then leaves alone the drains of instances no group lists.
     deps.autoScaling.describeWarmPoolInstances(groupNames).catch((error: unknown) => {
       failures.push({ error, keys: { call: 'DescribeWarmPool' }, heartbeat: false });
-      return [];
+      return undefined;
     }),
     queued('status'),
   ]);
@@ -160,7 +160,7 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
     deps,
     config,
     executing,
-    [...instances, ...warmPool],
+    [...instances, ...(warmPool ?? [])],
     historyStartMs,
   );
   for (const { item, error } of finished.failures) {
@@ -174,7 +174,8 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
   const plan = planTick({
     commands,
     instances: instances.filter(known),
-    warmPool: warmPool.filter(known),
+    warmPool: (warmPool ?? []).filter(known),
+    warmPoolListed: warmPool !== undefined,
     nowMs,
     tickMs,
     config,
@@ -229,9 +230,11 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
     } else summary.cancelled += 1;
   };
 
-  // Hosts that died under their drain, among the drains about to be heartbeated (SSM's agent status): a
-  // host that died leaves its command InProgress until its timeouts, and its action would be heartbeated
-  // until deadline + grace. Completed as unreachable instead. Unknown (the lookup failed): heartbeat all.
+  // Hosts that died under their drain, or never got it, among the drains about to be heartbeated (SSM's
+  // agent status): a host that died leaves its command InProgress until its timeouts, one offline since
+  // before delivery leaves it Pending for TimeoutSeconds plus the execution timeout, and its action would be
+  // heartbeated until deadline + grace. Completed as unreachable instead. Unknown (the lookup failed):
+  // heartbeat all.
   const agents = new Map<string, AgentState>();
   let agentsKnown = true;
   const watchIds = [...new Set(plan.watch.map(({ command }) => command.params.instanceId))];
@@ -326,12 +329,12 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
   await run(
     gone,
     (drain) => commandKeys(drain.command),
-    (drain) => endDrain(drain, 'unreachable', 'the instance is gone: its SSM agent is no longer connected'),
+    (drain) => endDrain(drain, 'unreachable', drain.reason),
     // It was left out of the heartbeats: a completion that failed is a heartbeat missed (the tick is retried).
     true,
   );
 
-  // Warm-pool instances leaving the pool are stopped: nothing to drain, complete (their event was lost).
+  // Instances leaving a stopped or hibernated warm pool: nothing to drain, complete (their event was lost).
   await run(
     plan.skip,
     (instance) => ({ instanceId: instance.instanceId, autoScalingGroupName: instance.groupName }),
@@ -347,7 +350,7 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
         drainId: adoptedDrainId(instance.instanceId, tickMs),
         commandId: null,
         outcome: 'skipped',
-        reason: 'warm-pool instance in Warmed:Terminating:Wait (stopped) whose lifecycle event was lost',
+        reason: `instance leaving a warm pool of ${instance.poolState} instances, whose lifecycle event was lost`,
         startedMs: deps.now(),
         young: false,
       });

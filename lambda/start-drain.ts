@@ -13,9 +13,14 @@ import {
   toDrainCommand,
 } from './drain-command';
 import { STARTED_DETAIL_TYPE, type StartedDetail } from './drain-events';
-import { errorMessage, InstanceUnreachableError, NoActiveLifecycleActionError } from './errors';
+import {
+  errorMessage,
+  InstanceUnreachableError,
+  LifecycleConfigError,
+  NoActiveLifecycleActionError,
+} from './errors';
 import { isStartHeartbeatDue } from './heartbeat-schedule';
-import { mayHaveActiveAction } from './lifecycle-state';
+import { isStoppedPoolState, mayHaveActiveAction } from './lifecycle-state';
 import { drainPhaseMs } from './plan-tick';
 import type { Deps, LogKeys } from './ports';
 import type { Delivery } from './sqs-batch';
@@ -54,14 +59,28 @@ export async function startDrain(
   const keys = drainKeys(action, work.token);
   const nowMs = deps.now();
 
-  // An instance leaving the warm pool is stopped: SSM cannot reach it, and nothing runs on it.
-  if (work.origin === 'WarmPool') {
+  // An instance leaving a stopped or hibernated warm pool: SSM cannot reach it, and nothing runs on it. One
+  // leaving a running pool is drained like any other (lifecycle-state.ts).
+  // A role that cannot read the pool (a configuration error, logged) drains: SendCommand tells a stopped host.
+  const poolState =
+    work.origin === 'WarmPool'
+      ? await deps.autoScaling.warmPoolState(work.groupName).catch((error: unknown) => {
+          if (!(error instanceof LifecycleConfigError)) throw error;
+          deps.log.error('CONFIGURATION ERROR: cannot read the warm pool; draining', {
+            ...keys,
+            error: errorMessage(error),
+          });
+          deps.metrics.count('ConfigErrors');
+          return undefined;
+        })
+      : undefined;
+  if (isStoppedPoolState(poolState)) {
     await completeDrain(deps, config, {
       action,
       drainId: work.token,
       commandId: null,
       outcome: 'skipped',
-      reason: 'instance comes from the warm pool (stopped)',
+      reason: `instance comes from a warm pool of ${poolState} instances`,
       startedMs: work.eventTimeMs,
       young: true,
     });

@@ -14,8 +14,11 @@ import {
 
 /**
  * What a lifecycle action may have to wait beyond the drain itself (lambda/config.ts checks the same): the
- * command's delivery timeout, the Lambda's grace before it completes an overdue drain as `expired`, and the
- * adoption delay before an adopted drain starts. On top of that comes up to H after the last heartbeat.
+ * delivery wait (SendCommand's TimeoutSeconds, after which the tick completes a drain SSM never delivered
+ * to an agent that is not online as `unreachable`; SSM's own delivery timeout is TimeoutSeconds plus the
+ * document's execution timeout, monitor-commands.html, but a command it delivers that late still stops at
+ * the same deadline), the Lambda's grace before it completes an overdue drain as `expired`, and the adoption
+ * delay before an adopted drain starts. On top of that comes up to H after the last heartbeat.
  */
 export const LIFECYCLE_OVERHEAD_SECONDS =
   DELIVERY_TIMEOUT_SECONDS + DEFAULT_EXPIRY_GRACE_SECONDS + DEFAULT_ADOPTION_DELAY_SECONDS;

@@ -94,18 +94,43 @@ export function autoScalingAction(model: AutoScalingModel, params: QueryParams, 
       };
     }
     case 'DescribeWarmPool': {
-      // The twin's groups have no warm pool: no WarmPoolConfiguration and no instances (*unconfirmed* that
-      // AWS answers a group without a pool this way rather than with an error).
+      // A group without a warm pool: no WarmPoolConfiguration and no instances (*unconfirmed* that AWS
+      // answers a group without a pool this way rather than with an error).
+      // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeWarmPool.html
       const name = params.required('AutoScalingGroupName');
-      // The API reference caps MaxRecords at 50 here (100 for DescribeAutoScalingGroups).
-      maxRecords(params, 50, 50);
       if (model.describeGroups([name]).length === 0) {
         throw new AwsError(
           'ValidationError',
           `AutoScalingGroup name not found - AutoScalingGroup '${name}' not found`,
         );
       }
-      return { Instances: [] };
+      const pool = model.describeWarmPool(name);
+      // The API reference caps MaxRecords at 50 here (100 for DescribeAutoScalingGroups).
+      const page = paginate(
+        pool.instances,
+        maxRecords(params, 50, 50),
+        params.string('NextToken'),
+        'InvalidNextToken',
+      );
+      return {
+        ...(pool.spec === undefined
+          ? {}
+          : {
+              WarmPoolConfiguration: {
+                MinSize: 0,
+                PoolState: pool.spec.poolState,
+                InstanceReusePolicy: { ReuseOnScaleIn: pool.spec.reuseOnScaleIn },
+              },
+            }),
+        Instances: page.items.map((instance) => ({
+          InstanceId: instance.instanceId,
+          InstanceType: 't3.micro',
+          AvailabilityZone: instance.availabilityZone,
+          LifecycleState: instance.lifecycleState,
+          HealthStatus: 'Healthy',
+        })),
+        NextToken: page.nextToken,
+      };
     }
     case 'CompleteLifecycleAction':
       model.completeAction(actionRef(params), params.required('LifecycleActionResult'));

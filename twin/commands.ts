@@ -284,7 +284,9 @@ export class CommandsModel {
 
   /**
    * Delivers pending invocations to online agents, and applies the timeouts that are due: an agent that stays
-   * offline ends in `Delivery Timed Out`; a run that never reports back (its host died) stays InProgress
+   * offline ends in `Delivery Timed Out` once TimeoutSeconds *plus* the document's execution timeout have
+   * passed (monitor-commands.html: a command the agent has not received by then; ExpiresAfter is the same
+   * sum), and SSM delivers it up to then; a run that never reports back (its host died) stays InProgress
    * until its execution timeout.
    */
   advance(): void {
@@ -298,7 +300,7 @@ export class CommandsModel {
         if (TERMINAL.has(invocation.status)) continue;
         if (invocation.status === 'Pending') {
           if (this.runner.isOnline(invocation.instanceId)) this.deliver(command, invocation);
-          else if (now >= command.requestedMs + command.timeoutSeconds * 1000) {
+          else if (now >= command.requestedMs + command.timeoutSeconds * 1000 + command.executionTimeoutMs) {
             this.end(command, invocation, 'TimedOut', 'Delivery Timed Out', -1);
           }
         } else if (

@@ -17,6 +17,7 @@ import { FleetDrainer } from '../lib/index';
 import type { BusEvent } from './event-envelope';
 import { REGION } from './event-envelope';
 import { isolationMode, type WorkerSpec } from './instances';
+import { isInWarmPool } from './lifecycle';
 import type { CfnTemplate } from './template';
 import { Twin, type TwinOptions } from './twin';
 
@@ -261,12 +262,16 @@ export async function runFleet(plan: FleetPlan, print: (line: string) => void): 
         plan.timeoutMs ?? 120_000,
       );
       await during;
+      // Terminated, or back in the warm pool (instance reuse).
       await twin.waitFor(
         () =>
           leaving.every((id) =>
-            twin.states.some((s) => s.instanceId === id && s.lifecycleState === 'Terminated'),
+            twin.states.some(
+              (s) =>
+                s.instanceId === id && (s.lifecycleState === 'Terminated' || isInWarmPool(s.lifecycleState)),
+            ),
           ),
-        'the drained instances to terminate',
+        'the drained instances to terminate or go back to the warm pool',
       );
       if (plan.settleMs) await new Promise((resolve) => setTimeout(resolve, plan.settleMs));
     } catch (error) {
@@ -336,9 +341,10 @@ export function checkInstance(
   // The action must not be completed before every worker stopped, unless the outcome says why. Workers log
   // their exit on the wall clock; a KILLed one cannot, so the agent's report must show it gone.
   if (end && end.how === 'completed' && !EXPLAINED_OUTCOMES.includes(outcome)) {
+    // Terminating:Proceed, or Warmed:Pending:Proceed / Warmed:Terminating:Proceed for warm-pool moves.
     const proceedWallMs =
-      twin.states.find((s) => s.instanceId === instanceId && s.lifecycleState === 'Terminating:Proceed')
-        ?.wallMs ?? 0;
+      twin.states.find((s) => s.instanceId === instanceId && s.lifecycleState.endsWith(':Proceed'))?.wallMs ??
+      0;
     const lastExit = Math.max(0, ...workerRecords.filter((r) => r.event === 'exit').map((r) => r.at));
     if (proceedWallMs < lastExit) own.push('completed before its workers stopped');
     if (end.atMs < agentEnd) own.push('completed before the agent exited');

@@ -3,6 +3,14 @@
 // actions with their heartbeat timeout, global timeout and default result. Time passes only through
 // `advance()`, which the twin calls on a short period (and tests call after moving a manual clock).
 // https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
+//
+// Warm pools: an instance that goes back to the pool on scale-in (ReuseOnScaleIn) waits for the terminate
+// hooks in Warmed:Pending:Wait, then Warmed:Pending:Proceed, then stays in the pool in the pool's state
+// (Warmed:Stopped, Warmed:Running, Warmed:Hibernated); one terminated from the pool waits in
+// Warmed:Terminating:Wait (event Origin WarmPool), then Warmed:Terminating:Proceed, then Terminated. The
+// group's DescribeAutoScalingGroups lists no Warmed:* instance; DescribeWarmPool does.
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pools-eventbridge-events.html (Example 4)
 
 import { randomUUID } from 'node:crypto';
 import { constraintMessage, validationError } from './aws-error';
@@ -62,6 +70,16 @@ export interface LifecycleListener {
   instanceState(instance: InstanceRecord): void;
 }
 
+/** A warm pool's state: what its instances are while they wait there. */
+export type PoolState = 'Stopped' | 'Running' | 'Hibernated';
+
+/** A group's warm pool (PutWarmPool). */
+export interface WarmPoolSpec {
+  poolState: PoolState;
+  /** InstanceReusePolicy.ReuseOnScaleIn: scale-in sends instances back to the pool. */
+  reuseOnScaleIn: boolean;
+}
+
 interface Group {
   name: string;
   minSize: number;
@@ -69,7 +87,14 @@ interface Group {
   desiredCapacity: number;
   createdMs: number;
   hooks: HookSpec[];
+  /** Every instance, in service or in the warm pool (Warmed:*). */
   instances: Map<string, InstanceRecord>;
+  warmPool?: WarmPoolSpec;
+}
+
+/** An instance waiting in a warm pool (not on its way in or out). */
+export function isInWarmPool(lifecycleState: string): boolean {
+  return /^Warmed:(Stopped|Running|Hibernated)$/.test(lifecycleState);
 }
 
 /** The longest any lifecycle action may last. */
@@ -82,7 +107,8 @@ const TOKEN_LENGTH = 36;
 export class AutoScalingModel {
   private readonly groups = new Map<string, Group>();
   private readonly actions = new Map<string, LifecycleAction>();
-  private readonly proceeding = new Map<string, number>();
+  /** Instances past their hooks: when they reach their next state, and which (Terminated: gone). */
+  private readonly proceeding = new Map<string, { atMs: number; next: string }>();
   readonly ended: ActionEnd[] = [];
 
   constructor(
@@ -119,6 +145,30 @@ export class AutoScalingModel {
     return instance;
   }
 
+  /** PutWarmPool: the group gets a warm pool (its instances are listed by describeWarmPool). */
+  putWarmPool(groupName: string, spec: WarmPoolSpec): void {
+    this.group(groupName).warmPool = { ...spec };
+  }
+
+  /** Moves an instance of the group into its warm pool, as if it had been launched there. */
+  moveToWarmPool(instanceId: string): void {
+    const instance = this.liveInstance(instanceId);
+    const pool = this.group(instance.groupName).warmPool;
+    if (pool === undefined) throw new Error(`twin: group ${instance.groupName} has no warm pool`);
+    this.setState(instance, `Warmed:${pool.poolState}`);
+  }
+
+  /** DescribeWarmPool: the pool's configuration (undefined: none) and the instances in it or on their way. */
+  describeWarmPool(groupName: string): { spec: WarmPoolSpec | undefined; instances: InstanceRecord[] } {
+    const group = this.group(groupName);
+    return {
+      spec: group.warmPool === undefined ? undefined : { ...group.warmPool },
+      instances: [...group.instances.values()]
+        .filter((instance) => instance.lifecycleState.startsWith('Warmed:'))
+        .map((instance) => ({ ...instance })),
+    };
+  }
+
   groupNames(): string[] {
     return [...this.groups.keys()];
   }
@@ -135,7 +185,10 @@ export class AutoScalingModel {
       maxSize: group.maxSize,
       desiredCapacity: group.desiredCapacity,
       createdMs: group.createdMs,
-      instances: [...group.instances.values()].map((instance) => ({ ...instance })),
+      // A group's Instances never include its warm pool's.
+      instances: [...group.instances.values()]
+        .filter((instance) => !instance.lifecycleState.startsWith('Warmed:'))
+        .map((instance) => ({ ...instance })),
     }));
   }
 
@@ -175,22 +228,30 @@ export class AutoScalingModel {
       );
     }
     group.desiredCapacity = desired;
+    // With ReuseOnScaleIn the instances scaled in go back to the warm pool.
+    const destination = group.warmPool?.reuseOnScaleIn ? 'WarmPool' : 'EC2';
     for (const instance of inService.slice(0, inService.length - desired))
-      this.startTerminating(group, instance);
+      this.startTerminating(group, instance, { origin: 'AutoScalingGroup', destination });
   }
 
-  /** TerminateInstanceInAutoScalingGroup: runs the terminate hooks like any scale-in. */
-  terminateInstance(instanceId: string, decrement: boolean, route?: LifecycleRoute): InstanceRecord {
-    const instance = this.describeInstances([instanceId])[0];
-    if (instance === undefined)
-      throw validationError(
-        `Instance Id not found - No managed instance found for instance ID: ${instanceId}`,
-      );
-    const group = this.group(instance.groupName);
-    const live = group.instances.get(instanceId) as InstanceRecord;
-    if (live.lifecycleState !== 'InService') return { ...live };
-    if (decrement) group.desiredCapacity = Math.max(group.minSize, group.desiredCapacity - 1);
-    this.startTerminating(group, live, route);
+  /**
+   * TerminateInstanceInAutoScalingGroup: runs the terminate hooks like any scale-in. An instance in the warm
+   * pool is terminated from there (Origin WarmPool); one in service goes back to the pool when `toWarmPool`
+   * says so (*assumption*: whether this call honours ReuseOnScaleIn is not documented; scale-in does).
+   */
+  terminateInstance(instanceId: string, decrement: boolean, toWarmPool = false): InstanceRecord {
+    const live = this.liveInstance(instanceId);
+    const group = this.group(live.groupName);
+    const pooled = isInWarmPool(live.lifecycleState);
+    if (live.lifecycleState !== 'InService' && !pooled) return { ...live };
+    if (decrement && !pooled) group.desiredCapacity = Math.max(group.minSize, group.desiredCapacity - 1);
+    this.startTerminating(
+      group,
+      live,
+      pooled
+        ? { origin: 'WarmPool', destination: 'EC2' }
+        : { origin: 'AutoScalingGroup', destination: toWarmPool ? 'WarmPool' : 'EC2' },
+    );
     return { ...live };
   }
 
@@ -220,12 +281,16 @@ export class AutoScalingModel {
       else if (now >= action.heartbeatDeadlineMs)
         this.endAction(action, action.defaultResult, 'heartbeat-timeout');
     }
-    for (const [instanceId, atMs] of [...this.proceeding]) {
+    for (const [instanceId, { atMs, next }] of [...this.proceeding]) {
       if (now < atMs) continue;
       this.proceeding.delete(instanceId);
       const instance = this.describeInstances([instanceId])[0];
       if (instance === undefined) continue;
       const group = this.group(instance.groupName);
+      if (next !== 'Terminated') {
+        this.setState(group.instances.get(instanceId) as InstanceRecord, next);
+        continue;
+      }
       group.instances.delete(instanceId);
       this.listener.instanceState({ ...instance, lifecycleState: 'Terminated' });
     }
@@ -240,6 +305,15 @@ export class AutoScalingModel {
     return [...group.instances.values()].filter((instance) => instance.lifecycleState === 'InService');
   }
 
+  private liveInstance(instanceId: string): InstanceRecord {
+    const instance = this.describeInstances([instanceId])[0];
+    if (instance === undefined)
+      throw validationError(
+        `Instance Id not found - No managed instance found for instance ID: ${instanceId}`,
+      );
+    return this.group(instance.groupName).instances.get(instanceId) as InstanceRecord;
+  }
+
   private group(name: string): Group {
     const group = this.groups.get(name);
     if (group === undefined)
@@ -252,12 +326,13 @@ export class AutoScalingModel {
     this.listener.instanceState({ ...instance });
   }
 
-  private startTerminating(group: Group, instance: InstanceRecord, route?: LifecycleRoute): void {
+  private startTerminating(group: Group, instance: InstanceRecord, route: LifecycleRoute): void {
     if (group.hooks.length === 0) {
+      this.setState(instance, waitStateOf(route));
       this.proceed(instance);
       return;
     }
-    this.setState(instance, 'Terminating:Wait');
+    this.setState(instance, waitStateOf(route));
     const now = this.clock.now();
     for (const hook of group.hooks) {
       const action: LifecycleAction = {
@@ -269,7 +344,7 @@ export class AutoScalingModel {
         heartbeatDeadlineMs: now + hook.heartbeatTimeoutMs,
         globalDeadlineMs: now + Math.min(MAX_GLOBAL_TIMEOUT_MS, 100 * hook.heartbeatTimeoutMs),
         defaultResult: hook.defaultResult,
-        ...(route === undefined ? {} : { route }),
+        route,
       };
       this.actions.set(action.token, action);
       this.listener.actionStarted({ ...action }, hook.notificationMetadata);
@@ -289,9 +364,13 @@ export class AutoScalingModel {
     }
   }
 
+  /** Past the hooks: terminated, or (going back to the warm pool) into the pool in its state. */
   private proceed(instance: InstanceRecord): void {
-    this.setState(instance, 'Terminating:Proceed');
-    this.proceeding.set(instance.instanceId, this.clock.now() + this.terminationMs);
+    const toPool = instance.lifecycleState === 'Warmed:Pending:Wait';
+    this.setState(instance, instance.lifecycleState.replace(/:Wait$/, ':Proceed'));
+    const pool = this.group(instance.groupName).warmPool;
+    const next = toPool ? `Warmed:${pool?.poolState ?? 'Stopped'}` : 'Terminated';
+    this.proceeding.set(instance.instanceId, { atMs: this.clock.now() + this.terminationMs, next });
   }
 
   private findAction(ref: ActionRef): LifecycleAction {
@@ -333,4 +412,10 @@ export interface ActionRef {
   hookName: string;
   token?: string;
   instanceId?: string;
+}
+
+/** Where a terminate hook holds an instance on this route. */
+function waitStateOf(route: LifecycleRoute): string {
+  if (route.origin === 'WarmPool') return 'Warmed:Terminating:Wait';
+  return route.destination === 'WarmPool' ? 'Warmed:Pending:Wait' : 'Terminating:Wait';
 }

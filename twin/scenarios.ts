@@ -4,6 +4,7 @@
 // the expected outcome). `fleet-drainer drill --scenario NAME` runs one visibly; the end-to-end tests in
 // test/twin/fault-matrix.test.ts run each of them.
 
+import { SETTLE_MS } from '../lambda/plan-tick';
 import { SteppedClock, wallClock } from './clock';
 import {
   DRILL_GROUP,
@@ -13,6 +14,7 @@ import {
   type Fleet,
   type FleetPlan,
   runFleet,
+  WORKER_KINDS,
 } from './drill';
 import type { BusEvent } from './event-envelope';
 import type { CfnTemplate } from './template';
@@ -379,30 +381,51 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'warm-pool',
     proves:
-      'a drain into the warm pool drains as usual; an instance leaving the pool (stopped) is skipped at once',
-    fault: 'instance 1: Destination WarmPool; instance 2: Origin WarmPool (stopped: no SSM Agent)',
-    expect: 'forced, skipped',
+      'a drain back into the warm pool (Warmed:Pending:Wait) runs for several ticks, uncancelled; an instance leaving a stopped pool is skipped at once',
+    fault:
+      'a warm pool (Stopped, ReuseOnScaleIn); instance 1: scaled in with a hung job (20 s to its KILL); instance 2: terminated from the pool',
+    expect: 'forced (back in the pool, Warmed:Stopped), skipped',
     plan: () => ({
       instances: 2,
-      twin: stepped(600),
+      // 15× the wall: the 20 s drain lasts 5 minutes of the twin's clock, past SETTLE_MS and several ticks.
+      twin: stepped(300),
+      workers: (index) =>
+        index === 0
+          ? [{ kind: 'slow', env: { DEMO_IGNORE_TERM: '1' } }]
+          : WORKER_KINDS.map((kind) => ({ kind })),
+      prepare: ({ twin, instances }) => {
+        twin.autoScaling.putWarmPool(DRILL_GROUP, { poolState: 'Stopped', reuseOnScaleIn: true });
+        // Instance 2 waits in the pool, stopped (its workers and its SSM Agent are gone).
+        twin.autoScaling.moveToWarmPool(instances[1] as string);
+      },
       scaleIn: ({ twin, instances }) => {
         const [toPool, fromPool] = instances as [string, string];
-        twin.setAgentOnline(fromPool, false);
-        twin.autoScaling.terminateInstance(toPool, true, {
-          origin: 'AutoScalingGroup',
-          destination: 'WarmPool',
-        });
-        twin.autoScaling.terminateInstance(fromPool, true, { origin: 'WarmPool', destination: 'EC2' });
+        twin.autoScaling.terminateInstance(toPool, true, true);
+        twin.autoScaling.terminateInstance(fromPool, true);
         return instances;
       },
       expected: outcomes(DRAINED, ['skipped']),
       verify: (fleet) => {
-        const id = fleet.instances[1];
+        const [toPool, fromPool] = fleet.instances as [string, string];
+        const { twin } = fleet;
         const problems: string[] = [];
-        if (commandsOf(fleet.twin, id).length > 0)
-          problems.push('a drain command was sent to a stopped instance');
-        if (signalled(fleet, id).length > 0) problems.push('its workers were signalled');
-        return problems.map((problem) => `${id}: ${problem}`);
+        const states = (id: string) =>
+          twin.states.filter((s) => s.instanceId === id).map((s) => s.lifecycleState);
+        const end = twin.autoScaling.ended.find((e) => e.action.instanceId === toPool);
+        const heldMs = (end?.atMs ?? 0) - (end?.action.startedMs ?? 0);
+        if (heldMs <= SETTLE_MS + 60_000)
+          problems.push(`${toPool}: drained for ${heldMs} ms, not past the settle delay: proves nothing`);
+        if (twin.calls.some((call) => call.operation === 'CancelCommand'))
+          problems.push('a drain command was cancelled');
+        if (!states(toPool).includes('Warmed:Pending:Wait') || states(toPool).at(-1) !== 'Warmed:Stopped')
+          problems.push(`${toPool}: went ${states(toPool).join(' → ')}, not back into the stopped pool`);
+        if (commandsOf(twin, fromPool).length > 0)
+          problems.push(`${fromPool}: a drain command was sent to a stopped instance`);
+        if (!states(fromPool).includes('Warmed:Terminating:Wait'))
+          problems.push(
+            `${fromPool}: went ${states(fromPool).join(' → ')}, not through Warmed:Terminating:Wait`,
+          );
+        return problems;
       },
     }),
   },

@@ -360,6 +360,12 @@ export class Twin {
       atMs: this.clock.now(),
       wallMs: Date.now(),
     });
+    if (instance.lifecycleState === 'Warmed:Stopped' || instance.lifecycleState === 'Warmed:Hibernated') {
+      // Stopped (or hibernated) in the warm pool: its processes and its SSM Agent are gone until it starts
+      // again (starting one is not emulated); a command running there is never reported.
+      this.hosts.get(instance.instanceId)?.vanish();
+      this.agents.setOnline(instance.instanceId, false, this.clock.now());
+    }
     if (instance.lifecycleState === 'Terminated') {
       // Gone with everything in it; a command still running there is never reported, as on EC2.
       this.hosts.get(instance.instanceId)?.vanish();

@@ -15,6 +15,7 @@ import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createQueuesPort } from '../../lambda/aws-sqs';
 import { ENV_LIFECYCLE_QUEUE_URL, ENV_STATUS_QUEUE_URL } from '../../lambda/config';
+import { RECORD_RESERVE_MS } from '../../lambda/create-handler';
 import { commandComment, readCommandComment } from '../../lambda/drain-command';
 import { LOST_STATUS_EVENT_MS } from '../../lambda/reconcile';
 import {
@@ -53,7 +54,7 @@ let sqs: ReturnType<typeof mockSqs>;
 beforeEach(() => {
   aws = mockAws();
   sqs = mockSqs();
-  sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0' } });
+  sqs.on(GetQueueAttributesCommand).resolves(depth(0));
 });
 afterEach(() => sqs.restore());
 
@@ -79,12 +80,23 @@ function batch(records: { event: unknown; receiveCount?: number; sentMs?: number
   };
 }
 
-const queueDepth = (lifecycle: number, status: number) =>
-  sqs.on(GetQueueAttributesCommand).callsFake(async (input: { QueueUrl?: string }) => ({
+/** GetQueueAttributes' answer for the three counts the depth adds up. */
+function depth(visible: number, notVisible = 0, delayed = 0) {
+  return {
     Attributes: {
-      ApproximateNumberOfMessages: String(input.QueueUrl === LIFECYCLE_QUEUE ? lifecycle : status),
+      ApproximateNumberOfMessages: String(visible),
+      ApproximateNumberOfMessagesNotVisible: String(notVisible),
+      ApproximateNumberOfMessagesDelayed: String(delayed),
     },
-  }));
+  };
+}
+
+const queueDepth = (lifecycle: number, status: number) =>
+  sqs
+    .on(GetQueueAttributesCommand)
+    .callsFake(async (input: { QueueUrl?: string }) =>
+      depth(input.QueueUrl === LIFECYCLE_QUEUE ? lifecycle : status),
+    );
 
 function waitingGroup(instances: Partial<Instance>[] = [{}]) {
   aws.autoScaling
@@ -202,6 +214,37 @@ describe('finish: the command comment names the drain', () => {
     });
   });
 
+  it('starts no record once the invocation is about to run out; the rest come back as batch item failures', async () => {
+    // Outage prevented: a status batch whose lookups were slow ran into the function timeout, and Lambda
+    // returned the whole batch, the completed records too, each receive bringing them closer to the DLQ.
+    const { handler, clock, log } = makeHandler({ env: QUEUED_ENV, nowMs: EVENT_MS + 200_000 });
+    const deadlineMs = clock.nowMs + 300_000;
+    aws.ssm.on(GetCommandInvocationCommand).callsFake(async () => {
+      clock.nowMs += 110_000; // a slow SSM: each record costs over a third of the invocation
+      return {
+        CommandId: COMMAND_ID,
+        InstanceId: INSTANCE,
+        Comment: commandComment({ drainId: TOKEN, autoScalingGroupName: GROUP }),
+        DocumentName: 'FleetDrain-Doc',
+        Status: 'Success',
+        ResponseCode: 0,
+        StandardOutputContent: `${reportJson()}\n`,
+      };
+    });
+    const records = ['a', 'b', 'c', 'd'].map((id) => ({
+      event: { ...statusEvent(), id: `status-${id}` },
+      messageId: id,
+    }));
+    const response = await handler(batch(records), {
+      getRemainingTimeInMillis: () => deadlineMs - clock.nowMs,
+    });
+    // 300 s: a and b start (190 s left after a, 80 s after b: under RECORD_RESERVE_MS), c and d do not.
+    expect(RECORD_RESERVE_MS).toBeGreaterThan(80_000);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'c' }, { itemIdentifier: 'd' }]);
+    expect(aws.ssm).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 2);
+    expect(log.entries.some((entry) => entry.message.startsWith('too little time left'))).toBe(true);
+  });
+
   it('reads the listing of a command sent by an earlier version (its comment names no drain)', async () => {
     serveCommands(aws, [listedCommand({ Status: 'Success' })]);
     aws.ssm.on(GetCommandInvocationCommand).resolves({
@@ -236,11 +279,7 @@ describe('reconcile with event queues', () => {
 
   it('adopts nothing when events arrive in the queue during the adoption delay', async () => {
     waitingGroup();
-    sqs
-      .on(GetQueueAttributesCommand)
-      .resolvesOnce({ Attributes: { ApproximateNumberOfMessages: '0' } })
-      .resolvesOnce({ Attributes: { ApproximateNumberOfMessages: '0' } })
-      .resolves({ Attributes: { ApproximateNumberOfMessages: '40' } });
+    sqs.on(GetQueueAttributesCommand).resolvesOnce(depth(0)).resolvesOnce(depth(0)).resolves(depth(40));
     const { handler } = makeHandler({ env: QUEUED_ENV, nowMs: EVENT_MS + 120_000 });
     const result = await handler(tickEvent(new Date(EVENT_MS + 120_000).toISOString()));
     expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
@@ -321,8 +360,36 @@ describe('reconcile with event queues', () => {
     expect(await port.waitingMessages('status')).toBe(undefined);
     expect(sqs).toHaveReceivedCommandExactlyOnceWith(GetQueueAttributesCommand, {
       QueueUrl: LIFECYCLE_QUEUE,
-      AttributeNames: ['ApproximateNumberOfMessages'],
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
     });
+  });
+
+  it('counts events in flight and delayed as waiting: a lifecycle event being retried blocks adoption', async () => {
+    // Outage prevented: a start whose batch failed waits out its visibility timeout invisible; adoption that
+    // read only the visible count took its instance for lost and raced the retried start with a second drain.
+    waitingGroup();
+    sqs
+      .on(GetQueueAttributesCommand)
+      .callsFake(async (input: { QueueUrl?: string }) =>
+        input.QueueUrl === LIFECYCLE_QUEUE ? depth(0, 1, 0) : depth(0),
+      );
+    const inFlight = makeHandler({ env: QUEUED_ENV, nowMs: EVENT_MS + 120_000 });
+    const result = await inFlight.handler(tickEvent(new Date(EVENT_MS + 120_000).toISOString()));
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(JSON.parse(result.result)).toMatchObject({ adopted: 0, queuedLifecycleEvents: 1 });
+    const port = createQueuesPort(new SQSClient({ region: 'us-west-2' }), {
+      lifecycleQueueUrl: LIFECYCLE_QUEUE,
+      statusQueueUrl: STATUS_QUEUE,
+    });
+    sqs.on(GetQueueAttributesCommand).resolves(depth(2, 3, 4));
+    expect(await port.waitingMessages('lifecycle')).toBe(9);
+    // A count SQS leaves out makes the depth unknown, not smaller.
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '2' } });
+    expect(await port.waitingMessages('lifecycle')).toBe(undefined);
   });
 });
 

@@ -27,14 +27,33 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { DOCUMENT, H_SECONDS, HOOK } from './helpers';
 
+/** A warm pool's state: what its instances are while they wait there. */
+export type PoolState = 'Stopped' | 'Running' | 'Hibernated';
+
+/**
+ * Where an instance is, as AWS names it (warm-pool-instance-lifecycle.html): in service; held by the
+ * terminate hook on scale-in (`Terminating:Wait`), on its way back to the warm pool (`Warmed:Pending:Wait`,
+ * instance reuse) or leaving the pool to be terminated (`Warmed:Terminating:Wait`); waiting in the pool in its
+ * state (`Warmed:Stopped` …); gone.
+ */
+export type ModelState =
+  | 'InService'
+  | 'Terminating:Wait'
+  | 'Warmed:Pending:Wait'
+  | 'Warmed:Terminating:Wait'
+  | `Warmed:${PoolState}`
+  | 'gone';
+
 export interface ModelInstance {
   id: string;
   group: string;
-  state: 'InService' | 'Terminating:Wait' | 'gone';
-  /** SSM cannot reach it (agent offline, or stopped in the warm pool). */
+  state: ModelState;
+  /** Its SSM Agent works while the instance runs (false: offline even then). */
   reachable: boolean;
-  /** Scale-in returns it to the warm pool: once its action is over it comes back in service (same id). */
+  /** Scale-in returns it to the warm pool (ReuseOnScaleIn): once its action is over it waits there. */
   reuse?: boolean;
+  /** Its pool's state, from when it went there (or was launched there). */
+  poolState?: PoolState;
 }
 
 export interface ModelAction {
@@ -43,6 +62,8 @@ export interface ModelAction {
   group: string;
   eventTimeMs: number;
   origin: 'AutoScalingGroup' | 'WarmPool';
+  /** Whether SSM could reach the instance when the action started (running, its agent online). */
+  reachable: boolean;
   active: boolean;
   completions: number;
   /** Whether a drain command of this action had finished when it was completed. */
@@ -64,6 +85,8 @@ export interface ModelCommand {
   stdout: string;
   responseCode: number;
   endedMs?: number;
+  /** The token of the instance's lifecycle action that was active when the command was sent. */
+  sentDuring?: string;
 }
 
 export interface PendingEvent {
@@ -96,9 +119,27 @@ export class FleetModel {
   failures: boolean[] = [];
   private callIndex = 0;
   readonly startedEvents: Record<string, unknown>[] = [];
+  /** The warm pools' state (one for both groups). */
+  poolState: PoolState = 'Stopped';
+  /** Commands cancelled while the lifecycle action they drain was still active: drains cut short. */
+  readonly cancelledWhileActive: ModelCommand[] = [];
 
   constructor(startMs: number) {
     this.nowMs = startMs;
+  }
+
+  /** Whether SSM can reach an instance now: its agent works and the instance runs. */
+  isReachable(instance: ModelInstance | undefined): boolean {
+    if (instance === undefined || instance.state === 'gone' || !instance.reachable) return false;
+    if (instance.state === 'Warmed:Stopped' || instance.state === 'Warmed:Hibernated') return false;
+    // Leaving the pool, it is what the pool kept it as.
+    if (instance.state === 'Warmed:Terminating:Wait') return instance.poolState === 'Running';
+    return true;
+  }
+
+  /** The instance's active lifecycle action, if any. */
+  activeActionOf(instanceId: string): ModelAction | undefined {
+    return this.actions.find((action) => action.active && action.instanceId === instanceId);
   }
 
   /** Rejects the call, before any effect, when the failure script says so (throttling that outlasted retries). */
@@ -151,29 +192,42 @@ export class FleetModel {
     return action;
   }
 
-  /** The commands sent for this action: its token, or an adoption during its life. */
+  /**
+   * The commands sent for this action: its token, or an adoption sent while it was active. Two lives of an
+   * instance can start at one timestamp (warm-pool reuse), so an adoption belongs to the action that was
+   * active when it was sent, not to a time window.
+   */
   commandsOf(action: ModelAction): ModelCommand[] {
-    const next = this.actions.find(
-      (later) => later.instanceId === action.instanceId && later.eventTimeMs > action.eventTimeMs,
-    );
     return this.commands.filter(
       (command) =>
         command.params.instanceId === action.instanceId &&
-        command.requestedMs >= action.eventTimeMs - 1 &&
         (command.params.drainId === action.token ||
           ((command.params.drainId ?? '').startsWith(`adopted-${action.instanceId}-`) &&
-            (next === undefined || command.requestedMs < next.eventTimeMs))),
+            command.sentDuring === action.token)),
     );
   }
 
-  /** Ends an action: the instance terminates, or goes back to the warm pool and into service again. */
+  /** The action a command drains (see commandsOf). */
+  private actionOfCommand(command: ModelCommand): ModelAction | undefined {
+    return this.actions.find((action) => this.commandsOf(action).includes(command));
+  }
+
+  /**
+   * Ends an action: the instance terminates, or (from Warmed:Pending:Wait) goes into the warm pool in the
+   * pool's state (Warmed:Pending:Proceed is not kept apart here).
+   */
   private endAction(action: ModelAction): void {
     action.active = false;
     const instance = this.instances.get(action.instanceId);
     if (instance === undefined) return;
-    instance.state = instance.reuse && action.origin !== 'WarmPool' ? 'InService' : 'gone';
-    // A stopped instance's drain command dies with it (SSM reports it later; here at once).
-    if (instance.state === 'InService') {
+    if (instance.state !== 'Warmed:Pending:Wait') {
+      instance.state = 'gone';
+      return;
+    }
+    instance.poolState = this.poolState;
+    instance.state = `Warmed:${this.poolState}`;
+    // A stopped or hibernated instance's drain command dies with it (SSM reports it later; here at once).
+    if (!this.isReachable(instance)) {
       for (const command of this.commands) {
         if (command.params.instanceId === instance.id && command.status === 'InProgress') {
           command.status = 'Cancelled';
@@ -181,6 +235,21 @@ export class FleetModel {
         }
       }
     }
+  }
+
+  /** Puts an instance into the warm pool, as if it had been launched there. */
+  placeInPool(instanceId: string): void {
+    const instance = this.instances.get(instanceId);
+    if (instance === undefined) return;
+    instance.poolState = this.poolState;
+    instance.state = `Warmed:${this.poolState}`;
+  }
+
+  /** Scale-out takes an instance from the warm pool into service. */
+  scaleOut(instanceId: string): void {
+    const instance = this.instances.get(instanceId);
+    if (instance?.state.startsWith('Warmed:') && !instance.state.includes(':Wait'))
+      instance.state = 'InService';
   }
 
   /** Actions whose heartbeat timeout ran out time out with the default result (CONTINUE). */
@@ -193,18 +262,31 @@ export class FleetModel {
     }
   }
 
-  /** The Auto Scaling group starts terminating an instance: lifecycle action + its event. */
-  scaleIn(instanceId: string, origin: ModelAction['origin']): PendingEvent | undefined {
+  /**
+   * The Auto Scaling group starts terminating an instance: lifecycle action + its event. An instance in
+   * service is scaled in (back to the warm pool when it is reused); one waiting in the warm pool is
+   * terminated from there (Origin: WarmPool). Anything else is not terminated.
+   */
+  scaleIn(instanceId: string): PendingEvent | undefined {
     const instance = this.instances.get(instanceId);
-    if (instance === undefined || instance.state !== 'InService') return undefined;
-    instance.state = 'Terminating:Wait';
-    if (origin === 'WarmPool') instance.reachable = false;
+    if (instance === undefined) return undefined;
+    let origin: ModelAction['origin'];
+    let destination: 'EC2' | 'WarmPool' = 'EC2';
+    if (instance.state === 'InService') {
+      origin = 'AutoScalingGroup';
+      if (instance.reuse) destination = 'WarmPool';
+      instance.state = instance.reuse ? 'Warmed:Pending:Wait' : 'Terminating:Wait';
+    } else if (/^Warmed:(Stopped|Running|Hibernated)$/.test(instance.state)) {
+      origin = 'WarmPool';
+      instance.state = 'Warmed:Terminating:Wait';
+    } else return undefined;
     const action: ModelAction = {
       token: randomUUID(),
       instanceId,
       group: instance.group,
       eventTimeMs: this.nowMs,
       origin,
+      reachable: this.isReachable(instance),
       active: true,
       completions: 0,
       commandTerminalAtCompletion: undefined,
@@ -232,7 +314,7 @@ export class FleetModel {
           EC2InstanceId: instanceId,
           LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
           Origin: origin,
-          Destination: 'EC2',
+          Destination: destination,
         },
       },
     };
@@ -325,6 +407,7 @@ export class FleetModel {
           .filter(
             (instance: ModelInstance | undefined) => instance !== undefined && instance.state !== 'gone',
           )
+          // Warm-pool instances too, in their Warmed:* state (API_AutoScalingInstanceDetails.html).
           .map((instance: ModelInstance) => ({
             InstanceId: instance.id,
             AutoScalingGroupName: instance.group,
@@ -337,16 +420,28 @@ export class FleetModel {
       return {
         AutoScalingGroups: (input.AutoScalingGroupNames ?? []).map((name: string) => ({
           AutoScalingGroupName: name,
+          // The group's Instances never list warm-pool instances (DescribeWarmPool does).
           Instances: [...this.instances.values()]
-            .filter((instance) => instance.group === name && instance.state !== 'gone')
+            .filter(
+              (instance) =>
+                instance.group === name && instance.state !== 'gone' && !instance.state.startsWith('Warmed:'),
+            )
             .map((instance) => ({ InstanceId: instance.id, LifecycleState: instance.state })),
         })),
       };
     });
 
-    autoScaling.on(DescribeWarmPoolCommand).callsFake(async () => {
+    autoScaling.on(DescribeWarmPoolCommand).callsFake(async (input) => {
       this.maybeFail('autoscaling');
-      return { Instances: [] };
+      return {
+        WarmPoolConfiguration: { PoolState: this.poolState },
+        Instances: [...this.instances.values()]
+          .filter(
+            (instance) =>
+              instance.group === input.AutoScalingGroupName && instance.state.startsWith('Warmed:'),
+          )
+          .map((instance) => ({ InstanceId: instance.id, LifecycleState: instance.state })),
+      };
     });
     ssm.on(DescribeInstanceInformationCommand).callsFake(async (input) => {
       this.maybeFail('ssm');
@@ -360,8 +455,8 @@ export class FleetModel {
           )
           .map((instance: ModelInstance) => ({
             InstanceId: instance.id,
-            PingStatus: instance.reachable ? 'Online' : 'ConnectionLost',
-            LastPingDateTime: new Date(instance.reachable ? this.nowMs : 0),
+            PingStatus: this.isReachable(instance) ? 'Online' : 'ConnectionLost',
+            LastPingDateTime: new Date(this.isReachable(instance) ? this.nowMs : 0),
           })),
       };
     });
@@ -369,7 +464,7 @@ export class FleetModel {
       this.maybeFail('ssm');
       const instanceId = input.InstanceIds?.[0] ?? '';
       const instance = this.instances.get(instanceId);
-      if (instance === undefined || instance.state === 'gone' || !instance.reachable) {
+      if (!this.isReachable(instance)) {
         throw new InvalidInstanceId({ $metadata: {}, message: 'Instances not in a valid state' });
       }
       const params = Object.fromEntries(
@@ -383,6 +478,8 @@ export class FleetModel {
         stdout: '',
         responseCode: -1,
       };
+      const during = this.activeActionOf(instanceId)?.token;
+      if (during !== undefined) command.sentDuring = during;
       this.commands.push(command);
       return { Command: { CommandId: command.id } };
     });
@@ -430,6 +527,7 @@ export class FleetModel {
       this.maybeFail('ssm');
       const command = this.commands.find((candidate) => candidate.id === input.CommandId);
       if (command?.status === 'InProgress') {
+        if (this.actionOfCommand(command)?.active) this.cancelledWhileActive.push(command);
         command.status = 'Cancelled';
         command.endedMs = this.nowMs;
         this.pushStatusEvent(command);

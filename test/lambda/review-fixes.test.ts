@@ -155,14 +155,16 @@ describe('2. warm-pool reuse: a drain of an earlier life neither blocks adoption
       model.nowMs = Math.max(model.nowMs, target);
     };
     try {
-      const first = model.scaleIn(INSTANCE, 'AutoScalingGroup');
+      const first = model.scaleIn(INSTANCE);
       model.pending.length = 0;
       await handler(first?.event);
       model.agentFinishes(model.commands[0] as never);
       await handler(model.pending.shift()?.event);
       expect(model.actions[0]?.completions).toBe(1);
+      expect(model.instances.get(INSTANCE)?.state).toBe('Warmed:Stopped');
       await advance(5 * 60_000);
-      model.scaleIn(INSTANCE, 'AutoScalingGroup');
+      model.scaleOut(INSTANCE); // back in service from the pool, then scaled in again
+      model.scaleIn(INSTANCE);
       model.pending.length = 0; // the second event is lost
       await advance(20 * 60_000);
       const second = model.actions[1];
@@ -285,7 +287,7 @@ describe('7 in the fleet model: two commands of one drain (ListCommands lagging 
     const mocks = model.serve();
     const handler = handlerOnClock(model);
     try {
-      const event = model.scaleIn(INSTANCE, 'AutoScalingGroup')?.event;
+      const event = model.scaleIn(INSTANCE)?.event;
       model.pending.length = 0;
       await handler(event);
       model.nowMs += 2000;
@@ -348,6 +350,7 @@ describe('10. a warm-pool instance whose Origin: WarmPool event was lost', () =>
   it('is completed as skipped by instance id', async () => {
     fleet([], 'InService');
     aws.autoScaling.on(DescribeWarmPoolCommand).resolves({
+      WarmPoolConfiguration: { PoolState: 'Stopped' },
       Instances: [{ InstanceId: 'i-0eeeeeeeeeeeeeee5', LifecycleState: 'Warmed:Terminating:Wait' }] as never,
     });
     await tickAt(EVENT_MS + 60_000);
@@ -418,6 +421,7 @@ describe('minor: a completion whose first response was lost', () => {
           recordHeartbeat: async () => {},
           describeGroupInstances: async () => [],
           describeWarmPoolInstances: async () => [],
+          warmPoolState: async () => undefined,
           describeInstances: async () => [],
         },
         ssm: {} as never,

@@ -5,6 +5,7 @@ import {
   AutoScalingServiceException,
   CompleteLifecycleActionCommand,
   DescribeAutoScalingInstancesCommand,
+  DescribeWarmPoolCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -167,7 +168,10 @@ describe('start: terminate lifecycle action', () => {
     },
   );
 
-  it('completes an instance leaving the warm pool at once, with outcome skipped', async () => {
+  it('completes an instance leaving a stopped warm pool at once, with outcome skipped', async () => {
+    aws.autoScaling
+      .on(DescribeWarmPoolCommand)
+      .resolves({ WarmPoolConfiguration: { PoolState: 'Stopped' }, Instances: [] });
     const { handler, metrics } = makeHandler();
 
     const result = await handler(lifecycleEvent({ Origin: 'WarmPool', Destination: 'EC2' }));

@@ -117,7 +117,9 @@ describe('Run Command', () => {
       TimeoutSeconds: 120,
     });
     online = false;
-    clock.advance(119_000);
+    // Not at TimeoutSeconds: at TimeoutSeconds plus the document's execution timeout (600 s), as
+    // monitor-commands.html says of Pending.
+    clock.advance(120_000 + 599_000);
     model.advance();
     expect(model.getInvocation(command.commandId, INSTANCE).invocation.status).toBe('Pending');
     clock.advance(1000);

@@ -122,10 +122,50 @@ describe('terminate lifecycle actions', () => {
 });
 
 describe('warm-pool moves', () => {
+  const groupStates = () =>
+    model.describeGroups(['web'])[0]?.instances.map((instance) => instance.instanceId) ?? [];
+  const pooled = () => model.describeWarmPool('web').instances.map((i) => [i.instanceId, i.lifecycleState]);
+
   it('carries Origin and Destination on the action, for the lifecycle event', () => {
-    model.terminateInstance('i-00000000000000001', true, { origin: 'WarmPool', destination: 'EC2' });
+    model.putWarmPool('web', { poolState: 'Stopped', reuseOnScaleIn: false });
+    model.moveToWarmPool('i-00000000000000001');
+    model.terminateInstance('i-00000000000000001', true);
     model.terminateInstance('i-00000000000000002', true);
     expect(started[0]?.route).toEqual({ origin: 'WarmPool', destination: 'EC2' });
-    expect(started[1]?.route).toBeUndefined();
+    expect(started[1]?.route).toEqual({ origin: 'AutoScalingGroup', destination: 'EC2' });
+  });
+
+  it.each(['Stopped', 'Running', 'Hibernated'] as const)(
+    'reuse on scale-in: Warmed:Pending:Wait, listed by the pool only, then Proceed, then Warmed:%s',
+    (poolState) => {
+      model.putWarmPool('web', { poolState, reuseOnScaleIn: true });
+      model.setDesiredCapacity('web', 1);
+      const [action] = started;
+      expect(action?.route).toEqual({ origin: 'AutoScalingGroup', destination: 'WarmPool' });
+      expect(state('i-00000000000000001')).toBe('Warmed:Pending:Wait');
+      expect(groupStates()).toEqual(['i-00000000000000002']);
+      expect(pooled()).toEqual([['i-00000000000000001', 'Warmed:Pending:Wait']]);
+      model.completeAction({ ...ref, token: action?.token }, 'CONTINUE');
+      expect(state('i-00000000000000001')).toBe('Warmed:Pending:Proceed');
+      clock.advance(1000);
+      model.advance();
+      // Not terminated: back in the pool, in the pool's state.
+      expect(state('i-00000000000000001')).toBe(`Warmed:${poolState}`);
+      expect(model.describeWarmPool('web').spec).toEqual({ poolState, reuseOnScaleIn: true });
+    },
+  );
+
+  it('terminating from the pool: Warmed:Terminating:Wait, then Proceed, then Terminated', () => {
+    model.putWarmPool('web', { poolState: 'Stopped', reuseOnScaleIn: true });
+    model.moveToWarmPool('i-00000000000000002');
+    expect(groupStates()).toEqual(['i-00000000000000001']);
+    model.terminateInstance('i-00000000000000002', false);
+    expect(state('i-00000000000000002')).toBe('Warmed:Terminating:Wait');
+    model.completeAction({ ...ref, token: started[0]?.token }, 'CONTINUE');
+    expect(state('i-00000000000000002')).toBe('Warmed:Terminating:Proceed');
+    clock.advance(1000);
+    model.advance();
+    expect(state('i-00000000000000002')).toBeUndefined();
+    expect(pooled()).toEqual([]);
   });
 });

@@ -173,6 +173,34 @@ describe('Auto Scaling Query API', () => {
     });
   });
 
+  it('describes a warm pool with its state and instances; the group lists none of them, DescribeAutoScalingInstances does', async () => {
+    autoScaling.createGroup('pooled', [
+      { name: 'drain', heartbeatTimeoutMs: 300_000, defaultResult: 'CONTINUE' },
+    ]);
+    autoScaling.addInstance('pooled', 'i-0000000000000beef');
+    autoScaling.addInstance('pooled', 'i-0000000000000cafe');
+    autoScaling.putWarmPool('pooled', { poolState: 'Hibernated', reuseOnScaleIn: true });
+    autoScaling.setDesiredCapacity('pooled', 1);
+    const pool = await asg.send(new DescribeWarmPoolCommand({ AutoScalingGroupName: 'pooled' }));
+    expect(pool.WarmPoolConfiguration).toMatchObject({
+      PoolState: 'Hibernated',
+      InstanceReusePolicy: { ReuseOnScaleIn: true },
+    });
+    expect(pool.Instances).toMatchObject([
+      { InstanceId: 'i-0000000000000beef', LifecycleState: 'Warmed:Pending:Wait' },
+    ]);
+    const groups = await asg.send(
+      new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['pooled'] }),
+    );
+    expect(groups.AutoScalingGroups?.[0]?.Instances?.map((i) => i.InstanceId)).toEqual([
+      'i-0000000000000cafe',
+    ]);
+    const instances = await asg.send(
+      new DescribeAutoScalingInstancesCommand({ InstanceIds: ['i-0000000000000beef'] }),
+    );
+    expect(instances.AutoScalingInstances?.[0]?.LifecycleState).toBe('Warmed:Pending:Wait');
+  });
+
   it('answers an injected ResourceContention with HTTP 500, which the SDK maps to its modeled fault', async () => {
     faults.fail(
       'autoscaling',

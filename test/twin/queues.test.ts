@@ -281,10 +281,15 @@ describe('an event source mapping', () => {
     const failedId = first.event.Records[0]?.messageId as string;
     first.end({ batchItemFailures: [{ itemIdentifier: failedId }] });
     await vi.waitFor(() => expect(h.queues.get('Events')?.all()).toHaveLength(1));
+    // Waiting out its visibility timeout, the failed record is in flight: NotVisible, not visible.
+    const queue = h.queues.get('Events');
+    expect(queue?.counts(h.clock.now())).toEqual({ visible: 0, notVisible: 1 });
     h.advance(59_999);
+    expect(queue?.counts(h.clock.now())).toEqual({ visible: 0, notVisible: 1 });
     expect(h.invocations).toHaveLength(1);
     h.advance(1);
     expect(h.invocations).toHaveLength(2);
+    expect(queue?.counts(h.clock.now())).toEqual({ visible: 0, notVisible: 1 });
     const again = h.invocations[1]?.event.Records;
     expect(again?.map((record) => [record.messageId, record.attributes.ApproximateReceiveCount])).toEqual([
       [failedId, '2'],
@@ -408,7 +413,7 @@ describe('the SQS JSON API', () => {
       lifecycleQueueUrl: url,
       statusQueueUrl: twin.environment[ENV_STATUS_QUEUE_URL],
     });
-    expect(await port.waitingMessages('lifecycle')).toBe(1);
+    expect(await port.waitingMessages('lifecycle')).toBe(2);
     expect(await port.waitingMessages('status')).toBe(0);
     sqs.destroy();
   });
