@@ -108,7 +108,9 @@ export interface FleetDrainerProps {
   /**
    * `CONTINUE`: always complete the lifecycle action with CONTINUE. `ABANDON_ON_FAILURE`: complete with
    * ABANDON when the drain ended `incomplete` or `failed`, so a group whose instance lifecycle policy retains
-   * on `TerminateHookAbandon` keeps the instance for inspection.
+   * on `TerminateHookAbandon` keeps the instance for inspection. ABANDON also ends the group's other
+   * terminate hooks: whatever another hook on the group was waiting for (its own drain, a log upload) is
+   * skipped for that instance. https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
    * @default 'CONTINUE' (DEFAULT_RESULT_POLICY)
    */
   readonly resultPolicy?: ResultPolicy;
