@@ -50,8 +50,8 @@ export const DOCUMENT_TIMEOUT_MARGIN = Duration.minutes(5);
 /** aws:runShellScript's longest execution timeout. */
 export const MAX_DOCUMENT_TIMEOUT_SECONDS = 172_800;
 
-/** The terminate hook's name on every group. */
-export const DEFAULT_HOOK_NAME = 'fleet-drainer';
+/** The terminate hook's name on every group: this, `-`, and the drainer's unique name in the app. */
+export const DEFAULT_HOOK_NAME_PREFIX = 'fleet-drainer';
 /** Marks the hook as fleet-drainer's (NotificationMetadata), for people and tools looking at the group. */
 export const HOOK_METADATA = JSON.stringify({ managedBy: 'fleet-drainer' });
 

@@ -50,7 +50,7 @@ describe('the terminate hook', () => {
     for (const group of GROUPS) {
       template.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
         AutoScalingGroupName: group,
-        LifecycleHookName: 'fleet-drainer',
+        LifecycleHookName: drainer.hookName,
         LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
         DefaultResult: 'CONTINUE',
         HeartbeatTimeout: drainer.heartbeatTimeoutSeconds,
@@ -167,7 +167,7 @@ describe('the Lambda', () => {
     expect(env).toMatchObject({
       [ENV_DOCUMENT_NAME]: drainer.documentName,
       [ENV_GROUP_NAMES]: 'web,workers',
-      [ENV_HOOK_NAME]: 'fleet-drainer',
+      [ENV_HOOK_NAME]: drainer.hookName,
       [ENV_MAX_DRAIN_SECONDS]: '3600',
       [ENV_HEARTBEAT_TIMEOUT_SECONDS]: String(drainer.heartbeatTimeoutSeconds),
       [ENV_RESULT_POLICY]: 'CONTINUE',
@@ -273,12 +273,12 @@ describe('the rules', () => {
       }),
     ]);
 
-  it("route the drained groups' terminate actions of our hook", () => {
+  it('route the terminate actions of our hook, whatever the number of groups (the Lambda checks the group)', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.autoscaling'],
         'detail-type': ['EC2 Instance-terminate Lifecycle Action'],
-        detail: { AutoScalingGroupName: GROUPS, LifecycleHookName: ['fleet-drainer'] },
+        detail: { LifecycleHookName: [drainer.hookName] },
       },
       Targets: deliveredTo({ 'Fn::GetAtt': [lifecycleQueueId, 'Arn'] }),
     });
