@@ -11,6 +11,10 @@ export const EVENT_PATTERN_LIMIT_CHARS = 2048;
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
  */
 export const ROLE_INLINE_POLICIES_LIMIT_CHARS = 10_240;
+/** A customer-managed policy is at most 6,144 characters, whitespace not counted (same page). */
+export const MANAGED_POLICY_LIMIT_CHARS = 6144;
+/** Managed policies attached to one role: 10 by default (adjustable to 20; same page). */
+export const MANAGED_POLICIES_PER_ROLE = 10;
 /**
  * A function's environment variables total at most 4 KB. Counted here as their JSON (`{"NAME":"value",…}`),
  * an upper bound of any way of counting them.

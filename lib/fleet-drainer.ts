@@ -77,6 +77,8 @@ import {
   EVENT_PATTERN_LIMIT_CHARS,
   GROUP_NAME_MAX_CHARS,
   LAMBDA_ENVIRONMENT_LIMIT_BYTES,
+  MANAGED_POLICIES_PER_ROLE,
+  MANAGED_POLICY_LIMIT_CHARS,
   maxJsonChars,
   mostThatFit,
   type ResourceTypeOf,
@@ -396,7 +398,7 @@ export class FleetDrainer extends Construct {
       reason: 'Node.js 22 is what the prebuilt Lambda bundle targets and is tested with (scripts/build.mjs).',
     });
 
-    const drainerPolicy = this.grantDrainerPermissions(role, groupNames, eventBus);
+    const drainerPolicies = this.grantDrainerPermissions(role, groupNames, eventBus);
 
     // The function consumes both event queues. The sources grant it what consuming takes (ReceiveMessage,
     // DeleteMessage, ChangeMessageVisibility, GetQueueAttributes, GetQueueUrl): the tick's GetQueueAttributes
@@ -462,7 +464,8 @@ export class FleetDrainer extends Construct {
     for (const hook of this.hooks) {
       hook.node.addDependency(
         this.function,
-        drainerPolicy,
+        drainerPolicies.inline,
+        ...drainerPolicies.managed,
         this.lifecycleQueue,
         this.statusQueue,
         ...mappings,
@@ -483,42 +486,67 @@ export class FleetDrainer extends Construct {
 
     // Checked at synth, once everything has been added to the role and the function.
     this.node.addValidation({
-      validate: () => this.checkDeployQuotas(role, drainerPolicy, eventBus, [lifecycleRule, statusRule]),
+      validate: () =>
+        this.checkDeployQuotas(role, drainerPolicies.managed.length, [lifecycleRule, statusRule]),
     });
     this.alarms = monitoring.alarms;
     this.dashboard = monitoring.dashboard;
   }
 
-  /** Least privilege for the drainer Lambda (DESIGN §5); instances get nothing. */
+  /**
+   * Least privilege for the drainer Lambda (DESIGN §5); instances get nothing. What names every group (its
+   * ARN, the instance tag condition) goes into customer-managed policies of at most 6,144 characters each,
+   * as many as the groups need: inline, it would outgrow the role's 10,240 characters of inline policies at
+   * a few dozen groups. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+   */
   private grantDrainerPermissions(
     role: iam.IRole,
     groupNames: readonly string[],
     eventBus: events.IEventBus,
-  ): iam.Policy {
-    const { statements, groupArns, instanceArns } = this.drainerStatements(groupNames, eventBus);
-    const policy = new iam.Policy(this, 'DrainerPolicy', { statements });
-    policy.attachToRole(role);
-    acknowledgeWildcards(policy, [
-      ...groupArns.map((resource) => ({
-        resource,
-        reason: 'The group id inside the ARN is unknown for groups given by name; the name is fixed.',
-      })),
-      {
-        resource: instanceArns,
-        reason:
-          "Any instance, but only under the condition that it carries a drained group's aws:autoscaling:groupName tag.",
-      },
+  ): { inline: iam.Policy; managed: iam.ManagedPolicy[] } {
+    const inline = new iam.Policy(this, 'DrainerPolicy', { statements: this.commonStatements(eventBus) });
+    inline.attachToRole(role);
+    acknowledgeWildcards(inline, [
       {
         resource: '*',
         reason:
           'ListCommands, GetCommandInvocation, CancelCommand, DescribeInstanceInformation and the Auto Scaling describes take no resource.',
       },
     ]);
-    return policy;
+    const managed = chunkGroups(groupNames, (chunk) => this.groupPolicyChars(chunk)).map((chunk, index) => {
+      const { statements, groupArns, instanceArns } = this.groupStatements(chunk);
+      const policy = new iam.ManagedPolicy(this, index === 0 ? 'GroupsPolicy' : `GroupsPolicy${index + 1}`, {
+        description: 'fleet-drainer: the lifecycle actions and instances of the drained groups',
+        statements,
+      });
+      role.addManagedPolicy(policy);
+      acknowledgeWildcards(policy, [
+        ...groupArns.map((resource) => ({
+          resource,
+          reason: 'The group id inside the ARN is unknown for groups given by name; the name is fixed.',
+        })),
+        {
+          resource: instanceArns,
+          reason:
+            "Any instance, but only under the condition that it carries a drained group's aws:autoscaling:groupName tag.",
+        },
+      ]);
+      return policy;
+    });
+    return { inline, managed };
   }
 
-  /** The statements of the drainer's policy, for these group names. */
-  private drainerStatements(groupNames: readonly string[], eventBus: events.IEventBus) {
+  /** The longest the managed policy of these groups can be once deployed. */
+  private groupPolicyChars(groupNames: readonly string[]): number {
+    const stack = Stack.of(this);
+    const document = new iam.PolicyDocument({
+      statements: this.groupStatements(longestNames(groupNames)).statements,
+    });
+    return maxJsonChars(stack.resolve(document), () => undefined);
+  }
+
+  /** What names the groups: their lifecycle actions, and SendCommand on their instances. */
+  private groupStatements(groupNames: readonly string[]) {
     const stack = Stack.of(this);
     const groupArns = groupNames.map((name) =>
       stack.formatArn({
@@ -529,12 +557,6 @@ export class FleetDrainer extends Construct {
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       }),
     );
-    const documentArn = stack.formatArn({
-      service: 'ssm',
-      resource: 'document',
-      resourceName: this.documentName,
-      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-    });
     const instanceArns = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
     const statements = [
       // Keep the hook's action alive and end it: the configured groups only.
@@ -543,19 +565,35 @@ export class FleetDrainer extends Construct {
         actions: ['autoscaling:RecordLifecycleActionHeartbeat', 'autoscaling:CompleteLifecycleAction'],
         resources: groupArns,
       }),
-      // SendCommand is authorized on the document and on each instance: the fleet-drain document only …
-      new iam.PolicyStatement({
-        sid: 'RunTheFleetDrainDocumentOnly',
-        actions: ['ssm:SendCommand'],
-        resources: [documentArn],
-      }),
-      // … on instances that a drained group launched (Auto Scaling tags them aws:autoscaling:groupName).
+      // SendCommand is authorized on the document (see RunTheFleetDrainDocumentOnly) and on each instance:
+      // on instances that a drained group launched (Auto Scaling tags them aws:autoscaling:groupName).
       // https://docs.aws.amazon.com/systems-manager/latest/userguide/run-command-setting-up.html
       new iam.PolicyStatement({
         sid: 'OnInstancesOfTheDrainedGroupsOnly',
         actions: ['ssm:SendCommand'],
         resources: [instanceArns],
         conditions: { StringEquals: { 'ssm:resourceTag/aws:autoscaling:groupName': [...groupNames] } },
+      }),
+    ];
+    return { statements, groupArns, instanceArns };
+  }
+
+  /** What does not name the groups. */
+  private commonStatements(eventBus: events.IEventBus): iam.PolicyStatement[] {
+    const stack = Stack.of(this);
+    const documentArn = stack.formatArn({
+      service: 'ssm',
+      resource: 'document',
+      resourceName: this.documentName,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+    return [
+      // SendCommand is authorized on the document and on each instance: the fleet-drain document only (the
+      // instances: OnInstancesOfTheDrainedGroupsOnly).
+      new iam.PolicyStatement({
+        sid: 'RunTheFleetDrainDocumentOnly',
+        actions: ['ssm:SendCommand'],
+        resources: [documentArn],
       }),
       // These calls support no resource-level permissions, so `*` is the only resource they take:
       // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
@@ -583,7 +621,6 @@ export class FleetDrainer extends Construct {
         resources: [eventBus.eventBusArn],
       }),
     ];
-    return { statements, groupArns, instanceArns };
   }
 
   /**
@@ -591,12 +628,7 @@ export class FleetDrainer extends Construct {
    * the rules' event patterns against their quotas, with every value CloudFormation fills in at its longest.
    * Past a quota, the message says how many of these groups fit in one drainer.
    */
-  private checkDeployQuotas(
-    role: iam.Role,
-    drainerPolicy: iam.Policy,
-    eventBus: events.IEventBus,
-    rules: events.Rule[],
-  ): string[] {
+  private checkDeployQuotas(role: iam.Role, managedPolicies: number, rules: events.Rule[]): string[] {
     const stack = Stack.of(this);
     const types = new Map<string, string>();
     for (const child of stack.node.findAll()) {
@@ -608,31 +640,39 @@ export class FleetDrainer extends Construct {
     const split = (fit: number) =>
       `split the groups over several FleetDrainers (${fit} of these ${names.length} fit in one)`;
 
-    // IAM: the role's other inline policies (the log group's, the event sources') and the drainer's own.
+    // IAM: every inline policy of the role (the drainer's common statements, the log group's and the event
+    // sources' grants, anything added since), and the managed policies that name the groups.
     const roleId = stack.resolve((role.node.defaultChild as CfnResource).logicalId);
-    const drainerPolicyId = stack.resolve((drainerPolicy.node.defaultChild as CfnResource).logicalId);
-    let otherInlineChars = 0;
+    let inlineChars = 0;
     for (const child of stack.node.findAll()) {
-      if (!(child instanceof iam.CfnPolicy) || stack.resolve(child.logicalId) === drainerPolicyId) continue;
+      if (!(child instanceof iam.CfnPolicy)) continue;
       const roles = (stack.resolve(child.roles) ?? []) as unknown[];
       if (!roles.some((ref) => (ref as { Ref?: unknown }).Ref === roleId)) continue;
-      otherInlineChars += maxJsonChars(stack.resolve(child.policyDocument), typeOf);
+      inlineChars += maxJsonChars(stack.resolve(child.policyDocument), typeOf);
     }
-    const inlineChars = (subset: readonly string[]) =>
-      otherInlineChars +
-      maxJsonChars(
-        stack.resolve(
-          new iam.PolicyDocument({ statements: this.drainerStatements(subset, eventBus).statements }),
-        ),
-        typeOf,
-      );
-    const iamChars = inlineChars(names);
-    if (iamChars > ROLE_INLINE_POLICIES_LIMIT_CHARS) {
+    if (inlineChars > ROLE_INLINE_POLICIES_LIMIT_CHARS) {
       errors.push(
-        `The drainer's role would carry up to ${iamChars} characters of inline policies for ${names.length} groups, ` +
-          `over IAM's ${ROLE_INLINE_POLICIES_LIMIT_CHARS} (each group is named in its ARN and in the instance ` +
-          'tag condition; https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): ' +
-          split(mostThatFit(names, (subset) => inlineChars(subset) <= ROLE_INLINE_POLICIES_LIMIT_CHARS)),
+        `The drainer's role would carry up to ${inlineChars} characters of inline policies, over IAM's ` +
+          `${ROLE_INLINE_POLICIES_LIMIT_CHARS} (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): ` +
+          'move what was added to the role into a managed policy',
+      );
+    }
+    const cfnRole = role.node.defaultChild as iam.CfnRole;
+    const attached = ((stack.resolve(cfnRole.managedPolicyArns) as unknown[] | undefined) ?? []).length;
+    const others = attached - managedPolicies;
+    if (attached > MANAGED_POLICIES_PER_ROLE) {
+      errors.push(
+        `The drainer's role would need ${attached} managed policies for ${names.length} groups (each names the ` +
+          `groups it covers in at most ${MANAGED_POLICY_LIMIT_CHARS} characters), over IAM's default ` +
+          `${MANAGED_POLICIES_PER_ROLE} per role (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): ` +
+          split(
+            mostThatFit(
+              names,
+              (subset) =>
+                chunkGroups(subset, (chunk) => this.groupPolicyChars(chunk)).length + others <=
+                MANAGED_POLICIES_PER_ROLE,
+            ),
+          ),
       );
     }
 
@@ -675,6 +715,27 @@ interface DrainedGroup {
   name: string;
   construct: autoscaling.IAutoScalingGroup | undefined;
   policy: DrainPolicy | undefined;
+}
+
+/**
+ * The groups split, in order, into as few chunks as fit one managed policy each (a group alone always gets a
+ * chunk: a name is at most 255 characters).
+ */
+function chunkGroups(
+  names: readonly string[],
+  policyChars: (chunk: readonly string[]) => number,
+): string[][] {
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  for (const name of names) {
+    if (chunk.length > 0 && policyChars([...chunk, name]) > MANAGED_POLICY_LIMIT_CHARS) {
+      chunks.push(chunk);
+      chunk = [];
+    }
+    chunk.push(name);
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 /** The names as long as they can be deployed: a name CloudFormation gives a group counts at the longest. */
@@ -825,7 +886,7 @@ function validatePolicy(policy: DrainPolicy, prop: string): void {
  * drainer's policy. cdk-nag names a finding by the resource flattened as it flattens CloudFormation
  * references (`<Logical.Attr>`), so each ARN is resolved and flattened the same way.
  */
-function acknowledgeWildcards(policy: iam.Policy, wildcards: { resource: string; reason: string }[]): void {
+function acknowledgeWildcards(policy: Construct, wildcards: { resource: string; reason: string }[]): void {
   const stack = Stack.of(policy);
   for (const { resource, reason } of wildcards) {
     Validations.of(policy).acknowledge({

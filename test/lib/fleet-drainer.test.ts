@@ -74,6 +74,7 @@ describe('the terminate hook', () => {
         statusQueueId,
         ...logicalIds('AWS::Lambda::EventSourceMapping'),
         ...logicalIds('AWS::IAM::Policy').filter((id) => id.includes('DrainerPolicy')),
+        ...logicalIds('AWS::IAM::ManagedPolicy'),
       ]),
     );
   });
