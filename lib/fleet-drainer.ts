@@ -270,8 +270,14 @@ export class FleetDrainer extends Construct {
 
     // The terminate hook. DefaultResult is explicit: CDK's LifecycleHook sends nothing when unset and the
     // service default is ABANDON. https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
-    for (const { name, construct } of groups) {
-      const id = construct === undefined ? `Hook-${name}` : `Hook-${Names.nodeUniqueId(construct.node)}`;
+    for (const [index, { name, construct }] of groups.entries()) {
+      // A construct id takes no token: a name given as one (an import) is known by its place instead.
+      const id =
+        construct !== undefined
+          ? `Hook-${Names.nodeUniqueId(construct.node)}`
+          : Token.isUnresolved(name)
+            ? `Hook-${index}`
+            : `Hook-${name}`;
       this.hooks.push(
         new autoscaling.CfnLifecycleHook(this, id, {
           autoScalingGroupName: name,
@@ -637,8 +643,9 @@ export class FleetDrainer extends Construct {
     const typeOf: ResourceTypeOf = (logicalId) => types.get(logicalId);
     const names = longestNames(this.groupNames);
     const errors: string[] = [];
-    const split = (fit: number) =>
-      `split the groups over several FleetDrainers (${fit} of these ${names.length} fit in one)`;
+    /** What must hold of a subset of the groups for one drainer to deploy with it. */
+    const groupLimits: ((subset: readonly string[]) => boolean)[] = [];
+    const split = '__SPLIT__';
 
     // IAM: every inline policy of the role (the drainer's common statements, the log group's and the event
     // sources' grants, anything added since), and the managed policies that name the groups.
@@ -665,16 +672,14 @@ export class FleetDrainer extends Construct {
         `The drainer's role would need ${attached} managed policies for ${names.length} groups (each names the ` +
           `groups it covers in at most ${MANAGED_POLICY_LIMIT_CHARS} characters), over IAM's default ` +
           `${MANAGED_POLICIES_PER_ROLE} per role (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): ` +
-          split(
-            mostThatFit(
-              names,
-              (subset) =>
-                chunkGroups(subset, (chunk) => this.groupPolicyChars(chunk)).length + others <=
-                MANAGED_POLICIES_PER_ROLE,
-            ),
-          ),
+          split,
       );
     }
+    groupLimits.push(
+      (subset) =>
+        chunkGroups(subset, (chunk) => this.groupPolicyChars(chunk)).length + others <=
+        MANAGED_POLICIES_PER_ROLE,
+    );
 
     // Lambda: the environment, with the group list as it will be deployed.
     const cfnFunction = this.function.node.defaultChild as lambda.CfnFunction;
@@ -690,9 +695,10 @@ export class FleetDrainer extends Construct {
         `The drainer function's environment would be up to ${envBytes} bytes for ${names.length} groups, over ` +
           `Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES} (it lists every group's name; ` +
           'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html): ' +
-          split(mostThatFit(names, (subset) => environmentBytes(subset) <= LAMBDA_ENVIRONMENT_LIMIT_BYTES)),
+          split,
       );
     }
+    groupLimits.push((subset) => environmentBytes(subset) <= LAMBDA_ENVIRONMENT_LIMIT_BYTES);
 
     // EventBridge: the patterns no longer grow with the groups, but stay checked.
     for (const rule of rules) {
@@ -706,7 +712,15 @@ export class FleetDrainer extends Construct {
         );
       }
     }
-    return errors;
+    if (!errors.some((error) => error.includes(split))) return errors;
+    // How many of the groups one drainer can take, with every limit that grows with them.
+    const fit = mostThatFit(names, (subset) => groupLimits.every((fits) => fits(subset)));
+    return errors.map((error) =>
+      error.replace(
+        split,
+        `split the groups over several FleetDrainers (at most ${fit} of these ${names.length} fit in one)`,
+      ),
+    );
   }
 }
 
