@@ -64,7 +64,8 @@ function deployedSizes(template: Template) {
   };
 }
 
-describe('deploy-time quotas', () => {
+// Synthesizing hundreds of groups (and loading the CDK first) is slow on a loaded machine.
+describe('deploy-time quotas', { timeout: 120_000 }, () => {
   it.each([
     [1, 60],
     [35, 60],
