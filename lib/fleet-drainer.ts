@@ -167,7 +167,8 @@ export interface FleetDrainerProps {
   /**
    * The terminate hook's name on every group; letters, digits, `-` and `_`, at most 255. Unique per drainer
    * by default, so that two drainers (other stacks, other apps) never share a hook. The lifecycle rule
-   * matches events on it.
+   * matches events on it. A drainer deployed when the default was `fleet-drainer` keeps its hook (and the
+   * drains running on it through a deploy) with `hookName: 'fleet-drainer'`.
    * @default - `fleet-drainer-` and the drainer's unique name in the app (DEFAULT_HOOK_NAME_PREFIX)
    */
   readonly hookName?: string;
