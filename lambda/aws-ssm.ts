@@ -23,6 +23,19 @@ import {
 } from './errors';
 import type { AgentState, SsmPort } from './ports';
 
+/**
+ * The document version every drain runs: the newest. Without one, SendCommand runs `$DEFAULT`, and a stack
+ * update with `UpdateMethod: NewVersion` has been reported to leave the default on the old version
+ * (github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/2539), so a new policy would never
+ * run. `$LATEST` is the content the stack last deployed: each content change, a rollback's too, is a new
+ * version (*assumption* for the rollback: CloudFormation rolls back by updating to the previous content). A
+ * version number handed over by the stack would need a custom resource (the document has no attribute that
+ * gives it). A command resolves its version when sent, so drains already running keep theirs during a deploy.
+ * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/run-command-version.html
+ */
+export const DRAIN_DOCUMENT_VERSION = '$LATEST';
+
 /** ListCommands returns at most 50 per page. */
 const PAGE_SIZE = 50;
 
@@ -43,6 +56,7 @@ export function createSsmPort(client: SSMClient, documentName: string): SsmPort 
         const response = await client.send(
           new SendCommandCommand({
             DocumentName: documentName,
+            DocumentVersion: DRAIN_DOCUMENT_VERSION,
             InstanceIds: [params.instanceId],
             Parameters: {
               drainId: [params.drainId],

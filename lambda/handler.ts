@@ -10,10 +10,11 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { CLIENT_OPTIONS } from './client-options';
 import { createHandler } from './create-handler';
-import { createLog, createMetricsPort, METRICS_NAMESPACE, SERVICE_NAME } from './telemetry';
+import { createLog, createMetricsPort, METRICS_NAMESPACE, serviceNameOf } from './telemetry';
 
-const logger = new Logger({ serviceName: SERVICE_NAME });
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+const serviceName = serviceNameOf(process.env);
+const logger = new Logger({ serviceName });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
 
 /** The Lambda handler for lifecycle actions, command status changes (both through SQS) and reconcile ticks. */
 export const handler = createHandler({

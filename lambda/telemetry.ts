@@ -4,7 +4,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Log, MetricsPort } from './ports';
 
-export { METRICS_NAMESPACE, SERVICE_NAME } from './telemetry-names';
+export { METRICS_NAMESPACE, SERVICE_NAME, SERVICE_NAME_ENV, serviceNameOf } from './telemetry-names';
 
 /** The Log port over a Powertools Logger (JSON lines with our keys). */
 export function createLog(logger: Logger): Log {

@@ -50,8 +50,8 @@ export const DOCUMENT_TIMEOUT_MARGIN = Duration.minutes(5);
 /** aws:runShellScript's longest execution timeout. */
 export const MAX_DOCUMENT_TIMEOUT_SECONDS = 172_800;
 
-/** The terminate hook's name on every group. */
-export const DEFAULT_HOOK_NAME = 'fleet-drainer';
+/** The terminate hook's name on every group: this, `-`, and the drainer's unique name in the app. */
+export const DEFAULT_HOOK_NAME_PREFIX = 'fleet-drainer';
 /** Marks the hook as fleet-drainer's (NotificationMetadata), for people and tools looking at the group. */
 export const HOOK_METADATA = JSON.stringify({ managedBy: 'fleet-drainer' });
 
@@ -98,14 +98,15 @@ export const STATUS_QUEUE_MAX_CONCURRENCY = 2;
 export const EVENT_QUEUE_BATCH_SIZE = 10;
 /**
  * The event queues' visibility timeout, in function timeouts: an event whose invocation failed comes back
- * after this. The mapping requires at least one function timeout. Not AWS's suggested 6 × (which leaves room
- * for the mapping's own retries of a throttled invocation): with a maximum concurrency the mapping never
- * throttles itself, a failed event should come back within minutes, not half an hour, and whatever is slower
- * than that the reconciler covers (it heartbeats, finishes and adopts from ground truth).
+ * after this. AWS asks for at least 6 × for a queue that an event source mapping consumes: the mapping may
+ * retry a batch whose invocation was throttled, and a shorter timeout lets the same records come back, and
+ * run twice, while that batch still runs. Slower redelivery of a failed event costs little: the reconciler
+ * heartbeats, finishes and adopts from ground truth meanwhile.
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
  */
-export const EVENT_QUEUE_VISIBILITY_FACTOR = 2;
+export const EVENT_QUEUE_VISIBILITY_FACTOR = 6;
 /**
- * Receives of one event before SQS moves it to the failed-events queue: five failed invocations, ten minutes
+ * Receives of one event before SQS moves it to the failed-events queue: five failed invocations, half an hour
  * apart, is a failure the reconciler has long covered, and the event is kept there for inspection.
  */
 export const EVENT_QUEUE_MAX_RECEIVE_COUNT = 5;

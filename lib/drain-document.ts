@@ -24,20 +24,57 @@ export const MIN_NODE_MINOR = 3;
 const MIN_NODE = `${MIN_NODE_MAJOR}.${MIN_NODE_MINOR}`;
 const HEREDOC_END = 'FLEET_DRAIN_AGENT_END';
 
+/** Groups that drain with a policy of their own (already validated with resolvePolicy). */
+export interface GroupPolicy {
+  groupName: string;
+  policy: DrainPolicy;
+}
+
 export interface DrainDocumentOptions {
   /** The agent bundle (dist/fleet-drain-agent.js). */
   agentBundle: Buffer;
-  /** The drain policy, already validated with resolvePolicy. */
+  /** The drain policy of every group without its own, already validated with resolvePolicy. */
   policy: DrainPolicy;
+  /** Groups with a policy of their own. */
+  groupPolicies?: readonly GroupPolicy[];
   /** aws:runShellScript's execution timeout. */
   timeoutSeconds: number;
 }
 
+const policyBase64 = (policy: DrainPolicy): string => Buffer.from(JSON.stringify(policy)).toString('base64');
+
+/**
+ * The lines that set `$policy_b64`: the policy of the group being drained. One document carries every
+ * distinct policy, so the Lambda sends every drain the same way. The group name is single-quoted in the
+ * `case` pattern: the construct admits only names that match the parameter's allowedPattern (no quote, no
+ * shell syntax), and names CloudFormation generates are letters, digits and dashes.
+ */
+export function policySelection(policy: DrainPolicy, groupPolicies: readonly GroupPolicy[] = []): string[] {
+  const byPolicy = new Map<string, string[]>();
+  for (const { groupName, policy: own } of groupPolicies) {
+    const encoded = policyBase64(own);
+    byPolicy.set(encoded, [...(byPolicy.get(encoded) ?? []), groupName]);
+  }
+  if (byPolicy.size === 0) return [`policy_b64='${policyBase64(policy)}'`];
+  return [
+    "# The group's own drain policy, else the default one.",
+    'case "$SSM_autoScalingGroupName" in',
+    ...[...byPolicy].map(
+      ([encoded, names]) => `  ${names.map((name) => `'${name}'`).join('|')}) policy_b64='${encoded}' ;;`,
+    ),
+    `  *) policy_b64='${policyBase64(policy)}' ;;`,
+    'esac',
+  ];
+}
+
 /** The shell lines of the step: each one an element of runCommand. */
-export function drainScript({ agentBundle, policy }: Omit<DrainDocumentOptions, 'timeoutSeconds'>): string[] {
+export function drainScript({
+  agentBundle,
+  policy,
+  groupPolicies,
+}: Omit<DrainDocumentOptions, 'timeoutSeconds'>): string[] {
   const agentB64 = gzipSync(agentBundle, { level: 9 }).toString('base64');
   const agentHash = createHash('sha256').update(agentBundle).digest('hex').slice(0, 16);
-  const policyB64 = Buffer.from(JSON.stringify(policy)).toString('base64');
   const names = Object.keys(DRAIN_PARAMETERS) as DrainParameterName[];
   return [
     '#!/bin/sh',
@@ -69,7 +106,8 @@ export function drainScript({ agentBundle, policy }: Omit<DrainDocumentOptions, 
     agentB64,
     HEREDOC_END,
     'fi',
-    `drain() { node "$agent" drain --config-b64 '${policyB64}' --id "$SSM_drainId" --deadline "$SSM_deadline" --state-dir "$state_dir"; }`,
+    ...policySelection(policy, groupPolicies),
+    `drain() { node "$agent" drain --config-b64 "$policy_b64" --id "$SSM_drainId" --deadline "$SSM_deadline" --state-dir "$state_dir"; }`,
     'drain',
     'rc=$?',
     '# An agent killed mid-drain (the OOM killer) left its progress in the state dir: run it once more, it',

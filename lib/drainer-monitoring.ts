@@ -8,7 +8,7 @@ import {
   type aws_sqs as sqs,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/telemetry-names';
+import { METRICS_NAMESPACE } from '../lambda/telemetry-names';
 import { EVENT_QUEUE_AGE_ALARM } from './defaults';
 
 /** Outcomes that mean a drain did not end well: each gets an alarm. */
@@ -25,8 +25,12 @@ export const OUTCOMES = [
 ] as const;
 const PERIOD = Duration.minutes(5);
 
-/** A metric of the drainer Lambda (Powertools adds the `service` dimension to every metric). */
+/**
+ * A metric of one drainer's Lambda: Powertools adds the `service` dimension to every metric, and each drainer
+ * has its own service name.
+ */
 export function drainerMetric(
+  serviceName: string,
   metricName: string,
   options: { outcome?: string; statistic?: string; period?: Duration } = {},
 ): cloudwatch.Metric {
@@ -34,7 +38,7 @@ export function drainerMetric(
     namespace: METRICS_NAMESPACE,
     metricName,
     dimensionsMap: {
-      service: SERVICE_NAME,
+      service: serviceName,
       ...(options.outcome === undefined ? {} : { outcome: options.outcome }),
     },
     statistic: options.statistic ?? 'Sum',
@@ -49,6 +53,8 @@ export interface DrainerMonitoringProps {
   readonly eventQueues: { readonly lifecycle: sqs.IQueue; readonly status: sqs.IQueue };
   readonly maxDrainTime: Duration;
   readonly alarms: boolean;
+  /** The drainer's service name: the `service` dimension of its metrics. */
+  readonly serviceName: string;
 }
 
 export class DrainerMonitoring extends Construct {
@@ -77,7 +83,7 @@ export class DrainerMonitoring extends Construct {
         const title = outcome.charAt(0).toUpperCase() + outcome.slice(1);
         alarm(
           `Drains${title}`,
-          drainerMetric('DrainsFinished', { outcome }),
+          drainerMetric(props.serviceName, 'DrainsFinished', { outcome }),
           `a drain finished as "${outcome}" (see the Fleet Drain Finished event and the agent's report)`,
         );
       }
@@ -85,7 +91,7 @@ export class DrainerMonitoring extends Construct {
       // instance waited longer than the maximum drain time.
       alarm(
         'DrainsExpired',
-        drainerMetric('DrainsFinished', { outcome: 'expired' }),
+        drainerMetric(props.serviceName, 'DrainsFinished', { outcome: 'expired' }),
         `an instance waited longer than the maximum drain time (${props.maxDrainTime.toHumanString()})`,
       );
       alarm(
@@ -115,13 +121,13 @@ export class DrainerMonitoring extends Construct {
       }
       alarm(
         'ConfigErrors',
-        drainerMetric('ConfigErrors'),
+        drainerMetric(props.serviceName, 'ConfigErrors'),
         'the drainer Lambda rejects its configuration or a call as a configuration error (see its log)',
       );
     }
 
     const outcomes = OUTCOMES.map((outcome) =>
-      drainerMetric('DrainsFinished', { outcome }).with({ label: outcome }),
+      drainerMetric(props.serviceName, 'DrainsFinished', { outcome }).with({ label: outcome }),
     );
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.days(1),
@@ -137,7 +143,7 @@ export class DrainerMonitoring extends Construct {
             title: 'Drain duration (drained, forced)',
             left: ['p50', 'p90', 'Maximum'].flatMap((statistic) =>
               ['drained', 'forced'].map((outcome) =>
-                drainerMetric('DrainDuration', { outcome, statistic }).with({
+                drainerMetric(props.serviceName, 'DrainDuration', { outcome, statistic }).with({
                   label: `${outcome} ${statistic}`,
                 }),
               ),
@@ -149,7 +155,7 @@ export class DrainerMonitoring extends Construct {
           new cloudwatch.GraphWidget({
             title: 'Drains started and finished (the gap is what is in flight)',
             left: [
-              drainerMetric('DrainsStarted').with({ label: 'started' }),
+              drainerMetric(props.serviceName, 'DrainsStarted').with({ label: 'started' }),
               new cloudwatch.MathExpression({
                 expression: OUTCOMES.map((_, i) => `FILL(f${i}, 0)`).join(' + '),
                 usingMetrics: Object.fromEntries(outcomes.map((metric, i) => [`f${i}`, metric])),
@@ -162,9 +168,11 @@ export class DrainerMonitoring extends Construct {
           new cloudwatch.GraphWidget({
             title: 'Heartbeats, adoptions, actions gone',
             left: [
-              drainerMetric('Heartbeats').with({ label: 'heartbeats' }),
-              drainerMetric('Adoptions').with({ label: 'adopted (lifecycle event lost)' }),
-              drainerMetric('LifecycleActionsGone').with({ label: 'lifecycle action gone' }),
+              drainerMetric(props.serviceName, 'Heartbeats').with({ label: 'heartbeats' }),
+              drainerMetric(props.serviceName, 'Adoptions').with({ label: 'adopted (lifecycle event lost)' }),
+              drainerMetric(props.serviceName, 'LifecycleActionsGone').with({
+                label: 'lifecycle action gone',
+              }),
             ],
             width: 8,
           }),

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import {
   ArnFormat,
   aws_autoscaling as autoscaling,
+  CfnResource,
   type aws_cloudwatch as cloudwatch,
   Duration,
   aws_lambda_destinations as destinations,
@@ -38,12 +39,13 @@ import {
   ENV_TICK_PERIOD_SECONDS,
   type ResultPolicy,
 } from '../lambda/config';
+import { SERVICE_NAME, SERVICE_NAME_ENV } from '../lambda/telemetry-names';
 import { agentBundlePath, lambdaAssetPath } from './assets';
 import {
   ASYNC_MAX_EVENT_AGE,
   ASYNC_RETRY_ATTEMPTS,
   DEFAULT_ALARMS,
-  DEFAULT_HOOK_NAME,
+  DEFAULT_HOOK_NAME_PREFIX,
   DEFAULT_MAX_CONCURRENT_DRAINS,
   DEFAULT_MAX_DRAIN_TIME,
   DEFAULT_RECONCILE_PERIOD,
@@ -71,7 +73,23 @@ import {
   RULE_RETRY_ATTEMPTS,
   STATUS_QUEUE_MAX_CONCURRENCY,
 } from './defaults';
-import { DOCUMENT_CONTENT_LIMIT_BYTES, documentContentBytes, drainDocumentContent } from './drain-document';
+import {
+  EVENT_PATTERN_LIMIT_CHARS,
+  GROUP_NAME_MAX_CHARS,
+  LAMBDA_ENVIRONMENT_LIMIT_BYTES,
+  MANAGED_POLICIES_PER_ROLE,
+  MANAGED_POLICY_LIMIT_CHARS,
+  maxJsonChars,
+  mostThatFit,
+  type ResourceTypeOf,
+  ROLE_INLINE_POLICIES_LIMIT_CHARS,
+} from './deploy-quotas';
+import {
+  DOCUMENT_CONTENT_LIMIT_BYTES,
+  documentContentBytes,
+  drainDocumentContent,
+  type GroupPolicy,
+} from './drain-document';
 import { DrainerMonitoring } from './drainer-monitoring';
 import {
   heartbeatTimeoutSeconds,
@@ -87,15 +105,32 @@ export const COMMAND_STATUS_DETAIL_TYPE = 'EC2 Command Invocation Status-change 
 export { TERMINAL_COMMAND_STATUSES };
 
 const RESULT_POLICIES: readonly ResultPolicy[] = ['CONTINUE', 'ABANDON_ON_FAILURE'];
-const GROUP_OR_HOOK_NAME = new RegExp(DRAIN_PARAMETERS.autoScalingGroupName.pattern);
+const GROUP_NAME = new RegExp(DRAIN_PARAMETERS.autoScalingGroupName.pattern);
+/**
+ * A hook name both Auto Scaling ([A-Za-z0-9\-_\/]+, 1–255) and the document's lifecycleHookName parameter
+ * accept. https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutLifecycleHook.html
+ */
+const HOOK_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/;
+
+/** A group that drains with a policy of its own instead of the drainer's `policy`. */
+export interface FleetDrainerGroup {
+  /** The group construct, or the name of an existing group. */
+  readonly group: autoscaling.IAutoScalingGroup | string;
+  /** Its drain policy, validated at synth like `policy`. */
+  readonly policy: DrainPolicy;
+}
 
 export interface FleetDrainerProps {
   /**
-   * The Auto Scaling groups to drain: group constructs, or names of existing groups. Each gets the
-   * terminate lifecycle hook.
+   * The Auto Scaling groups to drain: group constructs, names of existing groups, or either with a policy of
+   * its own (`{ group, policy }`). Each gets the terminate lifecycle hook. A group may be drained by one
+   * FleetDrainer only: a group given twice, here or to another FleetDrainer of the app, fails synth.
    */
-  readonly groups: ReadonlyArray<autoscaling.IAutoScalingGroup | string>;
-  /** The drain policy (what to stop, how), validated at synth with the agent's own schema. */
+  readonly groups: ReadonlyArray<autoscaling.IAutoScalingGroup | string | FleetDrainerGroup>;
+  /**
+   * The drain policy (what to stop, how) of every group given without one, validated at synth with the
+   * agent's own schema.
+   */
   readonly policy: DrainPolicy;
   /**
    * The longest a drain may take, from the lifecycle event to the agent's deadline; from 1 minute to a little
@@ -108,7 +143,9 @@ export interface FleetDrainerProps {
   /**
    * `CONTINUE`: always complete the lifecycle action with CONTINUE. `ABANDON_ON_FAILURE`: complete with
    * ABANDON when the drain ended `incomplete` or `failed`, so a group whose instance lifecycle policy retains
-   * on `TerminateHookAbandon` keeps the instance for inspection.
+   * on `TerminateHookAbandon` keeps the instance for inspection. ABANDON also ends the group's other
+   * terminate hooks: whatever another hook on the group was waiting for (its own drain, a log upload) is
+   * skipped for that instance. https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
    * @default 'CONTINUE' (DEFAULT_RESULT_POLICY)
    */
   readonly resultPolicy?: ResultPolicy;
@@ -128,8 +165,11 @@ export interface FleetDrainerProps {
    */
   readonly alarms?: boolean;
   /**
-   * The terminate hook's name on every group.
-   * @default 'fleet-drainer' (DEFAULT_HOOK_NAME)
+   * The terminate hook's name on every group; letters, digits, `-` and `_`, at most 255. Unique per drainer
+   * by default, so that two drainers (other stacks, other apps) never share a hook. The lifecycle rule
+   * matches events on it. A drainer deployed when the default was `fleet-drainer` keeps its hook (and the
+   * drains running on it through a deploy) with `hookName: 'fleet-drainer'`.
+   * @default - `fleet-drainer-` and the drainer's unique name in the app (DEFAULT_HOOK_NAME_PREFIX)
    */
   readonly hookName?: string;
   /**
@@ -140,6 +180,9 @@ export interface FleetDrainerProps {
    */
   readonly maxConcurrentDrains?: number;
 }
+
+/** Each drainer's group constructs, for the check that no other drainer of the app drains them. */
+const GROUP_CONSTRUCTS = new WeakMap<FleetDrainer, readonly autoscaling.IAutoScalingGroup[]>();
 
 const describe = (duration: Duration): string => duration.toHumanString();
 /** A value as given, exactly: toHumanString rounds to two units. */
@@ -168,7 +211,15 @@ export class FleetDrainer extends Construct {
   /** The hook's HeartbeatTimeout (seconds). */
   readonly heartbeatTimeoutSeconds: number;
   readonly hookName: string;
+  /**
+   * The `service` dimension of the drainer's metrics (Powertools' service name), unique per drainer so that
+   * its alarms and dashboard see its own drains only.
+   */
+  readonly serviceName: string;
   readonly maxDrainTime: Duration;
+  /** The names of the drained groups (tokens for groups that CloudFormation names). */
+  readonly groupNames: readonly string[];
+
   /** The alarms (empty when `alarms` is false). Add actions to them. */
   readonly alarms: cloudwatch.Alarm[];
   readonly dashboard: cloudwatch.Dashboard;
@@ -179,7 +230,10 @@ export class FleetDrainer extends Construct {
     const maxDrainTime = props.maxDrainTime ?? DEFAULT_MAX_DRAIN_TIME;
     const reconcilePeriod = props.reconcilePeriod ?? DEFAULT_RECONCILE_PERIOD;
     const resultPolicy = props.resultPolicy ?? DEFAULT_RESULT_POLICY;
-    const hookName = props.hookName ?? DEFAULT_HOOK_NAME;
+    // One unique name, for everything that must differ between two drainers (the document, the hook, the
+    // metrics' service dimension).
+    const uniqueName = Names.uniqueResourceName(this, { maxLength: 100, separator: '-' });
+    const hookName = props.hookName ?? `${DEFAULT_HOOK_NAME_PREFIX}-${uniqueName}`;
     const maxConcurrentDrains = validateMaxConcurrentDrains(
       props.maxConcurrentDrains ?? DEFAULT_MAX_CONCURRENT_DRAINS,
     );
@@ -188,14 +242,27 @@ export class FleetDrainer extends Construct {
     if (!RESULT_POLICIES.includes(resultPolicy)) {
       throw new Error(`\`resultPolicy\` must be one of ${RESULT_POLICIES.join(', ')}, got "${resultPolicy}"`);
     }
-    if (!GROUP_OR_HOOK_NAME.test(hookName)) {
-      throw new Error(`\`hookName\` must match ${GROUP_OR_HOOK_NAME.source}, got "${hookName}"`);
+    if (!HOOK_NAME.test(hookName)) {
+      throw new Error(
+        `\`hookName\` must be 1 to 255 letters, digits, \`-\` or \`_\`, starting with a letter or digit, got "${hookName}"`,
+      );
     }
-    const groupNames = validateGroups(props.groups);
-    validatePolicy(props.policy);
+    const groups = validateGroups(props.groups);
+    const groupNames = groups.map((group) => group.name);
+    validatePolicy(props.policy, '`policy`');
+    groups.forEach((group, index) => {
+      if (group.policy !== undefined) validatePolicy(group.policy, `\`groups[${index}].policy\``);
+    });
+    this.groupNames = groupNames;
+    GROUP_CONSTRUCTS.set(
+      this,
+      groups.flatMap((group) => (group.construct === undefined ? [] : [group.construct])),
+    );
+    refuseGroupsOfOtherDrainers(this);
 
     this.maxDrainTime = maxDrainTime;
     this.hookName = hookName;
+    this.serviceName = `${SERVICE_NAME}-${uniqueName}`;
     this.heartbeatTimeoutSeconds = heartbeatTimeoutSeconds(
       maxDrainSeconds,
       reconcileSeconds,
@@ -204,9 +271,14 @@ export class FleetDrainer extends Construct {
 
     // The terminate hook. DefaultResult is explicit: CDK's LifecycleHook sends nothing when unset and the
     // service default is ABANDON. https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
-    props.groups.forEach((group, index) => {
-      const name = groupNames[index] as string;
-      const id = typeof group === 'string' ? `Hook-${group}` : `Hook-${Names.nodeUniqueId(group.node)}`;
+    for (const [index, { name, construct }] of groups.entries()) {
+      // A construct id takes no token: a name given as one (an import) is known by its place instead.
+      const id =
+        construct !== undefined
+          ? `Hook-${Names.nodeUniqueId(construct.node)}`
+          : Token.isUnresolved(name)
+            ? `Hook-${index}`
+            : `Hook-${name}`;
       this.hooks.push(
         new autoscaling.CfnLifecycleHook(this, id, {
           autoScalingGroupName: name,
@@ -217,27 +289,42 @@ export class FleetDrainer extends Construct {
           notificationMetadata: HOOK_METADATA,
         }),
       );
-    });
+    }
 
     // The document. Its name is fixed (the status rule filters on it, the IAM policy names it), so a change
     // of content cannot be a replacement (CloudFormation creates the new document before deleting the old:
     // the name would clash). `NewVersion` updates it in place as a new default version; commands already
     // running keep the version they started with.
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-document.html
-    this.documentName = `FleetDrain-${Names.uniqueResourceName(this, { maxLength: 100, separator: '-' })}`;
+    this.documentName = `FleetDrain-${uniqueName}`;
     const timeoutSeconds = Math.min(
       MAX_DOCUMENT_TIMEOUT_SECONDS,
       maxDrainSeconds + DOCUMENT_TIMEOUT_MARGIN.toSeconds(),
     );
+    const agentBundle = readFileSync(agentBundlePath());
+    const groupPolicies = (names: readonly string[]): GroupPolicy[] =>
+      groups.flatMap(({ policy }, index) =>
+        policy === undefined ? [] : [{ groupName: names[index] as string, policy }],
+      );
     const content = drainDocumentContent({
-      agentBundle: readFileSync(agentBundlePath()),
+      agentBundle,
       policy: props.policy,
+      groupPolicies: groupPolicies(groupNames),
       timeoutSeconds,
     });
-    const bytes = documentContentBytes(content);
+    // Measured with every name CloudFormation gives a group at its longest.
+    const bytes = documentContentBytes(
+      drainDocumentContent({
+        agentBundle,
+        policy: props.policy,
+        groupPolicies: groupPolicies(longestNames(groupNames)),
+        timeoutSeconds,
+      }),
+    );
     if (bytes > DOCUMENT_CONTENT_LIMIT_BYTES) {
       throw new Error(
-        `The fleet-drain document is ${bytes} bytes, over SSM's ${DOCUMENT_CONTENT_LIMIT_BYTES}: shorten \`policy\``,
+        `The fleet-drain document would be up to ${bytes} bytes, over SSM's ${DOCUMENT_CONTENT_LIMIT_BYTES}: ` +
+          "shorten `policy` and the groups' own policies, or split the groups over several FleetDrainers",
       );
     }
     this.document = new ssm.CfnDocument(this, 'Document', {
@@ -306,6 +393,7 @@ export class FleetDrainer extends Construct {
         [ENV_TICK_PERIOD_SECONDS]: String(reconcileSeconds),
         [ENV_LIFECYCLE_QUEUE_URL]: this.lifecycleQueue.queueUrl,
         [ENV_STATUS_QUEUE_URL]: this.statusQueue.queueUrl,
+        [SERVICE_NAME_ENV]: this.serviceName,
       },
       retryAttempts: ASYNC_RETRY_ATTEMPTS,
       maxEventAge: ASYNC_MAX_EVENT_AGE,
@@ -317,7 +405,7 @@ export class FleetDrainer extends Construct {
       reason: 'Node.js 22 is what the prebuilt Lambda bundle targets and is tested with (scripts/build.mjs).',
     });
 
-    const drainerPolicy = this.grantDrainerPermissions(role, groupNames, eventBus);
+    const drainerPolicies = this.grantDrainerPermissions(role, groupNames, eventBus);
 
     // The function consumes both event queues. The sources grant it what consuming takes (ReceiveMessage,
     // DeleteMessage, ChangeMessageVisibility, GetQueueAttributes, GetQueueUrl): the tick's GetQueueAttributes
@@ -351,12 +439,15 @@ export class FleetDrainer extends Construct {
       retryAttempts: RULE_RETRY_ATTEMPTS,
       maxEventAge: RULE_MAX_EVENT_AGE,
     });
+    // Lifecycle events match on the hook's name alone, which is this drainer's: a pattern that listed every
+    // group would outgrow EventBridge's 2,048 characters at a few dozen groups. The Lambda still ignores an
+    // event of a group it does not drain.
     const lifecycleRule = new events.Rule(this, 'LifecycleRule', {
       description: 'fleet-drainer: terminate lifecycle actions of the drained groups',
       eventPattern: {
         source: ['aws.autoscaling'],
         detailType: [LIFECYCLE_DETAIL_TYPE],
-        detail: { AutoScalingGroupName: groupNames, LifecycleHookName: [hookName] },
+        detail: { LifecycleHookName: [hookName] },
       },
       targets: [queueTarget(this.lifecycleQueue)],
     });
@@ -380,7 +471,8 @@ export class FleetDrainer extends Construct {
     for (const hook of this.hooks) {
       hook.node.addDependency(
         this.function,
-        drainerPolicy,
+        drainerPolicies.inline,
+        ...drainerPolicies.managed,
         this.lifecycleQueue,
         this.statusQueue,
         ...mappings,
@@ -396,17 +488,72 @@ export class FleetDrainer extends Construct {
       eventQueues: { lifecycle: this.lifecycleQueue, status: this.statusQueue },
       maxDrainTime,
       alarms: props.alarms ?? DEFAULT_ALARMS,
+      serviceName: this.serviceName,
+    });
+
+    // Checked at synth, once everything has been added to the role and the function.
+    this.node.addValidation({
+      validate: () =>
+        this.checkDeployQuotas(role, drainerPolicies.managed.length, [lifecycleRule, statusRule]),
     });
     this.alarms = monitoring.alarms;
     this.dashboard = monitoring.dashboard;
   }
 
-  /** Least privilege for the drainer Lambda (DESIGN §5); instances get nothing. */
+  /**
+   * Least privilege for the drainer Lambda (DESIGN §5); instances get nothing. What names every group (its
+   * ARN, the instance tag condition) goes into customer-managed policies of at most 6,144 characters each,
+   * as many as the groups need: inline, it would outgrow the role's 10,240 characters of inline policies at
+   * a few dozen groups. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+   */
   private grantDrainerPermissions(
     role: iam.IRole,
-    groupNames: string[],
+    groupNames: readonly string[],
     eventBus: events.IEventBus,
-  ): iam.Policy {
+  ): { inline: iam.Policy; managed: iam.ManagedPolicy[] } {
+    const inline = new iam.Policy(this, 'DrainerPolicy', { statements: this.commonStatements(eventBus) });
+    inline.attachToRole(role);
+    acknowledgeWildcards(inline, [
+      {
+        resource: '*',
+        reason:
+          'ListCommands, GetCommandInvocation, CancelCommand, DescribeInstanceInformation and the Auto Scaling describes take no resource.',
+      },
+    ]);
+    const managed = chunkGroups(groupNames, (chunk) => this.groupPolicyChars(chunk)).map((chunk, index) => {
+      const { statements, groupArns, instanceArns } = this.groupStatements(chunk);
+      const policy = new iam.ManagedPolicy(this, index === 0 ? 'GroupsPolicy' : `GroupsPolicy${index + 1}`, {
+        description: 'fleet-drainer: the lifecycle actions and instances of the drained groups',
+        statements,
+      });
+      role.addManagedPolicy(policy);
+      acknowledgeWildcards(policy, [
+        ...groupArns.map((resource) => ({
+          resource,
+          reason: 'The group id inside the ARN is unknown for groups given by name; the name is fixed.',
+        })),
+        {
+          resource: instanceArns,
+          reason:
+            "Any instance, but only under the condition that it carries a drained group's aws:autoscaling:groupName tag.",
+        },
+      ]);
+      return policy;
+    });
+    return { inline, managed };
+  }
+
+  /** The longest the managed policy of these groups can be once deployed. */
+  private groupPolicyChars(groupNames: readonly string[]): number {
+    const stack = Stack.of(this);
+    const document = new iam.PolicyDocument({
+      statements: this.groupStatements(longestNames(groupNames)).statements,
+    });
+    return maxJsonChars(stack.resolve(document), () => undefined);
+  }
+
+  /** What names the groups: their lifecycle actions, and SendCommand on their instances. */
+  private groupStatements(groupNames: readonly string[]) {
     const stack = Stack.of(this);
     const groupArns = groupNames.map((name) =>
       stack.formatArn({
@@ -417,12 +564,6 @@ export class FleetDrainer extends Construct {
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       }),
     );
-    const documentArn = stack.formatArn({
-      service: 'ssm',
-      resource: 'document',
-      resourceName: this.documentName,
-      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-    });
     const instanceArns = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
     const statements = [
       // Keep the hook's action alive and end it: the configured groups only.
@@ -431,19 +572,35 @@ export class FleetDrainer extends Construct {
         actions: ['autoscaling:RecordLifecycleActionHeartbeat', 'autoscaling:CompleteLifecycleAction'],
         resources: groupArns,
       }),
-      // SendCommand is authorized on the document and on each instance: the fleet-drain document only …
-      new iam.PolicyStatement({
-        sid: 'RunTheFleetDrainDocumentOnly',
-        actions: ['ssm:SendCommand'],
-        resources: [documentArn],
-      }),
-      // … on instances that a drained group launched (Auto Scaling tags them aws:autoscaling:groupName).
+      // SendCommand is authorized on the document (see RunTheFleetDrainDocumentOnly) and on each instance:
+      // on instances that a drained group launched (Auto Scaling tags them aws:autoscaling:groupName).
       // https://docs.aws.amazon.com/systems-manager/latest/userguide/run-command-setting-up.html
       new iam.PolicyStatement({
         sid: 'OnInstancesOfTheDrainedGroupsOnly',
         actions: ['ssm:SendCommand'],
         resources: [instanceArns],
-        conditions: { StringEquals: { 'ssm:resourceTag/aws:autoscaling:groupName': groupNames } },
+        conditions: { StringEquals: { 'ssm:resourceTag/aws:autoscaling:groupName': [...groupNames] } },
+      }),
+    ];
+    return { statements, groupArns, instanceArns };
+  }
+
+  /** What does not name the groups. */
+  private commonStatements(eventBus: events.IEventBus): iam.PolicyStatement[] {
+    const stack = Stack.of(this);
+    const documentArn = stack.formatArn({
+      service: 'ssm',
+      resource: 'document',
+      resourceName: this.documentName,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+    return [
+      // SendCommand is authorized on the document and on each instance: the fleet-drain document only (the
+      // instances: OnInstancesOfTheDrainedGroupsOnly).
+      new iam.PolicyStatement({
+        sid: 'RunTheFleetDrainDocumentOnly',
+        actions: ['ssm:SendCommand'],
+        resources: [documentArn],
       }),
       // These calls support no resource-level permissions, so `*` is the only resource they take:
       // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
@@ -471,25 +628,167 @@ export class FleetDrainer extends Construct {
         resources: [eventBus.eventBusArn],
       }),
     ];
-    const policy = new iam.Policy(this, 'DrainerPolicy', { statements });
-    policy.attachToRole(role);
-    acknowledgeWildcards(policy, [
-      ...groupArns.map((resource) => ({
-        resource,
-        reason: 'The group id inside the ARN is unknown for groups given by name; the name is fixed.',
-      })),
-      {
-        resource: instanceArns,
-        reason:
-          "Any instance, but only under the condition that it carries a drained group's aws:autoscaling:groupName tag.",
-      },
-      {
-        resource: '*',
-        reason:
-          'ListCommands, GetCommandInvocation, CancelCommand, DescribeInstanceInformation and the Auto Scaling describes take no resource.',
-      },
-    ]);
-    return policy;
+  }
+
+  /**
+   * What would fail the deploy, found at synth: the role's inline policies, the function's environment and
+   * the rules' event patterns against their quotas, with every value CloudFormation fills in at its longest.
+   * Past a quota, the message says how many of these groups fit in one drainer.
+   */
+  private checkDeployQuotas(role: iam.Role, managedPolicies: number, rules: events.Rule[]): string[] {
+    const stack = Stack.of(this);
+    const types = new Map<string, string>();
+    for (const child of stack.node.findAll()) {
+      if (child instanceof CfnResource) types.set(stack.resolve(child.logicalId), child.cfnResourceType);
+    }
+    const typeOf: ResourceTypeOf = (logicalId) => types.get(logicalId);
+    const names = longestNames(this.groupNames);
+    const errors: string[] = [];
+    /** What must hold of a subset of the groups for one drainer to deploy with it. */
+    const groupLimits: ((subset: readonly string[]) => boolean)[] = [];
+    const split = '__SPLIT__';
+
+    // IAM: every inline policy of the role (the drainer's common statements, the log group's and the event
+    // sources' grants, anything added since), and the managed policies that name the groups.
+    const roleId = stack.resolve((role.node.defaultChild as CfnResource).logicalId);
+    let inlineChars = 0;
+    for (const child of stack.node.findAll()) {
+      if (!(child instanceof iam.CfnPolicy)) continue;
+      const roles = (stack.resolve(child.roles) ?? []) as unknown[];
+      if (!roles.some((ref) => (ref as { Ref?: unknown }).Ref === roleId)) continue;
+      inlineChars += maxJsonChars(stack.resolve(child.policyDocument), typeOf);
+    }
+    if (inlineChars > ROLE_INLINE_POLICIES_LIMIT_CHARS) {
+      errors.push(
+        `The drainer's role would carry up to ${inlineChars} characters of inline policies, over IAM's ` +
+          `${ROLE_INLINE_POLICIES_LIMIT_CHARS} (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): ` +
+          'move what was added to the role into a managed policy',
+      );
+    }
+    const cfnRole = role.node.defaultChild as iam.CfnRole;
+    const attached = ((stack.resolve(cfnRole.managedPolicyArns) as unknown[] | undefined) ?? []).length;
+    const others = attached - managedPolicies;
+    if (attached > MANAGED_POLICIES_PER_ROLE) {
+      errors.push(
+        `The drainer's role would need ${attached} managed policies for ${names.length} groups (each names the ` +
+          `groups it covers in at most ${MANAGED_POLICY_LIMIT_CHARS} characters), over IAM's default ` +
+          `${MANAGED_POLICIES_PER_ROLE} per role (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): ` +
+          split,
+      );
+    }
+    groupLimits.push(
+      (subset) =>
+        chunkGroups(subset, (chunk) => this.groupPolicyChars(chunk)).length + others <=
+        MANAGED_POLICIES_PER_ROLE,
+    );
+
+    // Lambda: the environment, with the group list as it will be deployed.
+    const cfnFunction = this.function.node.defaultChild as lambda.CfnFunction;
+    const environment = stack.resolve(cfnFunction.environment) as
+      | { variables?: Record<string, unknown>; Variables?: Record<string, unknown> }
+      | undefined;
+    const variables = { ...(environment?.variables ?? environment?.Variables ?? {}) };
+    const environmentBytes = (subset: readonly string[]) =>
+      maxJsonChars({ ...variables, [ENV_GROUP_NAMES]: subset.join(',') }, typeOf);
+    const envBytes = environmentBytes(names);
+    if (envBytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
+      errors.push(
+        `The drainer function's environment would be up to ${envBytes} bytes for ${names.length} groups, over ` +
+          `Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES} (it lists every group's name; ` +
+          'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html): ' +
+          split,
+      );
+    }
+    groupLimits.push((subset) => environmentBytes(subset) <= LAMBDA_ENVIRONMENT_LIMIT_BYTES);
+
+    // EventBridge: the patterns no longer grow with the groups, but stay checked.
+    for (const rule of rules) {
+      const pattern = stack.resolve((rule.node.defaultChild as events.CfnRule).eventPattern);
+      if (pattern === undefined) continue;
+      const chars = maxJsonChars(pattern, typeOf);
+      if (chars > EVENT_PATTERN_LIMIT_CHARS) {
+        errors.push(
+          `The event pattern of ${rule.node.path} would be up to ${chars} characters, over EventBridge's ` +
+            `${EVENT_PATTERN_LIMIT_CHARS} (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html)`,
+        );
+      }
+    }
+    if (!errors.some((error) => error.includes(split))) return errors;
+    // How many of the groups one drainer can take, with every limit that grows with them.
+    const fit = mostThatFit(names, (subset) => groupLimits.every((fits) => fits(subset)));
+    return errors.map((error) =>
+      error.replace(
+        split,
+        `split the groups over several FleetDrainers (at most ${fit} of these ${names.length} fit in one)`,
+      ),
+    );
+  }
+}
+
+/** A group as the construct keeps it. */
+interface DrainedGroup {
+  name: string;
+  construct: autoscaling.IAutoScalingGroup | undefined;
+  policy: DrainPolicy | undefined;
+}
+
+/**
+ * The groups split, in order, into as few chunks as fit one managed policy each (a group alone always gets a
+ * chunk: a name is at most 255 characters).
+ */
+function chunkGroups(
+  names: readonly string[],
+  policyChars: (chunk: readonly string[]) => number,
+): string[][] {
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  for (const name of names) {
+    if (chunk.length > 0 && policyChars([...chunk, name]) > MANAGED_POLICY_LIMIT_CHARS) {
+      chunks.push(chunk);
+      chunk = [];
+    }
+    chunk.push(name);
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+/** The names as long as they can be deployed: a name CloudFormation gives a group counts at the longest. */
+function longestNames(names: readonly string[]): string[] {
+  return names.map((name) => (Token.isUnresolved(name) ? 'x'.repeat(GROUP_NAME_MAX_CHARS) : name));
+}
+
+/** How a group is named in messages: its name, or its construct's path when CloudFormation names it. */
+function describeGroup(group: {
+  name: string;
+  construct: autoscaling.IAutoScalingGroup | undefined;
+}): string {
+  return Token.isUnresolved(group.name) && group.construct !== undefined
+    ? group.construct.node.path
+    : group.name;
+}
+
+/**
+ * Refuses a group that another FleetDrainer of the app drains: the two would fight over its terminate hook
+ * (each stack updates or deletes it) and each would try to drain the other's instances.
+ */
+function refuseGroupsOfOtherDrainers(drainer: FleetDrainer): void {
+  const own = drainer.groupNames.map((name) => ({ name }));
+  for (const other of drainer.node.root.node.findAll()) {
+    if (!(other instanceof FleetDrainer) || other === drainer || other.groupNames === undefined) continue;
+    for (const { name } of own) {
+      const construct = GROUP_CONSTRUCTS.get(drainer)?.find((group) => group.autoScalingGroupName === name);
+      const shared =
+        other.groupNames.includes(name) ||
+        (construct !== undefined && (GROUP_CONSTRUCTS.get(other) ?? []).includes(construct));
+      if (!shared) continue;
+      throw new Error(
+        `\`groups\`: the Auto Scaling group "${describeGroup({ name, construct })}" is already drained by the ` +
+          `FleetDrainer ${other.node.path}. A group can have one drainer only (two would fight over its terminate ` +
+          "hook and drain each other's instances): drain it from one FleetDrainer, with `{ group, policy }` if it " +
+          'needs a policy of its own',
+      );
+    }
   }
 }
 
@@ -546,30 +845,51 @@ function validateReconcilePeriod(period: Duration): number {
   return seconds;
 }
 
-function validateGroups(groups: FleetDrainerProps['groups']): string[] {
+function validateGroups(groups: FleetDrainerProps['groups']): DrainedGroup[] {
   if (!Array.isArray(groups) || groups.length === 0) {
     throw new Error('`groups` must name at least one Auto Scaling group (a construct or a name), got none');
   }
-  const names = groups.map((group) => (typeof group === 'string' ? group : group.autoScalingGroupName));
-  for (const name of names) {
-    if (!Token.isUnresolved(name) && !GROUP_OR_HOOK_NAME.test(name)) {
+  const drained = groups.map((entry): DrainedGroup => {
+    const withPolicy = typeof entry === 'object' && 'group' in entry && 'policy' in entry;
+    const group = withPolicy
+      ? (entry as FleetDrainerGroup).group
+      : (entry as autoscaling.IAutoScalingGroup | string);
+    const policy = withPolicy ? (entry as FleetDrainerGroup).policy : undefined;
+    return typeof group === 'string'
+      ? { name: group, construct: undefined, policy }
+      : { name: group.autoScalingGroupName, construct: group, policy };
+  });
+  for (const { name } of drained) {
+    if (!Token.isUnresolved(name) && !GROUP_NAME.test(name)) {
       throw new Error(
-        `\`groups\` has an invalid Auto Scaling group name "${name}" (must match ${GROUP_OR_HOOK_NAME.source})`,
+        `\`groups\` has the Auto Scaling group name "${name}", which fleet-drainer cannot drain: a name must be 1 to ` +
+          '255 letters, digits or `._+=@-`, starting with a letter or digit. The name reaches a shell script on the ' +
+          'instance as an SSM document parameter, whose allowedPattern must admit nothing a shell interprets (SSM ' +
+          'Agents before 3.3.2746.0 substitute parameters into the script as text), and the Lambda lists the names ' +
+          'with commas. Rename the group (create a new one) to drain it',
       );
     }
   }
-  const duplicate = names.find((name, index) => !Token.isUnresolved(name) && names.indexOf(name) !== index);
-  if (duplicate !== undefined) throw new Error(`\`groups\` names "${duplicate}" twice`);
-  return names;
+  // The same construct twice has the same name token, so one comparison finds both.
+  const duplicate = drained.find(
+    (group, index) => drained.findIndex((other) => other.name === group.name) !== index,
+  );
+  if (duplicate !== undefined) {
+    throw new Error(
+      `\`groups\` has the Auto Scaling group "${describeGroup(duplicate)}" twice: give each group once (with ` +
+        '`{ group, policy }` for a policy of its own)',
+    );
+  }
+  return drained;
 }
 
-function validatePolicy(policy: DrainPolicy): void {
+function validatePolicy(policy: DrainPolicy, prop: string): void {
   try {
     resolvePolicy(policy);
   } catch (error) {
     if (error instanceof PolicyError) {
       throw new Error(
-        `\`policy\` is not a valid drain policy:\n${error.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
+        `${prop} is not a valid drain policy:\n${error.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
       );
     }
     throw error;
@@ -581,7 +901,7 @@ function validatePolicy(policy: DrainPolicy): void {
  * drainer's policy. cdk-nag names a finding by the resource flattened as it flattens CloudFormation
  * references (`<Logical.Attr>`), so each ARN is resolved and flattened the same way.
  */
-function acknowledgeWildcards(policy: iam.Policy, wildcards: { resource: string; reason: string }[]): void {
+function acknowledgeWildcards(policy: Construct, wildcards: { resource: string; reason: string }[]): void {
   const stack = Stack.of(policy);
   for (const { resource, reason } of wildcards) {
     Validations.of(policy).acknowledge({

@@ -16,6 +16,7 @@ export { ALARMED_OUTCOMES, OUTCOMES } from './drainer-monitoring';
 export {
   COMMAND_STATUS_DETAIL_TYPE,
   FleetDrainer,
+  type FleetDrainerGroup,
   type FleetDrainerProps,
   LIFECYCLE_DETAIL_TYPE,
   TERMINAL_COMMAND_STATUSES,

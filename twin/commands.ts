@@ -42,6 +42,8 @@ export interface Command {
   documentName: string;
   /** The document version the command runs (the default version when SendCommand names none). */
   documentVersion: number;
+  /** The version as SendCommand named it (`$DEFAULT` when it named none): what the API answers. */
+  requestedVersion: string;
   comment: string;
   parameters: Record<string, string[]>;
   instanceIds: string[];
@@ -104,8 +106,10 @@ export class CommandsModel {
   /** Commands with an invocation not yet in a terminal status: what `advance` has to look at. */
   private readonly live = new Set<Command>();
   private readonly kills = new Map<string, { kill(): void }>();
-  /** Every version of each document, version 1 first; the last one is the default. */
+  /** Every version of each document, version 1 first. */
   private readonly versions = new Map<string, DocumentContent[]>();
+  /** Each document's default version (1 until something sets it). */
+  private readonly defaultVersions = new Map<string, number>();
 
   constructor(
     private readonly clock: Clock,
@@ -114,13 +118,18 @@ export class CommandsModel {
     private readonly listener: CommandListener,
     private readonly visibilityDelayMs = DEFAULT_VISIBILITY_DELAY_MS,
   ) {
-    for (const [name, content] of documents) this.versions.set(name, [content]);
+    for (const [name, content] of documents) {
+      this.versions.set(name, [content]);
+      this.defaultVersions.set(name, 1);
+    }
   }
 
   /**
-   * A stack update of a document with `UpdateMethod: NewVersion`: a new version that becomes the default
-   * (*unconfirmed* that CloudFormation also moves the default; the drainer names no version, so it runs the
-   * default). Commands already sent keep the version they were sent with. Returns the new version number.
+   * A stack update of a document with `UpdateMethod: NewVersion`: a new, latest version that does NOT become
+   * the default. CloudFormation documents that it does, yet has been reported to leave the default where it
+   * was (github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/2539): the twin takes the worse
+   * case, so that only a sender that names the version it wants runs the new one. Commands already sent keep
+   * the version they were sent with. Returns the new version number.
    */
   addDocumentVersion(name: string, content: DocumentContent): number {
     const versions = this.versions.get(name);
@@ -130,14 +139,32 @@ export class CommandsModel {
     return versions.length;
   }
 
+  /** UpdateDocumentDefaultVersion: what CloudFormation is documented to do after a NewVersion update. */
+  setDefaultVersion(name: string, version: number): void {
+    const versions = this.versions.get(name);
+    if (versions === undefined)
+      throw new AwsError('InvalidDocument', `Document with name ${name} does not exist.`);
+    if (!Number.isInteger(version) || version < 1 || version > versions.length)
+      throw new AwsError('InvalidDocumentVersion', `Document version ${version} does not exist.`);
+    this.defaultVersions.set(name, version);
+  }
+
   sendCommand(input: SendCommandInput): Command {
     const documentName = documentBaseName(input.DocumentName ?? '');
     const versions = this.versions.get(documentName);
     if (versions === undefined)
       throw new AwsError('InvalidDocument', `Document with name ${documentName} does not exist.`);
+    // `$DEFAULT` (also when none is named), `$LATEST` or a version number.
+    // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html
     const requested = input.DocumentVersion ?? '$DEFAULT';
     const documentVersion =
-      requested === '$DEFAULT' || requested === '$LATEST' ? versions.length : Number(requested);
+      requested === '$DEFAULT'
+        ? (this.defaultVersions.get(documentName) ?? 1)
+        : requested === '$LATEST'
+          ? versions.length
+          : /^[1-9][0-9]*$/.test(requested)
+            ? Number(requested)
+            : 0;
     const content = versions[documentVersion - 1];
     if (content === undefined)
       throw new AwsError('InvalidDocumentVersion', `Document version ${requested} does not exist.`);
@@ -171,6 +198,7 @@ export class CommandsModel {
       commandId: randomUUID(),
       documentName,
       documentVersion,
+      requestedVersion: requested,
       comment: input.Comment ?? '',
       parameters: input.Parameters ?? {},
       instanceIds,

@@ -1,6 +1,8 @@
 // SSM's JSON 1.1 API over the commands model: SendCommand, GetCommandInvocation, ListCommands,
 // ListCommandInvocations, CancelCommand. Member names from the API reference.
 // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCommandInvocation.html
+// DocumentVersion is answered as SendCommand named it (`$DEFAULT` when it named none, or e.g. "1"), the way
+// the AWS CLI's send-command examples show it; *assumption* for `$LATEST` (echoed too).
 
 import type { AgentRegistry } from './agents';
 import { AwsError, constraintMessage } from './aws-error';
@@ -25,7 +27,7 @@ function commandJson(command: Command): Json {
   return {
     CommandId: command.commandId,
     DocumentName: command.documentName,
-    DocumentVersion: '$DEFAULT',
+    DocumentVersion: command.requestedVersion,
     Comment: command.comment,
     ExpiresAfter: epochSeconds(
       command.requestedMs + command.timeoutSeconds * 1000 + command.executionTimeoutMs,
@@ -69,7 +71,7 @@ function invocationJson(command: Command, invocation: Invocation, nowMs: number)
     InstanceId: invocation.instanceId,
     Comment: command.comment,
     DocumentName: command.documentName,
-    DocumentVersion: '$DEFAULT',
+    DocumentVersion: command.requestedVersion,
     PluginName: command.steps[0]?.name ?? '',
     ResponseCode: invocation.responseCode,
     ExecutionStartDateTime: isoOrEmpty(invocation.startedMs),
@@ -185,7 +187,7 @@ export function ssmOperation(
           InstanceName: '',
           Comment: command.comment,
           DocumentName: command.documentName,
-          DocumentVersion: '$DEFAULT',
+          DocumentVersion: command.requestedVersion,
           RequestedDateTime: epochSeconds(command.requestedMs),
           Status: invocation.status,
           StatusDetails: invocation.statusDetails,

@@ -246,7 +246,8 @@ export class Twin {
 
   /**
    * A stack update that changes the fleet-drain document (`UpdateMethod: NewVersion`): every Command document
-   * of `template` whose content differs becomes a new, default version. Returns the names updated.
+   * of `template` whose content differs becomes a new version, the latest but not the default (see
+   * CommandsModel.addDocumentVersion). Returns the names updated.
    */
   deployTemplate(template: CfnTemplate): string[] {
     const updated: string[] = [];

@@ -68,6 +68,8 @@ describe('start: terminate lifecycle action', () => {
     expect(aws.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
     expect(aws.ssm).toHaveReceivedCommandWith(SendCommandCommand, {
       DocumentName: DOCUMENT,
+      // The newest version: a stack update may leave the default on the old one.
+      DocumentVersion: '$LATEST',
       InstanceIds: [INSTANCE],
       Parameters: drainParameters(),
       TimeoutSeconds: 120,

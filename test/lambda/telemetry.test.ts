@@ -4,7 +4,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createLog, createMetricsPort } from '../../lambda/telemetry';
+import { createLog, createMetricsPort, SERVICE_NAME_ENV, serviceNameOf } from '../../lambda/telemetry';
 
 beforeEach(() => {
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
@@ -61,5 +61,13 @@ describe('createLog', () => {
       commandId: 'c',
       autoScalingGroupName: 'g',
     });
+  });
+});
+
+describe('serviceNameOf', () => {
+  it("takes the drainer's own service name from the environment, so two drainers' metrics stay apart", () => {
+    expect(serviceNameOf({ [SERVICE_NAME_ENV]: 'fleet-drainer-Web' })).toBe('fleet-drainer-Web');
+    expect(serviceNameOf({})).toBe('fleet-drainer');
+    expect(serviceNameOf({ [SERVICE_NAME_ENV]: ' ' })).toBe('fleet-drainer');
   });
 });

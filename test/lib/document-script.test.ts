@@ -2,10 +2,19 @@
 // would: a shell with the $SSM_<name> parameters in its environment, against real fixture workers.
 
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRAIN_PARAMETERS } from '../../agent/drain-parameters';
+import type { DrainPolicy } from '../../agent/policy';
 import type { DrainReport } from '../../agent/report';
 import {
   DOCUMENT_CONTENT_LIMIT_BYTES,
@@ -193,6 +202,45 @@ describe("the document's script", () => {
     const run = await runScript(scriptFile, { ...ssmEnv('drain-killed'), PATH: `${killBin}:/usr/bin:/bin` });
     expect(run.code).toBe(70);
     expect(run.stderr).toMatch(/the drain agent died from signal 9 \(exit 137\); exiting 70/);
+  });
+
+  it("runs the agent with the drained group's own policy, else the default one", async () => {
+    // A stub agent that records its arguments: what the script would run, for each group.
+    const legacy: DrainPolicy = {
+      version: 1,
+      targets: [{ name: 'legacy', match: { cmdline: 'legacy-worker' }, schedule: 'TERM/5s/KILL/1s' }],
+    };
+    const fallback: DrainPolicy = {
+      version: 1,
+      targets: [{ name: 'workers', match: { cmdline: 'worker' }, schedule: 'TERM/5s/KILL/1s' }],
+    };
+    const { template } = drainerStack({
+      groups: ['workers', { group: 'legacy', policy: legacy }],
+      policy: fallback,
+    });
+    const file = join(sandbox.dir, 'per-group.sh');
+    writeFileSync(file, documentScript(template));
+    const stubBin = join(sandbox.dir, 'stub-agent-bin');
+    mkdirSync(stubBin);
+    const record = join(sandbox.dir, 'agent-args');
+    writeFileSync(
+      join(stubBin, 'node'),
+      `#!/bin/sh\ncase "$1" in -e|--version) exec "${process.execPath}" "$@" ;; esac\nprintf '%s\\n' "$@" > ${record}\n`,
+    );
+    chmodSync(join(stubBin, 'node'), 0o755);
+    const policyRun = async (group: string): Promise<DrainPolicy> => {
+      const env = {
+        ...ssmEnv(`drain-${group}`),
+        SSM_autoScalingGroupName: group,
+        PATH: `${stubBin}:/usr/bin:/bin`,
+      };
+      const run = await runScript(file, env);
+      expect(run.code, run.stderr).toBe(0);
+      const args = readFileSync(record, 'utf8').split('\n');
+      return JSON.parse(Buffer.from(args[args.indexOf('--config-b64') + 1] as string, 'base64').toString());
+    };
+    expect(await policyRun('legacy')).toEqual(legacy);
+    expect(await policyRun('workers')).toEqual(fallback);
   });
 
   it('only ever runs parameters that match their allowedPattern', () => {

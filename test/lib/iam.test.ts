@@ -37,7 +37,11 @@ const app = new App();
 const stack = new Stack(app, 'Iam');
 const drainer = new FleetDrainer(stack, 'Drainer', { groups: ['web', 'workers'], policy: POLICY });
 const template = Template.fromStack(stack);
-const policies = Object.entries(template.findResources('AWS::IAM::Policy')).map(([name, resource]) => ({
+// The role's inline policies and the managed policies that name the groups.
+const policies = Object.entries({
+  ...template.findResources('AWS::IAM::Policy'),
+  ...template.findResources('AWS::IAM::ManagedPolicy'),
+}).map(([name, resource]) => ({
   name,
   policy: concrete((resource as { Properties: { PolicyDocument: unknown } }).Properties.PolicyDocument),
 }));

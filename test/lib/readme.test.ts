@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import {
-  DEFAULT_HOOK_NAME,
+  DEFAULT_HOOK_NAME_PREFIX,
   DEFAULT_MAX_DRAIN_TIME,
   DEFAULT_RECONCILE_PERIOD,
   heartbeatTimeoutSeconds,
@@ -23,7 +23,7 @@ it('carries the presets table generated from agent/presets.ts', () => {
 it('quotes the defaults the construct uses', () => {
   expect(readme).toContain(`| \`maxDrainTime\` | ${DEFAULT_MAX_DRAIN_TIME.toHumanString()} |`);
   expect(readme).toContain(`| \`reconcilePeriod\` | ${DEFAULT_RECONCILE_PERIOD.toHumanString()} |`);
-  expect(readme).toContain(`| \`hookName\` | \`${DEFAULT_HOOK_NAME}\` |`);
+  expect(readme).toContain(`| \`hookName\` | \`${DEFAULT_HOOK_NAME_PREFIX}-<the drainer's unique name>\` |`);
   expect(readme).toContain(`never below **${MIN_HEARTBEAT_TIMEOUT_SECONDS} s**`);
   expect(readme).toContain(
     `1 hour H = ${heartbeatTimeoutSeconds(3600, 60)} s; for 40 hours\n  H = ${heartbeatTimeoutSeconds(144_000, 60)} s`,

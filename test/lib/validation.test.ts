@@ -43,11 +43,21 @@ describe('props are checked in the constructor', () => {
     expect(create({ groups: [] })).toThrow(/`groups` must name at least one Auto Scaling group/);
   });
 
-  it('refuses an invalid or repeated group name', () => {
-    expect(create({ groups: ['web; rm -rf /'] })).toThrow(
-      /`groups` has an invalid Auto Scaling group name "web; rm -rf \/"/,
-    );
-    expect(create({ groups: ['web', 'web'] })).toThrow(/`groups` names "web" twice/);
+  it('refuses a group name the document cannot carry safely, saying why', () => {
+    // Names AWS allows (spaces, `/`, commas) but that a shell or the comma-separated list would misread.
+    for (const name of ['web; rm -rf /', 'web workers', 'team/web', 'a,b', 'x'.repeat(256)]) {
+      expect(create({ groups: [name] })).toThrow(
+        new RegExp(
+          `\`groups\` has the Auto Scaling group name "${name.replace(/[/;]/g, '\\$&')}", which fleet-drainer cannot drain: .*allowedPattern must admit nothing a shell interprets.*Rename the group`,
+        ),
+      );
+    }
+    expect(create({ groups: ['x'.repeat(255), 'a.b_c+d=e@f-g'] })).not.toThrow();
+  });
+
+  it('refuses a group given twice, by name or by construct', () => {
+    expect(create({ groups: ['web', 'web'] })).toThrow(/`groups` has the Auto Scaling group "web" twice/);
+    expect(create({ groups: ['web', { group: 'web', policy: POLICY }] })).toThrow(/"web" twice/);
   });
 
   it('refuses maxConcurrentDrains that is not a whole number from 1 to 24000, naming the timeout it sizes', () => {
@@ -71,7 +81,13 @@ describe('props are checked in the constructor', () => {
   });
 
   it('refuses an invalid hook name', () => {
-    expect(create({ hookName: '-x' })).toThrow(/`hookName` must match .*, got "-x"/);
+    // Auto Scaling's pattern ([A-Za-z0-9\-_\/]+) and the document parameter's, both.
+    for (const bad of ['-x', 'a.b', 'a/b', 'a b', 'x'.repeat(256)]) {
+      expect(create({ hookName: bad })).toThrow(
+        /`hookName` must be 1 to 255 letters, digits, `-` or `_`, starting with a letter or digit, got "/,
+      );
+    }
+    expect(create({ hookName: 'my_hook-1' })).not.toThrow();
   });
 
   it("validates the policy with the agent's own schema and lists every issue", () => {

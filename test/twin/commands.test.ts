@@ -156,29 +156,46 @@ describe('Run Command', () => {
 });
 
 describe('document versions (UpdateMethod: NewVersion)', () => {
-  it('runs the default version; a command already sent keeps the version it was sent with', () => {
-    const first = send();
+  const newVersion = () => {
     const updated = structuredClone(DOCUMENT);
     updated.mainSteps[0] = {
       ...DOCUMENT.mainSteps[0],
       inputs: { timeoutSeconds: 600, runCommand: ['v2'] },
     } as never;
-    expect(model.addDocumentVersion('FleetDrain', updated)).toBe(2);
-    const second = send();
-    expect(first.documentVersion).toBe(1);
-    expect(first.steps[0]?.script).toContain('run fast');
-    expect(second.documentVersion).toBe(2);
-    expect(second.steps[0]?.script).toContain('v2');
-    const pinned = model.sendCommand({
+    return model.addDocumentVersion('FleetDrain', updated);
+  };
+  const sendVersion = (DocumentVersion: string | undefined) =>
+    model.sendCommand({
       DocumentName: 'FleetDrain',
-      DocumentVersion: '1',
+      ...(DocumentVersion === undefined ? {} : { DocumentVersion }),
       InstanceIds: [INSTANCE],
       Parameters: { drainId: ['d-2'] },
     });
-    expect(pinned.documentVersion).toBe(1);
-    expect(() =>
-      model.sendCommand({ DocumentName: 'FleetDrain', DocumentVersion: '3', InstanceIds: [INSTANCE] }),
-    ).toThrow(/version 3 does not exist/);
+
+  it('a new version is not made the default: no version named runs the default, still version 1', () => {
+    const first = send();
+    expect(newVersion()).toBe(2);
+    const second = send();
+    expect(first.documentVersion).toBe(1);
+    expect(second.documentVersion).toBe(1);
+    expect(second.steps[0]?.script).toContain('run fast');
+    expect(second.requestedVersion).toBe('$DEFAULT');
+  });
+
+  it('$LATEST runs the newest version; a number runs that one; a command keeps the version it was sent with', () => {
+    const first = sendVersion('$LATEST');
+    newVersion();
+    const latest = sendVersion('$LATEST');
+    expect(first.documentVersion).toBe(1);
+    expect(first.steps[0]?.script).toContain('run fast');
+    expect(latest.documentVersion).toBe(2);
+    expect(latest.steps[0]?.script).toContain('v2');
+    expect(latest.requestedVersion).toBe('$LATEST');
+    expect(sendVersion('1').documentVersion).toBe(1);
+    model.setDefaultVersion('FleetDrain', 2);
+    expect(sendVersion(undefined).documentVersion).toBe(2);
+    expect(() => sendVersion('3')).toThrow(/version 3 does not exist/);
+    expect(() => sendVersion('latest')).toThrow(/version latest does not exist/);
   });
 });
 

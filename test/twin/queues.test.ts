@@ -118,7 +118,7 @@ describe('reading the construct’s template', () => {
     const failed = realRead.queues.find((queue) => queue.logicalId.startsWith('DrainerFailedEvents'));
     expect(lifecycle).toMatchObject({
       url: `https://sqs.us-west-2.amazonaws.com/123456789012/twin-${queueIdOf('LifecycleEvents')}`,
-      visibilityTimeoutSeconds: 600,
+      visibilityTimeoutSeconds: 1800,
       redrive: { deadLetterTargetArn: failed?.arn, maxReceiveCount: 5 },
     });
     expect(realRead.mappings.map((mapping) => mapping.queueId).sort()).toEqual(
@@ -176,7 +176,7 @@ describe('routing through the queues (the construct’s template)', () => {
   it('lifecycle and status events reach the function through their queues; the schedule directly', async () => {
     const clock = new ManualClock(Date.now());
     twin = await Twin.start({ template: real, clock, handler: 'none' });
-    const [groupName] = realRead.hooks.map((hook) => hook.groupName) as [string];
+    const { groupName, hookName } = realRead.hooks[0] as { groupName: string; hookName: string };
     const documentName = [...realRead.documents.keys()][0] as string;
     const base = { version: '0', account: '123456789012', region: 'us-west-2', resources: [] };
     twin.bus.publish({
@@ -185,7 +185,7 @@ describe('routing through the queues (the construct’s template)', () => {
       source: 'aws.autoscaling',
       'detail-type': 'EC2 Instance-terminate Lifecycle Action',
       time: new Date(clock.now()).toISOString(),
-      detail: { AutoScalingGroupName: groupName, LifecycleHookName: 'fleet-drainer', EC2InstanceId: 'i-1' },
+      detail: { AutoScalingGroupName: groupName, LifecycleHookName: hookName, EC2InstanceId: 'i-1' },
     } as BusEvent);
     twin.bus.publish({
       ...base,
@@ -404,7 +404,7 @@ describe('the SQS JSON API', () => {
       ApproximateNumberOfMessagesNotVisible: '1',
       ApproximateNumberOfMessagesDelayed: '0',
       QueueArn: lifecycle?.arn,
-      VisibilityTimeout: '600',
+      VisibilityTimeout: '1800',
     });
     const call = twin.calls.find((c) => c.service === 'sqs');
     expect(call).toMatchObject({ operation: 'GetQueueAttributes', input: { QueueUrl: url } });
