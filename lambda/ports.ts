@@ -59,8 +59,8 @@ export interface SsmPort {
 
 export interface QueuesPort {
   /**
-   * Events not yet handled in one of the drainer's event queues: visible, in flight or delayed; undefined
-   * when the function is not fed by that queue. Approximate, as SQS says.
+   * Events not yet handled in one of the drainer's event queues (lifecycle: visible, in flight or delayed;
+   * status: visible or delayed); undefined when the function is not fed by that queue. Approximate, as SQS says.
    */
   waitingMessages(queue: 'lifecycle' | 'status'): Promise<number | undefined>;
 }

@@ -387,6 +387,8 @@ describe('reconcile with event queues', () => {
     });
     sqs.on(GetQueueAttributesCommand).resolves(depth(2, 3, 4));
     expect(await port.waitingMessages('lifecycle')).toBe(9);
+    // The status queue's in-flight events are being handled: they do not hold back the lost-event fallback.
+    expect(await port.waitingMessages('status')).toBe(6);
     // A count SQS leaves out makes the depth unknown, not smaller.
     sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '2' } });
     expect(await port.waitingMessages('lifecycle')).toBe(undefined);
