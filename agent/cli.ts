@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { compactReport } from './compact-report.js';
+import { drainOutput } from './compact-report.js';
 import { createTarget, drain } from './drain.js';
 import { DRAIN_PARAMETERS } from './drain-parameters.js';
 import { DEFAULT_STATE_DIR, DrainStore } from './drain-state.js';
@@ -16,6 +16,7 @@ import { procReader } from './proc.js';
 import { ProcessTarget } from './process-target.js';
 import { protectProcesses } from './protected-processes.js';
 import { type DrainReport, emptyReport, REPORT_VERSION } from './report.js';
+import { pseudoFsProblem } from './safe-fs.js';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -29,8 +30,9 @@ Usage:
   fleet-drain-agent status [--state-dir DIR]
   fleet-drain-agent --help | --version
 
-drain   runs the policy: prepare steps, each target's schedule, finally steps. Prints one JSON report
-        on stdout and JSON log lines on stderr. A second drain with the same --id joins the first, or
+drain   runs the policy: prepare steps, each target's schedule, finally steps. Prints a summary line
+        (fleet-drain v1 outcome=… exit=… id=… joined=0|1), then one JSON report, on stdout, and JSON
+        log lines on stderr. A second drain with the same --id joins the first, or
         replays its report once it has finished: no signal is ever sent twice.
 plan    prints what each target would match and its schedule. Signals nothing.
 status  prints the current or last drain as JSON.
@@ -174,6 +176,23 @@ export function loadPolicy(values: ParsedCommand['values'], io: Io): ResolvedPol
   }
 }
 
+/**
+ * The policy's touch paths, checked on this host: the schema refuses /proc, /sys and /dev by name; here a
+ * symbolic link or a mount that leads onto a pseudo file system is refused too (UsageError, exit 78).
+ */
+export function checkWritablePaths(policy: ResolvedPolicy): void {
+  const problems = (['prepare', 'finally'] as const).flatMap((phase) =>
+    policy[phase].flatMap((step, index) => {
+      const problem = step.kind === 'touch' ? pseudoFsProblem(step.path) : undefined;
+      return problem ? [`  ${phase}[${index}].touch: ${problem}; a drain writes nothing there`] : [];
+    }),
+  );
+  if (problems.length > 0) throw new UsageError(`invalid config:\n${problems.join('\n')}`, EXIT.config);
+}
+
+/** The summary line, then the report (see summary-line.ts): within what SSM keeps of stdout. */
+const printReport = (io: Io, report: DrainReport) => io.stdout(drainOutput(report));
+
 const errorReport = (id: string, exitCode: number, message: string): DrainReport =>
   emptyReport(id, 'error', exitCode, { error: message.slice(0, 2000) });
 
@@ -211,7 +230,7 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
     io.stderr(`fleet-drain-agent: ${error.message}\nRun fleet-drain-agent --help for usage.\n`);
     // `drain` always prints a report, so whoever ran it (the SSM document, the Lambda) sees why.
     if (argv.find((arg) => !arg.startsWith('-')) === 'drain') {
-      io.stdout(`${JSON.stringify(errorReport('-', error.exitCode, error.message))}\n`);
+      printReport(io, errorReport('-', error.exitCode, error.message));
     }
     return error.exitCode;
   }
@@ -225,6 +244,13 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
     return 0;
   }
   const stateDir = values['state-dir'] ?? DEFAULT_STATE_DIR;
+  const stateDirProblem = values['state-dir'] === undefined ? undefined : pseudoFsProblem(stateDir);
+  if (stateDirProblem !== undefined) {
+    const message = `--state-dir ${stateDir.slice(0, 200)}: ${stateDirProblem}; give a folder on a real file system (default ${DEFAULT_STATE_DIR})`;
+    io.stderr(`fleet-drain-agent: ${message}\n`);
+    if (command.command === 'drain') printReport(io, errorReport(values.id ?? '-', EXIT.config, message));
+    return EXIT.config;
+  }
   if (command.command === 'status') {
     const store = new DrainStore(stateDir, procReader(), { pid: process.pid, startTime: 0 });
     const state = store.latest();
@@ -237,12 +263,12 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
   let deadline: Date | undefined;
   try {
     policy = loadPolicy(values, io);
+    if (command.command === 'drain') checkWritablePaths(policy);
     if (values.deadline !== undefined) deadline = parseDeadline(values.deadline);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr(`fleet-drain-agent: ${error.message}\n`);
-    if (command.command === 'drain')
-      io.stdout(`${JSON.stringify(errorReport(id, error.exitCode, error.message))}\n`);
+    if (command.command === 'drain') printReport(io, errorReport(id, error.exitCode, error.message));
     return error.exitCode;
   }
   if (command.command === 'plan') {
@@ -270,7 +296,7 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
     });
     report = errorReport(id, EXIT.internal, message);
   }
-  io.stdout(`${JSON.stringify(compactReport(report))}\n`);
+  printReport(io, report);
   log.log(report.exitCode === 0 ? 'info' : 'warn', 'drain finished', {
     outcome: report.outcome,
     durationMs: report.durationMs,

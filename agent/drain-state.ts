@@ -7,7 +7,6 @@
 import {
   closeSync,
   linkSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -20,6 +19,7 @@ import {
 import { join } from 'node:path';
 import type { ProcReader } from './proc.js';
 import type { DrainReport, ProcessReport, StepReport } from './report.js';
+import { makeDirs } from './safe-fs.js';
 
 export const DEFAULT_STATE_DIR = '/run/fleet-drainer';
 
@@ -168,7 +168,7 @@ export class DrainStore {
    * same workers twice. When the holder died, its progress is handed over so its schedule goes on.
    */
   acquire(id: string): Acquired {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    makeDirs(this.dir, 0o700);
     let orphan: DrainState | undefined;
     for (let attempt = 0; attempt < 200; attempt++) {
       const state = this.read(id);

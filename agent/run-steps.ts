@@ -1,11 +1,12 @@
 // Prepare and finally steps: touch a file (e.g. lava's __nodispatch__), or run a command with a timeout.
 
-import { closeSync, mkdirSync, openSync, utimesSync } from 'node:fs';
+import { closeSync, openSync, utimesSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from './log.js';
 import type { ResolvedStep } from './policy.js';
 import type { StepReport } from './report.js';
 import { describeResult, runCommand } from './run-command.js';
+import { makeDirs } from './safe-fs.js';
 
 /** How a step shows in logs and the report. */
 export function describeStep(step: ResolvedStep): string {
@@ -21,7 +22,7 @@ export async function runStep(
   const name = describeStep(step).slice(0, 200);
   if (step.kind === 'touch') {
     try {
-      mkdirSync(dirname(step.path), { recursive: true });
+      makeDirs(dirname(step.path));
       closeSync(openSync(step.path, 'a'));
       const now = new Date();
       utimesSync(step.path, now, now);

@@ -3,8 +3,9 @@
 // the service back. Non-KILL signals go to the main process (like KillMode=mixed): master/worker services
 // stop their own workers. KILL goes to the whole control group.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { type ProcReader, procReader } from './proc.js';
+import { makeDirs } from './safe-fs.js';
 import type { Signal } from './signals.js';
 import { SIGKILL } from './signals.js';
 import { cli, SupervisedTarget, type UnitState } from './supervised-target.js';
@@ -69,7 +70,7 @@ export class SystemdTarget extends SupervisedTarget {
   protected async holdRestarts(units: string[]): Promise<void> {
     for (const unit of units) {
       const dir = `${RUNTIME_UNIT_DIR}/${unit}.d`;
-      mkdirSync(dir, { recursive: true });
+      makeDirs(dir);
       // Drop-ins merge in file-name order: `zz-` sorts after `override.conf` (what `systemctl edit` writes).
       writeFileSync(
         `${dir}/zz-fleet-drain.conf`,
