@@ -141,6 +141,32 @@ describe("the document's script", () => {
     expect(run.stderr).toContain('"instanceId":"i-0123456789abcdef0"');
   });
 
+  it('keeps all it prints on stdout under the 24,000 bytes SSM keeps, with 250 workers named in UTF-8', async () => {
+    // Three bytes a character in Japanese, four in an emoji: a budget in characters overflowed SSM's bytes,
+    // which cut the report and, with it, the outcome.
+    const workers = Array.from({ length: 250 }, (_, i) =>
+      spawn('sleep', ['600'], {
+        argv0: `${sandbox.tag}-wörker-日本語のワーカー-😀🚀-${i}-${'ü'.repeat(30)}`,
+        detached: true,
+        stdio: 'ignore',
+      }),
+    );
+    try {
+      const run = await runScript(scriptFile, ssmEnv('drain-many'));
+
+      expect(run.code, run.stderr).toBe(0);
+      expect(Buffer.byteLength(run.stdout)).toBeLessThan(24_000);
+      expect(run.stdout).toMatch(/^fleet-drain v1 outcome=drained exit=0 id=drain-many joined=0\n\{/);
+      const report = parseJson(run.stdout) as DrainReport;
+      const [target] = report.targets;
+      expect((target?.processes.length ?? 0) + (target?.omitted?.count ?? 0)).toBe(250);
+      // Compacted: the commands shortened (the most shared one said once, on the target).
+      expect(target?.command ?? target?.processes[0]?.command).toMatch(/^fdt.{0,21}$/u);
+    } finally {
+      for (const worker of workers) worker.kill('SIGKILL');
+    }
+  });
+
   it('writes the agent into a state dir only its owner can read', () => {
     expect(statSync(sandbox.stateDir).mode & 0o777).toBe(0o700);
     const agent = readdirSync(sandbox.stateDir).find((name) =>
