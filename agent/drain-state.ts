@@ -77,6 +77,15 @@ export interface DrainState {
    * have died). A container still running then keeps `no`, and its entry, here.
    */
   restartPolicies?: Record<string, Record<string, string>>;
+  /**
+   * systemd drop-ins (paths) the drain wrote, recorded before each is written. They vanish at the next boot,
+   * but a warm-pool instance put back in service while running is not booted: restore.ts removes them.
+   */
+  dropIns?: string[];
+  /** Files that touch steps created (they did not exist before), with the step's key in `stepsDone`. */
+  markers?: { path: string; key: string; phase: 'prepare' | 'finally' }[];
+  /** When a guardian (or `restore`) undid the drain's changes after its agent was killed (restore.ts). */
+  restored?: { at: string; markers: number; dropIns: number; containers: number };
   report?: DrainReport;
 }
 
