@@ -149,6 +149,33 @@ describe('parseDrainOutput', () => {
     );
   });
 
+  it('budgets in bytes, not characters: a report in Japanese that fits in characters is compacted', () => {
+    // 16,000 characters but three bytes each: a budget in characters let it through, and SSM cut it.
+    const report: DrainReport = {
+      ...(JSON.parse(reportJson()) as DrainReport),
+      outcome: 'forced',
+      targets: [
+        {
+          name: 'w',
+          kind: 'process',
+          outcome: 'forced',
+          processes: Array.from({ length: 150 }, (_, pid) => ({
+            pid,
+            command: `日本語のワーカー-${pid}-${'ü'.repeat(50)}`,
+            signals: [['TERM', 1]],
+            exitedAfterMs: 2,
+            forced: true,
+          })),
+        },
+      ],
+    };
+    expect(JSON.stringify(report).length).toBeLessThan(22_000);
+    expect(Buffer.byteLength(JSON.stringify(report))).toBeGreaterThan(24_000);
+    const stdout = drainOutput(report);
+    expect(Buffer.byteLength(stdout)).toBeLessThan(24_000);
+    expect(parseDrainOutput(stdout).report?.targets[0]?.processes.length).toBe(150);
+  });
+
   it("keeps the agent's whole stdout under 24,000 bytes, whatever the report holds", () => {
     fc.assert(
       fc.property(
