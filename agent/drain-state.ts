@@ -22,6 +22,8 @@ import type { DrainReport, ProcessReport, StepReport } from './report.js';
 import { makeDirs } from './safe-fs.js';
 
 export const DEFAULT_STATE_DIR = '/run/fleet-drainer';
+/** The most files `status` looks at in the state dir. */
+const MAX_STATE_FILES = 10_000;
 
 /** Progress of one target, written before every step so a successor never repeats a signal. */
 export interface TargetProgress {
@@ -230,7 +232,8 @@ export class DrainStore {
     } catch {
       return undefined;
     }
-    for (const name of names) {
+    // Bounded: a state dir that filled up with files must not stall `status`.
+    for (const name of names.slice(0, MAX_STATE_FILES)) {
       if (!name.endsWith('.json')) continue;
       const { mtimeMs } = statSync(join(this.dir, name));
       if (!newest || mtimeMs > newest.mtimeMs) newest = { id: name.slice(0, -'.json'.length), mtimeMs };

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { AGENT, AGENT_NODE, FIXTURES, parseJson, Sandbox } from './helpers.js';
+import { AGENT, AGENT_NODE, FIXTURES, parseJson, runAgent, Sandbox } from './helpers.js';
 
 let box: Sandbox;
 beforeEach(() => {
@@ -141,3 +141,31 @@ it.runIf(canUnshare)(
     expect(read('processes-at-end')).not.toMatch(/fleet-drain-agent\.js (drain|guard)/);
   },
 );
+
+it('a guardian whose agent lives on stops at its bound, restoring nothing', async () => {
+  // The agent is this test process (alive throughout): the guardian must still end, at --until.
+  const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+  const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  const until = new Date(Date.now() + 1_000).toISOString();
+
+  const run = await runAgent([
+    'guard',
+    '--id',
+    'bounded-1',
+    '--state-dir',
+    box.stateDir,
+    '--pid',
+    `${process.pid}:${startTime},0:0`,
+    '--until',
+    until,
+  ]);
+
+  expect(run.code).toBe(0);
+  expect(run.stderr).toMatch(/"message":"guardian done: expired"/);
+});
+
+it('restore of a drain that is not there restores nothing and says why', async () => {
+  const run = await runAgent(['restore', '--id', 'absent-1', '--state-dir', box.stateDir]);
+  expect(run.code).toBe(0);
+  expect(JSON.parse(run.stdout)).toEqual({ id: 'absent-1', restored: false, reason: 'no such drain' });
+});
