@@ -4,18 +4,21 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { compactReport } from './compact-report.js';
+import { drainOutput } from './compact-report.js';
 import { createTarget, drain } from './drain.js';
 import { DRAIN_PARAMETERS } from './drain-parameters.js';
 import { DEFAULT_STATE_DIR, DrainStore } from './drain-state.js';
 import { parseDuration } from './duration.js';
 import { EXIT } from './exit-codes.js';
+import { guard, parseLineage, startGuardian } from './guardian.js';
 import { contextFromEnv, createLogger, type Logger } from './log.js';
 import { PolicyError, parsePolicyJson, type ResolvedPolicy } from './policy.js';
 import { procReader } from './proc.js';
 import { ProcessTarget } from './process-target.js';
 import { protectProcesses } from './protected-processes.js';
 import { type DrainReport, emptyReport, REPORT_VERSION } from './report.js';
+import { restoreHost } from './restore.js';
+import { pseudoFsProblem } from './safe-fs.js';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -27,13 +30,18 @@ Usage:
                            [--deadline ISO8601|DURATION] [--state-dir DIR] [--dry-run]
   fleet-drain-agent plan   (--config FILE|- | --config-b64 B64)
   fleet-drain-agent status [--state-dir DIR]
+  fleet-drain-agent restore --id DRAIN_ID [--state-dir DIR]
   fleet-drain-agent --help | --version
 
-drain   runs the policy: prepare steps, each target's schedule, finally steps. Prints one JSON report
-        on stdout and JSON log lines on stderr. A second drain with the same --id joins the first, or
+drain   runs the policy: prepare steps, each target's schedule, finally steps. Prints a summary line
+        (fleet-drain v1 outcome=… exit=… id=… joined=0|1), then one JSON report, on stdout, and JSON
+        log lines on stderr. A second drain with the same --id joins the first, or
         replays its report once it has finished: no signal is ever sent twice.
 plan    prints what each target would match and its schedule. Signals nothing.
 status  prints the current or last drain as JSON.
+restore undoes what a drain whose agent was killed changed on the host (containers' restart policies,
+        systemd drop-ins, files its touch steps created); \`run\` steps cannot be undone. Each drain starts
+        a guardian (\`guard\`, in a session of its own) that does this by itself when the agent is killed.
 
 Options:
   --config FILE|-     the drain policy as JSON (- reads stdin)
@@ -73,6 +81,8 @@ const OPTIONS = {
   deadline: { type: 'string' },
   'state-dir': { type: 'string' },
   'dry-run': { type: 'boolean' },
+  pid: { type: 'string' },
+  until: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -81,10 +91,13 @@ const ALLOWED: Record<string, readonly string[]> = {
   drain: ['config', 'config-b64', 'id', 'deadline', 'state-dir', 'dry-run'],
   plan: ['config', 'config-b64'],
   status: ['state-dir'],
+  restore: ['id', 'state-dir'],
+  // Internal: started by `drain` (guardian.ts).
+  guard: ['id', 'state-dir', 'pid', 'until'],
 };
 
 export interface ParsedCommand {
-  command: 'drain' | 'plan' | 'status' | 'help' | 'version';
+  command: 'drain' | 'plan' | 'status' | 'restore' | 'guard' | 'help' | 'version';
   values: { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean };
 }
 
@@ -100,16 +113,24 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   if (values.help) return { command: 'help', values };
   if (values.version) return { command: 'version', values };
   const [command, ...extra] = positionals;
-  if (command === undefined) throw new UsageError('no command given; use drain, plan or status');
-  if (!(command in ALLOWED)) throw new UsageError(`unknown command "${command}"; use drain, plan or status`);
+  if (command === undefined) throw new UsageError('no command given; use drain, plan, status or restore');
+  if (!(command in ALLOWED))
+    throw new UsageError(`unknown command "${command}"; use drain, plan, status or restore`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}" after "${command}"`);
   for (const key of Object.keys(values)) {
     if (!ALLOWED[command]?.includes(key)) throw new UsageError(`--${key} does not apply to "${command}"`);
   }
-  for (const key of ['config', 'config-b64', 'id', 'deadline', 'state-dir'] as const) {
+  for (const key of ['config', 'config-b64', 'id', 'deadline', 'state-dir', 'pid', 'until'] as const) {
     if (values[key] === '') throw new UsageError(`--${key} needs a value`);
   }
-  if (command !== 'status') {
+  if ((command === 'restore' || command === 'guard') && values.id === undefined)
+    throw new UsageError(`"${command}" needs the drain: --id DRAIN_ID`);
+  if (
+    command === 'guard' &&
+    !(parseLineage(values.pid ?? '') && !Number.isNaN(Date.parse(values.until ?? '')))
+  )
+    throw new UsageError('"guard" needs --pid PID:START,PPID:START and --until ISO8601');
+  if (command === 'drain' || command === 'plan') {
     if (values.config === undefined && values['config-b64'] === undefined) {
       throw new UsageError(
         `"${command}" needs the policy: --config FILE, --config - (stdin) or --config-b64 B64`,
@@ -174,6 +195,23 @@ export function loadPolicy(values: ParsedCommand['values'], io: Io): ResolvedPol
   }
 }
 
+/**
+ * The policy's touch paths, checked on this host: the schema refuses /proc, /sys and /dev by name; here a
+ * symbolic link or a mount that leads onto a pseudo file system is refused too (UsageError, exit 78).
+ */
+export function checkWritablePaths(policy: ResolvedPolicy): void {
+  const problems = (['prepare', 'finally'] as const).flatMap((phase) =>
+    policy[phase].flatMap((step, index) => {
+      const problem = step.kind === 'touch' ? pseudoFsProblem(step.path) : undefined;
+      return problem ? [`  ${phase}[${index}].touch: ${problem}; a drain writes nothing there`] : [];
+    }),
+  );
+  if (problems.length > 0) throw new UsageError(`invalid config:\n${problems.join('\n')}`, EXIT.config);
+}
+
+/** The summary line, then the report (see summary-line.ts): within what SSM keeps of stdout. */
+const printReport = (io: Io, report: DrainReport) => io.stdout(drainOutput(report));
+
 const errorReport = (id: string, exitCode: number, message: string): DrainReport =>
   emptyReport(id, 'error', exitCode, { error: message.slice(0, 2000) });
 
@@ -201,6 +239,36 @@ async function plan(policy: ResolvedPolicy): Promise<unknown> {
   return { version: REPORT_VERSION, targets };
 }
 
+/** `restore`: undoes drain `id` if no agent runs it and it has not finished (restore.ts). */
+async function restore(id: string, stateDir: string, io: Io): Promise<number> {
+  const log = createLogger({ drainId: id, ...contextFromEnv(io.env) }, io.stderr);
+  const proc = procReader();
+  const store = new DrainStore(stateDir, proc, {
+    pid: process.pid,
+    startTime: proc.stat(process.pid)?.startTime ?? 0,
+  });
+  const acquired = store.acquire(id);
+  if (acquired.kind !== 'owner') {
+    const reason =
+      acquired.kind === 'finished' ? 'the drain has finished' : 'a drain is running on this host';
+    io.stdout(`${JSON.stringify({ id, restored: false, reason })}\n`);
+    return 0;
+  }
+  try {
+    const state = acquired.previous;
+    if (state?.id !== id) {
+      io.stdout(`${JSON.stringify({ id, restored: false, reason: 'no such drain' })}\n`);
+      return 0;
+    }
+    const restored = await restoreHost(state, log);
+    store.write(state);
+    io.stdout(`${JSON.stringify({ id, restored: true, ...restored })}\n`);
+    return restored.failures.length > 0 ? EXIT.internal : 0;
+  } finally {
+    store.release();
+  }
+}
+
 /** Runs the command line; returns the exit code. Everything printed goes through `io`. */
 export async function main(argv: readonly string[], io: Io, abort: AbortSignal): Promise<number> {
   let command: ParsedCommand;
@@ -211,7 +279,7 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
     io.stderr(`fleet-drain-agent: ${error.message}\nRun fleet-drain-agent --help for usage.\n`);
     // `drain` always prints a report, so whoever ran it (the SSM document, the Lambda) sees why.
     if (argv.find((arg) => !arg.startsWith('-')) === 'drain') {
-      io.stdout(`${JSON.stringify(errorReport('-', error.exitCode, error.message))}\n`);
+      printReport(io, errorReport('-', error.exitCode, error.message));
     }
     return error.exitCode;
   }
@@ -225,6 +293,32 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
     return 0;
   }
   const stateDir = values['state-dir'] ?? DEFAULT_STATE_DIR;
+  const stateDirProblem = values['state-dir'] === undefined ? undefined : pseudoFsProblem(stateDir);
+  if (stateDirProblem !== undefined) {
+    const message = `--state-dir ${stateDir.slice(0, 200)}: ${stateDirProblem}; give a folder on a real file system (default ${DEFAULT_STATE_DIR})`;
+    io.stderr(`fleet-drain-agent: ${message}\n`);
+    if (command.command === 'drain') printReport(io, errorReport(values.id ?? '-', EXIT.config, message));
+    return EXIT.config;
+  }
+  if (command.command === 'guard') {
+    const log = createLogger({ drainId: values.id, guardian: true, ...contextFromEnv(io.env) }, io.stderr);
+    const result = await guard({
+      id: values.id as string,
+      stateDir,
+      ...(() => {
+        const [agent, parent] = parseLineage(values.pid as string) as NonNullable<
+          ReturnType<typeof parseLineage>
+        >;
+        return { agent, parent };
+      })(),
+      until: new Date(values.until as string),
+      proc: procReader(),
+      log,
+    });
+    log.log('info', `guardian done: ${result}`);
+    return 0;
+  }
+  if (command.command === 'restore') return restore(values.id as string, stateDir, io);
   if (command.command === 'status') {
     const store = new DrainStore(stateDir, procReader(), { pid: process.pid, startTime: 0 });
     const state = store.latest();
@@ -237,12 +331,12 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
   let deadline: Date | undefined;
   try {
     policy = loadPolicy(values, io);
+    if (command.command === 'drain') checkWritablePaths(policy);
     if (values.deadline !== undefined) deadline = parseDeadline(values.deadline);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr(`fleet-drain-agent: ${error.message}\n`);
-    if (command.command === 'drain')
-      io.stdout(`${JSON.stringify(errorReport(id, error.exitCode, error.message))}\n`);
+    if (command.command === 'drain') printReport(io, errorReport(id, error.exitCode, error.message));
     return error.exitCode;
   }
   if (command.command === 'plan') {
@@ -261,6 +355,8 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
       log,
       dryRun: values['dry-run'] === true,
       ...(deadline ? { deadline } : {}),
+      startGuardian: () =>
+        startGuardian({ id, stateDir, log, proc: procReader(), ...(deadline ? { deadline } : {}) }),
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -270,7 +366,7 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
     });
     report = errorReport(id, EXIT.internal, message);
   }
-  io.stdout(`${JSON.stringify(compactReport(report))}\n`);
+  printReport(io, report);
   log.log(report.exitCode === 0 ? 'info' : 'warn', 'drain finished', {
     outcome: report.outcome,
     durationMs: report.durationMs,

@@ -1,9 +1,17 @@
-// Keeps the report within what SSM keeps of stdout (24,000 characters). Past that, per-process entries give
-// way to per-target counts, keeping the processes an operator most needs to see (still running, forced).
+// Keeps what the agent prints within what SSM keeps of stdout (24,000 bytes, report.ts). Past that, per-process
+// entries give way to per-target counts, keeping the processes an operator most needs to see (still running,
+// forced). Sizes are UTF-8 bytes, as SSM counts: a command line in Japanese takes three bytes a character.
 
-import { type DrainReport, type ProcessReport, REPORT_MAX_CHARS, type TargetReport } from './report.js';
+import {
+  AGENT_STDOUT_MAX_BYTES,
+  type DrainReport,
+  type ProcessReport,
+  type StepReport,
+  type TargetReport,
+} from './report.js';
+import { formatSummary } from './summary-line.js';
 
-const size = (report: DrainReport) => JSON.stringify(report).length;
+const size = (report: DrainReport) => Buffer.byteLength(JSON.stringify(report));
 
 const SHORT_COMMAND_CHARS = 24;
 
@@ -51,8 +59,8 @@ function keep(target: TargetReport, count: number): TargetReport {
   };
 }
 
-/** The report, summarised until its JSON fits in `maxChars`. */
-export function compactReport(report: DrainReport, maxChars = REPORT_MAX_CHARS - 1): DrainReport {
+/** The report, summarised until its JSON fits in `maxChars` UTF-8 bytes. */
+export function compactReport(report: DrainReport, maxChars = AGENT_STDOUT_MAX_BYTES - 200): DrainReport {
   if (size(report) <= maxChars) return report;
   // First shorten commands to the program's base name and the start of its arguments.
   let compact: DrainReport = {
@@ -78,5 +86,59 @@ export function compactReport(report: DrainReport, maxChars = REPORT_MAX_CHARS -
       steps.map(({ step, ok, durationMs }) => ({ step: step.slice(0, 40), ok, durationMs }));
     compact = { ...compact, prepare: trim(compact.prepare), finally: trim(compact.finally) };
   }
+  // Error texts (a supervisor's stderr may be long, and in any script) are cut next.
+  if (size(compact) > maxChars) {
+    compact = {
+      ...compact,
+      ...(compact.error ? { error: compact.error.slice(0, 200) } : {}),
+      targets: compact.targets.map((target) => ({
+        ...target,
+        ...(target.error ? { error: target.error.slice(0, 100) } : {}),
+        ...(target.command ? { command: shortCommand(target.command) } : {}),
+      })),
+    };
+  }
+  // A policy with very many targets: keep the worst ones (incomplete, error, forced) and count the rest.
+  if (size(compact) > maxChars) {
+    const worst = [...compact.targets].sort((a, b) => targetRank(a) - targetRank(b));
+    let kept = worst.length;
+    while (kept > 0 && size({ ...compact, targets: worst.slice(0, kept), omittedTargets: 1 }) > maxChars) {
+      kept = Math.floor(kept / 2);
+    }
+    compact = {
+      ...compact,
+      targets: worst.slice(0, kept),
+      omittedTargets: (compact.omittedTargets ?? 0) + worst.length - kept,
+    };
+  }
+  if (size(compact) > maxChars) {
+    const steps: StepReport[] = [];
+    compact = {
+      ...compact,
+      prepare: steps,
+      finally: steps,
+      ...(compact.error ? { error: compact.error.slice(0, 40) } : {}),
+    };
+  }
   return compact;
+}
+
+const TARGET_RANK: Record<TargetReport['outcome'], number> = {
+  incomplete: 0,
+  error: 1,
+  forced: 2,
+  skipped: 3,
+  drained: 4,
+  nothing: 5,
+};
+const targetRank = (target: TargetReport) => TARGET_RANK[target.outcome] ?? 6;
+
+/**
+ * What `drain` prints on stdout: the summary line, then the report as one line of JSON, compacted so that
+ * the whole stays within AGENT_STDOUT_MAX_BYTES.
+ */
+export function drainOutput(report: DrainReport): string {
+  const summary = `${formatSummary(report)}\n`;
+  const budget = AGENT_STDOUT_MAX_BYTES - Buffer.byteLength(summary) - 1;
+  return `${summary}${JSON.stringify(compactReport(report, budget))}\n`;
 }

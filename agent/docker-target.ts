@@ -104,6 +104,8 @@ function restartPolicy(name = '', retries = '0'): string {
 export async function restoreRestartPolicies(
   byTarget: Record<string, Record<string, string>>,
   log: Logger,
+  /** Restore running containers too: the drain was undone and the instance may go back into service. */
+  includeRunning = false,
 ): Promise<Map<string, string>> {
   const failed = new Map<string, string>();
   // A container two targets select has an entry under each; the second found it at `no` already.
@@ -141,7 +143,7 @@ export async function restoreRestartPolicies(
       const [id, state] = line.trim().split(' ');
       if (!id) continue;
       present.add(id);
-      if (state !== 'false') running.add(id);
+      if (state !== 'false' && !includeRunning) running.add(id);
     }
   } catch (error) {
     // Whatever failed (cli only throws CliError), it must not cost the drain its report.

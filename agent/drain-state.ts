@@ -7,7 +7,6 @@
 import {
   closeSync,
   linkSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -20,8 +19,11 @@ import {
 import { join } from 'node:path';
 import type { ProcReader } from './proc.js';
 import type { DrainReport, ProcessReport, StepReport } from './report.js';
+import { makeDirs } from './safe-fs.js';
 
 export const DEFAULT_STATE_DIR = '/run/fleet-drainer';
+/** The most files `status` looks at in the state dir. */
+const MAX_STATE_FILES = 10_000;
 
 /** Progress of one target, written before every step so a successor never repeats a signal. */
 export interface TargetProgress {
@@ -77,6 +79,15 @@ export interface DrainState {
    * have died). A container still running then keeps `no`, and its entry, here.
    */
   restartPolicies?: Record<string, Record<string, string>>;
+  /**
+   * systemd drop-ins (paths) the drain wrote, recorded before each is written. They vanish at the next boot,
+   * but a warm-pool instance put back in service while running is not booted: restore.ts removes them.
+   */
+  dropIns?: string[];
+  /** Files that touch steps created (they did not exist before), with the step's key in `stepsDone`. */
+  markers?: { path: string; key: string; phase: 'prepare' | 'finally' }[];
+  /** When a guardian (or `restore`) undid the drain's changes after its agent was killed (restore.ts). */
+  restored?: { at: string; markers: number; dropIns: number; containers: number };
   report?: DrainReport;
 }
 
@@ -168,7 +179,7 @@ export class DrainStore {
    * same workers twice. When the holder died, its progress is handed over so its schedule goes on.
    */
   acquire(id: string): Acquired {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    makeDirs(this.dir, 0o700);
     let orphan: DrainState | undefined;
     for (let attempt = 0; attempt < 200; attempt++) {
       const state = this.read(id);
@@ -221,7 +232,8 @@ export class DrainStore {
     } catch {
       return undefined;
     }
-    for (const name of names) {
+    // Bounded: a state dir that filled up with files must not stall `status`.
+    for (const name of names.slice(0, MAX_STATE_FILES)) {
       if (!name.endsWith('.json')) continue;
       const { mtimeMs } = statSync(join(this.dir, name));
       if (!newest || mtimeMs > newest.mtimeMs) newest = { id: name.slice(0, -'.json'.length), mtimeMs };

@@ -25,7 +25,7 @@ import { describeResult, runCommand } from './run-command.js';
 import { runSteps } from './run-steps.js';
 import { finalStepMs } from './schedule.js';
 import { SIGKILL } from './signals.js';
-import { SystemdTarget } from './systemd-target.js';
+import { type DropIns, SystemdTarget } from './systemd-target.js';
 import type { DrainClock, DrainTarget } from './target.js';
 
 export interface DrainOptions {
@@ -40,6 +40,11 @@ export interface DrainOptions {
   kill?: Kill;
   /** How often a duplicate re-reads the state of the drain it joined. */
   joinPollMs?: number;
+  /**
+   * Called once this process owns the drain, before it changes anything on the host: starts the guardian
+   * that undoes those changes if this process is killed (guardian.ts).
+   */
+  startGuardian?: () => void;
 }
 
 const OUTCOME_EXIT: Record<DrainOutcome, number> = {
@@ -89,11 +94,14 @@ export function createTarget(
     spared?: ReadonlySet<string>;
     /** Where a docker target records the restart policies it turns off. */
     restarts?: RestartPolicies;
+    /** Where a systemd target records the drop-ins it writes. */
+    dropIns?: DropIns;
   },
 ): DrainTarget {
   const { selector } = spec;
   const { clock, spared } = context;
-  if (selector.kind === 'systemd') return new SystemdTarget(spec.name, selector.unit, clock, spared);
+  if (selector.kind === 'systemd')
+    return new SystemdTarget(spec.name, selector.unit, clock, spared, context.dropIns);
   if (selector.kind === 'docker')
     return new DockerTarget(spec.name, selector, clock, { spared, restarts: context.restarts });
   const known = (context.known?.processes ?? [])
@@ -168,6 +176,7 @@ export async function drain(options: DrainOptions): Promise<DrainReport> {
       return { ...acquired.state.report, joined: true };
     }
     if (acquired.kind === 'owner') {
+      options.startGuardian?.();
       if (acquired.previous) {
         options.log.log('warn', 'resuming a drain whose agent died', {
           phase: acquired.previous.phase,
@@ -248,7 +257,15 @@ async function run(
   const legacyPrepareDone = state.stepsDone === undefined ? (state.prepareDone ?? 0) : 0;
   state.stepsDone ??= { prepare: [], finally: [] };
   state.restartPolicies ??= {};
-  const { stepsDone, restartPolicies } = state;
+  state.dropIns ??= [];
+  state.markers ??= [];
+  const { stepsDone, restartPolicies, markers } = state;
+  const dropIns: DropIns = { paths: state.dropIns, save: () => save() };
+  if (state.restored) {
+    log.log('warn', 'this drain was undone after its agent was killed: going on, its changes made again', {
+      restoredAt: state.restored.at,
+    });
+  }
   const spared = new Set(state.spared);
   // A state file that cannot be written (a full /run) must not stop the drain: log it and go on.
   let saveFailed = false;
@@ -289,6 +306,10 @@ async function run(
       abort,
       maxTimeoutMs,
       skip: (index) => done[index] === true,
+      onCreate: (index, path) => {
+        markers.push({ path, key: keys[index] as string, phase });
+        save();
+      },
       onDone: (index, report) => {
         stepsDone[phase].push({ key: keys[index] as string, report });
         done[index] = true;
@@ -341,6 +362,7 @@ async function run(
       known,
       spared,
       restarts: { byId: restartPolicies[spec.name] ?? {}, save },
+      dropIns,
     });
     const targetLog = log.with({ target: spec.name });
     const report = (result: Parameters<typeof targetOutcome>[1]): TargetReport => {

@@ -4,6 +4,7 @@
 
 import { parseDuration } from './duration.js';
 import { DEFAULT_SCHEDULE, PRESETS, type PresetName } from './presets.js';
+import { pseudoRootOf } from './safe-fs.js';
 import { parseSchedule, type Schedule, ScheduleError } from './schedule.js';
 
 export const POLICY_VERSION = 1;
@@ -184,6 +185,17 @@ class Checker {
     return value;
   }
 
+  /** An absolute path the agent writes to: never on the kernel's pseudo file systems (see safe-fs.ts). */
+  writablePath(value: unknown, path: string): string | undefined {
+    const absolute = this.absolutePath(value, path);
+    const root = absolute === undefined ? undefined : pseudoRootOf(absolute);
+    if (root === undefined) return absolute;
+    return this.fail(
+      path,
+      `${show(value)} is under ${root}, which the kernel provides: a drain writes nothing there; choose a path such as "/run/app/no-dispatch"`,
+    );
+  }
+
   duration(value: unknown, path: string, maxMs: number): number | undefined {
     const ms =
       typeof value === 'string' || typeof value === 'number' ? parseDuration(String(value)) : undefined;
@@ -232,7 +244,7 @@ class Checker {
       }
       if ('touch' in step) {
         this.keys(step, at, ['touch']);
-        const path = this.absolutePath(step.touch, `${at}.touch`);
+        const path = this.writablePath(step.touch, `${at}.touch`);
         if (path) steps.push({ kind: 'touch', path });
       } else if ('run' in step) {
         this.keys(step, at, ['run', 'timeout']);

@@ -1,11 +1,22 @@
-// The drain report: the one JSON object `fleet-drain-agent drain` prints on stdout.
-// The Lambda parses it from SSM's StandardOutputContent (first 24,000 characters), so it is a contract:
-// change it only by bumping REPORT_VERSION.
+// The drain report: the JSON object `fleet-drain-agent drain` prints on stdout after its summary line
+// (summary-line.ts). The Lambda parses both from SSM's StandardOutputContent, so they are a contract:
+// change the report only by bumping REPORT_VERSION.
 
 export const REPORT_VERSION = 1;
 
-/** SSM keeps the first 24,000 characters of stdout; the report must fit, with room for a newline. */
-export const REPORT_MAX_CHARS = 24_000;
+/**
+ * SSM keeps stdout whole only while it is under 24,000 bytes; from there on it keeps the first 23,980 bytes
+ * and appends `--output truncated--` (MaxStdoutLength and OutputTruncatedSuffix in amazon-ssm-agent's
+ * agent/framework/processor/executer/iohandler/iohandler.go; StringPrefix in agent/plugins/pluginutil/
+ * pluginutil.go cuts by Go's len, which counts bytes).
+ */
+export const SSM_STDOUT_MAX_BYTES = 24_000;
+
+/**
+ * What the agent may print on stdout (summary line, report, newlines), in bytes: under SSM's limit with
+ * 1,000 bytes to spare for anything else the command prints there.
+ */
+export const AGENT_STDOUT_MAX_BYTES = SSM_STDOUT_MAX_BYTES - 1_000;
 
 /** Overall result of a drain; the exit code follows from it (see EXIT in exit-codes.ts). */
 export type DrainOutcome = 'drained' | 'forced' | 'incomplete' | 'interrupted' | 'nothing' | 'error';
@@ -38,7 +49,7 @@ export interface TargetReport {
   /** In a compacted report: the command most of the target's processes share (they then leave it out). */
   command?: string;
   processes: ProcessReport[];
-  /** Processes left out of `processes` to keep the report under REPORT_MAX_CHARS. */
+  /** Processes left out of `processes` to keep stdout under AGENT_STDOUT_MAX_BYTES. */
   omitted?: { count: number; exited: number; forced: number; running: number };
   error?: string;
 }
@@ -69,6 +80,8 @@ export interface DrainReport {
   targets: TargetReport[];
   finally: StepReport[];
   error?: string;
+  /** Targets left out whole (a last resort of compactReport): how many there were. */
+  omittedTargets?: number;
 }
 
 /** A report of a drain that did no work of its own (an error before it started, an interrupted join). */

@@ -1,11 +1,12 @@
 // Prepare and finally steps: touch a file (e.g. lava's __nodispatch__), or run a command with a timeout.
 
-import { closeSync, mkdirSync, openSync, utimesSync } from 'node:fs';
+import { closeSync, existsSync, openSync, utimesSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from './log.js';
 import type { ResolvedStep } from './policy.js';
 import type { StepReport } from './report.js';
 import { describeResult, runCommand } from './run-command.js';
+import { makeDirs } from './safe-fs.js';
 
 /** How a step shows in logs and the report. */
 export function describeStep(step: ResolvedStep): string {
@@ -16,12 +17,15 @@ export async function runStep(
   step: ResolvedStep,
   abort?: AbortSignal,
   maxTimeoutMs = Number.POSITIVE_INFINITY,
+  onCreate?: (path: string) => void,
 ): Promise<StepReport> {
   const started = performance.now();
   const name = describeStep(step).slice(0, 200);
   if (step.kind === 'touch') {
     try {
-      mkdirSync(dirname(step.path), { recursive: true });
+      // A file the drain creates is the drain's to remove if the drain is undone (restore.ts): said before.
+      if (!existsSync(step.path)) onCreate?.(step.path);
+      makeDirs(dirname(step.path));
       closeSync(openSync(step.path, 'a'));
       const now = new Date();
       utimesSync(step.path, now, now);
@@ -59,6 +63,8 @@ export async function runSteps(
     skip?: (index: number) => boolean;
     /** The longest a step may still take, asked before each step (what the deadline leaves). */
     maxTimeoutMs?: () => number;
+    /** A touch step is about to create a file that did not exist. */
+    onCreate?: (index: number, path: string) => void;
   } = {},
 ): Promise<StepReport[]> {
   const reports: StepReport[] = [];
@@ -70,7 +76,12 @@ export async function runSteps(
       continue;
     }
     if (options.abort?.aborted) break;
-    const report = await runStep(steps[index] as ResolvedStep, options.abort, options.maxTimeoutMs?.());
+    const report = await runStep(
+      steps[index] as ResolvedStep,
+      options.abort,
+      options.maxTimeoutMs?.(),
+      (path) => options.onCreate?.(index, path),
+    );
     reports.push(report);
     options.onDone?.(index, report);
     log.log(report.ok ? 'info' : 'warn', `${phase} step ${report.ok ? 'done' : 'failed'}`, { ...report });

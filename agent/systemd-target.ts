@@ -3,8 +3,9 @@
 // the service back. Non-KILL signals go to the main process (like KillMode=mixed): master/worker services
 // stop their own workers. KILL goes to the whole control group.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { type ProcReader, procReader } from './proc.js';
+import { makeDirs } from './safe-fs.js';
 import type { Signal } from './signals.js';
 import { SIGKILL } from './signals.js';
 import { cli, SupervisedTarget, type UnitState } from './supervised-target.js';
@@ -39,10 +40,28 @@ export function ownUnits(proc: ProcReader = procReader(), selfPid = process.pid)
 const UNIT_TYPES = /\.(service|socket|device|mount|automount|swap|target|path|timer|slice|scope)$/;
 const ACTIVE_STATES = new Set(['active', 'activating', 'deactivating', 'reloading', 'refreshing']);
 
+/** The file name of the drop-in that holds a unit's restarts. */
+export const DROP_IN_NAME = 'zz-fleet-drain.conf';
+/** Its first line: only a file that starts so is ever removed (restore.ts). */
+export const DROP_IN_HEADER = '# Written by fleet-drain-agent: a drained service must not restart.';
+
+/** The drop-ins a drain wrote, by path. */
+export interface DropIns {
+  paths: string[];
+  /** Persists `paths` (the drain state), called before a drop-in is written: it must outlive this agent. */
+  save: () => void;
+}
+
 export class SystemdTarget extends SupervisedTarget {
   private readonly pattern: string;
 
-  constructor(name: string, unit: string, clock: DrainClock, spared?: ReadonlySet<string>) {
+  constructor(
+    name: string,
+    unit: string,
+    clock: DrainClock,
+    spared?: ReadonlySet<string>,
+    private readonly dropIns: DropIns = { paths: [], save: () => {} },
+  ) {
     super(name, 'systemd', clock, spared);
     this.pattern = UNIT_TYPES.test(unit) ? unit : `${unit}.service`;
   }
@@ -69,12 +88,14 @@ export class SystemdTarget extends SupervisedTarget {
   protected async holdRestarts(units: string[]): Promise<void> {
     for (const unit of units) {
       const dir = `${RUNTIME_UNIT_DIR}/${unit}.d`;
-      mkdirSync(dir, { recursive: true });
       // Drop-ins merge in file-name order: `zz-` sorts after `override.conf` (what `systemctl edit` writes).
-      writeFileSync(
-        `${dir}/zz-fleet-drain.conf`,
-        '# Written by fleet-drain-agent: a drained service must not restart.\n[Service]\nRestart=no\n',
-      );
+      const path = `${dir}/${DROP_IN_NAME}`;
+      if (!this.dropIns.paths.includes(path)) {
+        this.dropIns.paths.push(path);
+        this.dropIns.save();
+      }
+      makeDirs(dir);
+      writeFileSync(path, `${DROP_IN_HEADER}\n[Service]\nRestart=no\n`);
     }
     await cli(['systemctl', 'daemon-reload']);
   }

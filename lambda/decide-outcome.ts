@@ -2,8 +2,9 @@
 // to the lifecycle action result. Pure.
 
 import type { DrainReport } from '../agent/report';
+import type { DrainSummary } from '../agent/summary-line';
 import type { ResultPolicy } from './config';
-import { parseReport } from './parse-report';
+import { parseDrainOutput } from './parse-report';
 
 /** Outcome of a drain as reported in `Fleet Drain Finished`. */
 export type Outcome = 'drained' | 'forced' | 'incomplete' | 'failed' | 'unreachable' | 'skipped' | 'expired';
@@ -30,14 +31,20 @@ export interface Decision {
   outcome: Outcome;
   /** The agent's report when one was found and belongs to this drain. */
   report: DrainReport | undefined;
+  /** The agent's summary line when one was found and belongs to this drain. */
+  summary?: DrainSummary | undefined;
+  /** SSM cut the command's output: the outcome came from the summary line, the report is partial or missing. */
+  truncated?: boolean;
   /** One line on how the outcome was chosen, for logs and the event. */
   reason: string;
 }
 
 // Exit codes of agent/exit-codes.ts (imported as values would pull agent code into the bundle; they are a
-// published contract, asserted against EXIT in the tests).
+// published contract, asserted against EXIT in the tests). The document exits 0 for every clear host
+// (drained, nothing, forced), so that Run Command shows Success for them; a command with exit 0 and no
+// report is therefore not known to have drained, and is `failed` (below). 3 is what documents of earlier
+// versions exited with after a forced drain.
 const EXIT_CODE_OUTCOMES: ReadonlyMap<number, Outcome> = new Map<number, Outcome>([
-  [0, 'drained'],
   [3, 'forced'],
   [2, 'incomplete'],
   [4, 'incomplete'],
@@ -58,10 +65,23 @@ const REPORT_OUTCOMES: Record<DrainReport['outcome'], Outcome> = {
 
 /** The outcome of a terminal invocation of the drain `drainId`. */
 export function decideOutcome(invocation: InvocationResult, drainId: string): Decision {
-  const parsed = parseReport(invocation.stdout);
-  const report = parsed !== undefined && parsed.id === drainId ? parsed : undefined;
+  const output = parseDrainOutput(invocation.stdout);
+  const report = output.report?.id === drainId ? output.report : undefined;
+  const summary = output.summary?.id === drainId ? output.summary : undefined;
+  const found = {
+    report,
+    ...(summary !== undefined ? { summary } : {}),
+    ...(output.truncated ? { truncated: true } : {}),
+  };
   if (report !== undefined) {
-    return { outcome: REPORT_OUTCOMES[report.outcome], report, reason: `agent reported ${report.outcome}` };
+    return { outcome: REPORT_OUTCOMES[report.outcome], ...found, reason: `agent reported ${report.outcome}` };
+  }
+  if (summary !== undefined) {
+    return {
+      outcome: REPORT_OUTCOMES[summary.outcome],
+      ...found,
+      reason: `agent reported ${summary.outcome} (summary line; the report was ${output.truncated ? 'cut off' : 'unreadable'})`,
+    };
   }
   const details = invocation.statusDetails ?? '';
   const neverRan = invocation.responseCode === undefined || invocation.responseCode === -1;
@@ -88,6 +108,14 @@ export function decideOutcome(invocation: InvocationResult, drainId: string): De
   if (invocation.status === 'TimedOut' || invocation.status === 'Cancelled') {
     return { outcome: 'incomplete', report: undefined, reason: `command ${invocation.status} (${details})` };
   }
+  if (invocation.status === 'Success') {
+    return {
+      outcome: 'failed',
+      report: undefined,
+      ...(output.truncated ? { truncated: true } : {}),
+      reason: 'command Success but its output holds no summary line or report of this drain',
+    };
+  }
   return {
     outcome: 'failed',
     report: undefined,
@@ -101,7 +129,7 @@ export function decideOutcome(invocation: InvocationResult, drainId: string): De
  * was interrupted, an agent error) another command of the drain may still be draining the host.
  */
 export function drainIsOver(decision: Decision): boolean {
-  const outcome = decision.report?.outcome;
+  const outcome = decision.report?.outcome ?? decision.summary?.outcome;
   return outcome === 'drained' || outcome === 'nothing' || outcome === 'forced' || outcome === 'incomplete';
 }
 

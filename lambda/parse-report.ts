@@ -1,7 +1,11 @@
-// Finds the agent's JSON report in SSM's StandardOutputContent. That text is the first 24,000 characters of
-// stdout, so it may be truncated, empty, or mixed with the document's own lines ("node not found …").
+// Finds the agent's summary line and JSON report in SSM's StandardOutputContent. That text is the command's
+// stdout, whole only while under 24,000 bytes; past that SSM keeps 23,980 bytes and appends
+// `--output truncated--` (agent/report.ts). The summary line comes first, so the outcome survives any cut;
+// the report may be cut, empty, or mixed with the document's own lines ("node not found …"). A command sent
+// with an older document version prints the JSON report alone: that is read too.
 
 import type { DrainOutcome as AgentOutcome, DrainReport } from '../agent/report';
+import { type DrainSummary, parseSummary, SUMMARY_PREFIX } from '../agent/summary-line';
 
 const AGENT_OUTCOMES: ReadonlySet<string> = new Set<AgentOutcome>([
   'drained',
@@ -11,6 +15,9 @@ const AGENT_OUTCOMES: ReadonlySet<string> = new Set<AgentOutcome>([
   'nothing',
   'error',
 ]);
+
+/** What SSM appends to stdout it cut (amazon-ssm-agent iohandler.go, OutputTruncatedSuffix). */
+export const SSM_TRUNCATED_SUFFIX = '--output truncated--';
 
 /** More than SSM ever returns; bounds the work on hostile input. */
 const MAX_SCANNED_CHARS = 64_000;
@@ -36,10 +43,8 @@ function tryParse(text: string): DrainReport | undefined {
   }
 }
 
-/** The report in `stdout`, or undefined when there is none or it was cut off. Never throws. */
-export function parseReport(stdout: string | undefined): DrainReport | undefined {
-  if (typeof stdout !== 'string') return undefined;
-  const text = stdout.slice(0, MAX_SCANNED_CHARS).trim();
+/** The JSON report in `text`, or undefined when there is none or it was cut off. */
+function findReport(text: string): DrainReport | undefined {
   if (text === '') return undefined;
   const whole = tryParse(text);
   if (whole !== undefined) return whole;
@@ -57,4 +62,41 @@ export function parseReport(stdout: string | undefined): DrainReport | undefined
   const end = text.lastIndexOf('}');
   if (start >= 0 && end > start) return tryParse(text.slice(start, end + 1));
   return undefined;
+}
+
+/** What a drain command printed, as far as it could be read. */
+export interface DrainOutput {
+  /** The agent's summary line (the last whole one), when there is one. */
+  summary: DrainSummary | undefined;
+  /** The JSON report, when it could be read whole. */
+  report: DrainReport | undefined;
+  /** SSM cut the output, or a summary line was found without a readable report after it. */
+  truncated: boolean;
+}
+
+/** Reads the summary line and the report out of `stdout`. Never throws. */
+export function parseDrainOutput(stdout: string | undefined): DrainOutput {
+  if (typeof stdout !== 'string') return { summary: undefined, report: undefined, truncated: false };
+  const text = stdout.slice(0, MAX_SCANNED_CHARS).trim();
+  const cut = text.endsWith(SSM_TRUNCATED_SUFFIX);
+  let summary: DrainSummary | undefined;
+  // Only whole lines count: one that the cut reached ends in the suffix, not in a newline.
+  const lines = text.split('\n');
+  const whole = cut ? lines.slice(0, -1) : lines;
+  for (const line of whole) {
+    if (!line.startsWith(SUMMARY_PREFIX)) continue;
+    summary = parseSummary(line) ?? summary;
+  }
+  const report = findReport(
+    lines
+      .filter((line) => !line.startsWith(SUMMARY_PREFIX))
+      .join('\n')
+      .trim(),
+  );
+  return { summary, report, truncated: cut || (summary !== undefined && report === undefined) };
+}
+
+/** The report in `stdout`, or undefined when there is none or it was cut off. Never throws. */
+export function parseReport(stdout: string | undefined): DrainReport | undefined {
+  return parseDrainOutput(stdout).report;
 }

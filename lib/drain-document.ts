@@ -107,21 +107,113 @@ export function drainScript({
     HEREDOC_END,
     'fi',
     ...policySelection(policy, groupPolicies),
-    `drain() { node "$agent" drain --config-b64 "$policy_b64" --id "$SSM_drainId" --deadline "$SSM_deadline" --state-dir "$state_dir"; }`,
-    'drain',
-    'rc=$?',
+    '# Run in the background (exec: $! is the agent itself) so that the watchdog below can reach it.',
+    `drain() { exec node "$agent" drain --config-b64 "$policy_b64" --id "$SSM_drainId" --deadline "$SSM_deadline" --state-dir "$state_dir"; }`,
+    ...watchdogLines(),
+    'run_drain',
     '# An agent killed mid-drain (the OOM killer) left its progress in the state dir: run it once more, it',
     '# resumes the schedule where it stood and never repeats a signal, so the workers still get stopped.',
-    'if [ "$rc" -gt 128 ]; then',
+    '# Not after the watchdog: an agent past its deadline is not run again.',
+    'if [ "$rc" -gt 128 ] && [ ! -e "$watchdog_flag" ]; then',
     '  echo "fleet-drainer: the drain agent died from signal $((rc - 128)); running it once more to finish the drain" >&2',
-    '  drain',
-    '  rc=$?',
+    '  run_drain',
+    'fi',
+    'if [ -e "$watchdog_flag" ]; then',
+    '  rm -f "$watchdog_flag"',
+    '  if [ "$rc" -gt 128 ]; then',
+    `    echo "fleet-drainer: the drain agent was still running \${watchdog_margin}s past its deadline $SSM_deadline and ignored TERM for \${watchdog_grace}s: killed it (exit $rc); exiting ${EXIT.internal} (internal error)" >&2`,
+    `    rc=${EXIT.internal}`,
+    '  else',
+    `    echo "fleet-drainer: the drain agent was still running \${watchdog_margin}s past its deadline $SSM_deadline: sent it TERM; it exited $rc" >&2`,
+    '  fi',
     'fi',
     '# Never 137 (SSM reports a timeout) nor 194 (SSM reboots the host): a death by signal becomes 70.',
     'if [ "$rc" -gt 128 ]; then',
     `  echo "fleet-drainer: the drain agent died from signal $((rc - 128)) (exit $rc); exiting ${EXIT.internal} (internal error) instead" >&2`,
     `  rc=${EXIT.internal}`,
     'fi',
+    ...exitStatusLines(),
+  ];
+}
+
+/**
+ * The command's exit status for each agent exit code: Run Command shows `Success` whenever the host ended
+ * clear, `Failed` only when work may still be running or the agent failed. The summary line and the report
+ * on stdout keep the agent's own outcome (a forced drain is `Success` with outcome `forced`).
+ */
+export const DOCUMENT_EXIT_STATUS: Readonly<Record<number, number>> = {
+  [EXIT.drained]: 0, // drained, or nothing to drain
+  [EXIT.forced]: 0, // every target stopped, some only after KILL: the host is clear
+  [EXIT.incomplete]: EXIT.incomplete,
+  [EXIT.interrupted]: EXIT.interrupted,
+  [EXIT.usage]: EXIT.usage,
+  [EXIT.internal]: EXIT.internal,
+  [EXIT.config]: EXIT.config,
+};
+
+/** Past the deadline, how long the watchdog waits before it sends the agent TERM. */
+export const WATCHDOG_MARGIN_SECONDS = 60;
+/** After TERM, how long the watchdog waits before it sends KILL. */
+export const WATCHDOG_GRACE_SECONDS = 15;
+/** Override WATCHDOG_MARGIN_SECONDS and WATCHDOG_GRACE_SECONDS; only the tests of the script set them. */
+export const WATCHDOG_MARGIN_ENV = 'FLEET_DRAIN_WATCHDOG_MARGIN_SECONDS';
+export const WATCHDOG_GRACE_ENV = 'FLEET_DRAIN_WATCHDOG_GRACE_SECONDS';
+
+/**
+ * `run_drain`: starts the agent in the background with a watchdog beside it, waits, and leaves the agent's
+ * exit code in $rc. The agent bounds its own work by the deadline; the watchdog bounds the agent, so that no
+ * bug in it (a synchronous call that never returns) can hold the instance until the hook's global timeout:
+ * deadline + margin, TERM (the agent reports `interrupted`); + grace, KILL. The watchdog writes nothing to
+ * the command's stdout or stderr (it is gone before the script ends, and holds none of its pipes).
+ */
+function watchdogLines(): string[] {
+  const seconds = (env: string, fallback: number) =>
+    `\${${env}:-${fallback}}"; case "$_s" in ''|*[!0-9]*) _s=${fallback} ;; esac`;
+  return [
+    `_s="${seconds(WATCHDOG_MARGIN_ENV, WATCHDOG_MARGIN_SECONDS)}; watchdog_margin=$_s`,
+    `_s="${seconds(WATCHDOG_GRACE_ENV, WATCHDOG_GRACE_SECONDS)}; watchdog_grace=$_s`,
+    'watchdog_flag="$state_dir/watchdog-$$"',
+    'rm -f "$watchdog_flag"',
+    '# sleep, interruptible: the sleeper is killed and reaped with the watchdog, whenever TERM arrives.',
+    'nap() {',
+    "  stop=; trap 'stop=1' TERM",
+    '  sleep "$1" & sleeper=$!',
+    `  trap 'kill "$sleeper" 2>/dev/null; wait "$sleeper" 2>/dev/null; exit 0' TERM`,
+    '  if [ -n "$stop" ]; then kill "$sleeper" 2>/dev/null; wait "$sleeper" 2>/dev/null; exit 0; fi',
+    '  wait "$sleeper"',
+    '}',
+    'watchdog() {',
+    '  nap "$2"',
+    '  kill -0 "$1" 2>/dev/null || exit 0',
+    '  : > "$watchdog_flag"',
+    '  kill -TERM "$1" 2>/dev/null',
+    '  nap "$watchdog_grace"',
+    '  kill -KILL "$1" 2>/dev/null',
+    '}',
+    'run_drain() {',
+    '  drain &',
+    '  agent_pid=$!',
+    `  left=$(node -e 'const t = Date.parse(process.argv[1]); process.stdout.write(String(Number.isNaN(t) ? 0 : Math.max(0, Math.ceil((t - Date.now()) / 1000))))' "$SSM_deadline" 2>/dev/null)`,
+    '  case "$left" in ""|*[!0-9]*) left=0 ;; esac',
+    '  ( watchdog "$agent_pid" "$((left + watchdog_margin))" ) </dev/null >/dev/null 2>&1 &',
+    '  watchdog_pid=$!',
+    '  wait "$agent_pid"',
+    '  rc=$?',
+    '  kill "$watchdog_pid" 2>/dev/null',
+    '  wait "$watchdog_pid" 2>/dev/null',
+    '}',
+  ];
+}
+
+/** The script's last lines: the agent's exit code mapped by DOCUMENT_EXIT_STATUS. */
+function exitStatusLines(): string[] {
+  const clear = Object.entries(DOCUMENT_EXIT_STATUS)
+    .filter(([, status]) => status === 0)
+    .map(([code]) => code);
+  return [
+    '# The host ended clear (drained, nothing to drain, forced): Success in Run Command. The summary line on',
+    '# stdout keeps the outcome. Anything else keeps its code and shows as Failed.',
+    `case "$rc" in ${clear.join('|')}) exit 0 ;; esac`,
     'exit "$rc"',
   ];
 }

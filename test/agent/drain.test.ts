@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseStat } from '../../agent/proc.js';
-import { AGENT, isAlive, runAgent, Sandbox, startAgent } from './helpers.js';
+import { AGENT, AGENT_NODE, isAlive, runAgent, Sandbox, startAgent } from './helpers.js';
 
 let box: Sandbox;
 beforeEach(() => {
@@ -97,7 +97,7 @@ describe('drain exit codes and outcomes', () => {
     chmodSync(box.dir, 0o777);
 
     const run = await runAgent(
-      ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, AGENT, ...drainArgs(policy)],
+      ['--reuid=nobody', '--regid=nogroup', '--clear-groups', AGENT_NODE, AGENT, ...drainArgs(policy)],
       {
         program: 'setpriv',
       },

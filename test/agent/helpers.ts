@@ -9,6 +9,11 @@ import { fileURLToPath } from 'node:url';
 import type { DrainReport } from '../../agent/report.js';
 
 export const AGENT = fileURLToPath(new URL('../../dist/fleet-drain-agent.js', import.meta.url));
+/**
+ * The node that runs the agent: FLEET_DRAIN_TEST_NODE when set (.ci/run sets it to Node 18, the oldest the
+ * document accepts, see scripts/node18.sh), else the node running the tests.
+ */
+export const AGENT_NODE = process.env.FLEET_DRAIN_TEST_NODE || process.execPath;
 export const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url));
 
 export interface FixtureRecord {
@@ -99,8 +104,20 @@ export interface AgentRun {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** The summary line `drain` prints first, when there is one. */
+  summary: string | undefined;
   report: DrainReport;
 }
+
+/** Splits what `drain` prints: the summary line, then the JSON report (or another command's JSON). */
+export function splitOutput(stdout: string): { summary: string | undefined; json: string } {
+  if (!stdout.startsWith('fleet-drain v1 ')) return { summary: undefined, json: stdout };
+  const newline = stdout.indexOf('\n');
+  return { summary: stdout.slice(0, newline), json: stdout.slice(newline + 1) };
+}
+
+/** The JSON that a command printed (after the summary line of `drain`). */
+export const parseJson = (stdout: string): unknown => JSON.parse(splitOutput(stdout).json);
 
 export interface AgentOptions {
   env?: Record<string, string>;
@@ -111,7 +128,7 @@ export interface AgentOptions {
 
 /** Starts the agent bundle; `done` resolves when it exits. */
 export function startAgent(args: string[], options: AgentOptions = {}) {
-  const [program, argv] = options.program ? [options.program, args] : [process.execPath, [AGENT, ...args]];
+  const [program, argv] = options.program ? [options.program, args] : [AGENT_NODE, [AGENT, ...args]];
   const child = spawn(program, argv, {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
@@ -128,12 +145,13 @@ export function startAgent(args: string[], options: AgentOptions = {}) {
   const done = new Promise<AgentRun>((resolve) => {
     child.on('close', (code) => {
       let report = undefined as unknown as DrainReport;
+      const { summary, json } = splitOutput(stdout);
       try {
-        report = JSON.parse(stdout) as DrainReport;
+        report = JSON.parse(json) as DrainReport;
       } catch {
         // Not every command prints a report.
       }
-      resolve({ code, stdout, stderr, report });
+      resolve({ code, stdout, stderr, summary, report });
     });
   });
   return { child, done };

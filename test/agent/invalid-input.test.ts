@@ -1,7 +1,7 @@
 // Bad input gets a clear error naming what is wrong, with the documented exit code (64 usage, 78 config),
 // never a stack trace, and no process is touched.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,8 +17,54 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 const target = { name: 'w', match: { cmdline: 'never-matches-anything-xyz' } };
 const withTarget = (extra: Record<string, unknown>) => ({ version: 1, targets: [{ ...target, ...extra }] });
 
+// Folders that lead onto the kernel's file systems by a symbolic link or a mount (/dev/shm is tmpfs: fine).
+mkdirSync(join(dir, 'links'));
+symlinkSync('/proc/self', join(dir, 'links', 'to-proc'));
+symlinkSync('/sys/kernel', join(dir, 'links', 'to-sys'));
+
 // [what, argv, exit code, message that must appear]
 const cases: [string, string[], number, RegExp][] = [
+  // Node's recursive mkdir never returns on these: the agent spun at 100 % CPU, deaf to TERM and its deadline.
+  [
+    'state dir under /proc',
+    ['drain', '--config-b64', b64(withTarget({})), '--state-dir', '/proc/x'],
+    78,
+    /--state-dir \/proc\/x: \/proc\/x is under \/proc, which the kernel provides; give a folder on a real file system/,
+  ],
+  [
+    'state dir under /sys',
+    ['drain', '--config-b64', b64(withTarget({})), '--state-dir', '/sys/fleet/state'],
+    78,
+    /--state-dir \/sys\/fleet\/state: .* under \/sys/,
+  ],
+  [
+    'state dir through a link to /proc',
+    ['drain', '--config-b64', b64(withTarget({})), '--state-dir', join(dir, 'links', 'to-proc', 'x')],
+    78,
+    /--state-dir .*to-proc\/x: .* resolves to \/proc\/\d+, under \/proc/,
+  ],
+  [
+    'touch under /proc',
+    ['drain', '--config-b64', b64({ ...withTarget({}), prepare: [{ touch: '/proc/x/y' }] })],
+    78,
+    /prepare\[0\]\.touch: "\/proc\/x\/y" is under \/proc, which the kernel provides/,
+  ],
+  [
+    'touch under /dev',
+    ['drain', '--config-b64', b64({ ...withTarget({}), finally: [{ touch: '/dev/fleet/marker' }] })],
+    78,
+    /finally\[0\]\.touch: "\/dev\/fleet\/marker" is under \/dev/,
+  ],
+  [
+    'touch through a link to /sys',
+    [
+      'drain',
+      '--config-b64',
+      b64({ ...withTarget({}), prepare: [{ touch: join(dir, 'links', 'to-sys', 'a', 'b') }] }),
+    ],
+    78,
+    /prepare\[0\]\.touch: .*to-sys\/a\/b resolves to \/sys\/kernel, under \/sys, which the kernel provides; a drain writes nothing there/,
+  ],
   ['no command', [], 64, /no command given/],
   ['unknown command', ['drian'], 64, /unknown command "drian"/],
   ['unknown flag', ['drain', '--config', '-', '--force'], 64, /--force/],
@@ -311,7 +357,8 @@ describe('invalid command lines and configs', () => {
     expect(run.stderr).toMatch(message);
     expect(run.stderr).not.toMatch(/^\s+at /m); // no stack trace
     if (argv[0] === 'drain' && code === 78) {
-      expect(JSON.parse(run.stdout)).toMatchObject({ outcome: 'error', exitCode: 78 });
+      expect(run.report).toMatchObject({ outcome: 'error', exitCode: 78 });
+      expect(run.summary).toMatch(/^fleet-drain v1 outcome=error exit=78 id=\S+ joined=0$/);
     }
   });
 });

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { DrainReport } from '../../agent/report.js';
-import { AGENT, FIXTURES, Sandbox } from './helpers.js';
+import { AGENT, AGENT_NODE, FIXTURES, parseJson, Sandbox } from './helpers.js';
 
 let box: Sandbox;
 beforeEach(() => {
@@ -35,7 +35,7 @@ it.runIf(canUnshare)('a match-everything policy in a PID namespace signals only 
     node ${FIXTURES}/graceful-worker.mjs ${box.tag} &
     node ${FIXTURES}/ignores-term.mjs ${box.tag} &
     while [ "$(grep -c ready ${box.log})" -lt 2 ]; do sleep 0.05; done
-    sh -c 'node ${AGENT} drain --config-b64 ${policy} --id ns-1 --state-dir ${box.stateDir} > ${out('report.json')} 2> ${out('agent.log')}; echo $? > ${out('code')}'
+    sh -c '${AGENT_NODE} ${AGENT} drain --config-b64 ${policy} --id ns-1 --state-dir ${box.stateDir} > ${out('report.json')} 2> ${out('agent.log')}; echo $? > ${out('code')}'
     echo "$$ $(cat /proc/1/cmdline | tr '\\0' ' ')" > ${out('pid1')}
     wait
   `;
@@ -45,7 +45,7 @@ it.runIf(canUnshare)('a match-everything policy in a PID namespace signals only 
     timeout: 20_000,
   });
 
-  const report = JSON.parse(readFileSync(out('report.json'), 'utf8')) as DrainReport;
+  const report = parseJson(readFileSync(out('report.json'), 'utf8')) as DrainReport;
   const workers = box
     .records()
     .filter((r) => r.event === 'ready')

@@ -35,6 +35,15 @@ describe('resolvePolicy', () => {
     });
   });
 
+  it.each(['/proc/x/y', '/sys/a', '/dev/marker', '/proc', '/run/../proc/1/x'])(
+    'refuses a touch step under the kernel pseudo file systems: %s',
+    (path) => {
+      expect(() => resolvePolicy({ ...designExample, prepare: [{ touch: path }] })).toThrow(
+        /prepare\[0\]\.touch: ".*" is under \/(proc|sys|dev), which the kernel provides/,
+      );
+    },
+  );
+
   it('uses TERM/30s/KILL/5s when a target names no schedule', () => {
     const policy = resolvePolicy({ version: 1, targets: [{ name: 'w', match: { exe: '/usr/bin/w' } }] });
     expect(policy.targets[0]?.schedule.text).toBe('TERM/30s/KILL/5s');

@@ -6,7 +6,7 @@ import { compactReport } from '../../agent/compact-report.js';
 import { type ProcReader, type ProcStat, parseStat } from '../../agent/proc.js';
 import { ProcessTarget } from '../../agent/process-target.js';
 import { protectProcesses } from '../../agent/protected-processes.js';
-import { type DrainReport, REPORT_MAX_CHARS } from '../../agent/report.js';
+import { AGENT_STDOUT_MAX_BYTES, type DrainReport } from '../../agent/report.js';
 
 interface FakeProcess extends Partial<ProcStat> {
   pid: number;
@@ -171,16 +171,16 @@ describe('compactReport', () => {
     finally: [],
   });
 
-  it('keeps 200 processes whole within the 24,000 characters SSM keeps', () => {
+  it('keeps 200 processes whole within the bytes the agent may print', () => {
     const compact = compactReport(report(200));
-    expect(JSON.stringify(compact).length).toBeLessThan(REPORT_MAX_CHARS);
+    expect(Buffer.byteLength(JSON.stringify(compact))).toBeLessThan(AGENT_STDOUT_MAX_BYTES);
     expect(compact.targets[0]?.processes).toHaveLength(200);
   });
 
   it('summarises past that, keeping still-running processes first and counting the rest', () => {
     const compact = compactReport(report(5_000));
     const [target] = compact.targets;
-    expect(JSON.stringify(compact).length).toBeLessThan(REPORT_MAX_CHARS);
+    expect(Buffer.byteLength(JSON.stringify(compact))).toBeLessThan(AGENT_STDOUT_MAX_BYTES);
     expect(target?.processes.every((p) => p.exitedAfterMs === null)).toBe(true);
     expect((target?.processes.length ?? 0) + (target?.omitted?.count ?? 0)).toBe(5_000);
     expect(target?.omitted?.running).toBe(Math.ceil(5_000 / 7) - (target?.processes.length ?? 0));

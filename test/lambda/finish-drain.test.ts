@@ -179,7 +179,15 @@ describe('finish: terminal status of a drain command', () => {
         Status: 'Failed',
       },
     ],
-    ['drained', { StandardOutputContent: '', ResponseCode: 0 }],
+    // Success says the host ended clear, not how: without a summary line or report it is not known to have drained.
+    ['failed', { StandardOutputContent: '', ResponseCode: 0 }],
+    [
+      'forced',
+      {
+        StandardOutputContent: `fleet-drain v1 outcome=forced exit=3 id=${TOKEN} joined=0\n${reportJson({ outcome: 'forced', exitCode: 3 })}\n`,
+        ResponseCode: 0,
+      },
+    ],
     ['unreachable', { Status: 'TimedOut', StatusDetails: 'Delivery Timed Out', ResponseCode: -1 }],
     ['unreachable', { Status: 'Failed', StatusDetails: 'Undeliverable', ResponseCode: -1 }],
     ['incomplete', { Status: 'TimedOut', StatusDetails: 'Execution Timed Out', ResponseCode: -1 }],
@@ -229,7 +237,7 @@ describe('finish: terminal status of a drain command', () => {
     const exitCode = { incomplete: 2, failed: 70, drained: 0, forced: 3 }[outcome] as number;
     invocation({
       ResponseCode: exitCode,
-      StandardOutputContent: '',
+      StandardOutputContent: exitCode === 0 ? reportJson() : '',
       Status: exitCode === 0 ? 'Success' : 'Failed',
     });
     const { handler } = makeHandler({

@@ -20,8 +20,10 @@ import {
   DOCUMENT_CONTENT_LIMIT_BYTES,
   documentContentBytes,
   STATE_DIR_OVERRIDE_ENV,
+  WATCHDOG_GRACE_ENV,
+  WATCHDOG_MARGIN_ENV,
 } from '../../lib/drain-document';
-import { Sandbox } from '../agent/helpers';
+import { parseJson, Sandbox } from '../agent/helpers';
 import { documentScript, drainerStack, onlyResource } from './helpers';
 
 interface ScriptRun {
@@ -46,9 +48,43 @@ function ssmEnv(drainId: string): Record<string, string> {
   };
 }
 
-function runScript(file: string, env: Record<string, string>, shell = 'bash'): Promise<ScriptRun> {
+/** PIDs of the live processes in process group `pgid` (the script's, as SSM starts it: its own group). */
+function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z' && Number(fields[2]) === pgid) members.push(Number(name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return members;
+}
+
+/** A folder with a `node` that runs the script's own `node -e` helpers for real and `agentBody` as the agent. */
+function stubNode(name: string, agentBody: string): string {
+  const bin = join(sandbox.dir, name);
+  mkdirSync(bin);
+  writeFileSync(
+    join(bin, 'node'),
+    `#!/bin/sh\ncase "$1" in -e|--version) exec "${process.execPath}" "$@" ;; esac\n${agentBody}\n`,
+  );
+  chmodSync(join(bin, 'node'), 0o755);
+  return bin;
+}
+
+function runScript(
+  file: string,
+  env: Record<string, string>,
+  shell = 'bash',
+): Promise<ScriptRun & { pid: number }> {
   return new Promise((resolve) => {
+    // Its own process group, as the SSM Agent starts the script (Setpgid, executers_unix.go).
     const child = spawn(shell, [file], {
+      detached: true,
       env: {
         PATH: process.env.PATH ?? '',
         FIXTURE_LOG: sandbox.log,
@@ -65,7 +101,7 @@ function runScript(file: string, env: Record<string, string>, shell = 'bash'): P
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
     });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, stdout, stderr, pid: child.pid as number }));
   });
 }
 
@@ -98,12 +134,38 @@ describe("the document's script", () => {
     const worker = await sandbox.start('graceful-worker.mjs');
     const run = await runScript(scriptFile, ssmEnv('drain-one'));
     expect(run.code, run.stderr).toBe(0);
-    const report = JSON.parse(run.stdout) as DrainReport;
+    const report = parseJson(run.stdout) as DrainReport;
     expect(report).toMatchObject({ id: 'drain-one', outcome: 'drained' });
     expect(sandbox.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
     // The agent's log lines carry the keys the document exported from the parameters.
     expect(run.stderr).toContain('"autoScalingGroupName":"workers"');
     expect(run.stderr).toContain('"instanceId":"i-0123456789abcdef0"');
+  });
+
+  it('keeps all it prints on stdout under the 24,000 bytes SSM keeps, with 250 workers named in UTF-8', async () => {
+    // Three bytes a character in Japanese, four in an emoji: a budget in characters overflowed SSM's bytes,
+    // which cut the report and, with it, the outcome.
+    const workers = Array.from({ length: 250 }, (_, i) =>
+      spawn('sleep', ['600'], {
+        argv0: `${sandbox.tag}-wörker-日本語のワーカー-😀🚀-${i}-${'ü'.repeat(30)}`,
+        detached: true,
+        stdio: 'ignore',
+      }),
+    );
+    try {
+      const run = await runScript(scriptFile, ssmEnv('drain-many'));
+
+      expect(run.code, run.stderr).toBe(0);
+      expect(Buffer.byteLength(run.stdout)).toBeLessThan(24_000);
+      expect(run.stdout).toMatch(/^fleet-drain v1 outcome=drained exit=0 id=drain-many joined=0\n\{/);
+      const report = parseJson(run.stdout) as DrainReport;
+      const [target] = report.targets;
+      expect((target?.processes.length ?? 0) + (target?.omitted?.count ?? 0)).toBe(250);
+      // Compacted: the commands shortened (the most shared one said once, on the target).
+      expect(target?.command ?? target?.processes[0]?.command).toMatch(/^fdt.{0,21}$/u);
+    } finally {
+      for (const worker of workers) worker.kill('SIGKILL');
+    }
   });
 
   it('writes the agent into a state dir only its owner can read', () => {
@@ -115,12 +177,13 @@ describe("the document's script", () => {
     expect(statSync(join(sandbox.stateDir, agent as string)).mode & 0o077).toBe(0);
   });
 
-  it('passes the deadline on and exits 3 (forced) under a plain POSIX sh', async () => {
+  it('passes the deadline on and exits 0 (Success) for a forced drain under a plain POSIX sh', async () => {
     const stubborn = await sandbox.start('ignores-term.mjs');
     const env = { ...ssmEnv('drain-short'), SSM_deadline: deadlineIn(3_000) };
     const run = await runScript(scriptFile, env, 'sh');
-    expect(run.code, run.stderr).toBe(3);
-    expect(JSON.parse(run.stdout)).toMatchObject({ id: 'drain-short', outcome: 'forced' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^fleet-drain v1 outcome=forced exit=3 id=drain-short joined=0\n/);
+    expect(parseJson(run.stdout)).toMatchObject({ id: 'drain-short', outcome: 'forced' });
     expect(sandbox.signalsOf(stubborn.pid as number)).toEqual(['SIGTERM']);
   });
 
@@ -135,7 +198,7 @@ describe("the document's script", () => {
     writeFileSync(file, substituted);
     const run = await runScript(file, {});
     expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ id: 'drain-old-agent', outcome: 'nothing' });
+    expect(parseJson(run.stdout)).toMatchObject({ id: 'drain-old-agent', outcome: 'nothing' });
   });
 
   it('exits 78 with a clear message when node is missing', async () => {
@@ -184,8 +247,8 @@ describe("the document's script", () => {
     const run = await runScript(scriptFile, env);
 
     expect(run.stderr).toMatch(/died from signal 9; running it once more/);
-    expect(run.code, run.stderr).toBe(3);
-    expect(JSON.parse(run.stdout)).toMatchObject({ id: 'drain-killed-once', outcome: 'forced' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(parseJson(run.stdout)).toMatchObject({ id: 'drain-killed-once', outcome: 'forced' });
     expect(sandbox.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
   });
 
@@ -202,6 +265,68 @@ describe("the document's script", () => {
     const run = await runScript(scriptFile, { ...ssmEnv('drain-killed'), PATH: `${killBin}:/usr/bin:/bin` });
     expect(run.code).toBe(70);
     expect(run.stderr).toMatch(/the drain agent died from signal 9 \(exit 137\); exiting 70/);
+  });
+
+  it.each([
+    [0, 0],
+    [3, 0],
+    [2, 2],
+    [4, 4],
+    [64, 64],
+    [70, 70],
+    [78, 78],
+  ])(
+    'exits %i from the agent as %i: Success in Run Command only for a clear host',
+    async (agentExit, status) => {
+      // A stub agent that prints its summary line and exits with the code; the document maps it.
+      const bin = stubNode(
+        `exit-${agentExit}-bin`,
+        `echo "fleet-drain v1 outcome=x exit=${agentExit} id=stub joined=0"; exit ${agentExit}`,
+      );
+      const run = await runScript(scriptFile, {
+        ...ssmEnv(`drain-exit-${agentExit}`),
+        PATH: `${bin}:/usr/bin:/bin`,
+      });
+      expect(run.code, run.stderr).toBe(status);
+      expect(run.stdout).toBe(`fleet-drain v1 outcome=x exit=${agentExit} id=stub joined=0\n`);
+      // Nothing of the script outlives it (its watchdog included).
+      expect(groupMembers(run.pid)).toEqual([]);
+    },
+  );
+
+  it('has a watchdog that TERMs, then KILLs, an agent still running past its deadline', async () => {
+    // An agent stuck in a synchronous call: it neither ends nor handles TERM. Without the watchdog the
+    // command would run until SSM's execution timeout, and the instance wait for the hook's global timeout.
+    const tag = `${sandbox.tag}-spinner`;
+    const bin = stubNode(
+      'spin-bin',
+      `exec "${process.execPath}" -e 'process.on("SIGTERM", () => {}); for (;;) {}' ${tag}`,
+    );
+    const env = {
+      ...ssmEnv('drain-stuck'),
+      SSM_deadline: deadlineIn(1_000),
+      PATH: `${bin}:/usr/bin:/bin`,
+      [WATCHDOG_MARGIN_ENV]: '1',
+      [WATCHDOG_GRACE_ENV]: '1',
+    };
+
+    const run = await runScript(scriptFile, env);
+
+    expect(run.code).toBe(70);
+    expect(run.stderr).toMatch(
+      /fleet-drainer: the drain agent was still running 1s past its deadline \S+ and ignored TERM for 1s: killed it \(exit 137\); exiting 70/,
+    );
+    expect(run.stderr).not.toMatch(/running it once more/);
+    expect(groupMembers(run.pid)).toEqual([]);
+    expect(
+      readdirSync('/proc').filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(tag);
+        } catch {
+          return false;
+        }
+      }),
+    ).toEqual([]);
   });
 
   it("runs the agent with the drained group's own policy, else the default one", async () => {

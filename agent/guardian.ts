@@ -1,0 +1,136 @@
+// The guardian: a small process beside a drain's agent that undoes the drain's changes (restore.ts) if the
+// agent is killed before it finishes. SSM kills the command's process group with SIGKILL on a cancel or an
+// execution timeout (amazon-ssm-agent agent/executers/executers_unix.go), so the guardian runs in a session
+// of its own (a detached spawn: setsid), which that kill does not reach. It holds none of the command's
+// output pipes: the SSM Agent waits for them to close before it reports the command done (see the note on
+// golang/go#13155 in agent/executers/executers.go). Bounded: it exits when the drain finishes, once it has
+// restored, or at its `until` time at the latest.
+//
+// It must not undo a drain that goes on. The document runs an agent killed by a signal (the OOM killer) once
+// more, and that one resumes the drain: so while the agent's parent (the document's shell) is alive the
+// guardian waits; and it restores only holding the drain lock, which a resumed agent holds while it runs.
+
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DrainStore } from './drain-state.js';
+import type { Logger } from './log.js';
+import type { ProcReader } from './proc.js';
+import { restoreHost } from './restore.js';
+
+/** How long past the drain's deadline a guardian waits at most (the document's watchdog kills by then). */
+export const GUARD_AFTER_DEADLINE_MS = 5 * 60_000;
+/** How long a guardian waits at most for a drain without a deadline. */
+export const GUARD_WITHOUT_DEADLINE_MS = 60 * 60_000;
+const POLL_MS = 200;
+
+/** A process by identity (a PID may be reused): `pid:startTime`. */
+export interface ProcessIdentity {
+  pid: number;
+  startTime: number;
+}
+
+/** `--pid` of `guard`: the agent and its parent, `pid:startTime,pid:startTime`, as the agent read them. */
+export function formatLineage(agent: ProcessIdentity, parent: ProcessIdentity | undefined): string {
+  return [agent, parent ?? { pid: 0, startTime: 0 }]
+    .map(({ pid, startTime }) => `${pid}:${startTime}`)
+    .join(',');
+}
+
+export function parseLineage(text: string): [ProcessIdentity, ProcessIdentity] | undefined {
+  const match = /^(\d+):(\d+),(\d+):(\d+)$/.exec(text);
+  if (!match) return undefined;
+  const [, pid, start, ppid, pstart] = match.map(Number) as number[];
+  return [
+    { pid: pid as number, startTime: start as number },
+    { pid: ppid as number, startTime: pstart as number },
+  ];
+}
+
+export interface GuardOptions {
+  id: string;
+  stateDir: string;
+  /** The agent that runs the drain, and its parent (the document's shell), as the agent saw them. */
+  agent: ProcessIdentity;
+  parent: ProcessIdentity;
+  until: Date;
+  proc: ProcReader;
+  log: Logger;
+}
+
+/**
+ * Starts the guardian of drain `id` for this process: `<node> <this bundle> guard …`, detached, its output
+ * appended to `guardian-<id>.log` in the state dir. Never throws: a drain without a guardian still drains.
+ */
+export function startGuardian(options: {
+  id: string;
+  stateDir: string;
+  deadline?: Date;
+  log: Logger;
+  proc: ProcReader;
+}): void {
+  const bundle = process.argv[1];
+  const self = options.proc.stat(process.pid);
+  if (!bundle || !self) return;
+  // Read now, by the agent: the guardian may start after the agent is gone (a kill right after the spawn).
+  const parent = options.proc.stat(self.ppid);
+  const lineage = formatLineage(self, parent);
+  const until = new Date(
+    options.deadline
+      ? Math.max(options.deadline.getTime(), Date.now()) + GUARD_AFTER_DEADLINE_MS
+      : Date.now() + GUARD_WITHOUT_DEADLINE_MS,
+  );
+  let fd: number | undefined;
+  try {
+    fd = openSync(join(options.stateDir, `guardian-${options.id}.log`), 'a', 0o600);
+    const args = ['guard', '--id', options.id, '--state-dir', options.stateDir];
+    const child = spawn(
+      process.execPath,
+      [bundle, ...args, '--pid', lineage, '--until', until.toISOString()],
+      {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+      },
+    );
+    child.on('error', (error) =>
+      options.log.log('warn', 'cannot start the guardian', { error: error.message }),
+    );
+    child.unref();
+  } catch (error) {
+    options.log.log('warn', 'cannot start the guardian', { error: (error as Error).message });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Watches the agent; restores the host if it dies before its drain finished and nobody resumes it. */
+export async function guard(options: GuardOptions): Promise<'finished' | 'resumed' | 'restored' | 'expired'> {
+  const { proc, log, agent, parent } = options;
+  const self = proc.stat(process.pid);
+  const store = new DrainStore(options.stateDir, proc, { pid: process.pid, startTime: self?.startTime ?? 0 });
+  const alive = (who: ProcessIdentity) => who.pid > 0 && store.isAlive(who);
+  while (Date.now() < options.until.getTime()) {
+    if (store.read(options.id)?.status === 'finished') return 'finished';
+    if (!alive(agent) && !alive(parent)) {
+      const acquired = store.acquire(options.id);
+      if (acquired.kind === 'finished') return 'finished';
+      if (acquired.kind === 'running') return 'resumed'; // that agent has a guardian of its own
+      try {
+        const state = acquired.previous;
+        if (state === undefined || state.status !== 'running') return 'finished';
+        log.log('warn', 'the drain agent was killed before its drain finished: undoing the drain', {
+          agentPid: agent.pid,
+        });
+        await restoreHost(state, log);
+        store.write(state);
+        return 'restored';
+      } finally {
+        store.release();
+      }
+    }
+    await sleep(POLL_MS);
+  }
+  log.log('info', 'the guardian stops at its bound', { until: options.until.toISOString() });
+  return 'expired';
+}

@@ -1,0 +1,50 @@
+// The summary line: the first line `fleet-drain-agent drain` prints on stdout, before the JSON report. SSM
+// cuts stdout at 24,000 bytes (report.ts), so the outcome must come first and fit in one short line that a
+// cut can never reach: `fleet-drain v1 outcome=forced exit=3 id=<drain id> joined=0`. ASCII only; fields
+// are `key=value` separated by one space, and a reader ignores fields it does not know (later versions may
+// add some at the end). Pure: the Lambda parses it with the same module.
+
+import type { DrainOutcome, DrainReport } from './report.js';
+
+export const SUMMARY_PREFIX = 'fleet-drain v1';
+
+const OUTCOMES: ReadonlySet<string> = new Set<DrainOutcome>([
+  'drained',
+  'forced',
+  'incomplete',
+  'interrupted',
+  'nothing',
+  'error',
+]);
+
+export interface DrainSummary {
+  outcome: DrainOutcome;
+  exitCode: number;
+  id: string;
+  joined: boolean;
+}
+
+/** Anything but letters, digits and `-` becomes `_`: the line stays ASCII and one token per field. */
+const token = (text: string) => text.replace(/[^A-Za-z0-9-]/g, '_').slice(0, 64) || '-';
+
+/** The summary line of a report, without its newline. */
+export function formatSummary(report: DrainReport): string {
+  return `${SUMMARY_PREFIX} outcome=${report.outcome} exit=${report.exitCode} id=${token(report.id)} joined=${report.joined ? 1 : 0}`;
+}
+
+const LINE =
+  /^fleet-drain v1 outcome=([a-z]+) exit=(\d{1,3}) id=([A-Za-z0-9_-]{1,64}) joined=([01])(?: [^\n]*)?$/;
+
+/** The summary in one line of text, or undefined when the line is not one. */
+export function parseSummary(line: string): DrainSummary | undefined {
+  const match = LINE.exec(line.trim());
+  if (!match) return undefined;
+  const [, outcome, exit, id, joined] = match;
+  if (!OUTCOMES.has(outcome as string)) return undefined;
+  return {
+    outcome: outcome as DrainOutcome,
+    exitCode: Number(exit),
+    id: id as string,
+    joined: joined === '1',
+  };
+}
