@@ -184,14 +184,15 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
 
   // The lifecycle action can never outlive min(48 h, 100 × H): a longer wait is cut by the service.
   // https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
-  // The wait we may need is more than the drain: the command's delivery timeout, the drain, the expiry
-  // grace, an adoption delay before an adopted drain starts, and up to H after its last heartbeat.
+  // The wait we may need is more than the drain: the delivery wait (after which an undelivered drain of an
+  // agent that is not online ends `unreachable`), the drain, the expiry grace, an adoption delay before an
+  // adopted drain starts, and up to H after its last heartbeat.
   const globalTimeoutMs = Math.min(MAX_DRAIN_SECONDS_LIMIT * 1000, 100 * heartbeatTimeoutMs);
   const neededMs =
     DELIVERY_TIMEOUT_SECONDS * 1000 + maxDrainMs + expiryGraceMs + heartbeatTimeoutMs + adoptionDelayMs;
   if (neededMs > globalTimeoutMs) {
     errors.push(
-      `${ENV_MAX_DRAIN_SECONDS} + ${ENV_EXPIRY_GRACE_SECONDS} + delivery timeout (${DELIVERY_TIMEOUT_SECONDS} s) + ` +
+      `${ENV_MAX_DRAIN_SECONDS} + ${ENV_EXPIRY_GRACE_SECONDS} + delivery wait (${DELIVERY_TIMEOUT_SECONDS} s) + ` +
         `${ENV_HEARTBEAT_TIMEOUT_SECONDS} + ${ENV_ADOPTION_DELAY_SECONDS} must be at most ` +
         `min(48 h, 100 × ${ENV_HEARTBEAT_TIMEOUT_SECONDS}) = ${globalTimeoutMs / 1000} s, got ${neededMs / 1000} s`,
     );
