@@ -56,7 +56,7 @@ const OUTCOME_EXIT: Record<DrainOutcome, number> = {
   error: EXIT.internal,
 };
 
-/** The exit code a drain outcome maps to (DESIGN §3). */
+/** The exit code a drain outcome maps to. */
 export const exitCodeFor = (outcome: DrainOutcome): number => OUTCOME_EXIT[outcome];
 
 /** The overall outcome: the worst of the targets'. */

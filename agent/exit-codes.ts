@@ -1,4 +1,4 @@
-// Exit codes of `fleet-drain-agent` (DESIGN §3). Never 194 (SSM reboots the host) nor 137 (SSM reports a timeout).
+// Exit codes of `fleet-drain-agent`. Never 194 (SSM reboots the host) nor 137 (SSM reports a timeout).
 
 export const EXIT = {
   /** Every target stopped without a forced kill, or there was nothing to drain. */

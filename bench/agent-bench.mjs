@@ -1,4 +1,4 @@
-// Benchmark of the drain agent (issue 2), not a test: `npm run bench` (builds first) or
+// Benchmark of the drain agent, not a test: `npm run bench` (builds first) or
 // `node bench/agent-bench.mjs [--rounds N] [--workers N] [--trace-rounds N] [--background N]
 // [--scan-processes N] [--seed N] [--agent BUNDLE] [--candidate BUNDLE]` (--agent: measure another build
 // of the agent; --candidate: add another build as a fourth contender, to compare a change side by side).

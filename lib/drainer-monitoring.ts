@@ -13,7 +13,7 @@ import { EVENT_QUEUE_AGE_ALARM } from './defaults';
 
 /** Outcomes that mean a drain did not end well: each gets an alarm. */
 export const ALARMED_OUTCOMES = ['incomplete', 'failed', 'unreachable'] as const;
-/** Every outcome the Lambda records (DESIGN §4). */
+/** Every outcome the Lambda records. */
 export const OUTCOMES = [
   'drained',
   'forced',

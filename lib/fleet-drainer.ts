@@ -1,5 +1,5 @@
 // FleetDrainer: the terminate hook on each group, the fleet-drain SSM document, the drainer Lambda with its
-// rules, event queues and schedule, least-privilege IAM, alarms and a dashboard (DESIGN §5).
+// rules, event queues and schedule, least-privilege IAM, alarms and a dashboard.
 
 import { readFileSync } from 'node:fs';
 import {
@@ -501,7 +501,7 @@ export class FleetDrainer extends Construct {
   }
 
   /**
-   * Least privilege for the drainer Lambda (DESIGN §5); instances get nothing. What names every group (its
+   * Least privilege for the drainer Lambda; instances get nothing. What names every group (its
    * ARN, the instance tag condition) goes into customer-managed policies of at most 6,144 characters each,
    * as many as the groups need: inline, it would outgrow the role's 10,240 characters of inline policies at
    * a few dozen groups. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html

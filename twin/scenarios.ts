@@ -1,4 +1,4 @@
-// The fault matrix (issue 6): each scenario is a small fleet of demo workers, a fault injected through the
+// The fault matrix: each scenario is a small fleet of demo workers, a fault injected through the
 // twin's own hooks, a scale-in, and the drill's checks (nothing stranded, nothing completed before its workers
 // stopped unless the outcome says why, no worker signalled twice, one `Fleet Drain Finished` per drain with
 // the expected outcome). `fleet-drainer drill --scenario NAME` runs one visibly; the end-to-end tests in
