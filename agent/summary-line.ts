@@ -8,7 +8,8 @@ import type { DrainOutcome, DrainReport } from './report.js';
 
 export const SUMMARY_PREFIX = 'fleet-drain v1';
 
-const OUTCOMES: ReadonlySet<string> = new Set<DrainOutcome>([
+/** Every outcome a report or summary line may carry; readers refuse anything else. */
+export const DRAIN_OUTCOMES: ReadonlySet<string> = new Set<DrainOutcome>([
   'drained',
   'forced',
   'incomplete',
@@ -40,7 +41,7 @@ export function parseSummary(line: string): DrainSummary | undefined {
   const match = LINE.exec(line.trim());
   if (!match) return undefined;
   const [, outcome, exit, id, joined] = match;
-  if (!OUTCOMES.has(outcome as string)) return undefined;
+  if (!DRAIN_OUTCOMES.has(outcome as string)) return undefined;
   return {
     outcome: outcome as DrainOutcome,
     exitCode: Number(exit),

@@ -4,17 +4,8 @@
 // the report may be cut, empty, or mixed with the document's own lines ("node not found …"). A command sent
 // with an older document version prints the JSON report alone: that is read too.
 
-import type { DrainOutcome as AgentOutcome, DrainReport } from '../agent/report';
-import { type DrainSummary, parseSummary, SUMMARY_PREFIX } from '../agent/summary-line';
-
-const AGENT_OUTCOMES: ReadonlySet<string> = new Set<AgentOutcome>([
-  'drained',
-  'forced',
-  'incomplete',
-  'interrupted',
-  'nothing',
-  'error',
-]);
+import type { DrainReport } from '../agent/report';
+import { DRAIN_OUTCOMES, type DrainSummary, parseSummary, SUMMARY_PREFIX } from '../agent/summary-line';
 
 /** What SSM appends to stdout it cut (amazon-ssm-agent iohandler.go, OutputTruncatedSuffix). */
 export const SSM_TRUNCATED_SUFFIX = '--output truncated--';
@@ -30,7 +21,7 @@ export function isDrainReport(value: unknown): value is DrainReport {
     report.version === 1 &&
     typeof report.id === 'string' &&
     typeof report.outcome === 'string' &&
-    AGENT_OUTCOMES.has(report.outcome)
+    DRAIN_OUTCOMES.has(report.outcome)
   );
 }
 
