@@ -1,9 +1,15 @@
-// Edge: how many events wait in the drainer's own event queues (SQS GetQueueAttributes). The reconciler
-// reads it so that it never mistakes a queued event for a lost one.
+// Edge: the drainer's own event queues. How many events wait there (SQS GetQueueAttributes): the reconciler
+// reads it so that it never mistakes a queued event for a lost one. And when a failed record comes back
+// (ChangeMessageVisibility).
 // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html
 // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-resources-required-process-messages.html
+// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html
 
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  GetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { DrainerConfig } from './config';
 import { callError } from './errors';
 import type { QueuesPort } from './ports';
@@ -46,6 +52,26 @@ export function createQueuesPort(
         return counts.every(Number.isFinite) ? counts.reduce((sum, count) => sum + count, 0) : undefined;
       } catch (error) {
         throw callError(error, 'GetQueueAttributes');
+      }
+    },
+
+    async retryAfter(queueArn, receiptHandle, seconds) {
+      // A queue URL ends with the queue's name, as its ARN does.
+      const name = queueArn.slice(queueArn.lastIndexOf(':') + 1);
+      const url = [config.lifecycleQueueUrl, config.statusQueueUrl].find((candidate) =>
+        candidate?.endsWith(`/${name}`),
+      );
+      if (url === undefined) return;
+      try {
+        await client.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: url,
+            ReceiptHandle: receiptHandle,
+            VisibilityTimeout: seconds,
+          }),
+        );
+      } catch (error) {
+        throw callError(error, 'ChangeMessageVisibility');
       }
     },
   };

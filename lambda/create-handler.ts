@@ -16,7 +16,14 @@ import { finishCommandById, LOOKUP_TIMEOUT_MS } from './finish-drain';
 import { mapConcurrent } from './map-concurrent';
 import type { Deps, Log, MetricsPort } from './ports';
 import { reconcile } from './reconcile';
-import { type BatchResponse, type Delivery, readSqsBatch, type SqsEvent } from './sqs-batch';
+import {
+  type BatchRecord,
+  type BatchResponse,
+  type Delivery,
+  readSqsBatch,
+  retryDelaySeconds,
+  type SqsEvent,
+} from './sqs-batch';
 import { startDrain } from './start-drain';
 
 /**
@@ -152,6 +159,26 @@ export function createHandler(options: HandlerOptions): Handler {
     }
   };
 
+  /** Failed records come back after a short back-off, not the queue's 30-minute visibility timeout. */
+  const bringBackSooner = async (records: readonly BatchRecord[]): Promise<void> => {
+    if (deps === undefined) return;
+    const queues = deps.queues;
+    const returning = records.filter((record) => record.receiptHandle !== '' && record.queueArn !== '');
+    // At most a batch (10): all at once.
+    await mapConcurrent(returning, Math.max(1, returning.length), async (record) => {
+      const seconds = retryDelaySeconds(record.delivery?.receiveCount ?? 1);
+      try {
+        await queues.retryAfter(record.queueArn, record.receiptHandle, seconds);
+      } catch (error) {
+        // It comes back all the same, after the queue's visibility timeout.
+        log.warn('could not bring a failed record back sooner', {
+          messageId: record.messageId,
+          error: errorMessage(error),
+        });
+      }
+    });
+  };
+
   const handler = async (
     event: unknown,
     context?: InvocationContext,
@@ -197,11 +224,9 @@ export function createHandler(options: HandlerOptions): Handler {
           remainingMs: remainingMs?.(),
         });
       }
-      return {
-        batchItemFailures: [...failures.map(({ item }) => item.messageId), ...notStarted].map((id) => ({
-          itemIdentifier: id,
-        })),
-      };
+      const failedIds = [...failures.map(({ item }) => item.messageId), ...notStarted];
+      await bringBackSooner(unique.filter((record) => failedIds.includes(record.messageId)));
+      return { batchItemFailures: failedIds.map((id) => ({ itemIdentifier: id })) };
     } finally {
       metrics.flush();
     }

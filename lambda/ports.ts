@@ -63,6 +63,12 @@ export interface QueuesPort {
    * status: visible or delayed); undefined when the function is not fed by that queue. Approximate, as SQS says.
    */
   waitingMessages(queue: 'lifecycle' | 'status'): Promise<number | undefined>;
+  /**
+   * A failed record comes back after `seconds` instead of the queue's visibility timeout (ChangeMessageVisibility
+   * with its receipt handle). `queueArn` is the record's eventSourceARN; a queue the function is not configured
+   * with is left alone.
+   */
+  retryAfter(queueArn: string, receiptHandle: string, seconds: number): Promise<void>;
 }
 
 export interface EventsPort {

@@ -12,6 +12,10 @@ export interface Delivery {
 
 export interface BatchRecord {
   messageId: string;
+  /** What ChangeMessageVisibility needs to bring a failed record back sooner (empty when absent). */
+  receiptHandle: string;
+  /** The queue's ARN (eventSourceARN; empty when absent). */
+  queueArn: string;
   /** The EventBridge event, or undefined when the body is not JSON. */
   event: unknown;
   delivery: Delivery | undefined;
@@ -22,6 +26,8 @@ export interface SqsEvent {
   Records: readonly {
     eventSource: 'aws:sqs';
     messageId: string;
+    receiptHandle: string;
+    eventSourceARN: string;
     body: string;
     attributes: { ApproximateReceiveCount: string; SentTimestamp: string } & Record<string, string>;
   }[];
@@ -43,7 +49,8 @@ export function readSqsBatch(event: unknown): BatchRecord[] | undefined {
   if (!records.every((record) => asFields(record)?.eventSource === 'aws:sqs')) return undefined;
   return records.map((raw) => {
     const record = raw as Fields;
-    const messageId = typeof record.messageId === 'string' ? record.messageId : '';
+    const text = (value: unknown) => (typeof value === 'string' ? value : '');
+    const messageId = text(record.messageId);
     let body: unknown;
     try {
       body = typeof record.body === 'string' ? JSON.parse(record.body) : undefined;
@@ -55,8 +62,33 @@ export function readSqsBatch(event: unknown): BatchRecord[] | undefined {
     const sentMs = Number(attributes.SentTimestamp);
     const delivery =
       Number.isFinite(receiveCount) && Number.isFinite(sentMs) ? { receiveCount, sentMs } : undefined;
-    return { messageId, event: body, delivery };
+    return {
+      messageId,
+      receiptHandle: text(record.receiptHandle),
+      queueArn: text(record.eventSourceARN),
+      event: body,
+      delivery,
+    };
   });
+}
+
+/** A failed record's first retry, after this many seconds (then doubled on each receive). */
+export const RETRY_FIRST_SECONDS = 20;
+/** The longest a failed record waits before it comes back. */
+export const RETRY_MAX_SECONDS = 120;
+
+/**
+ * When a record that failed on its `receiveCount`-th receive comes back: 20 s, 40 s, 80 s, then every 120 s.
+ * The queues hide a received record for 6 × the function timeout (30 minutes), as AWS asks of a queue that a
+ * mapping consumes, so a batch still being handled is never received twice. A record that failed would wait
+ * all of that meanwhile: its instance in Terminating:Wait with no drain, and the tick, which counts it in
+ * flight, adopting nothing. Backed off this way, a start that keeps failing reaches the dead-letter queue
+ * (5 receives) about 6 minutes after its first try, within the smallest HeartbeatTimeout (15 minutes), and
+ * adoption takes over.
+ */
+export function retryDelaySeconds(receiveCount: number): number {
+  const attempt = Number.isFinite(receiveCount) && receiveCount >= 1 ? Math.floor(receiveCount) : 1;
+  return Math.min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** Math.min(attempt - 1, 10));
 }
 
 /** True for an SQS batch response (what Lambda's event source mapping reads). */

@@ -100,6 +100,29 @@ export class Queue {
     return taken;
   }
 
+  /**
+   * ChangeMessageVisibility: the in-flight message of `receiptHandle` becomes visible `seconds` from now (0 to
+   * 12 hours). https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html
+   */
+  changeVisibility(receiptHandle: string, seconds: number, nowMs: number): void {
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > 43_200) {
+      throw new AwsError(
+        'InvalidParameterValue',
+        `Value ${seconds} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200.`,
+      );
+    }
+    const message = [...this.messages.values()].find(
+      (candidate) => candidate.receiptHandle === receiptHandle,
+    );
+    if (receiptHandle === '' || message === undefined) {
+      throw new AwsError('ReceiptHandleIsInvalid', 'The input receipt handle is invalid.');
+    }
+    if (message.visibleAtMs <= nowMs) {
+      throw new AwsError('MessageNotInflight', 'The message referred to is not in flight.');
+    }
+    message.visibleAtMs = nowMs + seconds * 1000;
+  }
+
   /** DeleteMessage (by the message, as the event source mapping deletes what its batch handled). */
   remove(message: QueueMessage): void {
     if (this.messages.get(message.messageId) === message) this.messages.delete(message.messageId);

@@ -1,5 +1,5 @@
 // The SQS JSON 1.0 API (`X-Amz-Target: AmazonSQS.*`, `application/x-amz-json-1.0`) for what the drainer
-// Lambda calls: GetQueueAttributes on its event queues. SQS is "query compatible": the SDK sends
+// Lambda calls: GetQueueAttributes on its event queues, and ChangeMessageVisibility on a record it returns. SQS is "query compatible": the SDK sends
 // `x-amzn-query-mode: true`, errors carry `__type` as a Smithy shape id (`com.amazonaws.sqs#QueueDoesNotExist`)
 // and the Query API's code in `x-amzn-query-error` (`AWS.SimpleQueueService.NonExistentQueue;Sender`).
 // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html
@@ -14,6 +14,7 @@ export const SQS_CONTENT_TYPE = 'application/x-amz-json-1.0';
 const QUERY_CODES: Record<string, string> = {
   QueueDoesNotExist: 'AWS.SimpleQueueService.NonExistentQueue',
   UnsupportedOperation: 'AWS.SimpleQueueService.UnsupportedOperation',
+  MessageNotInflight: 'AWS.SimpleQueueService.MessageNotInflight',
 };
 
 /** An SQS error body and headers: `__type` with the namespace, and the Query code for the SDK. */
@@ -41,6 +42,12 @@ export function sqsOperation(
   input: Record<string, unknown>,
   nowMs: number,
 ): unknown {
+  if (operation === 'ChangeMessageVisibility') {
+    queues
+      .byUrl(input.QueueUrl)
+      .changeVisibility(String(input.ReceiptHandle ?? ''), Number(input.VisibilityTimeout), nowMs);
+    return {};
+  }
   if (operation !== 'GetQueueAttributes') {
     throw new AwsError('UnsupportedOperation', `The twin does not emulate ${operation}.`);
   }

@@ -8,7 +8,7 @@ import {
   type Instance,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
@@ -18,6 +18,7 @@ import { ENV_LIFECYCLE_QUEUE_URL, ENV_STATUS_QUEUE_URL } from '../../lambda/conf
 import { RECORD_RESERVE_MS } from '../../lambda/create-handler';
 import { commandComment, readCommandComment } from '../../lambda/drain-command';
 import { LOST_STATUS_EVENT_MS } from '../../lambda/reconcile';
+import { retryDelaySeconds } from '../../lambda/sqs-batch';
 import {
   type AwsMocks,
   COMMAND_ID,
@@ -123,6 +124,41 @@ describe('SQS batches', () => {
     );
     expect(aws.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 2);
     expect(response.batchItemFailures).toHaveLength(1);
+  });
+
+  it('brings a failed record back after a short back-off, not the queue’s 30-minute visibility timeout', async () => {
+    // Outage prevented: a start that failed once hid for 30 minutes, counted in flight, and held back the
+    // adoption of its own instance until the hook timed out and the instance went undrained.
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    aws.ssm
+      .on(SendCommandCommand)
+      .rejects(Object.assign(new Error('boom'), { name: 'InternalServerError', $fault: 'server' }));
+    const { handler } = makeHandler({ env: QUEUED_ENV });
+    const response = await handler(batch([{ event: lifecycleEvent(), receiveCount: 3 }]));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-0' }]);
+    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, {
+      QueueUrl: LIFECYCLE_QUEUE,
+      ReceiptHandle: 'r-0',
+      VisibilityTimeout: retryDelaySeconds(3),
+    });
+    // 20 s, 40 s, 80 s, then 120 s: five receives end within the smallest HeartbeatTimeout (900 s).
+    expect([1, 2, 3, 4, 5].map(retryDelaySeconds)).toEqual([20, 40, 80, 120, 120]);
+    expect([1, 2, 3, 4, 5].map(retryDelaySeconds).reduce((sum, s) => sum + s, 0)).toBeLessThan(900 / 2);
+  });
+
+  it('returns a failed record all the same when its visibility cannot be changed', async () => {
+    sqs
+      .on(ChangeMessageVisibilityCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+    aws.ssm
+      .on(SendCommandCommand)
+      .rejects(Object.assign(new Error('boom'), { name: 'InternalServerError', $fault: 'server' }));
+    const { handler, log } = makeHandler({ env: QUEUED_ENV });
+    const response = await handler(batch([{ event: lifecycleEvent() }]));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-0' }]);
+    expect(
+      log.entries.some((entry) => entry.message.startsWith('could not bring a failed record back')),
+    ).toBe(true);
   });
 
   it('handles an event that EventBridge put twice into one batch once', async () => {

@@ -425,7 +425,7 @@ describe('minor: a completion whose first response was lost', () => {
           describeInstances: async () => [],
         },
         ssm: {} as never,
-        queues: { waitingMessages: async () => undefined },
+        queues: { waitingMessages: async () => undefined, retryAfter: async () => {} },
         events: { putEvent: async (_type, detail) => void events.push(detail) },
         log: recordingLog(),
         metrics: recordingMetrics(),

@@ -4,6 +4,7 @@
 // answers the real SQSClient. All on a manual clock, with no handler (the test plays the function).
 
 import {
+  ChangeMessageVisibilityCommand,
   GetQueueAttributesCommand,
   QueueDoesNotExist,
   SQSClient,
@@ -230,6 +231,8 @@ describe('an event source mapping', () => {
     expect(readSqsBatch(h.invocations[0]?.event)).toEqual([
       {
         messageId: record.messageId,
+        receiptHandle: record.receiptHandle,
+        queueArn: 'arn:aws:sqs:us-west-2:123456789012:twin-Events',
         event: expect.objectContaining({ id: 'a' }),
         delivery: { receiveCount: 1, sentMs: h.clock.now() },
       },
@@ -415,6 +418,36 @@ describe('the SQS JSON API', () => {
     });
     expect(await port.waitingMessages('lifecycle')).toBe(2);
     expect(await port.waitingMessages('status')).toBe(0);
+    sqs.destroy();
+  });
+
+  it('changes an in-flight message’s visibility by its receipt handle (ChangeMessageVisibility), as the Lambda does for a failed record', async () => {
+    const clock = new ManualClock(Date.now());
+    twin = await Twin.start({ template: real, clock, handler: 'none' });
+    const lifecycle = twin.queues.get(queueIdOf('LifecycleEvents'));
+    const event = {
+      id: 'e',
+      source: 'aws.autoscaling',
+      'detail-type': 'x',
+      detail: {},
+    } as unknown as BusEvent;
+    lifecycle?.send(event, clock.now());
+    const [received] = lifecycle?.receive(1, clock.now()) ?? [];
+    const sqs = client(twin.url);
+    const url = twin.environment[ENV_LIFECYCLE_QUEUE_URL] as string;
+    const port = createQueuesPort(sqs, {
+      lifecycleQueueUrl: url,
+      statusQueueUrl: twin.environment[ENV_STATUS_QUEUE_URL],
+    });
+    // Hidden for the queue's 1,800 s; brought back after 20 s instead.
+    await port.retryAfter(lifecycle?.arn as string, received?.receiptHandle as string, 20);
+    expect(lifecycle?.counts(clock.now() + 19_999)).toEqual({ visible: 0, notVisible: 1 });
+    expect(lifecycle?.counts(clock.now() + 20_000)).toEqual({ visible: 1, notVisible: 0 });
+    await expect(
+      sqs.send(
+        new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: 'nope', VisibilityTimeout: 5 }),
+      ),
+    ).rejects.toMatchObject({ name: 'ReceiptHandleIsInvalid' });
     sqs.destroy();
   });
 
