@@ -382,21 +382,32 @@ describe('the SQS JSON API', () => {
       maxAttempts: 1,
     });
 
-  it('answers GetQueueAttributes for the real SQSClient, as the Lambda reads it', async () => {
+  /** The real template's twin on a manual clock, its lifecycle queue, and the Lambda's port over a real client. */
+  const lifecycleQueue = async () => {
     const clock = new ManualClock(Date.now());
-    twin = await Twin.start({ template: real, clock, handler: 'none' });
-    const lifecycle = twin.queues.get(queueIdOf('LifecycleEvents'));
+    const started = await Twin.start({ template: real, clock, handler: 'none' });
+    twin = started;
+    const lifecycle = started.queues.get(queueIdOf('LifecycleEvents'));
     const event = {
       id: 'e',
       source: 'aws.autoscaling',
       'detail-type': 'x',
       detail: {},
     } as unknown as BusEvent;
+    const sqs = client(started.url);
+    const url = started.environment[ENV_LIFECYCLE_QUEUE_URL] as string;
+    const port = createQueuesPort(sqs, {
+      lifecycleQueueUrl: url,
+      statusQueueUrl: started.environment[ENV_STATUS_QUEUE_URL],
+    });
+    return { twin: started, clock, lifecycle, event, sqs, url, port };
+  };
+
+  it('answers GetQueueAttributes for the real SQSClient, as the Lambda reads it', async () => {
+    const { twin, clock, lifecycle, event, sqs, url, port } = await lifecycleQueue();
     lifecycle?.send(event, clock.now());
     lifecycle?.send(event, clock.now());
     lifecycle?.receive(1, clock.now());
-    const sqs = client(twin.url);
-    const url = twin.environment[ENV_LIFECYCLE_QUEUE_URL] as string;
     const counts = await sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }),
     );
@@ -412,33 +423,15 @@ describe('the SQS JSON API', () => {
     const call = twin.calls.find((c) => c.service === 'sqs');
     expect(call).toMatchObject({ operation: 'GetQueueAttributes', input: { QueueUrl: url } });
     // The Lambda's own port over the same client.
-    const port = createQueuesPort(sqs, {
-      lifecycleQueueUrl: url,
-      statusQueueUrl: twin.environment[ENV_STATUS_QUEUE_URL],
-    });
     expect(await port.waitingMessages('lifecycle')).toBe(2);
     expect(await port.waitingMessages('status')).toBe(0);
     sqs.destroy();
   });
 
   it('changes an in-flight message’s visibility by its receipt handle (ChangeMessageVisibility), as the Lambda does for a failed record', async () => {
-    const clock = new ManualClock(Date.now());
-    twin = await Twin.start({ template: real, clock, handler: 'none' });
-    const lifecycle = twin.queues.get(queueIdOf('LifecycleEvents'));
-    const event = {
-      id: 'e',
-      source: 'aws.autoscaling',
-      'detail-type': 'x',
-      detail: {},
-    } as unknown as BusEvent;
+    const { clock, lifecycle, event, sqs, url, port } = await lifecycleQueue();
     lifecycle?.send(event, clock.now());
     const [received] = lifecycle?.receive(1, clock.now()) ?? [];
-    const sqs = client(twin.url);
-    const url = twin.environment[ENV_LIFECYCLE_QUEUE_URL] as string;
-    const port = createQueuesPort(sqs, {
-      lifecycleQueueUrl: url,
-      statusQueueUrl: twin.environment[ENV_STATUS_QUEUE_URL],
-    });
     // Hidden for the queue's 1,800 s; brought back after 20 s instead.
     await port.retryAfter(lifecycle?.arn as string, received?.receiptHandle as string, 20);
     expect(lifecycle?.counts(clock.now() + 19_999)).toEqual({ visible: 0, notVisible: 1 });
