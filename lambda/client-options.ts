@@ -7,3 +7,11 @@
  * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
  */
 export const CLIENT_OPTIONS = { retryMode: 'adaptive', maxAttempts: 10 } as const;
+
+/**
+ * The SQS client sends to its own endpoint, not to the host named in a queue URL. By default the SDK prefers the
+ * QueueUrl's host over an endpoint that came from the environment (`AWS_ENDPOINT_URL`), so an endpoint override
+ * (a VPC endpoint, a local emulator) would be bypassed for every GetQueueAttributes and ChangeMessageVisibility.
+ * In the function's own Region the two name the same place.
+ */
+export const SQS_CLIENT_OPTIONS = { ...CLIENT_OPTIONS, useQueueUrlAsEndpoint: false } as const;

@@ -12,7 +12,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { CLIENT_OPTIONS } from '../lambda/client-options';
+import { CLIENT_OPTIONS, SQS_CLIENT_OPTIONS } from '../lambda/client-options';
 import { createHandler } from '../lambda/create-handler';
 import { createLog, SERVICE_NAME } from '../lambda/telemetry';
 import type { Clock } from './clock';
@@ -77,7 +77,7 @@ export function composeHandler(
     autoScaling: new AutoScalingClient(clientOptions),
     ssm: new SSMClient(clientOptions),
     events: new EventBridgeClient(clientOptions),
-    sqs: new SQSClient(clientOptions),
+    sqs: new SQSClient({ ...clientOptions, ...SQS_CLIENT_OPTIONS }),
     log: createLog(logger),
     metrics: { count() {}, milliseconds() {}, flush() {} },
     now: () => clock.now(),

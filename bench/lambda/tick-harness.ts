@@ -18,7 +18,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { CLIENT_OPTIONS } from '../../lambda/client-options';
+import { CLIENT_OPTIONS, SQS_CLIENT_OPTIONS } from '../../lambda/client-options';
 import { createHandler } from '../../lambda/create-handler';
 import { createLog, createMetricsPort, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/telemetry';
 
@@ -188,7 +188,7 @@ const handler = createHandler({
   autoScaling: maybeFake(new AutoScalingClient(clientOptions)),
   ssm: maybeFake(new SSMClient(clientOptions)),
   events: maybeFake(new EventBridgeClient(clientOptions)),
-  sqs: maybeFake(new SQSClient(clientOptions)),
+  sqs: maybeFake(new SQSClient({ ...clientOptions, ...SQS_CLIENT_OPTIONS })),
   log: createLog(new Logger({ serviceName: SERVICE_NAME })),
   metrics: createMetricsPort(new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME })),
   now: () => TICK_MS + 1000,
