@@ -8,22 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { AGENT, AGENT_NODE, FIXTURES, parseJson, runAgent, Sandbox } from './helpers.js';
+import { AGENT, AGENT_NODE, canUnshare, FIXTURES, parseJson, runAgent, Sandbox } from './helpers.js';
 
 let box: Sandbox;
 beforeEach(() => {
   box = new Sandbox();
 });
 afterEach(() => box.cleanup());
-
-const canUnshare = (() => {
-  try {
-    execFileSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const CONTAINER = 'c'.repeat(64);
 

@@ -1,6 +1,6 @@
 // Helpers for tests that run the real agent bundle against real fixture processes.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,16 @@ export const AGENT = fileURLToPath(new URL('../../dist/fleet-drain-agent.js', im
  * document accepts, see scripts/node18.sh), else the node running the tests.
  */
 export const AGENT_NODE = process.env.FLEET_DRAIN_TEST_NODE || process.execPath;
+/** Whether this machine lets the tests run the agent in a PID namespace of its own (root, or user namespaces). */
+export const canUnshare = (() => {
+  try {
+    execFileSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 export const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url));
 
 export interface FixtureRecord {

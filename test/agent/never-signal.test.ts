@@ -6,22 +6,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { DrainReport } from '../../agent/report.js';
-import { AGENT, AGENT_NODE, FIXTURES, parseJson, Sandbox } from './helpers.js';
+import { AGENT, AGENT_NODE, canUnshare, FIXTURES, parseJson, Sandbox } from './helpers.js';
 
 let box: Sandbox;
 beforeEach(() => {
   box = new Sandbox();
 });
 afterEach(() => box.cleanup());
-
-const canUnshare = (() => {
-  try {
-    execFileSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 it.runIf(canUnshare)('a match-everything policy in a PID namespace signals only the workers', () => {
   const policy = Buffer.from(

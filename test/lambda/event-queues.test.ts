@@ -81,6 +81,17 @@ function batch(records: { event: unknown; receiveCount?: number; sentMs?: number
   };
 }
 
+/** GetCommandInvocation of the drain's command, ended with the agent's `drained` report. */
+const drainedInvocation = () => ({
+  CommandId: COMMAND_ID,
+  InstanceId: INSTANCE,
+  Comment: commandComment({ drainId: TOKEN, autoScalingGroupName: GROUP }),
+  DocumentName: 'FleetDrain-Doc',
+  Status: 'Success' as const,
+  ResponseCode: 0,
+  StandardOutputContent: `${reportJson()}\n`,
+});
+
 /** GetQueueAttributes' answer for the three counts the depth adds up. */
 function depth(visible: number, notVisible = 0, delayed = 0) {
   return {
@@ -231,15 +242,7 @@ describe('finish: the command comment names the drain', () => {
   });
 
   it('completes from GetCommandInvocation alone: no ListCommands', async () => {
-    aws.ssm.on(GetCommandInvocationCommand).resolves({
-      CommandId: COMMAND_ID,
-      InstanceId: INSTANCE,
-      Comment: commandComment({ drainId: TOKEN, autoScalingGroupName: GROUP }),
-      DocumentName: 'FleetDrain-Doc',
-      Status: 'Success',
-      ResponseCode: 0,
-      StandardOutputContent: `${reportJson()}\n`,
-    });
+    aws.ssm.on(GetCommandInvocationCommand).resolves(drainedInvocation());
     const { handler } = makeHandler({ env: QUEUED_ENV, nowMs: EVENT_MS + 200_000 });
     const response = await handler(batch([{ event: statusEvent() }]));
     expect(response.batchItemFailures).toEqual([]);
@@ -257,15 +260,7 @@ describe('finish: the command comment names the drain', () => {
     const deadlineMs = clock.nowMs + 300_000;
     aws.ssm.on(GetCommandInvocationCommand).callsFake(async () => {
       clock.nowMs += 110_000; // a slow SSM: each record costs over a third of the invocation
-      return {
-        CommandId: COMMAND_ID,
-        InstanceId: INSTANCE,
-        Comment: commandComment({ drainId: TOKEN, autoScalingGroupName: GROUP }),
-        DocumentName: 'FleetDrain-Doc',
-        Status: 'Success',
-        ResponseCode: 0,
-        StandardOutputContent: `${reportJson()}\n`,
-      };
+      return drainedInvocation();
     });
     const records = ['a', 'b', 'c', 'd'].map((id) => ({
       event: { ...statusEvent(), id: `status-${id}` },
