@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type DrainPolicy, PolicyError, parsePolicyJson, resolvePolicy } from '../../agent/policy.js';
 
-// The example of DESIGN §3, typed: the construct's props use the same type.
+// The README's example policy, typed: the construct's props use the same type.
 const designExample: DrainPolicy = {
   version: 1,
   prepare: [{ touch: '/run/app/no-dispatch' }, { run: ['/usr/local/bin/app', 'drain'], timeout: '30s' }],

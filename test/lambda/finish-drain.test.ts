@@ -1,4 +1,4 @@
-// DESIGN §4, row 3: a terminal status of a fleet-drain command → GetCommandInvocation → outcome →
+// Finishing a drain: a terminal status of a fleet-drain command → GetCommandInvocation → outcome →
 // CompleteLifecycleAction (completion first) → Fleet Drain Finished.
 
 import {

@@ -193,7 +193,7 @@ describe('heartbeat schedule', () => {
     for (const count of counts) expect(count).toBeGreaterThan(800);
   });
 
-  it('the review’s worst case now holds: H = 240 s, P = 60 s, start sent 100 s late, one tick lost', () => {
+  it('the worst case holds: H = 240 s, P = 60 s, start sent 100 s late, one tick lost', () => {
     const restarts = simulate(240_000, MINUTE, 0, 100_000, 0, [59_000], 4);
     for (let index = 1; index < restarts.length; index += 1) {
       expect((restarts[index] as number) - (restarts[index - 1] as number)).toBeLessThan(240_000);

@@ -1,4 +1,4 @@
-// DESIGN §4, row 4: the schedule tick heartbeats in-flight drains (once per H/2), finishes drains whose
+// The reconcile tick heartbeats in-flight drains (once per H/2), finishes drains whose
 // status event was lost, adopts instances whose lifecycle event was lost, cancels commands whose action is
 // gone, and completes drains past deadline + grace as expired.
 

@@ -1,4 +1,4 @@
-// Regression tests for the review of the drainer Lambda, one per defect; each names the outage it prevents.
+// Regression tests of the drainer Lambda, one per defect found in it; each names the outage it prevents.
 
 import {
   AutoScalingServiceException,

@@ -1,4 +1,4 @@
-// DESIGN §4, row 1 and 2: a terminate lifecycle action starts exactly one drain command; InvalidInstanceId
+// Starting a drain: a terminate lifecycle action starts exactly one drain command; InvalidInstanceId
 // ends as `unreachable` after a bounded grace.
 
 import {

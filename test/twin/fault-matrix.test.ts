@@ -1,4 +1,4 @@
-// The fault matrix (issue 6), end to end: each scenario of twin/scenarios.ts with the real synthesized
+// The fault matrix, end to end: each scenario of twin/scenarios.ts with the real synthesized
 // template, the real handler, document and agent, and demo workers in PID namespaces. Each asserts the four
 // checks: no instance stranded, no action completed before its workers stopped (unless the outcome says
 // why), no worker signalled twice, and exactly one `Fleet Drain Finished` per drain with the expected
