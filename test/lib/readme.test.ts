@@ -1,36 +1,271 @@
-// The deploy guide is written from the code: the presets table and the defaults it quotes.
+// lib/README.md states the construct's defaults, bounds and what it deploys: each number there is checked
+// here against the constant the code uses, or against the synthesized template.
 
 import { readFileSync } from 'node:fs';
-import { expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../agent/exit-codes';
+import { SSM_STDOUT_MAX_BYTES } from '../../agent/report';
+import { DEFAULT_ADOPTION_DELAY_SECONDS, DEFAULT_EXPIRY_GRACE_SECONDS } from '../../lambda/config';
+import { STATUS_BATCH_CONCURRENCY } from '../../lambda/create-handler';
+import { DELIVERY_TIMEOUT_SECONDS } from '../../lambda/drain-command';
+import { HEARTBEAT_MARGIN_MS } from '../../lambda/heartbeat-schedule';
+import { retryDelaySeconds } from '../../lambda/sqs-batch';
 import {
+  EVENT_PATTERN_LIMIT_CHARS,
+  LAMBDA_ENVIRONMENT_LIMIT_BYTES,
+  MANAGED_POLICIES_PER_ROLE,
+  MANAGED_POLICY_LIMIT_CHARS,
+  ROLE_INLINE_POLICIES_LIMIT_CHARS,
+} from '../../lib/deploy-quotas';
+import {
+  DOCUMENT_CONTENT_LIMIT_BYTES,
+  DOCUMENT_EXIT_STATUS,
+  documentContentBytes,
+  MIN_NODE_MAJOR,
+  MIN_NODE_MINOR,
+  WATCHDOG_GRACE_SECONDS,
+  WATCHDOG_MARGIN_SECONDS,
+} from '../../lib/drain-document';
+import {
+  ASYNC_RETRY_ATTEMPTS,
+  apiBudgetSeconds,
+  DEFAULT_ALARMS,
   DEFAULT_HOOK_NAME_PREFIX,
+  DEFAULT_MAX_CONCURRENT_DRAINS,
   DEFAULT_MAX_DRAIN_TIME,
   DEFAULT_RECONCILE_PERIOD,
+  DEFAULT_RESULT_POLICY,
+  DOCUMENT_TIMEOUT_MARGIN,
+  EVENT_QUEUE_AGE_ALARM,
+  EVENT_QUEUE_BATCH_SIZE,
+  EVENT_QUEUE_MAX_CONCURRENCY,
+  EVENT_QUEUE_MAX_RECEIVE_COUNT,
+  EVENT_QUEUE_RETENTION,
+  EVENT_QUEUE_VISIBILITY_FACTOR,
+  FUNCTION_TIMEOUT,
+  HEARTBEAT_TIMEOUT_HEADROOM,
+  HOST_STATE_DIR,
   heartbeatTimeoutSeconds,
   LIFECYCLE_OVERHEAD_SECONDS,
+  LOG_RETENTION,
+  MAX_CONCURRENT_DRAINS,
+  MAX_RECONCILE_PERIOD,
+  MIN_DRAIN_TIME,
   MIN_HEARTBEAT_TIMEOUT_SECONDS,
+  MIN_RECONCILE_PERIOD,
   maxDrainSeconds,
+  OUTCOMES,
+  PLANNED_AUTO_SCALING_CALLS_PER_SECOND,
+  RULE_MAX_EVENT_AGE,
+  RULE_RETRY_ATTEMPTS,
+  STATUS_QUEUE_MAX_CONCURRENCY,
 } from '../../lib/index';
-// @ts-expect-error: a plain .mjs script without types
-import { presetsTable } from '../../scripts/presets-table.mjs';
+import { unwrap } from '../docs/markdown';
+import { drainerStack, onlyResource } from './helpers';
 
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const readme = readFileSync(new URL('../../lib/README.md', import.meta.url), 'utf8');
+/** The README with every paragraph and list item on one line: a fact may wrap anywhere. */
+const text = unwrap(readme);
+const n = (value: number) => value.toLocaleString('en-US');
 
-it('carries the presets table generated from agent/presets.ts', () => {
-  expect(readme).toContain(presetsTable());
+describe('the props table', () => {
+  it('quotes the defaults and ranges the construct uses', () => {
+    const longest = maxDrainSeconds(DEFAULT_RECONCILE_PERIOD.toSeconds());
+    const hm = `${Math.floor(longest / 3600)} h ${Math.floor((longest % 3600) / 60)} min`;
+    expect(readme).toContain(
+      `| \`maxDrainTime\` | ${DEFAULT_MAX_DRAIN_TIME.toHumanString()} | ${MIN_DRAIN_TIME.toHumanString()} – ${hm} `,
+    );
+    expect(readme).toContain(
+      `| \`maxConcurrentDrains\` | ${DEFAULT_MAX_CONCURRENT_DRAINS} | whole number, 1 – ${n(MAX_CONCURRENT_DRAINS)}: `,
+    );
+    expect(readme).toContain(
+      `H ≥ ${HEARTBEAT_TIMEOUT_HEADROOM} × this / ${PLANNED_AUTO_SCALING_CALLS_PER_SECOND} s (10,000 → ${n(apiBudgetSeconds(10_000))} s)`,
+    );
+    expect(readme).toContain(`| \`resultPolicy\` | \`${DEFAULT_RESULT_POLICY}\` |`);
+    expect(readme).toContain(
+      `| \`reconcilePeriod\` | ${DEFAULT_RECONCILE_PERIOD.toHumanString()} | whole minutes, ${MIN_RECONCILE_PERIOD.toMinutes()} – ${MAX_RECONCILE_PERIOD.toMinutes()}:`,
+    );
+    expect(readme).toContain(`| \`alarms\` | \`${DEFAULT_ALARMS}\` |`);
+    expect(readme).toContain(
+      `| \`hookName\` | \`${DEFAULT_HOOK_NAME_PREFIX}-<the drainer's unique name>\` |`,
+    );
+    expect(readme).toContain(`\`maxDrainTime\` must be at most 1 day 23 hours (${longest} s)`);
+  });
+
+  it('quotes the deploy-time quotas checked at synth', () => {
+    expect(text).toContain(`inline policies (${n(ROLE_INLINE_POLICIES_LIMIT_CHARS)} characters)`);
+    expect(text).toContain(
+      `managed policies (${n(MANAGED_POLICY_LIMIT_CHARS)} each, ${MANAGED_POLICIES_PER_ROLE} per role)`,
+    );
+    expect(text).toContain(`environment (${n(LAMBDA_ENVIRONMENT_LIMIT_BYTES)} bytes`);
+    expect(text).toContain(`event patterns (${n(EVENT_PATTERN_LIMIT_CHARS)})`);
+    expect(text).toContain(
+      `customer-managed policies of at most ${n(MANAGED_POLICY_LIMIT_CHARS)} characters`,
+    );
+  });
 });
 
-it('quotes the defaults the construct uses', () => {
-  expect(readme).toContain(`| \`maxDrainTime\` | ${DEFAULT_MAX_DRAIN_TIME.toHumanString()} |`);
-  expect(readme).toContain(`| \`reconcilePeriod\` | ${DEFAULT_RECONCILE_PERIOD.toHumanString()} |`);
-  expect(readme).toContain(`| \`hookName\` | \`${DEFAULT_HOOK_NAME_PREFIX}-<the drainer's unique name>\` |`);
-  expect(readme).toContain(`never below **${MIN_HEARTBEAT_TIMEOUT_SECONDS} s**`);
-  expect(readme).toContain(
-    `1 hour H = ${heartbeatTimeoutSeconds(3600, 60)} s; for 40 hours\n  H = ${heartbeatTimeoutSeconds(144_000, 60)} s`,
-  );
-  const longest = maxDrainSeconds(60);
-  expect(readme).toContain(`the longest drain, ${longest.toLocaleString('en-US')} s`);
-  expect(readme).toContain(`gets H = ${heartbeatTimeoutSeconds(longest, 60)} s`);
-  expect(readme).toContain(`H ≥ (drain + ${LIFECYCLE_OVERHEAD_SECONDS} s) / 99`);
-  expect(readme).toContain(`\`maxDrainTime\` must be at most 1 day 23 hours (${longest} s)`);
+describe('HeartbeatTimeout H', () => {
+  it('gives the formula with the overheads the code adds up', () => {
+    expect(LIFECYCLE_OVERHEAD_SECONDS).toBe(
+      DELIVERY_TIMEOUT_SECONDS + DEFAULT_EXPIRY_GRACE_SECONDS + DEFAULT_ADOPTION_DELAY_SECONDS,
+    );
+    expect(text).toContain(`the delivery wait (${DELIVERY_TIMEOUT_SECONDS} s:`);
+    expect(text).toContain(`after ${DELIVERY_TIMEOUT_SECONDS} s the Lambda completes`);
+    expect(text).toContain(`as \`expired\` (${DEFAULT_EXPIRY_GRACE_SECONDS} s)`);
+    expect(text).toContain(`whose event was lost (${DEFAULT_ADOPTION_DELAY_SECONDS} s)`);
+    expect(text).toContain(`H ≥ (drain + ${LIFECYCLE_OVERHEAD_SECONDS} s) / 99`);
+    expect(text).toContain(
+      `at least ${HEARTBEAT_TIMEOUT_HEADROOM} × \`maxConcurrentDrains\` / ${PLANNED_AUTO_SCALING_CALLS_PER_SECOND} s`,
+    );
+    expect(text).toContain(`the ${PLANNED_AUTO_SCALING_CALLS_PER_SECOND} calls/s fleet-drainer plans to use`);
+    expect(text).toContain(
+      `(1,000 → ${n(apiBudgetSeconds(1000))} s, under the floor; 10,000 → ${n(apiBudgetSeconds(10_000))} s)`,
+    );
+    expect(apiBudgetSeconds(1000)).toBeLessThan(MIN_HEARTBEAT_TIMEOUT_SECONDS);
+    expect(text).toContain(`never below **${MIN_HEARTBEAT_TIMEOUT_SECONDS} s**`);
+  });
+
+  it('gives the heartbeat slot of the smallest H', () => {
+    const marginMinutes = HEARTBEAT_MARGIN_MS / 60_000;
+    const slotSeconds =
+      (MIN_HEARTBEAT_TIMEOUT_SECONDS - DEFAULT_RECONCILE_PERIOD.toSeconds() - HEARTBEAT_MARGIN_MS / 1000) / 2;
+    expect(text).toContain(`the margin (up to ${marginMinutes} min)`);
+    expect(text).toContain(
+      `so ${MIN_HEARTBEAT_TIMEOUT_SECONDS} s means a heartbeat every ${slotSeconds / 60} minutes (${3600 / slotSeconds} an hour per drain`,
+    );
+  });
+
+  it('gives H for the drain times it names', () => {
+    const period = DEFAULT_RECONCILE_PERIOD.toSeconds();
+    const longest = maxDrainSeconds(period);
+    expect(text).toContain(
+      `For 1 hour H = ${heartbeatTimeoutSeconds(3600, period)} s; for 40 hours H = ${heartbeatTimeoutSeconds(144_000, period)} s`,
+    );
+    expect(text).toContain(`the longest drain, ${n(longest)} s`);
+    expect(text).toContain(`gets H = ${heartbeatTimeoutSeconds(longest, period)} s`);
+  });
+});
+
+describe('what it deploys', () => {
+  let template: ReturnType<typeof drainerStack>['template'];
+  let alarms: string[];
+  beforeAll(() => {
+    const stack = drainerStack();
+    template = stack.template;
+    alarms = stack.drainer.alarms.map((alarm) => alarm.node.id);
+  });
+
+  it('describes the Lambda as synthesized', () => {
+    const fn = Object.values(template.findResources('AWS::Lambda::Function')).find(
+      (resource) => (resource as { Properties: { Handler?: string } }).Properties.Handler === 'index.handler',
+    ) as { Properties: { Runtime: string; Architectures: string[]; MemorySize: number; Timeout: number } };
+    const { Runtime, Architectures, MemorySize, Timeout } = fn.Properties;
+    const node = /^nodejs(\d+)\.x$/.exec(Runtime)?.[1];
+    expect(Timeout).toBe(FUNCTION_TIMEOUT.toSeconds());
+    expect(text).toContain(
+      `**The Lambda** (Node.js ${node}, ${Architectures[0]}, ${MemorySize} MB, ${FUNCTION_TIMEOUT.toMinutes()}-minute timeout, logs kept ${LOG_RETENTION} days)`,
+    );
+    expect(text).toContain(
+      `retries (${RULE_RETRY_ATTEMPTS} attempts, ${RULE_MAX_EVENT_AGE.toHumanString().replace(' hours', '')} hours)`,
+    );
+    expect(text).toContain(`(after Lambda's ${ASYNC_RETRY_ATTEMPTS} retries)`);
+  });
+
+  it('describes the event queues and their mappings as synthesized', () => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map(
+      (resource) =>
+        (resource as { Properties: { BatchSize: number; ScalingConfig: { MaximumConcurrency: number } } })
+          .Properties,
+    );
+    expect(mappings.map((mapping) => mapping.BatchSize)).toEqual([
+      EVENT_QUEUE_BATCH_SIZE,
+      EVENT_QUEUE_BATCH_SIZE,
+    ]);
+    const concurrency = mappings.map((mapping) => mapping.ScalingConfig.MaximumConcurrency).sort();
+    expect(concurrency).toEqual([EVENT_QUEUE_MAX_CONCURRENCY, STATUS_QUEUE_MAX_CONCURRENCY].sort());
+    expect(STATUS_BATCH_CONCURRENCY).toBe(1);
+    expect(text).toContain(`kept ${EVENT_QUEUE_RETENTION.toDays()} days)`);
+    expect(text).toContain(`\`ReportBatchItemFailures\` and batches of ${EVENT_QUEUE_BATCH_SIZE}.`);
+    expect(text).toContain(
+      `At most ${EVENT_QUEUE_MAX_CONCURRENCY} lifecycle batches run at once, their records all`,
+    );
+    expect(text).toContain(
+      `at most ${STATUS_QUEUE_MAX_CONCURRENCY} status batches run at once, their records one at a time`,
+    );
+    const visibility = EVENT_QUEUE_VISIBILITY_FACTOR * FUNCTION_TIMEOUT.toMinutes();
+    expect(text).toContain(
+      `hidden for ${visibility} minutes (${EVENT_QUEUE_VISIBILITY_FACTOR} × the function timeout`,
+    );
+    const delays = [1, 2, 3, 4].map(retryDelaySeconds);
+    expect(retryDelaySeconds(5)).toBe(delays[3]);
+    expect(text).toContain(
+      `after ${delays[0]} s, ${delays[1]} s, ${delays[2]} s, then ${delays[3]} s, and after ${EVENT_QUEUE_MAX_RECEIVE_COUNT} receives`,
+    );
+  });
+
+  it('describes the document and its exit codes as the script maps them', () => {
+    const content = onlyResource(template, 'AWS::SSM::Document').Content;
+    const stated = Number(/about (\d+) KB of SSM's (\d+) KB/.exec(text)?.[1]);
+    expect(Math.abs(documentContentBytes(content) / 1024 - stated)).toBeLessThanOrEqual(3);
+    expect(text).toContain(`about ${stated} KB of SSM's ${DOCUMENT_CONTENT_LIMIT_BYTES / 1024} KB`);
+    expect(text).toContain(
+      `a document of about ${stated} KB and a report under ${SSM_STDOUT_MAX_BYTES / 1000} KB`,
+    );
+    expect(text).toContain(
+      `it checks \`node\` (≥ ${MIN_NODE_MAJOR}.${MIN_NODE_MINOR}, else exit ${EXIT.config}`,
+    );
+    expect(text).toContain(`**Node.js ≥ ${MIN_NODE_MAJOR}.${MIN_NODE_MINOR}** at \`node\``);
+    expect(text).toContain(`Without it the drain exits ${EXIT.config} at once`);
+    expect(text).toContain(`\`${HOST_STATE_DIR}/fleet-drain-agent-<sha>.js\``);
+    const success = Object.entries(DOCUMENT_EXIT_STATUS)
+      .filter(([, status]) => status === 0)
+      .map(([code]) => code);
+    const kept = Object.entries(DOCUMENT_EXIT_STATUS)
+      .filter(([code, status]) => status !== 0 && Number(code) === status)
+      .map(([code]) => code);
+    expect(kept.length + success.length).toBe(Object.keys(DOCUMENT_EXIT_STATUS).length);
+    expect(text).toContain(`(agent exit ${success.join(' or ')}: drained, nothing, forced → 0)`);
+    expect(text).toContain(
+      `\`Failed\` only for ${kept.slice(0, -1).join(', ')}, ${kept.at(-1)} (kept as they are)`,
+    );
+    expect(text).toContain(`a death by signal becomes ${EXIT.internal}`);
+    expect(text).toContain(
+      `The watchdog sends the agent \`TERM\` ${WATCHDOG_MARGIN_SECONDS} s past the drain's deadline and \`KILL\` ${WATCHDOG_GRACE_SECONDS} s later, then the script exits ${EXIT.internal}`,
+    );
+    expect(text).toContain(`the maximum drain time + ${DOCUMENT_TIMEOUT_MARGIN.toMinutes()} minutes`);
+  });
+
+  it('lists the alarms the construct creates, and prices that many', () => {
+    const section = readme.slice(
+      readme.indexOf('## Alarms and dashboard'),
+      readme.indexOf('## What it costs'),
+    );
+    expect([...section.matchAll(/^\| `(\w+)` \|/gm)].map((match) => match[1])).toEqual(alarms);
+    expect(readme).toContain(`| CloudWatch alarms: ${alarms.length} × $0.10 |`);
+    expect(text).toContain(
+      `an event has waited ${EVENT_QUEUE_AGE_ALARM.toMinutes()} minutes in the lifecycle queue`,
+    );
+    expect(text).toContain(
+      `an event has waited ${EVENT_QUEUE_AGE_ALARM.toMinutes()} minutes in the status queue`,
+    );
+  });
+
+  it('names every outcome a finish event may carry', () => {
+    expect(text).toContain(
+      `\`outcome\` on a finish is one of ${OUTCOMES.map((o) => `\`${o}\``).join(', ')}.`,
+    );
+  });
+});
+
+it('lists exactly the context keys the CDK app reads, with their defaults', () => {
+  const app = readFileSync(new URL('../../lib/app.ts', import.meta.url), 'utf8');
+  const read = new Set([...app.matchAll(/context\('(\w+)'\)/g)].map((match) => match[1]));
+  const section = readme.slice(readme.indexOf('Context options'), readme.indexOf('A bad policy file'));
+  const listed = new Set([...section.matchAll(/^\| `(\w+)` \|/gm)].map((match) => match[1]));
+  expect(listed).toEqual(read);
+  expect(section).toContain(`in whole seconds (default ${DEFAULT_MAX_DRAIN_TIME.toSeconds()})`);
+  expect(section).toContain(`(default ${DEFAULT_MAX_CONCURRENT_DRAINS};`);
+  expect(app).toContain(`context('stackName') ?? 'FleetDrainer'`);
+  expect(section).toContain('name of the attach stack (default `FleetDrainer`)');
 });
