@@ -1,5 +1,5 @@
-// Prints the README's presets table from agent/presets.ts, so the docs are written from the schema.
-// `npx tsx scripts/presets-table.mjs`; test/agent/readme.test.ts checks that the README carries this table.
+// Prints the presets table of agent/README.md from agent/presets.ts, so the docs are written from the schema.
+// `npx tsx scripts/presets-table.mjs`; test/agent/readme.test.ts checks that agent/README.md carries this table.
 import { PRESETS } from '../agent/presets.ts';
 
 export function presetsTable() {

@@ -2,6 +2,8 @@
 // here against the constant the code uses, or against the synthesized template.
 
 import { readFileSync } from 'node:fs';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../agent/exit-codes';
 import { SSM_STDOUT_MAX_BYTES } from '../../agent/report';
@@ -10,6 +12,7 @@ import { STATUS_BATCH_CONCURRENCY } from '../../lambda/create-handler';
 import { DELIVERY_TIMEOUT_SECONDS } from '../../lambda/drain-command';
 import { HEARTBEAT_MARGIN_MS } from '../../lambda/heartbeat-schedule';
 import { retryDelaySeconds } from '../../lambda/sqs-batch';
+import { DEMO_JOB_SECONDS, DEMO_WORKERS_PER_INSTANCE, DemoStack } from '../../lib/demo-stack';
 import {
   EVENT_PATTERN_LIMIT_CHARS,
   LAMBDA_ENVIRONMENT_LIMIT_BYTES,
@@ -42,6 +45,7 @@ import {
   EVENT_QUEUE_MAX_RECEIVE_COUNT,
   EVENT_QUEUE_RETENTION,
   EVENT_QUEUE_VISIBILITY_FACTOR,
+  FleetDrainer,
   FUNCTION_TIMEOUT,
   HEARTBEAT_TIMEOUT_HEADROOM,
   HOST_STATE_DIR,
@@ -61,7 +65,7 @@ import {
   STATUS_QUEUE_MAX_CONCURRENCY,
 } from '../../lib/index';
 import { unwrap } from '../docs/markdown';
-import { drainerStack, onlyResource } from './helpers';
+import { drainerStack, onlyResource, POLICY } from './helpers';
 
 const readme = readFileSync(new URL('../../lib/README.md', import.meta.url), 'utf8');
 /** The README with every paragraph and list item on one line: a fact may wrap anywhere. */
@@ -268,4 +272,43 @@ it('lists exactly the context keys the CDK app reads, with their defaults', () =
   expect(section).toContain(`(default ${DEFAULT_MAX_CONCURRENT_DRAINS};`);
   expect(app).toContain(`context('stackName') ?? 'FleetDrainer'`);
   expect(section).toContain('name of the attach stack (default `FleetDrainer`)');
+});
+
+it('describes the demo stack as synthesized', () => {
+  const app = new App();
+  const demo = Template.fromStack(new DemoStack(app, 'Demo', {}));
+  const [group] = Object.values(demo.findResources('AWS::AutoScaling::AutoScalingGroup')) as {
+    Properties: { DesiredCapacity: string };
+  }[];
+  const [template] = Object.values(demo.findResources('AWS::EC2::LaunchTemplate')) as {
+    Properties: { LaunchTemplateData: { InstanceType: string } };
+  }[];
+  const words = ['zero', 'one', 'two', 'three', 'four'];
+  const instances = words[Number(group?.Properties.DesiredCapacity)];
+  const type = template?.Properties.LaunchTemplateData.InstanceType;
+  expect(text).toContain(
+    `a group of ${instances} \`${type}\` Amazon Linux 2023 instances with Node.js and ${words[DEMO_WORKERS_PER_INSTANCE]} demo workers each (\`demo-worker@N.service\`, jobs of ${DEMO_JOB_SECONDS} s)`,
+  );
+});
+
+it('says how many groups of 60-character names fit in one drainer', { timeout: 120_000 }, () => {
+  const groups = Array.from({ length: 500 }, (_, index) =>
+    `group-${String(index).padStart(3, '0')}-`.padEnd(60, 'x'),
+  );
+  let message = '';
+  try {
+    const stack = new Stack(new App(), 'Quotas');
+    new FleetDrainer(stack, 'Drainer', { groups, policy: POLICY });
+    Template.fromStack(stack);
+  } catch (error) {
+    message = (error as Error).message;
+  }
+  const fit = Number(/at most (\d+) of these 500 fit in one/.exec(message)?.[1]);
+  const stated = Number(
+    /About (\d+) groups of 60-character names fit in one \(the environment is the first limit\)/.exec(
+      text,
+    )?.[1],
+  );
+  expect(message).toMatch(/environment would be up to/);
+  expect(Math.abs(fit - stated)).toBeLessThanOrEqual(stated / 10);
 });
