@@ -12,6 +12,7 @@ import { STATUS_BATCH_CONCURRENCY } from '../../lambda/create-handler';
 import { DELIVERY_TIMEOUT_SECONDS } from '../../lambda/drain-command';
 import { HEARTBEAT_MARGIN_MS } from '../../lambda/heartbeat-schedule';
 import { retryDelaySeconds } from '../../lambda/sqs-batch';
+import { SERVICE_NAME } from '../../lambda/telemetry-names';
 import { DEMO_JOB_SECONDS, DEMO_WORKERS_PER_INSTANCE, DemoStack } from '../../lib/demo-stack';
 import {
   EVENT_PATTERN_LIMIT_CHARS,
@@ -53,6 +54,7 @@ import {
   LIFECYCLE_OVERHEAD_SECONDS,
   LOG_RETENTION,
   MAX_CONCURRENT_DRAINS,
+  MAX_DOCUMENT_TIMEOUT_SECONDS,
   MAX_RECONCILE_PERIOD,
   MIN_DRAIN_TIME,
   MIN_HEARTBEAT_TIMEOUT_SECONDS,
@@ -65,7 +67,7 @@ import {
   STATUS_QUEUE_MAX_CONCURRENCY,
 } from '../../lib/index';
 import { unwrap } from '../docs/markdown';
-import { drainerStack, onlyResource, POLICY } from './helpers';
+import { documentScript, drainerStack, onlyResource, POLICY } from './helpers';
 
 const readme = readFileSync(new URL('../../lib/README.md', import.meta.url), 'utf8');
 /** The README with every paragraph and list item on one line: a fact may wrap anywhere. */
@@ -238,6 +240,19 @@ describe('what it deploys', () => {
       `The watchdog sends the agent \`TERM\` ${WATCHDOG_MARGIN_SECONDS} s past the drain's deadline and \`KILL\` ${WATCHDOG_GRACE_SECONDS} s later, then the script exits ${EXIT.internal}`,
     );
     expect(text).toContain(`the maximum drain time + ${DOCUMENT_TIMEOUT_MARGIN.toMinutes()} minutes`);
+    expect(text).toContain(`(at most ${MAX_DOCUMENT_TIMEOUT_SECONDS / 3600} h)`);
+    const script = documentScript(template);
+    const agentVersion = /SSM Agents? (?:≥|before) (\d+\.\d+\.\d+\.\d+)/.exec(text)?.[1] ?? 'none';
+    expect(script).toContain(`SSM Agents before ${agentVersion} do not export`);
+    expect(text).toContain(`for SSM Agents before ${agentVersion}, which do not export`);
+    expect(script).toContain('chmod 700 "$state_dir"');
+    expect(text).toContain('(directory mode 700, root only)');
+  });
+
+  it('names the metrics dimension the Lambda logs under', () => {
+    expect(text).toContain(
+      `dimension \`service\` = \`drainer.serviceName\`, \`${SERVICE_NAME}-<the drainer's unique name>\``,
+    );
   });
 
   it('lists the alarms the construct creates, and prices that many', () => {
@@ -311,4 +326,11 @@ it('says how many groups of 60-character names fit in one drainer', { timeout: 1
   );
   expect(message).toMatch(/environment would be up to/);
   expect(Math.abs(fit - stated)).toBeLessThanOrEqual(stated / 10);
+});
+
+it('asks for the Node.js the package declares', () => {
+  const { engines } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    engines: { node: string };
+  };
+  expect(text).toContain(`Node.js ${engines.node.replace('>=', '≥ ')} and this repository`);
 });
