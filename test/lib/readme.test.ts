@@ -162,6 +162,16 @@ describe('what it deploys', () => {
     alarms = stack.drainer.alarms.map((alarm) => alarm.node.id);
   });
 
+  it('counts the resources as synthesized', () => {
+    const count = (type: string) => Object.keys(template.findResources(type)).length;
+    const words = ['no', 'one', 'two', 'three', 'four'];
+    expect(count('AWS::SSM::Document')).toBe(1);
+    expect(count('AWS::SQS::Queue')).toBe(3);
+    expect(text).toContain(
+      `one SSM Command document that carries the drain agent, one Lambda function, ${words[count('AWS::Events::Rule')]} EventBridge rules, two SQS queues that buffer events for it, a dead-letter queue,`,
+    );
+  });
+
   it('describes the Lambda as synthesized', () => {
     const fn = Object.values(template.findResources('AWS::Lambda::Function')).find(
       (resource) => (resource as { Properties: { Handler?: string } }).Properties.Handler === 'index.handler',
