@@ -56,7 +56,11 @@ const CDK_KEYS = ['acknowledged-issue-numbers'];
 
 // CreateStack's StackName: letters, digits and hyphens, starting with a letter, at most 128 characters
 // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html).
-const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+const STACK_NAME_MAX_CHARS = 128;
+const STACK_NAME = new RegExp(`^[A-Za-z][A-Za-z0-9-]{0,${STACK_NAME_MAX_CHARS - 1}}$`);
+
+/** An unknown key this close to a known one (edits) is taken for a typo of it: 2, or a third of its length. */
+const typoEdits = (key: string): number => Math.max(2, key.length / 3);
 
 /** Edit distance between two keys, ignoring case: how a mistyped key finds the one meant. */
 function distance(a: string, b: string): number {
@@ -84,7 +88,7 @@ function checkKeys(context: Record<string, unknown>): void {
     if (/[:@]/.test(key) || CDK_KEYS.includes(key) || (KNOWN_KEYS as readonly string[]).includes(key))
       continue;
     const nearest = [...KNOWN_KEYS].sort((a, b) => distance(key, a) - distance(key, b))[0] as string;
-    const hint = distance(key, nearest) <= Math.max(2, key.length / 3) ? `did you mean ${nearest}? ` : '';
+    const hint = distance(key, nearest) <= typoEdits(key) ? `did you mean ${nearest}? ` : '';
     throw new UsageError(
       `unknown context key -c ${key}=${String(value)}: ${hint}fleet-drainer reads ${KNOWN_KEYS.join(', ')} (see lib/README.md)`,
     );
@@ -110,7 +114,7 @@ export function buildApp(app: App): void {
   const stackName = context('stackName') ?? 'FleetDrainer';
   if (!STACK_NAME.test(stackName)) {
     throw new UsageError(
-      `-c stackName must be a CloudFormation stack name (a letter, then letters, digits or hyphens; at most 128 characters), got "${stackName}"`,
+      `-c stackName must be a CloudFormation stack name (a letter, then letters, digits or hyphens; at most ${STACK_NAME_MAX_CHARS} characters), got "${stackName}"`,
     );
   }
   const policyPath = context('policy');

@@ -23,6 +23,10 @@ export const MIN_NODE_MAJOR = 18;
 export const MIN_NODE_MINOR = 3;
 const MIN_NODE = `${MIN_NODE_MAJOR}.${MIN_NODE_MINOR}`;
 const HEREDOC_END = 'FLEET_DRAIN_AGENT_END';
+/** gzip's smallest output: the agent rides inside the document's 64 KB. */
+const AGENT_GZIP_LEVEL = 9;
+/** Hex digits of the agent's SHA-256 in its file name on the host: one file per agent version. */
+const AGENT_HASH_CHARS = 16;
 
 /** Groups that drain with a policy of their own (already validated with resolvePolicy). */
 export interface GroupPolicy {
@@ -73,8 +77,8 @@ export function drainScript({
   policy,
   groupPolicies,
 }: Omit<DrainDocumentOptions, 'timeoutSeconds'>): string[] {
-  const agentB64 = gzipSync(agentBundle, { level: 9 }).toString('base64');
-  const agentHash = createHash('sha256').update(agentBundle).digest('hex').slice(0, 16);
+  const agentB64 = gzipSync(agentBundle, { level: AGENT_GZIP_LEVEL }).toString('base64');
+  const agentHash = createHash('sha256').update(agentBundle).digest('hex').slice(0, AGENT_HASH_CHARS);
   const names = Object.keys(DRAIN_PARAMETERS) as DrainParameterName[];
   return [
     '#!/bin/sh',

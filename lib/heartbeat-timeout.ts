@@ -23,9 +23,15 @@ import {
 export const LIFECYCLE_OVERHEAD_SECONDS =
   DELIVERY_TIMEOUT_SECONDS + DEFAULT_EXPIRY_GRACE_SECONDS + DEFAULT_ADOPTION_DELAY_SECONDS;
 
+/** Auto Scaling's global timeout of a lifecycle action: this many times H (and at most 48 hours). */
+export const GLOBAL_TIMEOUT_HEARTBEATS = 100;
+
+/** H spans at least this many reconcile periods: the Lambda heartbeats from ticks, with room for a lost one. */
+export const MIN_RECONCILE_PERIODS_PER_HEARTBEAT_TIMEOUT = 4;
+
 /** The longest the service lets a lifecycle action wait with heartbeats: min(48 h, 100 × H). */
 export const globalTimeoutSeconds = (heartbeatSeconds: number): number =>
-  Math.min(MAX_DRAIN_TIME.toSeconds(), 100 * heartbeatSeconds);
+  Math.min(MAX_DRAIN_TIME.toSeconds(), GLOBAL_TIMEOUT_HEARTBEATS * heartbeatSeconds);
 
 /** The longest wait a drain of `maxDrainSeconds` may need from its lifecycle action. */
 export const neededWaitSeconds = (maxDrainSeconds: number, heartbeatSeconds: number): number =>
@@ -54,11 +60,13 @@ export function heartbeatTimeoutSeconds(
   maxConcurrentDrains = DEFAULT_MAX_CONCURRENT_DRAINS,
 ): number {
   // 100 × H ≥ drain + overhead + H  ⇔  H ≥ (drain + overhead) / 99
-  const covering = Math.ceil((maxDrainSeconds + LIFECYCLE_OVERHEAD_SECONDS) / 99);
+  const covering = Math.ceil(
+    (maxDrainSeconds + LIFECYCLE_OVERHEAD_SECONDS) / (GLOBAL_TIMEOUT_HEARTBEATS - 1),
+  );
   const h = Math.max(
     MIN_HEARTBEAT_TIMEOUT_SECONDS,
     covering,
-    4 * reconcilePeriodSeconds,
+    MIN_RECONCILE_PERIODS_PER_HEARTBEAT_TIMEOUT * reconcilePeriodSeconds,
     apiBudgetSeconds(maxConcurrentDrains),
   );
   if (h < HEARTBEAT_TIMEOUT_MIN_SECONDS || h > HEARTBEAT_TIMEOUT_MAX_SECONDS) {
