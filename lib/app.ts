@@ -1,7 +1,6 @@
-// The CDK app that `cdk.json` runs.
+// The CDK app that `cdk.json` runs; its stacks make no lookups, so `cdk synth` works offline.
 //   npx cdk deploy -c autoScalingGroupNames=web,workers -c policy=./drain.json   attach to existing groups
 //   npx cdk deploy -c demo=true                                                  a demo group, drained
-// Stacks are environment-agnostic and make no lookups, so `cdk synth` works offline without credentials.
 
 import { readFileSync } from 'node:fs';
 import { App, Duration, Stack } from 'aws-cdk-lib';

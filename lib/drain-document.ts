@@ -48,10 +48,8 @@ export interface DrainDocumentOptions {
 const policyBase64 = (policy: DrainPolicy): string => Buffer.from(JSON.stringify(policy)).toString('base64');
 
 /**
- * The lines that set `$policy_b64`: the policy of the group being drained. One document carries every
- * distinct policy, so the Lambda sends every drain the same way. The group name is single-quoted in the
- * `case` pattern: the construct admits only names that match the parameter's allowedPattern (no quote, no
- * shell syntax), and names CloudFormation generates are letters, digits and dashes.
+ * The lines that set `$policy_b64` to the drained group's policy: one document carries every distinct one. The
+ * group name is single-quoted in the `case` pattern: the construct admits no name with quotes or shell syntax.
  */
 export function policySelection(policy: DrainPolicy, groupPolicies: readonly GroupPolicy[] = []): string[] {
   const byPolicy = new Map<string, string[]>();
@@ -164,11 +162,9 @@ export const WATCHDOG_MARGIN_ENV = 'FLEET_DRAIN_WATCHDOG_MARGIN_SECONDS';
 export const WATCHDOG_GRACE_ENV = 'FLEET_DRAIN_WATCHDOG_GRACE_SECONDS';
 
 /**
- * `run_drain`: starts the agent in the background with a watchdog beside it, waits, and leaves the agent's
- * exit code in $rc. The agent bounds its own work by the deadline; the watchdog bounds the agent, so that no
- * bug in it (a synchronous call that never returns) can hold the instance until the hook's global timeout:
- * deadline + margin, TERM (the agent reports `interrupted`); + grace, KILL. The watchdog writes nothing to
- * the command's stdout or stderr (it is gone before the script ends, and holds none of its pipes).
+ * `run_drain`: runs the agent in the background beside a watchdog and leaves its exit code in $rc. The watchdog
+ * bounds a stuck agent: TERM at deadline + margin (it reports `interrupted`), KILL after the grace. It writes
+ * nothing to the command's output and holds none of its pipes.
  */
 function watchdogLines(): string[] {
   const seconds = (env: string, fallback: number) =>
