@@ -1,7 +1,6 @@
-// The CDK app that `cdk.json` runs.
+// The CDK app that `cdk.json` runs; its stacks make no lookups, so `cdk synth` works offline.
 //   npx cdk deploy -c autoScalingGroupNames=web,workers -c policy=./drain.json   attach to existing groups
 //   npx cdk deploy -c demo=true                                                  a demo group, drained
-// Stacks are environment-agnostic and make no lookups, so `cdk synth` works offline without credentials.
 
 import { readFileSync } from 'node:fs';
 import { App, Duration, Stack } from 'aws-cdk-lib';
@@ -41,9 +40,64 @@ function loadPolicy(path: string): DrainPolicy {
   return policy as DrainPolicy;
 }
 
+/** The context keys this app reads (-c key=value). */
+const KNOWN_KEYS = [
+  'autoScalingGroupNames',
+  'policy',
+  'demo',
+  'maxDrainTime',
+  'maxConcurrentDrains',
+  'stackName',
+] as const;
+
+/** Un-namespaced keys that belong to the CDK itself (`cdk acknowledge` writes this one). */
+const CDK_KEYS = ['acknowledged-issue-numbers'];
+
+// CreateStack's StackName: letters, digits and hyphens, starting with a letter, at most 128 characters
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html).
+const STACK_NAME_MAX_CHARS = 128;
+const STACK_NAME = new RegExp(`^[A-Za-z][A-Za-z0-9-]{0,${STACK_NAME_MAX_CHARS - 1}}$`);
+
+/** An unknown key this close to a known one (edits) is taken for a typo of it: 2, or a third of its length. */
+const typoEdits = (key: string): number => Math.max(2, key.length / 3);
+
+/** Edit distance between two keys, ignoring case: how a mistyped key finds the one meant. */
+function distance(a: string, b: string): number {
+  const [x, y] = [a.toLowerCase(), b.toLowerCase()];
+  let row = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= y.length; j++)
+      next[j] = Math.min(
+        (row[j] as number) + 1,
+        (next[j - 1] as number) + 1,
+        (row[j - 1] as number) + (x[i - 1] === y[j - 1] ? 0 : 1),
+      );
+    row = next;
+  }
+  return row[y.length] as number;
+}
+
+/**
+ * Rejects a context key that is not the app's. Keys with a `:` or `@` are namespaced (feature flags, the
+ * CLI's own `aws:cdk:*`, cached lookups) and pass; any other key must be one the app reads.
+ */
+function checkKeys(context: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(context)) {
+    if (/[:@]/.test(key) || CDK_KEYS.includes(key) || (KNOWN_KEYS as readonly string[]).includes(key))
+      continue;
+    const nearest = [...KNOWN_KEYS].sort((a, b) => distance(key, a) - distance(key, b))[0] as string;
+    const hint = distance(key, nearest) <= typoEdits(key) ? `did you mean ${nearest}? ` : '';
+    throw new UsageError(
+      `unknown context key -c ${key}=${String(value)}: ${hint}fleet-drainer reads ${KNOWN_KEYS.join(', ')} (see lib/README.md)`,
+    );
+  }
+}
+
 /** Builds the app's stacks from the context (-c key=value). */
 export function buildApp(app: App): void {
-  const context = (key: string): string | undefined => {
+  checkKeys(app.node.getAllContext());
+  const context = (key: (typeof KNOWN_KEYS)[number]): string | undefined => {
     const value = app.node.tryGetContext(key);
     return value === undefined || value === '' ? undefined : String(value);
   };
@@ -51,7 +105,17 @@ export function buildApp(app: App): void {
     .split(',')
     .map((name) => name.trim())
     .filter(Boolean);
-  const demo = context('demo') === 'true';
+  const demoValue = context('demo');
+  if (demoValue !== undefined && demoValue !== 'true' && demoValue !== 'false') {
+    throw new UsageError(`-c demo must be true or false, got "${demoValue}"`);
+  }
+  const demo = demoValue === 'true';
+  const stackName = context('stackName') ?? 'FleetDrainer';
+  if (!STACK_NAME.test(stackName)) {
+    throw new UsageError(
+      `-c stackName must be a CloudFormation stack name (a letter, then letters, digits or hyphens; at most ${STACK_NAME_MAX_CHARS} characters), got "${stackName}"`,
+    );
+  }
   const policyPath = context('policy');
   const policy = policyPath === undefined ? undefined : loadPolicy(policyPath);
   const maxDrainSeconds = context('maxDrainTime');
@@ -70,7 +134,7 @@ export function buildApp(app: App): void {
         'attaching to existing groups needs their drain policy: -c policy=./drain.json (see "Writing a drain policy" in lib/README.md)',
       );
     }
-    const stack = new Stack(app, context('stackName') ?? 'FleetDrainer', {
+    const stack = new Stack(app, stackName, {
       description: 'fleet-drainer: drains instances before their Auto Scaling group terminates them',
     });
     new FleetDrainer(stack, 'Drainer', {

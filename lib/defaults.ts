@@ -26,12 +26,9 @@ export const MIN_RECONCILE_PERIOD = Duration.minutes(1);
 export const MAX_RECONCILE_PERIOD = Duration.minutes(30);
 
 /**
- * The smallest HeartbeatTimeout we set, although a shorter one would cover short drains: the reconciler
- * heartbeats once per slot of (H − period − margin)/2 (lambda/heartbeat-schedule.ts), so 900 s means one
- * heartbeat every 6 minutes per drain (300 s would mean one a minute on the shared Auto Scaling API
- * budget), and a Lambda outage of several minutes (a failed deploy, throttling) does not let an action time
- * out. The cost of a larger H: an instance whose drainer is gone waits up to H before the default result
- * (CONTINUE) lets it go.
+ * The smallest HeartbeatTimeout we set: the reconciler heartbeats once per (H − period − margin)/2, so 900 s
+ * is one heartbeat per drain every 6 minutes on the shared Auto Scaling budget, and a Lambda outage of a few
+ * minutes times no action out. The cost: an instance whose drainer is gone waits up to H.
  */
 export const MIN_HEARTBEAT_TIMEOUT_SECONDS = 900;
 export const [HEARTBEAT_TIMEOUT_MIN_SECONDS, HEARTBEAT_TIMEOUT_MAX_SECONDS] = HEARTBEAT_TIMEOUT_RANGE;
@@ -77,31 +74,35 @@ export const FAILED_EVENTS_RETENTION = Duration.days(14);
  */
 export const FUNCTION_TIMEOUT = Duration.minutes(5);
 
+/** The drainer function's memory: a tick over 10,000 drains peaks at 154 MB RSS (bench/scale-bench.mjs). */
+export const FUNCTION_MEMORY_MB = 256;
+
 /**
- * How many batches of one event queue the function processes at once (the event source mapping's
- * MaximumConcurrency; 2 is the service minimum). It caps the execution environments that handle events, so a
- * storm of lifecycle events (a scale-in of the whole fleet) waits in SQS instead of in throttled Auto Scaling
- * and SSM calls, and the reconcile tick, invoked directly by its schedule, always finds capacity and API
- * budget. A cap on the mapping, not reserved concurrency: reserving would fail `cdk deploy` in a fresh
- * account, whose concurrency limit is 10.
- * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
+ * The longest unique name of a drainer (in its document, hook and service names): `FleetDrain-` and 100
+ * characters stay within SSM's 128 for a document name.
+ */
+export const UNIQUE_NAME_MAX_CHARS = 100;
+
+/** Auto Scaling's limit on a lifecycle hook name (PutLifecycleHook's LifecycleHookName). */
+export const HOOK_NAME_MAX_CHARS = 255;
+
+/**
+ * Batches of one event queue handled at once (the mapping's MaximumConcurrency): a storm waits in SQS, not in
+ * throttled Auto Scaling and SSM calls, and the tick keeps capacity. Not reserved concurrency, which a fresh
+ * account (limit 10) refuses. https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
  */
 export const EVENT_QUEUE_MAX_CONCURRENCY = 5;
 /**
- * The status queue's: 2, the service minimum. Each status event completes a lifecycle action on the
- * account's one Auto Scaling budget, which the reconcile tick's heartbeats need too; two environments (the
- * handler runs their records one at a time) complete a storm's drains as fast as that budget lets them and
- * leave the tick most of it.
+ * The status queue's: 2, the service minimum. Each status event completes an action on the account's one
+ * Auto Scaling budget, which the tick's heartbeats need too: two environments complete a storm's drains as
+ * fast as that budget allows and leave the tick most of it.
  */
 export const STATUS_QUEUE_MAX_CONCURRENCY = 2;
 /** Events per batch (the mapping's BatchSize; the handler runs a batch's records a few at a time). */
 export const EVENT_QUEUE_BATCH_SIZE = 10;
 /**
- * The event queues' visibility timeout, in function timeouts: an event whose invocation failed comes back
- * after this. AWS asks for at least 6 × for a queue that an event source mapping consumes: the mapping may
- * retry a batch whose invocation was throttled, and a shorter timeout lets the same records come back, and
- * run twice, while that batch still runs. Slower redelivery of a failed event costs little: the reconciler
- * heartbeats, finishes and adopts from ground truth meanwhile.
+ * The event queues' visibility timeout, in function timeouts: AWS asks for at least 6 × on a queue a mapping
+ * consumes, or a throttled batch's records come back and run twice; the reconciler covers the slower retry.
  * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
  */
 export const EVENT_QUEUE_VISIBILITY_FACTOR = 6;
@@ -112,8 +113,7 @@ export const EVENT_QUEUE_VISIBILITY_FACTOR = 6;
 export const EVENT_QUEUE_MAX_RECEIVE_COUNT = 5;
 /**
  * How long an event may wait in an event queue (the SQS default). Shorter than the failed-events queue's
- * retention: SQS keeps a message's original enqueue time when it moves it to the dead-letter queue, so a
- * dead letter must be allowed to live longer than the queue it came from.
+ * retention: a dead letter keeps its original enqueue time, so it must be allowed to live longer there.
  */
 export const EVENT_QUEUE_RETENTION = Duration.days(4);
 /**
@@ -131,10 +131,8 @@ export const DEFAULT_MAX_CONCURRENT_DRAINS = 1000;
  */
 export const PLANNED_AUTO_SCALING_CALLS_PER_SECOND = 10;
 /**
- * Every lifecycle action needs at least one Auto Scaling call (its completion or a heartbeat) within H of its
- * event. With N drains at once, those first calls take N / PLANNED_AUTO_SCALING_CALLS_PER_SECOND seconds;
- * H ≥ 3 × that lets them take a third of the window, leaving the rest for heartbeats of long drains, the
- * reconciler's describes and the account's other users.
+ * N drains at once need N / PLANNED_AUTO_SCALING_CALLS_PER_SECOND seconds for their first Auto Scaling calls;
+ * H ≥ 3 × that gives them a third of H and leaves the rest to heartbeats, describes and other callers.
  */
 export const HEARTBEAT_TIMEOUT_HEADROOM = 3;
 /**

@@ -19,6 +19,16 @@ import { FleetDrainer } from './fleet-drainer';
 /** How long a demo job runs: a drain waits for the running one. */
 export const DEMO_JOB_SECONDS = 90;
 export const DEMO_WORKERS_PER_INSTANCE = 2;
+/** Two instances to start with, so that there is one to scale in; room for one more. */
+const DEMO_CAPACITY = { minCapacity: 0, maxCapacity: 3, desiredCapacity: 2 };
+/** Availability Zones of the demo VPC: two, as a real group would spread. */
+const DEMO_AZS = 2;
+/** The root volume, as big as Amazon Linux 2023's AMI snapshot. */
+const DEMO_ROOT_VOLUME_GB = 8;
+/** The running job (DEMO_JOB_SECONDS) and the policy's 3 minutes of TERM fit with room to spare. */
+const DEMO_MAX_DRAIN_TIME = Duration.minutes(15);
+/** systemd's own stop timeout, longer than the policy's TERM/3m/KILL/5s: the agent, not systemd, KILLs. */
+const DEMO_STOP_TIMEOUT_SECONDS = 300;
 
 /** The demo's drain policy: stop taking jobs, then TERM the workers and give them time to finish. */
 export const DEMO_POLICY: DrainPolicy = {
@@ -50,7 +60,7 @@ Description=fleet-drainer demo worker %i
 ExecStart=/usr/bin/node /opt/demo-worker/worker.js %i
 Restart=always
 KillMode=mixed
-TimeoutStopSec=300
+TimeoutStopSec=${DEMO_STOP_TIMEOUT_SECONDS}
 [Install]
 WantedBy=multi-user.target
 `;
@@ -67,9 +77,12 @@ export class DemoStack extends Stack {
   constructor(scope: Construct, id: string, props: DemoStackProps = {}) {
     super(scope, id, props);
     const vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: 2,
+      maxAzs: DEMO_AZS,
       natGateways: 0,
       subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC }],
+      // Nothing uses the default security group (the instances have their own); emptying it would add a
+      // custom-resource Lambda to a throwaway stack. Explicit, so no feature flag flips it.
+      restrictDefaultSecurityGroup: false,
     });
     Validations.of(vpc).acknowledge({
       id: 'AwsSolutions::AwsSolutions-VPC7',
@@ -110,7 +123,10 @@ export class DemoStack extends Stack {
       blockDevices: [
         {
           deviceName: '/dev/xvda',
-          volume: ec2.BlockDeviceVolume.ebs(8, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
+          volume: ec2.BlockDeviceVolume.ebs(DEMO_ROOT_VOLUME_GB, {
+            encrypted: true,
+            volumeType: ec2.EbsDeviceVolumeType.GP3,
+          }),
         },
       ],
     });
@@ -118,9 +134,7 @@ export class DemoStack extends Stack {
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
       launchTemplate,
-      minCapacity: 0,
-      maxCapacity: 3,
-      desiredCapacity: 2,
+      ...DEMO_CAPACITY,
     });
     Validations.of(this.group).acknowledge({
       id: 'Annotation::@aws-cdk/aws-autoscaling:desiredCapacitySet',
@@ -135,13 +149,13 @@ export class DemoStack extends Stack {
     this.drainer = new FleetDrainer(this, 'Drainer', {
       groups: [this.group],
       policy: props.policy ?? DEMO_POLICY,
-      maxDrainTime: Duration.minutes(15),
+      maxDrainTime: DEMO_MAX_DRAIN_TIME,
     });
 
     new CfnOutput(this, 'ScaleIn', {
       description:
         'Scale in by one instance, then watch the drain in the drainer Lambda log and the dashboard',
-      value: `aws autoscaling set-desired-capacity --auto-scaling-group-name ${this.group.autoScalingGroupName} --desired-capacity 1`,
+      value: `aws autoscaling set-desired-capacity --auto-scaling-group-name ${this.group.autoScalingGroupName} --desired-capacity ${DEMO_CAPACITY.desiredCapacity - 1}`,
     });
     new CfnOutput(this, 'DrainerLogs', {
       value: `aws logs tail ${this.drainer.function.logGroup.logGroupName} --follow`,

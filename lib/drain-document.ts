@@ -23,6 +23,10 @@ export const MIN_NODE_MAJOR = 18;
 export const MIN_NODE_MINOR = 3;
 const MIN_NODE = `${MIN_NODE_MAJOR}.${MIN_NODE_MINOR}`;
 const HEREDOC_END = 'FLEET_DRAIN_AGENT_END';
+/** gzip's smallest output: the agent rides inside the document's 64 KB. */
+const AGENT_GZIP_LEVEL = 9;
+/** Hex digits of the agent's SHA-256 in its file name on the host: one file per agent version. */
+const AGENT_HASH_CHARS = 16;
 
 /** Groups that drain with a policy of their own (already validated with resolvePolicy). */
 export interface GroupPolicy {
@@ -44,10 +48,8 @@ export interface DrainDocumentOptions {
 const policyBase64 = (policy: DrainPolicy): string => Buffer.from(JSON.stringify(policy)).toString('base64');
 
 /**
- * The lines that set `$policy_b64`: the policy of the group being drained. One document carries every
- * distinct policy, so the Lambda sends every drain the same way. The group name is single-quoted in the
- * `case` pattern: the construct admits only names that match the parameter's allowedPattern (no quote, no
- * shell syntax), and names CloudFormation generates are letters, digits and dashes.
+ * The lines that set `$policy_b64` to the drained group's policy: one document carries every distinct one. The
+ * group name is single-quoted in the `case` pattern: the construct admits no name with quotes or shell syntax.
  */
 export function policySelection(policy: DrainPolicy, groupPolicies: readonly GroupPolicy[] = []): string[] {
   const byPolicy = new Map<string, string[]>();
@@ -73,8 +75,8 @@ export function drainScript({
   policy,
   groupPolicies,
 }: Omit<DrainDocumentOptions, 'timeoutSeconds'>): string[] {
-  const agentB64 = gzipSync(agentBundle, { level: 9 }).toString('base64');
-  const agentHash = createHash('sha256').update(agentBundle).digest('hex').slice(0, 16);
+  const agentB64 = gzipSync(agentBundle, { level: AGENT_GZIP_LEVEL }).toString('base64');
+  const agentHash = createHash('sha256').update(agentBundle).digest('hex').slice(0, AGENT_HASH_CHARS);
   const names = Object.keys(DRAIN_PARAMETERS) as DrainParameterName[];
   return [
     '#!/bin/sh',
@@ -160,11 +162,9 @@ export const WATCHDOG_MARGIN_ENV = 'FLEET_DRAIN_WATCHDOG_MARGIN_SECONDS';
 export const WATCHDOG_GRACE_ENV = 'FLEET_DRAIN_WATCHDOG_GRACE_SECONDS';
 
 /**
- * `run_drain`: starts the agent in the background with a watchdog beside it, waits, and leaves the agent's
- * exit code in $rc. The agent bounds its own work by the deadline; the watchdog bounds the agent, so that no
- * bug in it (a synchronous call that never returns) can hold the instance until the hook's global timeout:
- * deadline + margin, TERM (the agent reports `interrupted`); + grace, KILL. The watchdog writes nothing to
- * the command's stdout or stderr (it is gone before the script ends, and holds none of its pipes).
+ * `run_drain`: runs the agent in the background beside a watchdog and leaves its exit code in $rc. The watchdog
+ * bounds a stuck agent: TERM at deadline + margin (it reports `interrupted`), KILL after the grace. It writes
+ * nothing to the command's output and holds none of its pipes.
  */
 function watchdogLines(): string[] {
   const seconds = (env: string, fallback: number) =>

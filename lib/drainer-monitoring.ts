@@ -24,6 +24,14 @@ export const OUTCOMES = [
   'expired',
 ] as const;
 const PERIOD = Duration.minutes(5);
+/** The Lambda errors alarm: errors in this many of the last few periods (a lone retried failure is not one). */
+const LAMBDA_ERROR_PERIODS = { datapointsToAlarm: 2, evaluationPeriods: 3 };
+/** A dashboard row is 24 columns wide: one, two or three widgets to a row. */
+const FULL_WIDTH = 24;
+const HALF_WIDTH = FULL_WIDTH / 2;
+const THIRD_WIDTH = FULL_WIDTH / 3;
+/** What the dashboard shows when opened: the last day of drains. */
+const DASHBOARD_INTERVAL = Duration.days(1);
 
 /**
  * A metric of one drainer's Lambda: Powertools adds the `service` dimension to every metric, and each drainer
@@ -66,6 +74,7 @@ export class DrainerMonitoring extends Construct {
     const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string, extra = {}) => {
       const created = new cloudwatch.Alarm(this, alarmId, {
         metric,
+        // At the first one: one bad drain or one undelivered event is worth a look.
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -97,8 +106,9 @@ export class DrainerMonitoring extends Construct {
       alarm(
         'LambdaErrors',
         props.function.metricErrors({ period: PERIOD, statistic: 'Sum' }),
-        'the drainer Lambda failed in 2 of the last 3 periods of 5 minutes (retried invocations included)',
-        { evaluationPeriods: 3, datapointsToAlarm: 2 },
+        `the drainer Lambda failed in ${LAMBDA_ERROR_PERIODS.datapointsToAlarm} of the last ` +
+          `${LAMBDA_ERROR_PERIODS.evaluationPeriods} periods of ${PERIOD.toMinutes()} minutes (retried invocations included)`,
+        LAMBDA_ERROR_PERIODS,
       );
       alarm(
         'FailedEvents',
@@ -130,14 +140,14 @@ export class DrainerMonitoring extends Construct {
       drainerMetric(props.serviceName, 'DrainsFinished', { outcome }).with({ label: outcome }),
     );
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      defaultInterval: Duration.days(1),
+      defaultInterval: DASHBOARD_INTERVAL,
       widgets: [
         [
           new cloudwatch.GraphWidget({
             title: 'Drains finished, by outcome',
             left: outcomes,
             stacked: true,
-            width: 12,
+            width: HALF_WIDTH,
           }),
           new cloudwatch.GraphWidget({
             title: 'Drain duration (drained, forced)',
@@ -148,7 +158,7 @@ export class DrainerMonitoring extends Construct {
                 }),
               ),
             ),
-            width: 12,
+            width: HALF_WIDTH,
           }),
         ],
         [
@@ -163,7 +173,7 @@ export class DrainerMonitoring extends Construct {
                 period: PERIOD,
               }),
             ],
-            width: 8,
+            width: THIRD_WIDTH,
           }),
           new cloudwatch.GraphWidget({
             title: 'Heartbeats, adoptions, actions gone',
@@ -174,7 +184,7 @@ export class DrainerMonitoring extends Construct {
                 label: 'lifecycle action gone',
               }),
             ],
-            width: 8,
+            width: THIRD_WIDTH,
           }),
           new cloudwatch.GraphWidget({
             title: 'Drainer Lambda',
@@ -183,7 +193,7 @@ export class DrainerMonitoring extends Construct {
               props.function.metricErrors({ period: PERIOD }),
             ],
             right: [props.failedEventsQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD })],
-            width: 8,
+            width: THIRD_WIDTH,
           }),
         ],
         [
@@ -199,7 +209,7 @@ export class DrainerMonitoring extends Construct {
                 .metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum' })
                 .with({ label: `${name} oldest` }),
             ),
-            width: 24,
+            width: FULL_WIDTH,
           }),
         ],
         ...(this.alarms.length > 0
@@ -208,7 +218,7 @@ export class DrainerMonitoring extends Construct {
                 new cloudwatch.AlarmStatusWidget({
                   title: 'fleet-drainer alarms',
                   alarms: this.alarms,
-                  width: 24,
+                  width: FULL_WIDTH,
                 }),
               ],
             ]

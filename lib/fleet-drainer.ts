@@ -57,10 +57,12 @@ import {
   EVENT_QUEUE_RETENTION,
   EVENT_QUEUE_VISIBILITY_FACTOR,
   FAILED_EVENTS_RETENTION,
+  FUNCTION_MEMORY_MB,
   FUNCTION_TIMEOUT,
   HEARTBEAT_TIMEOUT_HEADROOM,
   HEARTBEAT_TIMEOUT_MAX_SECONDS,
   HOOK_METADATA,
+  HOOK_NAME_MAX_CHARS,
   LOG_RETENTION,
   MAX_CONCURRENT_DRAINS,
   MAX_DOCUMENT_TIMEOUT_SECONDS,
@@ -72,6 +74,7 @@ import {
   RULE_MAX_EVENT_AGE,
   RULE_RETRY_ATTEMPTS,
   STATUS_QUEUE_MAX_CONCURRENCY,
+  UNIQUE_NAME_MAX_CHARS,
 } from './defaults';
 import {
   EVENT_PATTERN_LIMIT_CHARS,
@@ -110,7 +113,7 @@ const GROUP_NAME = new RegExp(DRAIN_PARAMETERS.autoScalingGroupName.pattern);
  * A hook name both Auto Scaling ([A-Za-z0-9\-_\/]+, 1–255) and the document's lifecycleHookName parameter
  * accept. https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutLifecycleHook.html
  */
-const HOOK_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/;
+const HOOK_NAME = new RegExp(`^[A-Za-z0-9][A-Za-z0-9_-]{0,${HOOK_NAME_MAX_CHARS - 1}}$`);
 
 /** A group that drains with a policy of its own instead of the drainer's `policy`. */
 export interface FleetDrainerGroup {
@@ -232,7 +235,7 @@ export class FleetDrainer extends Construct {
     const resultPolicy = props.resultPolicy ?? DEFAULT_RESULT_POLICY;
     // One unique name, for everything that must differ between two drainers (the document, the hook, the
     // metrics' service dimension).
-    const uniqueName = Names.uniqueResourceName(this, { maxLength: 100, separator: '-' });
+    const uniqueName = Names.uniqueResourceName(this, { maxLength: UNIQUE_NAME_MAX_CHARS, separator: '-' });
     const hookName = props.hookName ?? `${DEFAULT_HOOK_NAME_PREFIX}-${uniqueName}`;
     const maxConcurrentDrains = validateMaxConcurrentDrains(
       props.maxConcurrentDrains ?? DEFAULT_MAX_CONCURRENT_DRAINS,
@@ -244,7 +247,7 @@ export class FleetDrainer extends Construct {
     }
     if (!HOOK_NAME.test(hookName)) {
       throw new Error(
-        `\`hookName\` must be 1 to 255 letters, digits, \`-\` or \`_\`, starting with a letter or digit, got "${hookName}"`,
+        `\`hookName\` must be 1 to ${HOOK_NAME_MAX_CHARS} letters, digits, \`-\` or \`_\`, starting with a letter or digit, got "${hookName}"`,
       );
     }
     const groups = validateGroups(props.groups);
@@ -380,7 +383,7 @@ export class FleetDrainer extends Construct {
       handler: 'index.handler',
       role,
       logGroup,
-      memorySize: 256,
+      memorySize: FUNCTION_MEMORY_MB,
       timeout: FUNCTION_TIMEOUT,
       environment: {
         [ENV_DOCUMENT_NAME]: this.documentName,
@@ -701,7 +704,7 @@ export class FleetDrainer extends Construct {
     }
     groupLimits.push((subset) => environmentBytes(subset) <= LAMBDA_ENVIRONMENT_LIMIT_BYTES);
 
-    // EventBridge: the patterns no longer grow with the groups, but stay checked.
+    // EventBridge: the patterns do not grow with the groups, but stay checked.
     for (const rule of rules) {
       const pattern = stack.resolve((rule.node.defaultChild as events.CfnRule).eventPattern);
       if (pattern === undefined) continue;
@@ -835,6 +838,7 @@ function validateReconcilePeriod(period: Duration): number {
   if (
     seconds < MIN_RECONCILE_PERIOD.toSeconds() ||
     seconds > MAX_RECONCILE_PERIOD.toSeconds() ||
+    // The tick's schedule is an EventBridge rate, which counts whole minutes.
     seconds % 60 !== 0
   ) {
     throw new Error(

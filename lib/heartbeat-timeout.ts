@@ -13,40 +13,38 @@ import {
 } from './defaults';
 
 /**
- * What a lifecycle action may have to wait beyond the drain itself (lambda/config.ts checks the same): the
- * delivery wait (SendCommand's TimeoutSeconds, after which the tick completes a drain SSM never delivered
- * to an agent that is not online as `unreachable`; SSM's own delivery timeout is TimeoutSeconds plus the
- * document's execution timeout, monitor-commands.html, but a command it delivers that late still stops at
- * the same deadline), the Lambda's grace before it completes an overdue drain as `expired`, and the adoption
- * delay before an adopted drain starts. On top of that comes up to H after the last heartbeat.
+ * What a lifecycle action may wait beyond the drain (lambda/config.ts checks the same): SendCommand's delivery
+ * wait (then `unreachable`), the Lambda's grace before `expired`, and the adoption delay; then up to H after
+ * the last heartbeat.
  */
 export const LIFECYCLE_OVERHEAD_SECONDS =
   DELIVERY_TIMEOUT_SECONDS + DEFAULT_EXPIRY_GRACE_SECONDS + DEFAULT_ADOPTION_DELAY_SECONDS;
 
+/** Auto Scaling's global timeout of a lifecycle action: this many times H (and at most 48 hours). */
+export const GLOBAL_TIMEOUT_HEARTBEATS = 100;
+
+/** H spans at least this many reconcile periods: the Lambda heartbeats from ticks, with room for a lost one. */
+export const MIN_RECONCILE_PERIODS_PER_HEARTBEAT_TIMEOUT = 4;
+
 /** The longest the service lets a lifecycle action wait with heartbeats: min(48 h, 100 × H). */
 export const globalTimeoutSeconds = (heartbeatSeconds: number): number =>
-  Math.min(MAX_DRAIN_TIME.toSeconds(), 100 * heartbeatSeconds);
+  Math.min(MAX_DRAIN_TIME.toSeconds(), GLOBAL_TIMEOUT_HEARTBEATS * heartbeatSeconds);
 
 /** The longest wait a drain of `maxDrainSeconds` may need from its lifecycle action. */
 export const neededWaitSeconds = (maxDrainSeconds: number, heartbeatSeconds: number): number =>
   maxDrainSeconds + LIFECYCLE_OVERHEAD_SECONDS + heartbeatSeconds;
 
 /**
- * The H (seconds) that `maxConcurrentDrains` drains at once need from the Auto Scaling API budget: every
- * lifecycle action needs one call (its completion or a heartbeat) within H of its event, and at
- * PLANNED_AUTO_SCALING_CALLS_PER_SECOND those first calls may take a third of H (HEARTBEAT_TIMEOUT_HEADROOM).
- * 1,000 drains: 300 s; 10,000: 3,000 s.
+ * The H (seconds) that `maxConcurrentDrains` drains at once need: each action's first Auto Scaling call within
+ * a third of H (HEARTBEAT_TIMEOUT_HEADROOM) at PLANNED_AUTO_SCALING_CALLS_PER_SECOND. 1,000 drains: 300 s.
  */
 export const apiBudgetSeconds = (maxConcurrentDrains: number): number =>
   Math.ceil((HEARTBEAT_TIMEOUT_HEADROOM * maxConcurrentDrains) / PLANNED_AUTO_SCALING_CALLS_PER_SECOND);
 
 /**
- * The smallest H (seconds) such that 100 × H covers the wait a drain may need (neededWaitSeconds), that is
- * at least four reconcile periods (the Lambda heartbeats from ticks and its slots leave room for one
- * lost tick), that gives `maxConcurrentDrains` drains at once their first Auto Scaling call within the
- * planned API budget (apiBudgetSeconds), and not below MIN_HEARTBEAT_TIMEOUT_SECONDS. Whether
- * min(48 h, 100 × H) covers it too is checked by the caller (see maxDrainSeconds).
- * https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
+ * The smallest H (seconds) whose global timeout covers neededWaitSeconds, that spans the minimum reconcile
+ * periods and the API budget (apiBudgetSeconds), and is at least MIN_HEARTBEAT_TIMEOUT_SECONDS; the caller
+ * checks the 48 hours (maxDrainSeconds). https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
  */
 export function heartbeatTimeoutSeconds(
   maxDrainSeconds: number,
@@ -54,11 +52,13 @@ export function heartbeatTimeoutSeconds(
   maxConcurrentDrains = DEFAULT_MAX_CONCURRENT_DRAINS,
 ): number {
   // 100 × H ≥ drain + overhead + H  ⇔  H ≥ (drain + overhead) / 99
-  const covering = Math.ceil((maxDrainSeconds + LIFECYCLE_OVERHEAD_SECONDS) / 99);
+  const covering = Math.ceil(
+    (maxDrainSeconds + LIFECYCLE_OVERHEAD_SECONDS) / (GLOBAL_TIMEOUT_HEARTBEATS - 1),
+  );
   const h = Math.max(
     MIN_HEARTBEAT_TIMEOUT_SECONDS,
     covering,
-    4 * reconcilePeriodSeconds,
+    MIN_RECONCILE_PERIODS_PER_HEARTBEAT_TIMEOUT * reconcilePeriodSeconds,
     apiBudgetSeconds(maxConcurrentDrains),
   );
   if (h < HEARTBEAT_TIMEOUT_MIN_SECONDS || h > HEARTBEAT_TIMEOUT_MAX_SECONDS) {

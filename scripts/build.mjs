@@ -121,9 +121,10 @@ try {
     if (!quiet) console.log('dist/lib/index.js, dist/types/lib/index.d.ts');
   }
 
-  // The developer's CLI (`fleet-drainer drill`): runs from a clone with its dev dependencies, so every
-  // package stays external. It finds the twin's files and the Lambda bundle relative to import.meta.url,
-  // which a CommonJS bundle takes from its own file name (dist/ sits as deep as twin/).
+  // The `fleet-drainer` command (`drill`): runs from a clone and from the installed package alike, so it
+  // bundles what it needs (the SDK clients, Powertools) and leaves out only the peer dependencies that a CDK
+  // app has. It finds the twin's demo worker and the Lambda bundle relative to import.meta.url, which a
+  // CommonJS bundle takes from its own file name (dist/ sits as deep as twin/).
   await build({
     entryPoints: ['twin/cli.ts'],
     outfile: `${scratch}/fleet-drainer.js`,
@@ -131,7 +132,13 @@ try {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    packages: 'external',
+    external: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'],
+    // ESM builds of the SDK tree-shake far better, as for the Lambda; minified to keep the package small,
+    // with the functions' names kept for the stack trace of a crash.
+    mainFields: ['module', 'main'],
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
     banner: {
       js: '#!/usr/bin/env node\nconst __importMetaUrl = require("node:url").pathToFileURL(__filename).href;',
     },

@@ -144,4 +144,41 @@ describe('the app', () => {
     expect(notNumber.stderr).toMatch(/-c maxConcurrentDrains must be a whole number, got "many"/);
     expect(notNumber.stderr).not.toMatch(/^\s+at /m);
   });
+
+  it('rejects a context key it does not know, in one line naming the key meant', () => {
+    const run = runApp(['demo=true', 'maxDrainTme=30']);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      'fleet-drainer: unknown context key -c maxDrainTme=30: did you mean maxDrainTime? fleet-drainer reads ' +
+        'autoScalingGroupNames, policy, demo, maxDrainTime, maxConcurrentDrains, stackName (see lib/README.md)\n',
+    );
+  });
+
+  it("lets namespaced context through: feature flags, the CLI's own keys, cached lookups", () => {
+    // Nothing to build: the app gets past the keys and stops at its usage.
+    const run = runApp([
+      '@aws-cdk/core:newStyleStackSynthesis=true',
+      'aws:cdk:version-reporting=false',
+      'ssm:/demo/ami=ami-12345678',
+      'acknowledged-issue-numbers=32775',
+    ]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^fleet-drainer: Tell fleet-drainer what to drain:/);
+  });
+
+  it('rejects a stack name CloudFormation would refuse, in one line and without a stack trace', () => {
+    for (const name of ['bad name!', '1st', 'x'.repeat(129)]) {
+      const run = runApp(['demo=true', `stackName=${name}`]);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toBe(
+        `fleet-drainer: -c stackName must be a CloudFormation stack name (a letter, then letters, digits or hyphens; at most 128 characters), got "${name}"\n`,
+      );
+    }
+  });
+
+  it('takes only true or false for -c demo', () => {
+    const run = runApp(['demo=yes']);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe('fleet-drainer: -c demo must be true or false, got "yes"\n');
+  });
 });

@@ -1,8 +1,10 @@
-// The package as a consumer gets it: `npm pack`, unpacked into a fresh CDK app, imported by name, used, and
-// synthesized — in JavaScript, and type-checked in TypeScript against the shipped declarations.
+// The package as a consumer gets it: `npm pack`, unpacked into a fresh CDK app that has only the peer
+// dependencies, imported by name, used, and synthesized — in JavaScript, and type-checked in TypeScript
+// against the shipped declarations — and its `fleet-drainer` command run there.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -14,6 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { isolationMode } from '../../twin/instances';
 
 const ROOT = resolve(__dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'fleet-drainer-pack-'));
@@ -30,16 +33,20 @@ beforeAll(() => {
   ) as { filename: string }[];
   const tarball = join(dir, (packed[0] as { filename: string }).filename);
 
-  // A fresh app whose node_modules links to ours (no network), with the package unpacked into it.
+  // A fresh CDK app with nothing installed but the peer dependencies (linked to ours: no network) and the
+  // package, unpacked where npm puts it, its commands linked into node_modules/.bin as npm links them.
   const modules = join(appDir, 'node_modules');
-  mkdirSync(modules, { recursive: true });
-  for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
-    if (entry === '.bin' || entry === 'fleet-drainer') continue;
-    symlinkSync(join(ROOT, 'node_modules', entry), join(modules, entry));
-  }
+  mkdirSync(join(modules, '.bin'), { recursive: true });
+  for (const peer of ['aws-cdk-lib', 'constructs'])
+    symlinkSync(join(ROOT, 'node_modules', peer), join(modules, peer));
   const target = join(modules, 'fleet-drainer');
   mkdirSync(target);
   execFileSync('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);
+  const { bin } = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8')) as {
+    bin: Record<string, string>;
+  };
+  for (const [command, file] of Object.entries(bin))
+    symlinkSync(join('..', 'fleet-drainer', file), join(modules, '.bin', command));
   writeFileSync(join(appDir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
 }, 60_000);
 
@@ -61,6 +68,14 @@ it('ships the construct, its declarations and the prebuilt assets, and no source
     ]),
   );
   expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
+});
+
+it('ships the licence and the READMEs beside the code that exist', () => {
+  const root = join(appDir, 'node_modules/fleet-drainer');
+  expect(readFileSync(join(root, 'LICENSE'), 'utf8')).toContain('Apache License');
+  const { files } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
+  for (const readme of files.filter((file) => file.endsWith('README.md')))
+    expect(existsSync(join(root, readme)), readme).toBe(existsSync(join(ROOT, readme)));
 });
 
 it('synthesizes a consumer stack that uses FleetDrainer', { timeout: 60_000 }, () => {
@@ -120,3 +135,19 @@ export const bad: DrainPolicy = { version: 1, targets: [{ name: 'x', systemd: 'x
   });
   expect(tsc.status, tsc.stdout).toBe(0);
 });
+
+// The drill's instances are PID namespaces; without unshare (not root, or no user namespaces) it cannot run.
+it.runIf(isolationMode() === 'pid-namespace')(
+  'runs `npx fleet-drainer drill` in the consumer app, with only the peer dependencies installed',
+  { timeout: 90_000 },
+  () => {
+    const run = spawnSync('npx', ['--no', 'fleet-drainer', 'drill', '--instances', '2', '--scale-in', '1'], {
+      cwd: appDir,
+      encoding: 'utf8',
+      timeout: 80_000,
+      env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' },
+    });
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain('Drill passed');
+  },
+);
