@@ -8,6 +8,9 @@ import { DemoStack } from '../../lib/demo-stack';
 import { FleetDrainer } from '../../lib/index';
 import { POLICY } from './helpers';
 
+// cdk-nag walks every resource of a full synth: about 15 s alone, several times that on a loaded machine.
+const NAG_SYNTH_TIMEOUT_MS = 120_000;
+
 it('passes AwsSolutions with every finding acknowledged with a reason', () => {
   const app = new App();
   const stack = new Stack(app, 'Nag');
@@ -44,11 +47,11 @@ it('passes AwsSolutions with every finding acknowledged with a reason', () => {
     .flatMap((entry) => Object.entries(entry.data as Record<string, string>));
   expect(acknowledged.length).toBeGreaterThan(0);
   for (const [id, reason] of acknowledged) expect(reason, id).toMatch(/\w+ \w+ \w+/);
-});
+}, NAG_SYNTH_TIMEOUT_MS);
 
 it('passes AwsSolutions on the demo stack too', () => {
   const app = new App();
   new DemoStack(app, 'Demo');
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   expect(() => app.synth()).not.toThrow();
-});
+}, NAG_SYNTH_TIMEOUT_MS);
