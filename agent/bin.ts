@@ -1,8 +1,8 @@
 // Entry point of dist/fleet-drain-agent.js: wires the process (signals, stdio, exit code) to main().
 
 import { readFileSync } from 'node:fs';
-import { main } from './cli.js';
-import { EXIT } from './exit-codes.js';
+import { main } from './cli/cli.js';
+import { EXIT } from './report/exit-codes.js';
 
 const abort = new AbortController();
 // TERM or INT (an SSM cancel, an operator's Ctrl-C): stop escalating, report, exit 4.

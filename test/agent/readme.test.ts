@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs script without types
 import { presetsTable } from '../../scripts/presets-table.mjs';
 
-it('the README carries the presets table generated from agent/presets.ts', () => {
+it('the README carries the presets table generated from agent/policy/presets.ts', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   expect(readme).toContain(presetsTable());
 });

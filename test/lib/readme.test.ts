@@ -16,7 +16,7 @@ import { presetsTable } from '../../scripts/presets-table.mjs';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
-it('carries the presets table generated from agent/presets.ts', () => {
+it('carries the presets table generated from agent/policy/presets.ts', () => {
   expect(readme).toContain(presetsTable());
 });
 

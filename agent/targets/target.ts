@@ -1,7 +1,7 @@
 // What the escalation engine needs from a target, whatever stands behind it (/proc, systemd, docker).
 
-import type { ProcessReport, TargetKind } from './report.js';
-import type { Signal } from './signals.js';
+import type { Signal } from '../host/signals.js';
+import type { ProcessReport, TargetKind } from '../report/report.js';
 
 export interface DrainTarget {
   readonly name: string;

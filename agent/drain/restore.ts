@@ -8,11 +8,11 @@
 
 import { readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { restoreRestartPolicies } from './docker-target.js';
+import type { Logger } from '../../common/log.js';
+import { restoreRestartPolicies } from '../targets/docker-target.js';
+import { cli } from '../targets/supervised-target.js';
+import { DROP_IN_HEADER } from '../targets/systemd-target.js';
 import type { DrainState } from './drain-state.js';
-import type { Logger } from './log.js';
-import { cli } from './supervised-target.js';
-import { DROP_IN_HEADER } from './systemd-target.js';
 
 export interface Restored {
   markers: number;

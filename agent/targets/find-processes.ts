@@ -3,8 +3,8 @@
 // keeps its group and session: Faust's warning that KILL leaves such children behind).
 
 import { readFileSync } from 'node:fs';
-import type { ProcessMatch } from './policy.js';
-import type { ProcReader, ProcStat, Snapshot } from './proc.js';
+import type { ProcReader, ProcStat, Snapshot } from '../host/proc.js';
+import type { ProcessMatch } from '../policy/policy.js';
 import type { Protection } from './protected-processes.js';
 
 /** A compiled ProcessMatch: every given criterion must hold. */

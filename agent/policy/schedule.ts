@@ -2,8 +2,8 @@
 // A signal item is sent to the target; a duration item waits that long, but ends as soon as the target is gone.
 // Signals are names (TERM, SIGTERM) or numbers; a bare number right after a signal is a wait in seconds.
 
+import { parseSignal, SIGKILL, type Signal } from '../host/signals.js';
 import { formatDuration, parseDuration } from './duration.js';
-import { parseSignal, SIGKILL, type Signal } from './signals.js';
 
 /** How long to wait for the kernel to reap the processes after the final KILL when the schedule says nothing. */
 export const FINAL_KILL_WAIT_MS = 5_000;

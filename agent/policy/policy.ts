@@ -2,9 +2,9 @@
 // run last. One source of truth: the agent validates with it, the CDK construct types its props with it and
 // validates at synth time, and the README's reference is written from it.
 
+import { pseudoRootOf } from '../host/safe-fs.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_SCHEDULE, PRESETS, type PresetName } from './presets.js';
-import { pseudoRootOf } from './safe-fs.js';
 import { parseSchedule, type Schedule, ScheduleError } from './schedule.js';
 
 export const POLICY_VERSION = 1;

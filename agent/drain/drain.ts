@@ -2,16 +2,14 @@
 // (honouring `after`), run finally, and build the one report.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DockerTarget, type RestartPolicies, restoreRestartPolicies } from './docker-target.js';
-import { type DrainState, DrainStore, type TargetProgress } from './drain-state.js';
-import { escalate } from './escalate.js';
-import { EXIT } from './exit-codes.js';
-import type { Logger } from './log.js';
-import type { ResolvedPolicy, ResolvedTarget } from './policy.js';
-import { canonicalJson, policyFingerprint } from './policy-fingerprint.js';
-import { type ProcReader, procReader } from './proc.js';
-import { identity, type Kill, ProcessTarget, type TrackedProcess } from './process-target.js';
-import { type Protection, protectProcesses } from './protected-processes.js';
+import type { Logger } from '../../common/log.js';
+import { type ProcReader, procReader } from '../host/proc.js';
+import { describeResult, runCommand } from '../host/run-command.js';
+import { SIGKILL } from '../host/signals.js';
+import type { ResolvedPolicy, ResolvedTarget } from '../policy/policy.js';
+import { canonicalJson, policyFingerprint } from '../policy/policy-fingerprint.js';
+import { finalStepMs } from '../policy/schedule.js';
+import { EXIT } from '../report/exit-codes.js';
 import {
   type DrainOutcome,
   type DrainReport,
@@ -20,13 +18,15 @@ import {
   type StepReport,
   type TargetOutcome,
   type TargetReport,
-} from './report.js';
-import { describeResult, runCommand } from './run-command.js';
+} from '../report/report.js';
+import { DockerTarget, type RestartPolicies, restoreRestartPolicies } from '../targets/docker-target.js';
+import { identity, type Kill, ProcessTarget, type TrackedProcess } from '../targets/process-target.js';
+import { type Protection, protectProcesses } from '../targets/protected-processes.js';
+import { type DropIns, SystemdTarget } from '../targets/systemd-target.js';
+import type { DrainClock, DrainTarget } from '../targets/target.js';
+import { type DrainState, DrainStore, type TargetProgress } from './drain-state.js';
+import { escalate } from './escalate.js';
 import { runSteps } from './run-steps.js';
-import { finalStepMs } from './schedule.js';
-import { SIGKILL } from './signals.js';
-import { type DropIns, SystemdTarget } from './systemd-target.js';
-import type { DrainClock, DrainTarget } from './target.js';
 
 export interface DrainOptions {
   id: string;

@@ -9,9 +9,9 @@
 // `unless-stopped` container stays down, an `on-failure` one comes back only if it exited non-zero (KILL is
 // 137; a worker that stopped cleanly on TERM exits 0), and only `always` reliably comes back.
 
-import type { Logger } from './log.js';
-import type { CommandResult } from './run-command.js';
-import type { Signal } from './signals.js';
+import type { Logger } from '../../common/log.js';
+import type { CommandResult } from '../host/run-command.js';
+import type { Signal } from '../host/signals.js';
 import { cli, SupervisedTarget, type UnitState } from './supervised-target.js';
 import type { DrainClock } from './target.js';
 

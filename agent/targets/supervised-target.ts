@@ -1,9 +1,9 @@
 // Targets behind a supervisor (systemd units, Docker containers): found, signalled and watched through the
 // supervisor's CLI, so that its restart policy cannot bring a drained process back.
 
-import type { ProcessReport, TargetKind } from './report.js';
-import { type CommandResult, describeResult, runCommand } from './run-command.js';
-import { SIGKILL, type Signal } from './signals.js';
+import { type CommandResult, describeResult, runCommand } from '../host/run-command.js';
+import { SIGKILL, type Signal } from '../host/signals.js';
+import type { ProcessReport, TargetKind } from '../report/report.js';
 import type { DrainClock, DrainTarget } from './target.js';
 
 /** How long one supervisor CLI call may take before it counts as failed. */

@@ -2,11 +2,11 @@
 
 import { closeSync, existsSync, openSync, utimesSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Logger } from './log.js';
-import type { ResolvedStep } from './policy.js';
-import type { StepReport } from './report.js';
-import { describeResult, runCommand } from './run-command.js';
-import { makeDirs } from './safe-fs.js';
+import type { Logger } from '../../common/log.js';
+import { describeResult, runCommand } from '../host/run-command.js';
+import { makeDirs } from '../host/safe-fs.js';
+import type { ResolvedStep } from '../policy/policy.js';
+import type { StepReport } from '../report/report.js';
 
 /** How a step shows in logs and the report. */
 export function describeStep(step: ResolvedStep): string {

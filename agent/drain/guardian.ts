@@ -14,9 +14,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../../common/log.js';
+import type { ProcReader } from '../host/proc.js';
 import { DrainStore } from './drain-state.js';
-import type { Logger } from './log.js';
-import type { ProcReader } from './proc.js';
 import { restoreHost } from './restore.js';
 
 /** How long past the drain's deadline a guardian waits at most (the document's watchdog kills by then). */

@@ -4,10 +4,10 @@
 // stop their own workers. KILL goes to the whole control group.
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { type ProcReader, procReader } from './proc.js';
-import { makeDirs } from './safe-fs.js';
-import type { Signal } from './signals.js';
-import { SIGKILL } from './signals.js';
+import { type ProcReader, procReader } from '../host/proc.js';
+import { makeDirs } from '../host/safe-fs.js';
+import type { Signal } from '../host/signals.js';
+import { SIGKILL } from '../host/signals.js';
 import { cli, SupervisedTarget, type UnitState } from './supervised-target.js';
 import type { DrainClock } from './target.js';
 

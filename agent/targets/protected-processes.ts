@@ -3,7 +3,7 @@
 // other fleet-drain agent on the host with its ancestors (a duplicate drain that is joining this one: its
 // command line names node and the agent, which a policy for node workers may well match).
 
-import { isKernelThread, type ProcReader, type ProcStat, type Snapshot } from './proc.js';
+import { isKernelThread, type ProcReader, type ProcStat, type Snapshot } from '../host/proc.js';
 
 export interface Protection {
   /** PIDs never to signal: PID 1, the agent and its ancestors. */

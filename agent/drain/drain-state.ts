@@ -17,9 +17,9 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { ProcReader } from './proc.js';
-import type { DrainReport, ProcessReport, StepReport } from './report.js';
-import { makeDirs } from './safe-fs.js';
+import type { ProcReader } from '../host/proc.js';
+import { makeDirs } from '../host/safe-fs.js';
+import type { DrainReport, ProcessReport, StepReport } from '../report/report.js';
 
 export const DEFAULT_STATE_DIR = '/run/fleet-drainer';
 /** The most files `status` looks at in the state dir. */

@@ -2,8 +2,8 @@
 // clipped so that the final step (the last signal and its wait) still fits before the deadline.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { finalStepMs, type ScheduleStep } from './schedule.js';
-import type { DrainClock, DrainTarget } from './target.js';
+import { finalStepMs, type ScheduleStep } from '../policy/schedule.js';
+import type { DrainClock, DrainTarget } from '../targets/target.js';
 
 export type EscalationResult = 'gone' | 'running' | 'interrupted';
 

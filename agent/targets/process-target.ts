@@ -2,6 +2,10 @@
 // descendants and what remains in the process groups and sessions they lead. Each process is identified by
 // PID and start time, re-checked right before every signal, so a reused PID is never hit.
 
+import { hasExited, type ProcReader, type ProcStat, type Snapshot, takeSnapshot } from '../host/proc.js';
+import { SIGKILL, type Signal } from '../host/signals.js';
+import type { ProcessMatch } from '../policy/policy.js';
+import type { ProcessReport, TargetKind } from '../report/report.js';
 import {
   compileMatch,
   descendantsOf,
@@ -10,11 +14,7 @@ import {
   membersOf,
   rootsOf,
 } from './find-processes.js';
-import type { ProcessMatch } from './policy.js';
-import { hasExited, type ProcReader, type ProcStat, type Snapshot, takeSnapshot } from './proc.js';
 import type { Protection } from './protected-processes.js';
-import type { ProcessReport, TargetKind } from './report.js';
-import { SIGKILL, type Signal } from './signals.js';
 import type { DrainClock, DrainTarget } from './target.js';
 
 /** A process the target has seen, by identity. */
