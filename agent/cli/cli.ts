@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { contextFromEnv, createLogger, type Logger } from '../../common/log.js';
+import { describeError, errorCode, errorMessage } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
 import { createTarget, drain } from '../drain/drain.js';
 import { DEFAULT_STATE_DIR, DrainStore } from '../drain/drain-state.js';
 import { guard, parseLineage, startGuardian } from '../drain/guardian.js';
@@ -19,6 +20,7 @@ import { EXIT } from '../report/exit-codes.js';
 import { type DrainReport, emptyReport, REPORT_VERSION } from '../report/report.js';
 import { ProcessTarget } from '../targets/process-target.js';
 import { protectProcesses } from '../targets/protected-processes.js';
+import { agentLogger } from './log-context.js';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -107,7 +109,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\. To specify a positional.*$/s, ''));
+    throw new UsageError(errorMessage(error).replace(/\. To specify a positional.*$/s, ''));
   }
   const { values, positionals } = parsed;
   if (values.help) return { command: 'help', values };
@@ -175,7 +177,7 @@ export function loadPolicy(values: ParsedCommand['values'], io: Io): ResolvedPol
     try {
       text = file === '-' ? io.readStdin() : readFileSync(file, 'utf8');
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      const code = errorCode(error) ?? errorMessage(error);
       throw new UsageError(
         `cannot read the config ${file === '-' ? 'from stdin' : `file ${file}`}: ${code}`,
         EXIT.config,
@@ -241,7 +243,7 @@ async function plan(policy: ResolvedPolicy): Promise<unknown> {
 
 /** `restore`: undoes drain `id` if no agent runs it and it has not finished (restore.ts). */
 async function restore(id: string, stateDir: string, io: Io): Promise<number> {
-  const log = createLogger({ drainId: id, ...contextFromEnv(io.env) }, io.stderr);
+  const log = agentLogger({ drainId: id, env: io.env, stderr: io.stderr });
   const proc = procReader();
   const store = new DrainStore(stateDir, proc, {
     pid: process.pid,
@@ -301,7 +303,12 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
     return EXIT.config;
   }
   if (command.command === 'guard') {
-    const log = createLogger({ drainId: values.id, guardian: true, ...contextFromEnv(io.env) }, io.stderr);
+    const log = agentLogger({
+      drainId: values.id,
+      env: io.env,
+      stderr: io.stderr,
+      fields: { guardian: true },
+    });
     const result = await guard({
       id: values.id as string,
       stateDir,
@@ -326,7 +333,7 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
     return 0;
   }
   const id = values.id ?? randomUUID();
-  const log: Logger = createLogger({ drainId: id, ...contextFromEnv(io.env) }, io.stderr);
+  const log: Logger = agentLogger({ drainId: id, env: io.env, stderr: io.stderr });
   let policy: ResolvedPolicy;
   let deadline: Date | undefined;
   try {
@@ -359,12 +366,11 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
         startGuardian({ id, stateDir, log, proc: procReader(), ...(deadline ? { deadline } : {}) }),
     });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
     log.log('error', 'internal error', {
-      error: message,
+      error: describeError(error),
       stack: error instanceof Error ? error.stack : undefined,
     });
-    report = errorReport(id, EXIT.internal, message);
+    report = errorReport(id, EXIT.internal, errorMessage(error));
   }
   printReport(io, report);
   log.log(report.exitCode === 0 ? 'info' : 'warn', 'drain finished', {

@@ -17,6 +17,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { errorCode } from '../../common/errors.js';
 import type { ProcReader } from '../host/proc.js';
 import { makeDirs } from '../host/safe-fs.js';
 import type { DrainReport, ProcessReport, StepReport } from '../report/report.js';
@@ -160,7 +161,7 @@ export class DrainStore {
       linkSync(temp, path);
       return true;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (errorCode(error) !== 'EEXIST') throw error;
       return false;
     } finally {
       unlinkSync(temp);

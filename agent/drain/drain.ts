@@ -2,6 +2,7 @@
 // (honouring `after`), run finally, and build the one report.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { type ProcReader, procReader } from '../host/proc.js';
 import { describeResult, runCommand } from '../host/run-command.js';
@@ -273,7 +274,7 @@ async function run(
     try {
       store?.write(state);
     } catch (error) {
-      if (!saveFailed) log.log('error', 'cannot write the drain state', { error: (error as Error).message });
+      if (!saveFailed) log.log('error', 'cannot write the drain state', { error: errorMessage(error) });
       saveFailed = true;
     }
   };
@@ -336,7 +337,7 @@ async function run(
       // A target that throws (an unexpected failure on the host) ends as `error`; it never ends the drain
       // while the other targets are still signalling.
       promise = drainTarget(spec).catch((error: unknown): TargetReport => {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = errorMessage(error);
         log.log('error', 'target failed', { target: spec.name, error: message });
         return {
           name: spec.name,

@@ -8,6 +8,7 @@
 
 import { readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { errorCode, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { restoreRestartPolicies } from '../targets/docker-target.js';
 import { cli } from '../targets/supervised-target.js';
@@ -51,9 +52,9 @@ export async function restoreHost(state: DrainState, log: Logger): Promise<Resto
         }
       }
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      if (errorCode(error) !== 'ENOENT') {
         kept.push(path);
-        failures.push(`${path}: ${(error as Error).message}`);
+        failures.push(`${path}: ${errorMessage(error)}`);
       }
     }
   }
@@ -61,7 +62,7 @@ export async function restoreHost(state: DrainState, log: Logger): Promise<Resto
     try {
       await cli(['systemctl', 'daemon-reload']);
     } catch (error) {
-      failures.push(`systemctl daemon-reload: ${(error as Error).message}`);
+      failures.push(`systemctl daemon-reload: ${errorMessage(error)}`);
     }
   }
   state.dropIns = kept;
@@ -73,7 +74,7 @@ export async function restoreHost(state: DrainState, log: Logger): Promise<Resto
       rmSync(marker.path, { force: true });
     } catch (error) {
       left.push(marker);
-      failures.push(`${marker.path}: ${(error as Error).message}`);
+      failures.push(`${marker.path}: ${errorMessage(error)}`);
     }
   }
   state.markers = left;

@@ -2,6 +2,7 @@
 
 import { closeSync, existsSync, openSync, utimesSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { errorCode, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { describeResult, runCommand } from '../host/run-command.js';
 import { makeDirs } from '../host/safe-fs.js';
@@ -31,7 +32,7 @@ export async function runStep(
       utimesSync(step.path, now, now);
       return { step: name, ok: true, durationMs: Math.round(performance.now() - started) };
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      const code = errorCode(error) ?? errorMessage(error);
       return { step: name, ok: false, durationMs: Math.round(performance.now() - started), error: code };
     }
   }

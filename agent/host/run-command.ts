@@ -2,6 +2,7 @@
 // prepare step that forked cannot outlive the drain.
 
 import { spawn } from 'node:child_process';
+import { errorCode, errorMessage } from '../../common/errors.js';
 
 export interface CommandResult {
   /** Exit code, or null when it was killed by a signal or did not start. */
@@ -67,8 +68,8 @@ export function runCommand(
       options.signal?.removeEventListener('abort', onAbort);
       resolve({ ...result, stdout, stderr, timedOut, durationMs: Math.round(performance.now() - started) });
     };
-    child.on('error', (error: NodeJS.ErrnoException) =>
-      finish({ exitCode: null, signal: null, spawnError: error.code ?? error.message }),
+    child.on('error', (error: Error) =>
+      finish({ exitCode: null, signal: null, spawnError: errorCode(error) ?? errorMessage(error) }),
     );
     // Resolve when the program exits, not when its output pipes close: a daemon it left behind (setsid)
     // may hold them open for ever. Output still in flight gets a moment, then the pipes are let go.

@@ -5,6 +5,7 @@
 
 import { closeSync, mkdirSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { dirname, normalize } from 'node:path';
+import { errorCode } from '../../common/errors.js';
 
 /** Folders the kernel provides: nothing of a drain's (state, markers, drop-ins) belongs there. */
 export const PSEUDO_ROOTS = ['/proc', '/sys', '/dev'] as const;
@@ -123,7 +124,7 @@ export function makeDirs(path: string, mode = 0o777): void {
       if (statSync(current).isDirectory()) break;
       throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${current}'`), { code: 'ENOTDIR' });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if (errorCode(error) !== 'ENOENT') throw error;
     }
     missing.push(current);
     if (missing.length > MAX_PATH_DEPTH)
@@ -142,7 +143,7 @@ export function makeDirs(path: string, mode = 0o777): void {
       mkdirSync(dir, { mode });
     } catch (error) {
       // A concurrent drain created it meanwhile: fine.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (errorCode(error) !== 'EEXIST') throw error;
     }
   }
 }

@@ -2,6 +2,7 @@
 // run last. One source of truth: the agent validates with it, the CDK construct types its props with it and
 // validates at synth time, and the README's reference is written from it.
 
+import { errorMessage } from '../../common/errors.js';
 import { pseudoRootOf } from '../host/safe-fs.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_SCHEDULE, PRESETS, type PresetName } from './presets.js';
@@ -275,7 +276,7 @@ class Checker {
         } catch (error) {
           this.fail(
             `${path}.cmdline`,
-            `${show(value.cmdline)} is not a valid regular expression: ${(error as Error).message}`,
+            `${show(value.cmdline)} is not a valid regular expression: ${errorMessage(error)}`,
           );
         }
       }
@@ -525,7 +526,7 @@ export function parsePolicyJson(text: string): ResolvedPolicy {
   try {
     input = JSON.parse(text);
   } catch (error) {
-    throw new PolicyError([{ path: '(policy)', message: `is not valid JSON: ${(error as Error).message}` }]);
+    throw new PolicyError([{ path: '(policy)', message: `is not valid JSON: ${errorMessage(error)}` }]);
   }
   return resolvePolicy(input);
 }

@@ -9,6 +9,7 @@
 // `unless-stopped` container stays down, an `on-failure` one comes back only if it exited non-zero (KILL is
 // 137; a worker that stopped cleanly on TERM exits 0), and only `always` reliably comes back.
 
+import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { CommandResult } from '../host/run-command.js';
 import type { Signal } from '../host/signals.js';
@@ -147,7 +148,7 @@ export async function restoreRestartPolicies(
     }
   } catch (error) {
     // Whatever failed (cli only throws CliError), it must not cost the drain its report.
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     log.log('warn', 'cannot restore the restart policy of drained containers', {
       containers: ids,
       error: message,
@@ -178,7 +179,7 @@ export async function restoreRestartPolicies(
       forget(stopped);
       log.log('info', 'restart policy restored', { restart: policy, containers: stopped.length });
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       log.log('warn', 'cannot restore the restart policy of drained containers', {
         restart: policy,
         containers: stopped,

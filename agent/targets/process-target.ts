@@ -2,6 +2,7 @@
 // descendants and what remains in the process groups and sessions they lead. Each process is identified by
 // PID and start time, re-checked right before every signal, so a reused PID is never hit.
 
+import { errorCode, errorMessage } from '../../common/errors.js';
 import { hasExited, type ProcReader, type ProcStat, type Snapshot, takeSnapshot } from '../host/proc.js';
 import { SIGKILL, type Signal } from '../host/signals.js';
 import type { ProcessMatch } from '../policy/policy.js';
@@ -84,7 +85,7 @@ export class ProcessTarget implements DrainTarget {
     try {
       this.matcher = compileMatch(this.match);
     } catch (error) {
-      this.error = (error as Error).message;
+      this.error = errorMessage(error);
       return;
     }
     this.rescan();
@@ -211,12 +212,12 @@ export class ProcessTarget implements DrainTarget {
       try {
         this.kill(tracked.pid, signal.number);
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
+        const code = errorCode(error);
         if (code === 'ESRCH') {
           tracked.exitedAfterMs ??= now;
           continue;
         }
-        this.error = `cannot signal PID ${tracked.pid}: ${code ?? (error as Error).message}`;
+        this.error = `cannot signal PID ${tracked.pid}: ${code ?? errorMessage(error)}`;
         continue;
       }
       tracked.signals.push([signal.name, now]);

@@ -1,6 +1,7 @@
 // Targets behind a supervisor (systemd units, Docker containers): found, signalled and watched through the
 // supervisor's CLI, so that its restart policy cannot bring a drained process back.
 
+import { errorMessage } from '../../common/errors.js';
 import { type CommandResult, describeResult, runCommand } from '../host/run-command.js';
 import { SIGKILL, type Signal } from '../host/signals.js';
 import type { ProcessReport, TargetKind } from '../report/report.js';
@@ -128,7 +129,7 @@ export abstract class SupervisedTarget implements DrainTarget {
       await action();
     } catch (error) {
       // Whatever failed (the CLI, or writing a drop-in to a full /run), the target reports it as its error.
-      this.error = error instanceof Error ? error.message : String(error);
+      this.error = errorMessage(error);
     }
   }
 }
