@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describeError } from '../common/errors.js';
 import { createLogger } from '../common/log.js';
-import { main } from './cli/cli.js';
+import { main } from './cli/main.js';
 import { EXIT } from './report/exit-codes.js';
 
 const abort = new AbortController();

@@ -92,7 +92,7 @@ export interface DrainState {
   report?: DrainReport;
 }
 
-interface LockOwner {
+export interface LockOwner {
   pid: number;
   startTime: number;
   /** The drain id the holder runs. */
