@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type ProcReader, procReader } from '../host/proc.js';
 import { EXIT } from '../report/exit-codes.js';
 import { type DrainReport, emptyReport, REPORT_VERSION, type TargetReport } from '../report/report.js';
-import { restoreRestartPolicies } from '../targets/docker-target.js';
+import { restoreRestartPolicies } from '../targets/restart-policies.js';
 import { commandTimeLeftMs, type DrainOptions, type DrainRun, startRun } from './drain-run.js';
 import { type DrainState, DrainStore, type LockOwner } from './drain-state.js';
 import { drainTargets, TARGET_ERROR_MAX_CHARS } from './drain-target.js';

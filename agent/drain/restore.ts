@@ -1,16 +1,12 @@
-// Undoes what a drain changed on the host, for a drain whose agent was killed before it finished. SSM's
-// cancel and its execution timeout SIGKILL the command's whole process group (syscall.Kill(-pid, SIGKILL) in
-// amazon-ssm-agent agent/executers/executers_unix.go, the group made with Setpgid there): the agent gets no
-// TERM and cannot clean up itself. If the instance then goes back into service (a warm pool that keeps it
-// running), it must not keep containers that never restart, services held by `Restart=no`, or the marker
-// files that tell its workers not to take work. `run` steps cannot be undone: they are left as they ran.
-// Idempotent: what is undone leaves the state, and a second restore finds nothing left to do.
+// Undoes what a drain changed on the host when its agent was killed (SSM's cancel and timeout KILL the
+// whole process group: no chance to clean up): containers' restart policies, systemd drop-ins, the files
+// touch steps created. `run` steps cannot be undone. Idempotent: a second restore finds nothing to do.
 
 import { readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { errorCode, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { restoreRestartPolicies } from '../targets/docker-target.js';
+import { type RestartPoliciesByTarget, restoreRestartPolicies } from '../targets/restart-policies.js';
 import { cli } from '../targets/supervised-target.js';
 import { DROP_IN_HEADER } from '../targets/systemd-target.js';
 import type { DrainState } from './drain-state.js';
@@ -30,35 +26,47 @@ export interface Restored {
  */
 export async function restoreHost(state: DrainState, log: Logger): Promise<Restored> {
   const failures: string[] = [];
-  const containersBefore = countContainers(state.restartPolicies ?? {});
-  const failed = await restoreRestartPolicies(state.restartPolicies ?? {}, log, true);
-  for (const [target, message] of failed) failures.push(`${target}: ${message}`);
-  const containers = containersBefore - countContainers(state.restartPolicies ?? {});
+  const containers = await restoreContainers(state, log, failures);
+  const dropIns = await removeDropIns(state, failures);
+  const markers = removeMarkers(state, failures);
+  const restored = { markers, dropIns, containers, failures };
+  state.restored = { at: new Date().toISOString(), markers, dropIns, containers };
+  log.log(failures.length > 0 ? 'warn' : 'info', 'drain undone: its changes to the host are restored', {
+    ...restored,
+  });
+  return restored;
+}
 
-  const dropIns = state.dropIns ?? [];
+/** Puts every container's restart policy back, running or not; returns how many. */
+async function restoreContainers(state: DrainState, log: Logger, failures: string[]): Promise<number> {
+  const byTarget = state.restartPolicies ?? {};
+  const before = countContainers(byTarget);
+  const failed = await restoreRestartPolicies(byTarget, log, { includeRunning: true });
+  for (const [target, message] of failed) failures.push(`${target}: ${message}`);
+  return before - countContainers(byTarget);
+}
+
+/** Removes the drop-ins this agent wrote (a file of the same name from someone else stays); returns how many. */
+async function removeDropIns(state: DrainState, failures: string[]): Promise<number> {
   const kept: string[] = [];
-  let removedDropIns = 0;
-  for (const path of dropIns) {
+  let removed = 0;
+  for (const path of state.dropIns ?? []) {
     try {
-      const text = readFileSync(path, 'utf8');
-      // Only a drop-in this agent wrote: a file of the same name from someone else stays.
-      if (text.startsWith(DROP_IN_HEADER)) {
-        rmSync(path, { force: true });
-        removedDropIns += 1;
-        try {
-          rmdirSync(dirname(path));
-        } catch {
-          // Not empty (other drop-ins): it stays.
-        }
+      if (!readFileSync(path, 'utf8').startsWith(DROP_IN_HEADER)) continue;
+      rmSync(path, { force: true });
+      removed += 1;
+      try {
+        rmdirSync(dirname(path));
+      } catch {
+        // Not empty (other drop-ins): it stays.
       }
     } catch (error) {
-      if (errorCode(error) !== 'ENOENT') {
-        kept.push(path);
-        failures.push(`${path}: ${errorMessage(error)}`);
-      }
+      if (errorCode(error) === 'ENOENT') continue;
+      kept.push(path);
+      failures.push(`${path}: ${errorMessage(error)}`);
     }
   }
-  if (removedDropIns > 0) {
+  if (removed > 0) {
     try {
       await cli(['systemctl', 'daemon-reload']);
     } catch (error) {
@@ -66,7 +74,11 @@ export async function restoreHost(state: DrainState, log: Logger): Promise<Resto
     }
   }
   state.dropIns = kept;
+  return removed;
+}
 
+/** Removes the files touch steps created, and forgets those steps were done; returns how many. */
+function removeMarkers(state: DrainState, failures: string[]): number {
   const markers = state.markers ?? [];
   const left: typeof markers = [];
   for (const marker of markers) {
@@ -78,11 +90,12 @@ export async function restoreHost(state: DrainState, log: Logger): Promise<Resto
     }
   }
   state.markers = left;
-  if (state.stepsDone) {
-    // The touch steps whose files are gone are no longer done. Each removed file undoes one record.
+  const { stepsDone } = state;
+  if (stepsDone) {
+    // Each removed file undoes one record of its step.
     for (const phase of ['prepare', 'finally'] as const) {
       const keys = markers.filter((m) => m.phase === phase && !left.includes(m)).map((m) => m.key);
-      state.stepsDone[phase] = state.stepsDone[phase].filter((done) => {
+      stepsDone[phase] = stepsDone[phase].filter((done) => {
         const at = keys.indexOf(done.key);
         if (at < 0) return true;
         keys.splice(at, 1);
@@ -90,18 +103,8 @@ export async function restoreHost(state: DrainState, log: Logger): Promise<Resto
       });
     }
   }
-  const restored = { markers: markers.length - left.length, dropIns: removedDropIns, containers, failures };
-  state.restored = {
-    at: new Date().toISOString(),
-    markers: restored.markers,
-    dropIns: restored.dropIns,
-    containers: restored.containers,
-  };
-  log.log(failures.length > 0 ? 'warn' : 'info', 'drain undone: its changes to the host are restored', {
-    ...restored,
-  });
-  return restored;
+  return markers.length - left.length;
 }
 
-const countContainers = (byTarget: Record<string, Record<string, string>>) =>
+const countContainers = (byTarget: RestartPoliciesByTarget) =>
   Object.values(byTarget).reduce((sum, byId) => sum + Object.keys(byId).length, 0);

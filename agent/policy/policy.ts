@@ -318,66 +318,64 @@ class Checker {
           this.fail(`${path}.${key}`, `applies to process targets only, not to ${kind} targets`);
       }
     }
-    if (kind === 'systemd') {
-      const unit = this.string(
-        target.systemd,
-        `${path}.systemd`,
-        UNIT,
-        'a systemd unit name or glob, e.g. "worker@*.service"',
+    if (kind === 'systemd') return this.systemdSelector(target.systemd, `${path}.systemd`);
+    if (kind === 'docker') return this.dockerSelector(target.docker, `${path}.docker`);
+    return this.processSelector(target, path, kind);
+  }
+
+  systemdSelector(value: unknown, path: string): TargetSelector | undefined {
+    const unit = this.string(value, path, UNIT, 'a systemd unit name or glob, e.g. "worker@*.service"');
+    if (unit?.startsWith('-')) return this.fail(path, `${show(unit)} must not start with "-"`);
+    return unit ? { kind: 'systemd', unit } : undefined;
+  }
+
+  dockerSelector(docker: unknown, path: string): TargetSelector | undefined {
+    if (!isObject(docker)) {
+      return this.fail(path, `must be {"label": "key=value"} or {"name": "container"}, got ${show(docker)}`);
+    }
+    this.keys(docker, path, ['label', 'name']);
+    if ((docker.label === undefined) === (docker.name === undefined)) {
+      return this.fail(path, 'give exactly one of "label" and "name"');
+    }
+    if (docker.label !== undefined) {
+      const label = this.string(
+        docker.label,
+        `${path}.label`,
+        DOCKER_LABEL,
+        'a label filter "key" or "key=value"',
       );
-      if (unit?.startsWith('-')) return this.fail(`${path}.systemd`, `${show(unit)} must not start with "-"`);
-      return unit ? { kind: 'systemd', unit } : undefined;
+      return label ? { kind: 'docker', label } : undefined;
     }
-    if (kind === 'docker') {
-      if (!isObject(target.docker)) {
-        return this.fail(
-          `${path}.docker`,
-          `must be {"label": "key=value"} or {"name": "container"}, got ${show(target.docker)}`,
-        );
-      }
-      const docker = target.docker;
-      this.keys(docker, `${path}.docker`, ['label', 'name']);
-      if ((docker.label === undefined) === (docker.name === undefined)) {
-        return this.fail(`${path}.docker`, 'give exactly one of "label" and "name"');
-      }
-      if (docker.label !== undefined) {
-        const label = this.string(
-          docker.label,
-          `${path}.docker.label`,
-          DOCKER_LABEL,
-          'a label filter "key" or "key=value"',
-        );
-        return label ? { kind: 'docker', label } : undefined;
-      }
-      const name = this.string(docker.name, `${path}.docker.name`, DOCKER_NAME, 'a container name');
-      return name ? { kind: 'docker', name } : undefined;
-    }
+    const name = this.string(docker.name, `${path}.name`, DOCKER_NAME, 'a container name');
+    return name ? { kind: 'docker', name } : undefined;
+  }
+
+  processSelector(
+    target: Record<string, unknown>,
+    path: string,
+    kind: 'match' | 'pidfile' | undefined,
+  ): TargetSelector | undefined {
+    const pidfile = kind === 'pidfile' ? this.absolutePath(target.pidfile, `${path}.pidfile`) : undefined;
     const match =
-      kind === 'pidfile'
-        ? (() => {
-            const pidfile = this.absolutePath(target.pidfile, `${path}.pidfile`);
-            return pidfile ? { pidfile } : undefined;
-          })()
-        : this.match(target.match, `${path}.match`);
-    let scope: 'roots' | 'all' = 'roots';
-    if (target.scope !== undefined) {
-      if (target.scope === 'roots' || target.scope === 'all') scope = target.scope;
-      else this.fail(`${path}.scope`, `must be "roots" or "all", got ${show(target.scope)}`);
-    }
-    let stop: { argv: string[]; timeoutMs: number } | undefined;
-    if (target.stop !== undefined) {
-      if (!isObject(target.stop)) {
-        this.fail(
-          `${path}.stop`,
-          `must be {"run": ["cmd", "arg"], "timeout": "30s"}, got ${show(target.stop)}`,
-        );
-      } else {
-        this.keys(target.stop, `${path}.stop`, ['run', 'timeout']);
-        stop = this.timedRun(target.stop, `${path}.stop`);
-      }
-    }
+      kind === 'pidfile' ? (pidfile ? { pidfile } : undefined) : this.match(target.match, `${path}.match`);
+    const scope = this.scope(target.scope, `${path}.scope`);
+    const stop = target.stop === undefined ? undefined : this.stop(target.stop, `${path}.stop`);
     if (!match) return undefined;
     return stop ? { kind: 'process', match, scope, stop } : { kind: 'process', match, scope };
+  }
+
+  scope(value: unknown, path: string): 'roots' | 'all' {
+    if (value === undefined || value === 'roots' || value === 'all') return value ?? 'roots';
+    this.fail(path, `must be "roots" or "all", got ${show(value)}`);
+    return 'roots';
+  }
+
+  stop(value: unknown, path: string): { argv: string[]; timeoutMs: number } | undefined {
+    if (!isObject(value)) {
+      return this.fail(path, `must be {"run": ["cmd", "arg"], "timeout": "30s"}, got ${show(value)}`);
+    }
+    this.keys(value, path, ['run', 'timeout']);
+    return this.timedRun(value, path);
   }
 
   schedule(target: Record<string, unknown>, path: string): Schedule | undefined {

@@ -59,69 +59,110 @@ function keep(target: TargetReport, count: number): TargetReport {
   };
 }
 
-/** The report, summarised until its JSON fits in `maxChars` UTF-8 bytes. */
-export function compactReport(report: DrainReport, maxChars = AGENT_STDOUT_MAX_BYTES - 200): DrainReport {
-  if (size(report) <= maxChars) return report;
-  // First shorten commands to the program's base name and the start of its arguments.
-  let compact: DrainReport = {
-    ...report,
-    targets: report.targets.map((target) => ({
-      ...target,
-      processes: target.processes.map((process) => ({
-        ...process,
-        ...(process.command ? { command: shortCommand(process.command) } : {}),
-      })),
+/** Room left on stdout, by default, for the summary line and newlines around the report. */
+const SUMMARY_RESERVE_BYTES = 200;
+/** What is left of a step's description, the report's error and a target's error when those are cut. */
+const STEP_CHARS = 40;
+const REPORT_ERROR_CHARS = 200;
+const TARGET_ERROR_CHARS = 100;
+/** What is left of the report's error when even the step details go. */
+const LAST_RESORT_ERROR_CHARS = 40;
+
+type Compaction = (report: DrainReport, maxChars: number) => DrainReport;
+
+/**
+ * The report, summarised until its JSON fits in `maxChars` UTF-8 bytes: each compaction in turn, from the
+ * one that loses least, until it fits.
+ */
+export function compactReport(
+  report: DrainReport,
+  maxChars = AGENT_STDOUT_MAX_BYTES - SUMMARY_RESERVE_BYTES,
+): DrainReport {
+  let compact = report;
+  for (const compaction of COMPACTIONS) {
+    if (size(compact) <= maxChars) return compact;
+    compact = compaction(compact, maxChars);
+  }
+  return compact;
+}
+
+/** Commands shortened to the program's base name and the start of its arguments. */
+const shortenCommands: Compaction = (report) => ({
+  ...report,
+  targets: report.targets.map((target) => ({
+    ...target,
+    processes: target.processes.map((process) => ({
+      ...process,
+      ...(process.command ? { command: shortCommand(process.command) } : {}),
     })),
-  };
-  // Then say the command most processes of a target share once, on the target.
-  if (size(compact) > maxChars) compact = { ...compact, targets: compact.targets.map(hoistCommand) };
-  // Halve the processes kept per target until it fits; then drop step details as a last resort.
+  })),
+});
+
+/** The command most processes of a target share, said once on the target. */
+const hoistCommands: Compaction = (report) => ({ ...report, targets: report.targets.map(hoistCommand) });
+
+/** The processes kept per target halved until it fits (the most interesting kept). */
+const halveProcesses: Compaction = (report, maxChars) => {
+  let compact = report;
   let limit = Math.max(...compact.targets.map((target) => target.processes.length));
   while (size(compact) > maxChars && limit > 0) {
     limit = Math.floor(limit / 2);
     compact = { ...compact, targets: compact.targets.map((target) => keep(target, limit)) };
   }
-  if (size(compact) > maxChars) {
-    const trim = (steps: DrainReport['prepare']) =>
-      steps.map(({ step, ok, durationMs }) => ({ step: step.slice(0, 40), ok, durationMs }));
-    compact = { ...compact, prepare: trim(compact.prepare), finally: trim(compact.finally) };
-  }
-  // Error texts (a supervisor's stderr may be long, and in any script) are cut next.
-  if (size(compact) > maxChars) {
-    compact = {
-      ...compact,
-      ...(compact.error ? { error: compact.error.slice(0, 200) } : {}),
-      targets: compact.targets.map((target) => ({
-        ...target,
-        ...(target.error ? { error: target.error.slice(0, 100) } : {}),
-        ...(target.command ? { command: shortCommand(target.command) } : {}),
-      })),
-    };
-  }
-  // A policy with very many targets: keep the worst ones (incomplete, error, forced) and count the rest.
-  if (size(compact) > maxChars) {
-    const worst = [...compact.targets].sort((a, b) => targetRank(a) - targetRank(b));
-    let kept = worst.length;
-    while (kept > 0 && size({ ...compact, targets: worst.slice(0, kept), omittedTargets: 1 }) > maxChars) {
-      kept = Math.floor(kept / 2);
-    }
-    compact = {
-      ...compact,
-      targets: worst.slice(0, kept),
-      omittedTargets: (compact.omittedTargets ?? 0) + worst.length - kept,
-    };
-  }
-  if (size(compact) > maxChars) {
-    const steps: StepReport[] = [];
-    compact = {
-      ...compact,
-      prepare: steps,
-      finally: steps,
-      ...(compact.error ? { error: compact.error.slice(0, 40) } : {}),
-    };
-  }
   return compact;
-}
+};
+
+const trimSteps: Compaction = (report) => {
+  const trim = (steps: StepReport[]) =>
+    steps.map(({ step, ok, durationMs }) => ({ step: step.slice(0, STEP_CHARS), ok, durationMs }));
+  return { ...report, prepare: trim(report.prepare), finally: trim(report.finally) };
+};
+
+/** Error texts cut (a supervisor's stderr may be long, and in any script). */
+const cutErrors: Compaction = (report) => ({
+  ...report,
+  ...(report.error ? { error: report.error.slice(0, REPORT_ERROR_CHARS) } : {}),
+  targets: report.targets.map((target) => ({
+    ...target,
+    ...(target.error ? { error: target.error.slice(0, TARGET_ERROR_CHARS) } : {}),
+    ...(target.command ? { command: shortCommand(target.command) } : {}),
+  })),
+});
+
+/** A policy with very many targets: the worst ones kept (incomplete, error, forced), the rest counted. */
+const keepWorstTargets: Compaction = (report, maxChars) => {
+  const worst = [...report.targets].sort((a, b) => targetRank(a) - targetRank(b));
+  let kept = worst.length;
+  while (kept > 0 && size({ ...report, targets: worst.slice(0, kept), omittedTargets: 1 }) > maxChars) {
+    kept = Math.floor(kept / 2);
+  }
+  return {
+    ...report,
+    targets: worst.slice(0, kept),
+    omittedTargets: (report.omittedTargets ?? 0) + worst.length - kept,
+  };
+};
+
+/** The last resort: no step details at all. */
+const dropSteps: Compaction = (report) => {
+  const steps: StepReport[] = [];
+  return {
+    ...report,
+    prepare: steps,
+    finally: steps,
+    ...(report.error ? { error: report.error.slice(0, LAST_RESORT_ERROR_CHARS) } : {}),
+  };
+};
+
+const COMPACTIONS: readonly Compaction[] = [
+  shortenCommands,
+  hoistCommands,
+  halveProcesses,
+  trimSteps,
+  cutErrors,
+  keepWorstTargets,
+  dropSteps,
+];
 
 const TARGET_RANK: Record<TargetReport['outcome'], number> = {
   incomplete: 0,
