@@ -14,7 +14,7 @@ export async function plan(policy: ResolvedPolicy): Promise<unknown> {
   const targets = [];
   for (const spec of policy.targets) {
     const target = createTarget(spec, { proc, protection, clock });
-    await target.discover(true);
+    await target.discover({ readOnly: true });
     const processes =
       target instanceof ProcessTarget
         ? target.all().map(({ pid, command, matched }) => ({ pid, command, matched }))

@@ -28,7 +28,7 @@ export function createTarget(spec: ResolvedTarget, context: TargetContext): Drai
   const { selector } = spec;
   const { clock, spared } = context;
   if (selector.kind === 'systemd')
-    return new SystemdTarget(spec.name, selector.unit, clock, spared, context.dropIns);
+    return new SystemdTarget(spec.name, selector.unit, clock, { spared, dropIns: context.dropIns });
   if (selector.kind === 'docker')
     return new DockerTarget(spec.name, selector, clock, { spared, restarts: context.restarts });
   const known = (context.known?.processes ?? [])

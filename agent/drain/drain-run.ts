@@ -60,13 +60,15 @@ export interface DrainRun {
   save: () => void;
 }
 
-/** The run of a new drain, or of one taken over from an agent that died (`previous`). */
-export function startRun(
-  options: DrainOptions,
-  proc: ProcReader,
-  store: DrainStore | undefined,
-  previous: DrainState | undefined,
-): DrainRun {
+/** Where a run keeps its state: none for a dry run. `previous`: the state of an agent that died. */
+export interface RunStorage {
+  proc: ProcReader;
+  store?: DrainStore | undefined;
+  previous?: DrainState | undefined;
+}
+
+/** The run of a new drain, or of one taken over from an agent that died. */
+export function startRun(options: DrainOptions, { proc, store, previous }: RunStorage): DrainRun {
   const { policy, log } = options;
   const startedAt = previous ? new Date(previous.startedAt) : new Date();
   const fingerprint = policyFingerprint(policy);

@@ -25,6 +25,12 @@ import type { DrainReport, ProcessReport, StepReport } from '../report/report.js
 export const DEFAULT_STATE_DIR = '/run/fleet-drainer';
 /** The most files `status` looks at in the state dir. */
 const MAX_STATE_FILES = 10_000;
+/**
+ * How often `acquire` tries for the lock while others take it, break it or give it up: with LOCK_RETRY_MS
+ * between tries, a second at least; a lock still contested after that is a bug, not a race.
+ */
+const MAX_LOCK_ATTEMPTS = 200;
+const LOCK_RETRY_MS = 5;
 
 /** Progress of one target, written before every step so a successor never repeats a signal. */
 export interface TargetProgress {
@@ -182,7 +188,7 @@ export class DrainStore {
   acquire(id: string): Acquired {
     makeDirs(this.dir, 0o700);
     let orphan: DrainState | undefined;
-    for (let attempt = 0; attempt < 200; attempt++) {
+    for (let attempt = 0; attempt < MAX_LOCK_ATTEMPTS; attempt++) {
       const state = this.read(id);
       if (state?.status === 'finished') return { kind: 'finished', state };
       if (this.tryCreate(this.lockPath, id)) {
@@ -214,7 +220,8 @@ export class DrainStore {
       } else {
         const breaker = this.readOwner(takeover);
         if (!breaker || !this.isAlive(breaker)) rmSync(takeover, { force: true });
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        // A synchronous sleep: acquire must not yield (its caller holds no lock yet).
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, LOCK_RETRY_MS);
       }
     }
     throw new Error(`could not take the drain lock ${this.lockPath}`);

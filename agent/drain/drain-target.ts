@@ -70,7 +70,7 @@ async function drainTarget(run: DrainRun, spec: ResolvedTarget): Promise<TargetR
   const { abort, dryRun } = run.options;
   const target = openTarget(run, spec);
   if (abort.aborted) return targetDone(target, 'skipped');
-  await target.target.discover(dryRun);
+  await target.target.discover({ readOnly: dryRun === true });
   target.log.log('info', 'target found', {
     processes: target.target.processes().length,
     schedule: spec.schedule.text,

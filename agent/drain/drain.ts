@@ -2,12 +2,18 @@
 // (honouring `after`), put the containers' restart policies back, run finally, and build the one report.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ProcReader, procReader } from '../host/proc.js';
+import { procReader } from '../host/proc.js';
 import { EXIT } from '../report/exit-codes.js';
 import { type DrainReport, emptyReport, REPORT_VERSION, type TargetReport } from '../report/report.js';
 import { restoreRestartPolicies } from '../targets/restart-policies.js';
-import { commandTimeLeftMs, type DrainOptions, type DrainRun, startRun } from './drain-run.js';
-import { type DrainState, DrainStore, type LockOwner } from './drain-state.js';
+import {
+  commandTimeLeftMs,
+  type DrainOptions,
+  type DrainRun,
+  type RunStorage,
+  startRun,
+} from './drain-run.js';
+import { DrainStore, type LockOwner } from './drain-state.js';
 import { drainTargets, TARGET_ERROR_MAX_CHARS } from './drain-target.js';
 import { exitCodeFor, overallOutcome } from './outcome.js';
 import { runPhase, stepReports } from './run-phase.js';
@@ -22,14 +28,14 @@ export async function drain(options: DrainOptions): Promise<DrainReport> {
   const proc = options.proc ?? procReader();
   const self = proc.stat(process.pid);
   const store = new DrainStore(options.stateDir, proc, { pid: process.pid, startTime: self?.startTime ?? 0 });
-  if (options.dryRun) return runDrain(options, proc, undefined, undefined);
+  if (options.dryRun) return runDrain(options, { proc });
   for (;;) {
     const acquired = store.acquire(options.id);
     if (acquired.kind === 'finished' && acquired.state.report) {
       options.log.log('info', 'drain already finished: replaying its report');
       return { ...acquired.state.report, joined: true };
     }
-    if (acquired.kind === 'owner') return ownDrain(options, proc, store, acquired.previous);
+    if (acquired.kind === 'owner') return ownDrain(options, { proc, store, previous: acquired.previous });
     if (acquired.kind === 'running') {
       const report = await joinDrain(options, store, acquired.owner);
       // Its agent died before it finished: take the drain over on the next turn.
@@ -40,10 +46,9 @@ export async function drain(options: DrainOptions): Promise<DrainReport> {
 
 async function ownDrain(
   options: DrainOptions,
-  proc: ProcReader,
-  store: DrainStore,
-  previous: DrainState | undefined,
+  storage: RunStorage & { store: DrainStore },
 ): Promise<DrainReport> {
+  const { store, previous } = storage;
   options.startGuardian?.();
   if (previous) {
     options.log.log('warn', 'resuming a drain whose agent died', {
@@ -52,7 +57,7 @@ async function ownDrain(
     });
   }
   try {
-    return await runDrain(options, proc, store, previous);
+    return await runDrain(options, storage);
   } finally {
     store.release();
   }
@@ -93,13 +98,8 @@ async function joinDrain(
 }
 
 /** The drain itself, as this agent runs it: each step a function over the one DrainRun. */
-async function runDrain(
-  options: DrainOptions,
-  proc: ProcReader,
-  store: DrainStore | undefined,
-  previous: DrainState | undefined,
-): Promise<DrainReport> {
-  const run = startRun(options, proc, store, previous);
+async function runDrain(options: DrainOptions, storage: RunStorage): Promise<DrainReport> {
+  const run = startRun(options, storage);
   const { dryRun, abort } = options;
   if (!dryRun) await runPhase(run, 'prepare', () => commandTimeLeftMs(run, run.longestFinalStepMs));
   enterPhase(run, 'targets');

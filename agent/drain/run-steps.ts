@@ -10,6 +10,9 @@ import type { ResolvedStep } from '../policy/policy.js';
 import type { StepReport } from '../report/report.js';
 
 /** How a step shows in logs and the report. */
+/** A step is named in logs and the report by its command, cut to this many characters. */
+const STEP_NAME_MAX_CHARS = 200;
+
 export function describeStep(step: ResolvedStep): string {
   return step.kind === 'touch' ? `touch ${step.path}` : step.argv.join(' ');
 }
@@ -21,7 +24,7 @@ export async function runStep(
   onCreate?: (path: string) => void,
 ): Promise<StepReport> {
   const started = performance.now();
-  const name = describeStep(step).slice(0, 200);
+  const name = describeStep(step).slice(0, STEP_NAME_MAX_CHARS);
   if (step.kind === 'touch') {
     try {
       // A file the drain creates is the drain's to remove if the drain is undone (restore.ts): said before.
@@ -72,7 +75,7 @@ export async function runSteps(
   for (let index = 0; index < steps.length; index++) {
     if (options.skip?.(index)) {
       log.log('info', `${phase} step already ran, skipped`, {
-        step: describeStep(steps[index] as ResolvedStep).slice(0, 200),
+        step: describeStep(steps[index] as ResolvedStep).slice(0, STEP_NAME_MAX_CHARS),
       });
       continue;
     }

@@ -66,7 +66,9 @@ export function hasExited(stat: ProcStat | undefined): boolean {
 
 // One buffer for every read: readFileSync costs an fstat and a second read per file, and a drain reads
 // /proc/PID/stat of every process on the host at each rescan (bench/agent-bench.mjs measures it).
-let buffer = Buffer.allocUnsafe(4096);
+/** A page: /proc/PID/stat and most cmdlines fit; the buffer grows for longer ones. */
+const INITIAL_READ_BYTES = 4096;
+let buffer = Buffer.allocUnsafe(INITIAL_READ_BYTES);
 
 /** A /proc file in one open, read, close (more reads only when it fills the buffer). */
 const read = (path: string): string | undefined => {
@@ -95,13 +97,23 @@ const read = (path: string): string | undefined => {
 };
 
 /** The reader of a /proc tree (the real one unless a test gives another root). */
+/** A /proc entry whose name starts with a digit is a process. */
+const DIGIT_0 = '0'.charCodeAt(0);
+const DIGIT_9 = '9'.charCodeAt(0);
+
+/**
+ * How far a walk up the parent chain goes at most: no real tree is this deep, and /proc changing under
+ * the walk must not loop it for ever.
+ */
+export const MAX_ANCESTRY_HOPS = 4096;
+
 export function procReader(root = '/proc'): ProcReader {
   return {
     listPids() {
       const pids: number[] = [];
       for (const name of readdirSync(root)) {
         const code = name.charCodeAt(0);
-        if (code >= 48 && code <= 57) pids.push(Number(name));
+        if (code >= DIGIT_0 && code <= DIGIT_9) pids.push(Number(name));
       }
       return pids;
     },

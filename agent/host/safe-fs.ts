@@ -32,6 +32,9 @@ const PSEUDO_FS_TYPES = new Set([
 /** The deepest path the agent creates folders for; no real path needs more. */
 export const MAX_PATH_DEPTH = 64;
 
+/** The most of /proc/self/mountinfo read: a host with a pathological mount table must not stall the check. */
+const MOUNTINFO_MAX_BYTES = 1024 * 1024;
+
 /** The pseudo root `path` is under, by its text alone (no file-system access: usable at synth). */
 export function pseudoRootOf(path: string): string | undefined {
   const clean = normalize(path);
@@ -66,8 +69,7 @@ function mounts(): { point: string; type: string }[] {
   })();
   if (fd === undefined) return [];
   try {
-    // Bounded read: a host with a pathological mount table must not stall the check.
-    const buffer = Buffer.alloc(1 << 20);
+    const buffer = Buffer.alloc(MOUNTINFO_MAX_BYTES);
     const length = readSync(fd, buffer, 0, buffer.length, null);
     text = buffer.subarray(0, length).toString('utf8');
   } catch {

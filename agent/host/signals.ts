@@ -43,12 +43,15 @@ export interface Signal {
   number: number;
 }
 
+/** The highest signal number on Linux (the last real-time signal). */
+const SIGRTMAX = 64;
+
 /** Parses `TERM`, `SIGTERM`, `sigterm` or `15`; undefined when it is not a Linux signal. */
 export function parseSignal(text: string): Signal | undefined {
   const trimmed = text.trim();
   if (/^\d+$/.test(trimmed)) {
     const number = Number(trimmed);
-    if (number < 1 || number > 64) return undefined;
+    if (number < 1 || number > SIGRTMAX) return undefined;
     return { name: NAME_BY_NUMBER.get(number) ?? String(number), number };
   }
   const name = trimmed.toUpperCase().replace(/^SIG/, '');

@@ -1,6 +1,7 @@
 // Durations as the policy writes them: `30` (seconds), `30s`, `10m`, `2h`, `500ms`.
 
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+export const MS_PER_SECOND = 1_000;
+const UNIT_MS = { ms: 1, s: MS_PER_SECOND, m: 60 * MS_PER_SECOND, h: 3_600 * MS_PER_SECOND } as const;
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 
 /** Milliseconds of a duration string, or undefined when it is not one. */

@@ -4,7 +4,7 @@
 
 import { errorMessage } from '../../common/errors.js';
 import { pseudoRootOf } from '../host/safe-fs.js';
-import { parseDuration } from './duration.js';
+import { MS_PER_SECOND, parseDuration } from './duration.js';
 import { DEFAULT_SCHEDULE, PRESETS, type PresetName } from './presets.js';
 import { parseSchedule, type Schedule, ScheduleError } from './schedule.js';
 
@@ -126,9 +126,16 @@ const DOCKER_LABEL = /^[A-Za-z0-9][A-Za-z0-9._/-]*(=[^\s=][^\s]*|=)?$/;
 const DOCKER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}\$?$/;
 
+/** Linux's longest path, in bytes: a longer one cannot be opened. */
+const PATH_MAX = 4096;
+
+/** A value quoted in an error message is cut to this many characters, "..." included. */
+const SHOW_MAX_CHARS = 80;
+
 const show = (value: unknown): string => {
   const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  if (text === undefined) return String(value);
+  return text.length > SHOW_MAX_CHARS ? `${text.slice(0, SHOW_MAX_CHARS - 3)}...` : text;
 };
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -180,7 +187,7 @@ class Checker {
   absolutePath(value: unknown, path: string): string | undefined {
     if (typeof value !== 'string')
       return this.fail(path, `must be an absolute path string, got ${show(value)}`);
-    if (!value.startsWith('/') || value.includes('\0') || value.length > 4096) {
+    if (!value.startsWith('/') || value.includes('\0') || value.length > PATH_MAX) {
       return this.fail(path, `${show(value)} must be an absolute path, e.g. "/run/app/no-dispatch"`);
     }
     return value;
@@ -202,7 +209,7 @@ class Checker {
       typeof value === 'string' || typeof value === 'number' ? parseDuration(String(value)) : undefined;
     if (ms === undefined)
       return this.fail(path, `${show(value)} is not a duration; write e.g. "30s", "10m", "500ms"`);
-    if (ms > maxMs) return this.fail(path, `${show(value)} is too long; at most ${maxMs / 1000}s`);
+    if (ms > maxMs) return this.fail(path, `${show(value)} is too long; at most ${maxMs / MS_PER_SECOND}s`);
     return ms;
   }
 

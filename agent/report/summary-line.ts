@@ -26,7 +26,9 @@ export interface DrainSummary {
 }
 
 /** Anything but letters, digits and `-` becomes `_`: the line stays ASCII and one token per field. */
-const token = (text: string) => text.replace(/[^A-Za-z0-9-]/g, '_').slice(0, 64) || '-';
+/** As long as a drain id may be (DRAIN_PARAMETERS.drainId). */
+const TOKEN_MAX_CHARS = 64;
+const token = (text: string) => text.replace(/[^A-Za-z0-9-]/g, '_').slice(0, TOKEN_MAX_CHARS) || '-';
 
 /** The summary line of a report, without its newline. */
 export function formatSummary(report: DrainReport): string {

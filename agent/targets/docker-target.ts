@@ -14,6 +14,9 @@ export interface RestartPolicies {
   save: () => void;
 }
 
+/** Docker's short container id, as its error messages name a container. */
+const SHORT_ID_CHARS = 12;
+
 export class DockerTarget extends SupervisedTarget {
   private readonly restarts: RestartPolicies;
 
@@ -72,7 +75,9 @@ export class DockerTarget extends SupervisedTarget {
       (r) => r.exitCode === 0 || onlyGone(r),
     );
     // docker names each container it could not signal on stderr.
-    return result.exitCode === 0 ? ids : ids.filter((id) => !result.stderr.includes(id.slice(0, 12)));
+    return result.exitCode === 0
+      ? ids
+      : ids.filter((id) => !result.stderr.includes(id.slice(0, SHORT_ID_CHARS)));
   }
 }
 

@@ -3,7 +3,7 @@
 // keeps its group and session: Faust's warning that KILL leaves such children behind).
 
 import { readFileSync } from 'node:fs';
-import type { ProcReader, ProcStat, Snapshot } from '../host/proc.js';
+import { MAX_ANCESTRY_HOPS, type ProcReader, type ProcStat, type Snapshot } from '../host/proc.js';
 import type { ProcessMatch } from '../policy/policy.js';
 import type { Protection } from './protected-processes.js';
 
@@ -137,7 +137,7 @@ export function rootsOf(
   const pids = new Set(matched.map((stat) => stat.pid));
   return matched.filter((stat) => {
     let parent = lookup(stat.ppid);
-    for (let hops = 0; parent && hops < 4096; hops++) {
+    for (let hops = 0; parent && hops < MAX_ANCESTRY_HOPS; hops++) {
       if (pids.has(parent.pid)) return false;
       parent = parent.ppid > 0 ? lookup(parent.ppid) : undefined;
     }

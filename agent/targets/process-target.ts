@@ -106,13 +106,13 @@ export class ProcessTarget implements DrainTarget {
       if (!stat || stat.startTime !== tracked.startTime) tracked.exitedAfterMs = now;
     }
     const matched = matchProcesses(snapshot, this.matcher, proc, protection, this.verdicts);
-    for (const stat of matched) this.add(stat, true, snapshot);
+    for (const stat of matched) this.add(stat, { matched: true, snapshot });
     const alive = [...this.tracked.values()].filter((tracked) => tracked.exitedAfterMs === null);
     for (const stat of descendantsOf(
       snapshot,
       alive.map((tracked) => tracked.pid),
     ))
-      this.add(stat, false, snapshot);
+      this.add(stat, { matched: false, snapshot });
     // Groups and sessions led by a tracked process hold its double-forked stragglers. One counts only while a
     // process we already know (by identity) is still in it: the kernel frees a group's number for reuse only
     // once the group is empty, so an anchored group cannot belong to someone else.
@@ -128,12 +128,13 @@ export class ProcessTarget implements DrainTarget {
     }
     for (const group of this.groups) if (!anchoredGroups.has(group)) this.groups.delete(group);
     for (const session of this.sessions) if (!anchoredSessions.has(session)) this.sessions.delete(session);
-    for (const stat of membersOf(snapshot, this.groups, this.sessions)) this.add(stat, false, snapshot);
+    for (const stat of membersOf(snapshot, this.groups, this.sessions))
+      this.add(stat, { matched: false, snapshot });
     this.live = [...this.tracked.values()].filter((tracked) => tracked.exitedAfterMs === null);
     return snapshot;
   }
 
-  private add(stat: ProcStat, matched: boolean, snapshot: Snapshot): void {
+  private add(stat: ProcStat, { matched, snapshot }: { matched: boolean; snapshot: Snapshot }): void {
     if (this.options.protection.covers(stat, snapshot)) return;
     const key = identity(stat.pid, stat.startTime);
     const existing = this.tracked.get(key);

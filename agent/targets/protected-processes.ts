@@ -3,7 +3,13 @@
 // other fleet-drain agent on the host with its ancestors (a duplicate drain that is joining this one: its
 // command line names node and the agent, which a policy for node workers may well match).
 
-import { isKernelThread, type ProcReader, type ProcStat, type Snapshot } from '../host/proc.js';
+import {
+  isKernelThread,
+  MAX_ANCESTRY_HOPS,
+  type ProcReader,
+  type ProcStat,
+  type Snapshot,
+} from '../host/proc.js';
 
 export interface Protection {
   /** PIDs never to signal: PID 1, the agent and its ancestors. */
@@ -30,7 +36,7 @@ export function isDrainAgent(cmdline: string): boolean {
 function lineage(pid: number, lookup: (pid: number) => ProcStat | undefined): number[] {
   const chain = [pid];
   let current = lookup(pid);
-  for (let hops = 0; current && current.ppid > 0 && hops < 4096; hops++) {
+  for (let hops = 0; current && current.ppid > 0 && hops < MAX_ANCESTRY_HOPS; hops++) {
     chain.push(current.ppid);
     current = lookup(current.ppid);
   }
@@ -57,7 +63,7 @@ export function protectProcesses(proc: ProcReader, selfPid: number = process.pid
   };
   const isOwnDescendant = (stat: ProcStat, snapshot?: Snapshot): boolean => {
     let current: ProcStat | undefined = stat;
-    for (let hops = 0; current && hops < 4096; hops++) {
+    for (let hops = 0; current && hops < MAX_ANCESTRY_HOPS; hops++) {
       if (current.ppid === selfPid) return true;
       if (current.ppid <= 1) return false;
       current = snapshot?.byPid.get(current.ppid) ?? proc.stat(current.ppid);

@@ -5,7 +5,7 @@ import { errorMessage } from '../../common/errors.js';
 import { type CommandResult, describeResult, runCommand } from '../host/run-command.js';
 import { SIGKILL, type Signal } from '../host/signals.js';
 import type { ProcessReport, TargetKind } from '../report/report.js';
-import type { DrainClock, DrainTarget } from './target.js';
+import type { DiscoverOptions, DrainClock, DrainTarget } from './target.js';
 
 /** How long one supervisor CLI call may take before it counts as failed. */
 export const CLI_TIMEOUT_MS = 30_000;
@@ -59,7 +59,7 @@ export abstract class SupervisedTarget implements DrainTarget {
   /** Sends the signal; returns the ids it reached (a unit without a main process may refuse a non-KILL). */
   protected abstract send(ids: string[], signal: Signal): Promise<string[]>;
 
-  async discover(readOnly = false): Promise<void> {
+  async discover({ readOnly = false }: DiscoverOptions = {}): Promise<void> {
     await this.guard(async () => {
       const ids = await this.list();
       if (ids.length === 0) return;

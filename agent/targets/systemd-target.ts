@@ -4,7 +4,7 @@
 // stop their own workers. KILL goes to the whole control group.
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { type ProcReader, procReader } from '../host/proc.js';
+import { MAX_ANCESTRY_HOPS, type ProcReader, procReader } from '../host/proc.js';
 import { makeDirs } from '../host/safe-fs.js';
 import type { Signal } from '../host/signals.js';
 import { SIGKILL } from '../host/signals.js';
@@ -21,7 +21,7 @@ export const RUNTIME_UNIT_DIR = process.env.FLEET_DRAIN_SYSTEMD_RUNTIME_DIR ?? '
 export function ownUnits(proc: ProcReader = procReader(), selfPid = process.pid): Set<string> {
   const units = new Set<string>();
   let pid: number | undefined = selfPid;
-  for (let hops = 0; pid !== undefined && pid > 0 && hops < 4096; hops++) {
+  for (let hops = 0; pid !== undefined && pid > 0 && hops < MAX_ANCESTRY_HOPS; hops++) {
     let text = '';
     try {
       text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
@@ -55,15 +55,17 @@ export interface DropIns {
 export class SystemdTarget extends SupervisedTarget {
   private readonly pattern: string;
 
+  private readonly dropIns: DropIns;
+
   constructor(
     name: string,
     unit: string,
     clock: DrainClock,
-    spared?: ReadonlySet<string>,
-    private readonly dropIns: DropIns = { paths: [], save: () => {} },
+    options: { spared?: ReadonlySet<string> | undefined; dropIns?: DropIns | undefined } = {},
   ) {
-    super(name, 'systemd', clock, spared);
+    super(name, 'systemd', clock, options.spared);
     this.pattern = UNIT_TYPES.test(unit) ? unit : `${unit}.service`;
+    this.dropIns = options.dropIns ?? { paths: [], save: () => {} };
   }
 
   protected async list(): Promise<string[]> {

@@ -8,8 +8,8 @@ export interface DrainTarget {
   readonly kind: TargetKind;
   /** How often a wait re-checks the target: cheap for /proc, a CLI call for systemd and docker. */
   readonly pollIntervalMs: number;
-  /** Finds the target's processes; called once before the schedule starts. `readOnly` changes nothing. */
-  discover(readOnly?: boolean): Promise<void>;
+  /** Finds the target's processes; called once before the schedule starts. */
+  discover(options?: DiscoverOptions): Promise<void>;
   /** True while any process of the target is alive. Cheap enough to call every pollIntervalMs. */
   isRunning(): Promise<boolean>;
   /** Sends the signal as the target's kind requires (to roots, to all, through the supervisor). */
@@ -18,6 +18,11 @@ export interface DrainTarget {
   processes(): ProcessReport[];
   /** Set when the target could not be handled (supervisor CLI missing, permission denied …). */
   readonly error?: string;
+}
+
+export interface DiscoverOptions {
+  /** Change nothing on the host (`plan`, `--dry-run`): a supervised target then holds no restarts. */
+  readOnly?: boolean;
 }
 
 /** Milliseconds since the drain started: every offset in the report uses this clock. */
