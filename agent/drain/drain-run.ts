@@ -24,7 +24,7 @@ export interface DrainOptions {
   log: Logger;
   proc?: ProcReader;
   kill?: Kill;
-  /** How often a duplicate re-reads the state of the drain it joined. */
+  /** How often a drain that joined another re-reads that drain's state. */
   joinPollMs?: number;
   /**
    * Called once this process owns the drain, before it changes anything on the host: starts the guardian

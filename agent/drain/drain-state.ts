@@ -1,8 +1,6 @@
-// Idempotence on the host. EventBridge and Lambda retries can deliver one drain twice, and many workers take
-// a second graceful signal as "abort now". So the host has one drain lock (who runs a drain now) and each
-// drain id a state file (how far it got, then its report): a duplicate joins the running drain or replays
-// the report, a drain of another id joins the running one too, and a drain whose agent died resumes where
-// it stood instead of starting its schedule again.
+// Idempotence on the host: one drain lock (who runs a drain now) and a state file per drain id (how far it
+// got, then its report). A drain delivered twice joins the running one or replays its report, and a drain
+// whose agent died resumes where it stood: no worker gets a second graceful signal ("abort now" to many).
 
 import {
   closeSync,

@@ -1,14 +1,8 @@
-// The guardian: a small process beside a drain's agent that undoes the drain's changes (restore.ts) if the
-// agent is killed before it finishes. SSM kills the command's process group with SIGKILL on a cancel or an
-// execution timeout (amazon-ssm-agent agent/executers/executers_unix.go), so the guardian runs in a session
-// of its own (a detached spawn: setsid), which that kill does not reach. It holds none of the command's
-// output pipes: the SSM Agent waits for them to close before it reports the command done (see the note on
-// golang/go#13155 in agent/executers/executers.go). Bounded: it exits when the drain finishes, once it has
-// restored, or at its `until` time at the latest.
-//
-// It must not undo a drain that goes on. The document runs an agent killed by a signal (the OOM killer) once
-// more, and that one resumes the drain: so while the agent's parent (the document's shell) is alive the
-// guardian waits; and it restores only holding the drain lock, which a resumed agent holds while it runs.
+// The guardian: a process beside a drain's agent that undoes the drain's changes (restore.ts) if the agent
+// is killed (SSM's cancel and timeout KILL the command's process group). It runs in a session of its own,
+// which that kill does not reach, and holds none of the command's output pipes (the SSM Agent waits for
+// them). It never undoes a drain that goes on: it waits while the agent's parent (the document's shell,
+// which may run the agent again) lives, and restores only holding the drain lock.
 
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';

@@ -6,11 +6,9 @@ import { identity } from '../targets/process-target.js';
 import type { DrainState } from './drain-state.js';
 
 /**
- * Under the same policy, the state goes on as saved, each schedule at its step. Under a changed policy a
- * saved step index means nothing, so every schedule starts again; what already got a graceful signal (or
- * a stop command) is `spared` another one (many workers take a second TERM as "abort now") and gets only
- * the final KILL. A target flagged `graceful` or `stopped` spares all it lists: the agent may have died
- * between the signal and its record. A state that names no policy is taken as written under this one.
+ * Same policy: the state goes on as saved. Changed policy: every schedule starts again, and what already got
+ * a graceful signal or a stop command is `spared` another (only KILL reaches it); a target flagged
+ * `graceful` or `stopped` spares all it lists (the agent may have died before the record).
  */
 export function resumeState(previous: DrainState, fingerprint: string, log: Logger): DrainState {
   if (previous.policy === undefined) {

@@ -14,14 +14,14 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
-/**
- * A short hash of the targets of the effective (resolved) policy: names, selectors, schedules and `after`.
- * Prepare and finally steps are left out on purpose: a drain records those by content (see drain.ts), so a
- * change to them alone does not have to restart any schedule.
- */
 /** 64 bits of the hash: plenty to tell one policy of a drain from the next. */
 const FINGERPRINT_HEX_CHARS = 16;
 
+/**
+ * A short hash of the targets of the effective (resolved) policy: names, selectors, schedules and `after`.
+ * Prepare and finally steps are left out on purpose: a drain records those by content (run-phase.ts), so a
+ * change to them alone does not have to restart any schedule.
+ */
 export function policyFingerprint(policy: ResolvedPolicy): string {
   return createHash('sha256')
     .update(canonicalJson(policy.targets))

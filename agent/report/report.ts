@@ -5,10 +5,8 @@
 export const REPORT_VERSION = 1;
 
 /**
- * SSM keeps stdout whole only while it is under 24,000 bytes; from there on it keeps the first 23,980 bytes
- * and appends `--output truncated--` (MaxStdoutLength and OutputTruncatedSuffix in amazon-ssm-agent's
- * agent/framework/processor/executer/iohandler/iohandler.go; StringPrefix in agent/plugins/pluginutil/
- * pluginutil.go cuts by Go's len, which counts bytes).
+ * SSM keeps stdout whole only while it is under 24,000 bytes (the SSM Agent's MaxStdoutLength); past that
+ * it keeps the first 23,980 bytes, counted as bytes, and appends `--output truncated--`.
  */
 export const SSM_STDOUT_MAX_BYTES = 24_000;
 

@@ -1,8 +1,6 @@
-// The summary line: the first line `fleet-drain-agent drain` prints on stdout, before the JSON report. SSM
-// cuts stdout at 24,000 bytes (report.ts), so the outcome must come first and fit in one short line that a
-// cut can never reach: `fleet-drain v1 outcome=forced exit=3 id=<drain id> joined=0`. ASCII only; fields
-// are `key=value` separated by one space, and a reader ignores fields it does not know (later versions may
-// add some at the end). Pure: the Lambda parses it with the same module.
+// The summary line, first on stdout before the JSON report, where SSM's cut at 24,000 bytes never reaches:
+// `fleet-drain v1 outcome=forced exit=3 id=<drain id> joined=0`. ASCII `key=value` fields; a reader ignores
+// fields it does not know. The Lambda parses it with this same module.
 
 import type { DrainOutcome, DrainReport } from './report.js';
 

@@ -1,6 +1,6 @@
 // The processes the agent never signals, whatever the policy matches: PID 1, itself, its ancestors (the SSM
 // Agent and the shell it runs) and its own descendants (prepare and stop commands), kernel threads, and any
-// other fleet-drain agent on the host with its ancestors (a duplicate drain that is joining this one: its
+// other fleet-drain agent on the host with its ancestors (a second drain that is joining this one: its
 // command line names node and the agent, which a policy for node workers may well match).
 
 import {
