@@ -1,8 +1,10 @@
 // Entry point of dist/fleet-drain-agent.js: wires the process (signals, stdio, exit code) to main().
 
 import { readFileSync } from 'node:fs';
-import { main } from './cli.js';
-import { EXIT } from './exit-codes.js';
+import { describeError } from '../common/errors.js';
+import { createLogger } from '../common/log.js';
+import { main } from './cli/main.js';
+import { EXIT } from './report/exit-codes.js';
 
 const abort = new AbortController();
 // TERM or INT (an SSM cancel, an operator's Ctrl-C): stop escalating, report, exit 4.
@@ -24,9 +26,7 @@ main(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(
-      `${JSON.stringify({ level: 'error', message: 'internal error', error: String(error) })}\n`,
-    );
+    createLogger().log('error', 'internal error', { error: describeError(error) });
     process.exitCode = EXIT.internal;
   },
 );

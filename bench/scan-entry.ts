@@ -3,10 +3,10 @@
 // Prints one JSON line: per-iteration times of the scan (protectProcesses + takeSnapshot + matchProcesses)
 // and of a ProcessTarget's discover (the full first scan of a drain: descendants, groups, commands).
 
-import { compileMatch, matchProcesses } from '../agent/find-processes.js';
-import { procReader, takeSnapshot } from '../agent/proc.js';
-import { ProcessTarget } from '../agent/process-target.js';
-import { protectProcesses } from '../agent/protected-processes.js';
+import { procReader, takeSnapshot } from '../agent/host/proc.js';
+import { compileMatch, matchProcesses } from '../agent/targets/find-processes.js';
+import { ProcessTarget } from '../agent/targets/process-target.js';
+import { protectProcesses } from '../agent/targets/protected-processes.js';
 
 const [iterationsArg, pattern] = process.argv.slice(2);
 const iterations = Number(iterationsArg);

@@ -16,7 +16,7 @@
 // adopted. This leaves the event path time to send its own command (and a late start that finds the
 // adopted command sends nothing). Any running fleet-drain command on the instance counts as its drain.
 
-import { type DrainParameters, findInvalidParameter } from '../agent/drain-parameters';
+import { type DrainParameters, findInvalidParameter } from '../agent/policy/drain-parameters';
 import { isTerminalStatus } from './command-status';
 import { completeDrain, drainKeys } from './complete-drain';
 import type { DrainerConfig } from './config';

@@ -10,7 +10,7 @@ import {
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import type { DrainParameters } from '../agent/drain-parameters';
+import type { DrainParameters } from '../agent/policy/drain-parameters';
 import { documentBaseName } from './classify-event';
 import { commandComment, DELIVERY_TIMEOUT_SECONDS, type ListedCommand } from './drain-command';
 import {

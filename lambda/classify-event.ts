@@ -1,7 +1,7 @@
 // Turns whatever invoked the Lambda into one of the three kinds of work, or a reason to ignore it.
 // Pure and total: any input, however malformed, gives a result and never throws.
 
-import { DRAIN_PARAMETERS } from '../agent/drain-parameters';
+import { DRAIN_PARAMETERS } from '../agent/policy/drain-parameters';
 import { isTerminalStatus } from './command-status';
 import type { DrainerConfig } from './config';
 

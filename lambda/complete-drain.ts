@@ -2,7 +2,7 @@
 // here, so each lifecycle action is completed explicitly and `Fleet Drain Finished` is emitted by whoever
 // actually completed it — a second completer gets "No active Lifecycle Action" and stays silent.
 
-import type { DrainReport } from '../agent/report';
+import type { DrainReport } from '../agent/report/report';
 import type { DrainerConfig } from './config';
 import { decideResult, type InvocationResult, type Outcome } from './decide-outcome';
 import type { LifecycleActionRef } from './drain-command';

@@ -3,7 +3,7 @@
 // value is short: numbers in seconds, group names comma-separated.
 // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
 
-import { DRAIN_PARAMETERS } from '../agent/drain-parameters';
+import { DRAIN_PARAMETERS } from '../agent/policy/drain-parameters';
 import { DELIVERY_TIMEOUT_SECONDS } from './drain-command';
 
 /** Name of the fleet-drain SSM Command document. Required. */

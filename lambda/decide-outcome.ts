@@ -1,8 +1,8 @@
 // Maps what SSM and the agent said about a finished drain command to the drain's outcome, and the outcome
 // to the lifecycle action result. Pure.
 
-import type { DrainReport } from '../agent/report';
-import type { DrainSummary } from '../agent/summary-line';
+import type { DrainReport } from '../agent/report/report';
+import type { DrainSummary } from '../agent/report/summary-line';
 import type { ResultPolicy } from './config';
 import { parseDrainOutput } from './parse-report';
 
@@ -39,7 +39,7 @@ export interface Decision {
   reason: string;
 }
 
-// Exit codes of agent/exit-codes.ts (imported as values would pull agent code into the bundle; they are a
+// Exit codes of agent/report/exit-codes.ts (imported as values would pull agent code into the bundle; they are a
 // published contract, asserted against EXIT in the tests). The document exits 0 for every clear host
 // (drained, nothing, forced), so that Run Command shows Success for them; a command with exit 0 and no
 // report is therefore not known to have drained, and is `failed` (below). 3 is what documents of earlier

@@ -3,7 +3,11 @@
 // heartbeat and complete the lifecycle action.
 
 import { createHash } from 'node:crypto';
-import { DRAIN_PARAMETERS, type DrainParameters, findInvalidParameter } from '../agent/drain-parameters';
+import {
+  DRAIN_PARAMETERS,
+  type DrainParameters,
+  findInvalidParameter,
+} from '../agent/policy/drain-parameters';
 
 /**
  * SendCommand's TimeoutSeconds (30 s minimum). SSM keeps an undelivered command Pending until TimeoutSeconds
@@ -53,7 +57,7 @@ const ADOPTED_PREFIX = 'adopted-';
  * Two different ticks adopting the same action at once get different ids only if both pass the re-check
  * after the adoption delay before either command is listed; the agent is exclusive per host (a second id
  * waits for the running drain and reports `joined: true`), and the reconciler follows the newest drain.
- * 40 characters at most for a 17-digit instance id: inside the drainId pattern of agent/drain-parameters.ts.
+ * 40 characters at most for a 17-digit instance id: inside the drainId pattern of agent/policy/drain-parameters.ts.
  */
 export function adoptedDrainId(instanceId: string, tickMs: number): string {
   const minute = new Date(tickMs).toISOString().slice(0, 16).replace(/[-T:]/g, '');

@@ -1,7 +1,7 @@
 // The events fleet-drainer emits, and keeping their entries within EventBridge's 256 KB.
 // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
 
-import type { DrainReport } from '../agent/report';
+import type { DrainReport } from '../agent/report/report';
 import type { LifecycleActionResult, Outcome } from './decide-outcome';
 
 export const EVENT_SOURCE = 'fleet-drainer';

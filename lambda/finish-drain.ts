@@ -1,7 +1,7 @@
 // Finish: a drain command reached a terminal status → read its result, complete the lifecycle action,
 // emit `Fleet Drain Finished`. Used by the status-change event and by the reconciler for lost events.
 
-import type { DrainParameters } from '../agent/drain-parameters';
+import type { DrainParameters } from '../agent/policy/drain-parameters';
 import type { CommandStatusWork } from './classify-event';
 import { documentBaseName } from './classify-event';
 import { isTerminalStatus } from './command-status';

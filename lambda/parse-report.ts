@@ -1,11 +1,16 @@
 // Finds the agent's summary line and JSON report in SSM's StandardOutputContent. That text is the command's
 // stdout, whole only while under 24,000 bytes; past that SSM keeps 23,980 bytes and appends
-// `--output truncated--` (agent/report.ts). The summary line comes first, so the outcome survives any cut;
+// `--output truncated--` (agent/report/report.ts). The summary line comes first, so the outcome survives any cut;
 // the report may be cut, empty, or mixed with the document's own lines ("node not found …"). A command sent
 // with an older document version prints the JSON report alone: that is read too.
 
-import type { DrainReport } from '../agent/report';
-import { DRAIN_OUTCOMES, type DrainSummary, parseSummary, SUMMARY_PREFIX } from '../agent/summary-line';
+import type { DrainReport } from '../agent/report/report';
+import {
+  DRAIN_OUTCOMES,
+  type DrainSummary,
+  parseSummary,
+  SUMMARY_PREFIX,
+} from '../agent/report/summary-line';
 
 /** What SSM appends to stdout it cut (amazon-ssm-agent iohandler.go, OutputTruncatedSuffix). */
 export const SSM_TRUNCATED_SUFFIX = '--output truncated--';

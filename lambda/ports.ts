@@ -1,7 +1,7 @@
 // The narrow interfaces between the drain logic and the world: AWS calls, clock, sleep, logs, metrics.
 // The edge modules (aws-*.ts, telemetry.ts) implement them; nothing else imports the AWS SDK.
 
-import type { DrainParameters } from '../agent/drain-parameters';
+import type { DrainParameters } from '../agent/policy/drain-parameters';
 import type { InvocationResult, LifecycleActionResult } from './decide-outcome';
 import type { DrainCommand, LifecycleActionRef, ListedCommand } from './drain-command';
 

@@ -1,6 +1,6 @@
 // Start: a terminate lifecycle action for a configured group and hook → one drain command on the host.
 
-import { type DrainParameters, findInvalidParameter } from '../agent/drain-parameters';
+import { type DrainParameters, findInvalidParameter } from '../agent/policy/drain-parameters';
 import type { LifecycleWork } from './classify-event';
 import { isTerminalStatus } from './command-status';
 import { completeDrain, drainKeys, withPropagationRetry } from './complete-drain';

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { type DrainPolicy, PolicyError, resolvePolicy } from '../agent/policy';
+import { type DrainPolicy, PolicyError, resolvePolicy } from '../agent/policy/policy';
 import { DemoStack } from './demo-stack';
 import { FleetDrainer } from './fleet-drainer';
 

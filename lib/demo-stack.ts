@@ -13,7 +13,7 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { DrainPolicy } from '../agent/policy';
+import type { DrainPolicy } from '../agent/policy/policy';
 import { FleetDrainer } from './fleet-drainer';
 
 /** How long a demo job runs: a drain waits for the running one. */

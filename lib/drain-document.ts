@@ -4,9 +4,9 @@
 
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { DRAIN_PARAMETERS, type DrainParameterName } from '../agent/drain-parameters';
-import { EXIT } from '../agent/exit-codes';
-import type { DrainPolicy } from '../agent/policy';
+import { DRAIN_PARAMETERS, type DrainParameterName } from '../agent/policy/drain-parameters';
+import type { DrainPolicy } from '../agent/policy/policy';
+import { EXIT } from '../agent/report/exit-codes';
 
 /** SSM's limit on a document's content. https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateDocument.html */
 export const DOCUMENT_CONTENT_LIMIT_BYTES = 64 * 1024;

@@ -23,8 +23,8 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { DRAIN_PARAMETERS } from '../agent/drain-parameters';
-import { type DrainPolicy, PolicyError, resolvePolicy } from '../agent/policy';
+import { DRAIN_PARAMETERS } from '../agent/policy/drain-parameters';
+import { type DrainPolicy, PolicyError, resolvePolicy } from '../agent/policy/policy';
 import { TERMINAL_COMMAND_STATUSES } from '../lambda/command-status';
 import {
   ENV_DOCUMENT_NAME,

@@ -6,8 +6,8 @@ export type {
   PolicyStep,
   PolicyTarget,
   ProcessMatch,
-} from '../agent/policy';
-export { PRESETS, type PresetName } from '../agent/presets';
+} from '../agent/policy/policy';
+export { PRESETS, type PresetName } from '../agent/policy/presets';
 export type { ResultPolicy } from '../lambda/config';
 export { MissingBuildError } from './assets';
 export * from './defaults';

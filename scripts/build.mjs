@@ -77,7 +77,7 @@ try {
   // The construct library: one CommonJS file; aws-cdk-lib, constructs and the other packages stay external.
   // Declarations come from tsc (the slow part): skipped when they are newer than every source they cover.
   const newestSource = Math.max(
-    ...['lib', 'agent', 'lambda'].flatMap((dir) =>
+    ...['lib', 'common', 'agent', 'lambda'].flatMap((dir) =>
       readdirSync(dir, { recursive: true })
         .filter((file) => String(file).endsWith('.ts'))
         .map((file) => statSync(`${dir}/${file}`).mtimeMs),

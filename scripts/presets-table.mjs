@@ -1,6 +1,6 @@
-// Prints the presets table of agent/README.md from agent/presets.ts, so the docs are written from the schema.
+// Prints the presets table of agent/README.md from agent/policy/presets.ts, so the docs are written from the schema.
 // `npx tsx scripts/presets-table.mjs`; test/agent/readme.test.ts checks that agent/README.md carries this table.
-import { PRESETS } from '../agent/presets.ts';
+import { PRESETS } from '../agent/policy/presets.ts';
 
 export function presetsTable() {
   const rows = Object.entries(PRESETS).map(

@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseStat } from '../../agent/proc.js';
+import { parseStat } from '../../agent/host/proc.js';
 import { AGENT, AGENT_NODE, isAlive, runAgent, Sandbox, startAgent } from './helpers.js';
 
 let box: Sandbox;

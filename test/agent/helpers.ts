@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { DrainReport } from '../../agent/report.js';
+import type { DrainReport } from '../../agent/report/report.js';
 
 export const AGENT = fileURLToPath(new URL('../../dist/fleet-drain-agent.js', import.meta.url));
 /**

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { DrainReport } from '../../agent/report.js';
+import type { DrainReport } from '../../agent/report/report.js';
 import { AGENT, AGENT_NODE, canUnshare, FIXTURES, parseJson, Sandbox } from './helpers.js';
 
 let box: Sandbox;

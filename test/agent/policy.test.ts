@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type DrainPolicy, PolicyError, parsePolicyJson, resolvePolicy } from '../../agent/policy.js';
+import { type DrainPolicy, PolicyError, parsePolicyJson, resolvePolicy } from '../../agent/policy/policy.js';
 
 // The README's example policy, typed: the construct's props use the same type.
 const designExample: DrainPolicy = {

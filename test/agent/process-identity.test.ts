@@ -2,11 +2,11 @@
 // replace between two reads (PID reuse) or mark as kernel threads.
 
 import { describe, expect, it } from 'vitest';
-import { compactReport } from '../../agent/compact-report.js';
-import { type ProcReader, type ProcStat, parseStat } from '../../agent/proc.js';
-import { ProcessTarget } from '../../agent/process-target.js';
-import { protectProcesses } from '../../agent/protected-processes.js';
-import { AGENT_STDOUT_MAX_BYTES, type DrainReport } from '../../agent/report.js';
+import { type ProcReader, type ProcStat, parseStat } from '../../agent/host/proc.js';
+import { compactReport } from '../../agent/report/compact-report.js';
+import { AGENT_STDOUT_MAX_BYTES, type DrainReport } from '../../agent/report/report.js';
+import { ProcessTarget } from '../../agent/targets/process-target.js';
+import { protectProcesses } from '../../agent/targets/protected-processes.js';
 
 interface FakeProcess extends Partial<ProcStat> {
   pid: number;

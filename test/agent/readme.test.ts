@@ -3,17 +3,17 @@
 
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { HELP } from '../../agent/cli';
-import { DEFAULT_STATE_DIR } from '../../agent/drain-state';
-import { EXIT } from '../../agent/exit-codes';
-import { GUARD_AFTER_DEADLINE_MS } from '../../agent/guardian';
-import { POLICY_VERSION } from '../../agent/policy';
-import { DEFAULT_SCHEDULE } from '../../agent/presets';
-import { AGENT_STDOUT_MAX_BYTES, SSM_STDOUT_MAX_BYTES } from '../../agent/report';
-import { PSEUDO_ROOTS } from '../../agent/safe-fs';
-import { FINAL_KILL_WAIT_MS } from '../../agent/schedule';
-import { SUMMARY_PREFIX } from '../../agent/summary-line';
-import { DROP_IN_NAME } from '../../agent/systemd-target';
+import { HELP } from '../../agent/cli/usage';
+import { DEFAULT_STATE_DIR } from '../../agent/drain/drain-state';
+import { GUARD_AFTER_DEADLINE_MS } from '../../agent/drain/guardian';
+import { PSEUDO_ROOTS } from '../../agent/host/safe-fs';
+import { POLICY_VERSION } from '../../agent/policy/policy';
+import { DEFAULT_SCHEDULE } from '../../agent/policy/presets';
+import { FINAL_KILL_WAIT_MS } from '../../agent/policy/schedule';
+import { EXIT } from '../../agent/report/exit-codes';
+import { AGENT_STDOUT_MAX_BYTES, SSM_STDOUT_MAX_BYTES } from '../../agent/report/report';
+import { SUMMARY_PREFIX } from '../../agent/report/summary-line';
+import { DROP_IN_NAME } from '../../agent/targets/systemd-target';
 import { MIN_NODE_MAJOR, MIN_NODE_MINOR } from '../../lib/drain-document';
 // @ts-expect-error: a plain .mjs script without types
 import { presetsTable } from '../../scripts/presets-table.mjs';
@@ -23,7 +23,7 @@ const readme = readFileSync(new URL('../../agent/README.md', import.meta.url), '
 const text = unwrap(readme);
 const n = (value: number) => value.toLocaleString('en-US');
 
-it('carries the presets table generated from agent/presets.ts', () => {
+it('carries the presets table generated from agent/policy/presets.ts', () => {
   expect(readme).toContain(presetsTable());
 });
 

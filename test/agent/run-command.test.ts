@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { runCommand } from '../../agent/run-command.js';
+import { runCommand } from '../../agent/host/run-command.js';
 
 const daemons: number[] = [];
 afterEach(() => {

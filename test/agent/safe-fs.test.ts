@@ -4,7 +4,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_PATH_DEPTH, makeDirs, pseudoFsProblem } from '../../agent/safe-fs.js';
+import { MAX_PATH_DEPTH, makeDirs, pseudoFsProblem } from '../../agent/host/safe-fs.js';
 
 describe('makeDirs', () => {
   it('creates the missing folders with the mode asked for', () => {

@@ -1,10 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from '../../agent/duration.js';
-import { waitEndMs } from '../../agent/escalate.js';
-import { PRESETS } from '../../agent/presets.js';
-import { FINAL_KILL_WAIT_MS, finalStepMs, parseSchedule, ScheduleError } from '../../agent/schedule.js';
-import { parseSignal } from '../../agent/signals.js';
+import { waitEndMs } from '../../agent/drain/escalate.js';
+import { parseSignal } from '../../agent/host/signals.js';
+import { formatDuration, parseDuration } from '../../agent/policy/duration.js';
+import { PRESETS } from '../../agent/policy/presets.js';
+import {
+  FINAL_KILL_WAIT_MS,
+  finalStepMs,
+  parseSchedule,
+  ScheduleError,
+} from '../../agent/policy/schedule.js';
 
 describe('parseDuration', () => {
   it.each([

@@ -2,10 +2,10 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { drainOutput } from '../../agent/compact-report';
-import { EXIT } from '../../agent/exit-codes';
-import type { DrainOutcome, DrainReport } from '../../agent/report';
-import { formatSummary } from '../../agent/summary-line';
+import { drainOutput } from '../../agent/report/compact-report';
+import { EXIT } from '../../agent/report/exit-codes';
+import type { DrainOutcome, DrainReport } from '../../agent/report/report';
+import { formatSummary } from '../../agent/report/summary-line';
 import { decideOutcome, decideResult, type InvocationResult } from '../../lambda/decide-outcome';
 import { parseDrainOutput, parseReport } from '../../lambda/parse-report';
 import { reportJson, TOKEN } from './helpers';
@@ -210,7 +210,7 @@ describe('parseDrainOutput', () => {
 });
 
 describe('decideOutcome', () => {
-  it('uses the exit codes of agent/exit-codes.ts when there is neither report nor summary line', () => {
+  it('uses the exit codes of agent/report/exit-codes.ts when there is neither report nor summary line', () => {
     const at = (code: number) =>
       decideOutcome({ ...base, status: 'Failed', responseCode: code }, TOKEN).outcome;
     // What documents of earlier versions exited with after a forced drain (now 0, with the summary line).

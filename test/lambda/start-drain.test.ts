@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DRAIN_PARAMETERS } from '../../agent/drain-parameters';
+import { DRAIN_PARAMETERS } from '../../agent/policy/drain-parameters';
 import { ENV_UNREACHABLE_GRACE_SECONDS } from '../../lambda/config';
 import { START_LEAD_MS } from '../../lambda/heartbeat-schedule';
 import {

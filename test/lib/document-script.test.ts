@@ -13,9 +13,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DRAIN_PARAMETERS } from '../../agent/drain-parameters';
-import type { DrainPolicy } from '../../agent/policy';
-import type { DrainReport } from '../../agent/report';
+import { DRAIN_PARAMETERS } from '../../agent/policy/drain-parameters';
+import type { DrainPolicy } from '../../agent/policy/policy';
+import type { DrainReport } from '../../agent/report/report';
 import {
   DOCUMENT_CONTENT_LIMIT_BYTES,
   documentContentBytes,

@@ -8,7 +8,7 @@ import {
 } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { DRAIN_PARAMETERS } from '../../agent/drain-parameters';
+import { DRAIN_PARAMETERS } from '../../agent/policy/drain-parameters';
 import {
   ENV_DOCUMENT_NAME,
   ENV_EVENT_BUS_NAME,

@@ -2,7 +2,7 @@
 
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { DrainPolicy } from '../../agent/policy';
+import type { DrainPolicy } from '../../agent/policy/policy';
 import { FleetDrainer, type FleetDrainerProps } from '../../lib/index';
 
 export const POLICY: DrainPolicy = {

@@ -4,7 +4,7 @@
 import { App, aws_autoscaling as autoscaling, aws_ec2 as ec2, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import type { DrainPolicy } from '../../agent/policy';
+import type { DrainPolicy } from '../../agent/policy/policy';
 import { ENV_HOOK_NAME } from '../../lambda/config';
 import { SERVICE_NAME_ENV } from '../../lambda/telemetry-names';
 import { FleetDrainer } from '../../lib/index';

@@ -1,6 +1,6 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import type { DrainPolicy } from '../../agent/policy';
+import type { DrainPolicy } from '../../agent/policy/policy';
 import { FleetDrainer, type FleetDrainerProps } from '../../lib/index';
 import { POLICY } from './helpers';
 
