@@ -4,7 +4,7 @@
 // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
 
 import { DRAIN_PARAMETERS } from '../agent/drain-parameters';
-import { DELIVERY_TIMEOUT_SECONDS } from './drain-command';
+import { DELIVERY_TIMEOUT_SECONDS } from './decide/drain-command';
 
 /** Name of the fleet-drain SSM Command document. Required. */
 export const ENV_DOCUMENT_NAME = 'FLEET_DRAINER_DOCUMENT_NAME';

@@ -5,17 +5,15 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { createAutoScalingPort } from './aws-auto-scaling';
-import { createEventsPort } from './aws-events';
-import { createQueuesPort } from './aws-sqs';
-import { createSsmPort } from './aws-ssm';
-import { classifyEvent, type Work } from './classify-event';
+import { createAutoScalingPort } from './aws/auto-scaling';
+import { errorMessage } from './aws/errors';
+import { createEventsPort } from './aws/events';
+import type { Deps, Log, MetricsPort } from './aws/ports';
+import { createQueuesPort } from './aws/sqs';
+import { createSsmPort } from './aws/ssm';
 import { parseConfig } from './config';
-import { errorMessage } from './errors';
-import { finishCommandById, LOOKUP_TIMEOUT_MS } from './finish-drain';
+import { classifyEvent, type Work } from './decide/classify-event';
 import { mapConcurrent } from './map-concurrent';
-import type { Deps, Log, MetricsPort } from './ports';
-import { reconcile } from './reconcile';
 import {
   type BatchRecord,
   type BatchResponse,
@@ -24,7 +22,9 @@ import {
   retryDelaySeconds,
   type SqsEvent,
 } from './sqs-batch';
-import { startDrain } from './start-drain';
+import { finishCommandById, LOOKUP_TIMEOUT_MS } from './workflows/finish-drain';
+import { reconcile } from './workflows/reconcile';
+import { startDrain } from './workflows/start-drain';
 
 /**
  * Status records of one SQS batch handled at once (one: two environments, the status queue's maximum

@@ -13,7 +13,7 @@ import {
   isStartHeartbeatDue,
   maxHeartbeatPhaseMs,
   START_LEAD_MS,
-} from '../../lambda/heartbeat-schedule';
+} from '../../lambda/decide/heartbeat-schedule';
 
 const MINUTE = 60_000;
 

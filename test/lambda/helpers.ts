@@ -22,7 +22,7 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { isTerminalStatus } from '../../lambda/command-status';
+import type { Log, LogKeys, MetricName, MetricsPort } from '../../lambda/aws/ports';
 import {
   ENV_ADOPTION_DELAY_SECONDS,
   ENV_DOCUMENT_NAME,
@@ -32,8 +32,8 @@ import {
   ENV_MAX_DRAIN_SECONDS,
 } from '../../lambda/config';
 import { createHandler } from '../../lambda/create-handler';
-import { heartbeatSlotMs } from '../../lambda/heartbeat-schedule';
-import type { Log, LogKeys, MetricName, MetricsPort } from '../../lambda/ports';
+import { isTerminalStatus } from '../../lambda/decide/command-status';
+import { heartbeatSlotMs } from '../../lambda/decide/heartbeat-schedule';
 
 export const DOCUMENT = 'FleetDrain-Doc';
 export const GROUP = 'my-asg';

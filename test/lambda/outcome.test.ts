@@ -6,8 +6,8 @@ import { drainOutput } from '../../agent/compact-report';
 import { EXIT } from '../../agent/exit-codes';
 import type { DrainOutcome, DrainReport } from '../../agent/report';
 import { formatSummary } from '../../agent/summary-line';
-import { decideOutcome, decideResult, type InvocationResult } from '../../lambda/decide-outcome';
-import { parseDrainOutput, parseReport } from '../../lambda/parse-report';
+import { decideOutcome, decideResult, type InvocationResult } from '../../lambda/decide/outcome';
+import { parseDrainOutput, parseReport } from '../../lambda/decide/parse-report';
 import { reportJson, TOKEN } from './helpers';
 
 /**

@@ -21,8 +21,8 @@ import {
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambda/config';
-import { drainLifetimeMs, SETTLE_MS } from '../../lambda/plan-tick';
-import { LOST_STATUS_EVENT_MS } from '../../lambda/reconcile';
+import { drainLifetimeMs, SETTLE_MS } from '../../lambda/decide/plan-tick';
+import { LOST_STATUS_EVENT_MS } from '../../lambda/workflows/reconcile';
 import {
   type AwsMocks,
   COMMAND_ID,

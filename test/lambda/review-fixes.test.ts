@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { START_LEAD_MS } from '../../lambda/heartbeat-schedule';
+import { START_LEAD_MS } from '../../lambda/decide/heartbeat-schedule';
 import { FleetModel } from './fleet-model';
 import {
   type AwsMocks,
@@ -403,9 +403,9 @@ describe('11. sleeps stop short of the function timeout', () => {
 
 describe('minor: a completion whose first response was lost', () => {
   it('is reported, flagged, when the SDK’s retry finds the action over', async () => {
-    const { completeDrain } = await import('../../lambda/complete-drain');
+    const { completeDrain } = await import('../../lambda/workflows/drain-actions');
     const { parseConfig } = await import('../../lambda/config');
-    const { NoActiveLifecycleActionError } = await import('../../lambda/errors');
+    const { NoActiveLifecycleActionError } = await import('../../lambda/aws/errors');
     const parsed = parseConfig(ENV);
     if (!parsed.ok) throw new Error('invalid test configuration');
     const lost = new NoActiveLifecycleActionError('No active Lifecycle Action found with token x');

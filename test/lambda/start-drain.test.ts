@@ -19,7 +19,7 @@ import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DRAIN_PARAMETERS } from '../../agent/drain-parameters';
 import { ENV_UNREACHABLE_GRACE_SECONDS } from '../../lambda/config';
-import { START_LEAD_MS } from '../../lambda/heartbeat-schedule';
+import { START_LEAD_MS } from '../../lambda/decide/heartbeat-schedule';
 import {
   type AwsMocks,
   awsCallCount,

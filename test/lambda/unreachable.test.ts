@@ -10,8 +10,8 @@ import {
 import { CancelCommandCommand, DescribeInstanceInformationCommand } from '@aws-sdk/client-ssm';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DELIVERY_TIMEOUT_SECONDS } from '../../lambda/drain-command';
-import { AGENT_LOST_MS } from '../../lambda/plan-tick';
+import { DELIVERY_TIMEOUT_SECONDS } from '../../lambda/decide/drain-command';
+import { AGENT_LOST_MS } from '../../lambda/decide/plan-tick';
 import {
   type AwsMocks,
   COMMAND_ID,

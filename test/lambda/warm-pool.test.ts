@@ -14,7 +14,7 @@ import {
 import { CancelCommandCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SETTLE_MS } from '../../lambda/plan-tick';
+import { SETTLE_MS } from '../../lambda/decide/plan-tick';
 import {
   type AwsMocks,
   EVENT_MS,

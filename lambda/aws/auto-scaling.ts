@@ -9,7 +9,7 @@ import {
   DescribeWarmPoolCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
-import type { LifecycleActionRef } from './drain-command';
+import type { LifecycleActionRef } from '../decide/drain-command';
 import {
   AwsCallError,
   awsErrorCode,

@@ -3,7 +3,7 @@
 // heartbeat and complete the lifecycle action.
 
 import { createHash } from 'node:crypto';
-import { DRAIN_PARAMETERS, type DrainParameters, findInvalidParameter } from '../agent/drain-parameters';
+import { DRAIN_PARAMETERS, type DrainParameters, findInvalidParameter } from '../../agent/drain-parameters';
 
 /**
  * SendCommand's TimeoutSeconds (30 s minimum). SSM keeps an undelivered command Pending until TimeoutSeconds

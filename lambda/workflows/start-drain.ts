@@ -1,29 +1,29 @@
 // Start: a terminate lifecycle action for a configured group and hook → one drain command on the host.
 
-import { type DrainParameters, findInvalidParameter } from '../agent/drain-parameters';
-import type { LifecycleWork } from './classify-event';
-import { isTerminalStatus } from './command-status';
-import { completeDrain, drainKeys, withPropagationRetry } from './complete-drain';
-import type { DrainerConfig } from './config';
+import { type DrainParameters, findInvalidParameter } from '../../agent/drain-parameters';
+import {
+  errorMessage,
+  InstanceUnreachableError,
+  LifecycleConfigError,
+  NoActiveLifecycleActionError,
+} from '../aws/errors';
+import type { Deps, LogKeys } from '../aws/ports';
+import type { DrainerConfig } from '../config';
+import type { LifecycleWork } from '../decide/classify-event';
+import { isTerminalStatus } from '../decide/command-status';
 import {
   type DrainCommand,
   formatDeadline,
   isAdoptedDrainId,
   type LifecycleActionRef,
   toDrainCommand,
-} from './drain-command';
-import { STARTED_DETAIL_TYPE, type StartedDetail } from './drain-events';
-import {
-  errorMessage,
-  InstanceUnreachableError,
-  LifecycleConfigError,
-  NoActiveLifecycleActionError,
-} from './errors';
-import { isStartHeartbeatDue } from './heartbeat-schedule';
-import { isStoppedPoolState, mayHaveActiveAction } from './lifecycle-state';
-import { drainPhaseMs } from './plan-tick';
-import type { Deps, LogKeys } from './ports';
-import type { Delivery } from './sqs-batch';
+} from '../decide/drain-command';
+import { STARTED_DETAIL_TYPE, type StartedDetail } from '../decide/drain-events';
+import { isStartHeartbeatDue } from '../decide/heartbeat-schedule';
+import { isStoppedPoolState, mayHaveActiveAction } from '../decide/lifecycle-state';
+import { drainPhaseMs } from '../decide/plan-tick';
+import type { Delivery } from '../sqs-batch';
+import { completeDrain, drainKeys, withPropagationRetry } from './drain-actions';
 
 /** How often SendCommand is retried on InvalidInstanceId within the unreachable grace. */
 export const UNREACHABLE_RETRY_MS = 5000;

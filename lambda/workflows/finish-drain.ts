@@ -1,17 +1,17 @@
 // Finish: a drain command reached a terminal status → read its result, complete the lifecycle action,
 // emit `Fleet Drain Finished`. Used by the status-change event and by the reconciler for lost events.
 
-import type { DrainParameters } from '../agent/drain-parameters';
-import type { CommandStatusWork } from './classify-event';
-import { documentBaseName } from './classify-event';
-import { isTerminalStatus } from './command-status';
-import { type CompletionResult, completeDrain, drainKeys, PROPAGATION_WINDOW_MS } from './complete-drain';
-import type { DrainerConfig } from './config';
-import { decideOutcome, drainIsOver, type InvocationResult } from './decide-outcome';
-import { lifecycleActionOf, readCommandComment, toDrainCommand } from './drain-command';
-import { InvocationNotFoundError } from './errors';
-import { finishedDrainWindowMs } from './plan-tick';
-import type { Deps } from './ports';
+import type { DrainParameters } from '../../agent/drain-parameters';
+import { InvocationNotFoundError } from '../aws/errors';
+import type { Deps } from '../aws/ports';
+import type { DrainerConfig } from '../config';
+import type { CommandStatusWork } from '../decide/classify-event';
+import { documentBaseName } from '../decide/classify-event';
+import { isTerminalStatus } from '../decide/command-status';
+import { lifecycleActionOf, readCommandComment, toDrainCommand } from '../decide/drain-command';
+import { decideOutcome, drainIsOver, type InvocationResult } from '../decide/outcome';
+import { finishedDrainWindowMs } from '../decide/plan-tick';
+import { type CompletionResult, completeDrain, drainKeys, PROPAGATION_WINDOW_MS } from './drain-actions';
 import { CLOCK_SKEW_MS } from './start-drain';
 
 /**

@@ -2,14 +2,14 @@
 // here, so each lifecycle action is completed explicitly and `Fleet Drain Finished` is emitted by whoever
 // actually completed it — a second completer gets "No active Lifecycle Action" and stays silent.
 
-import type { DrainReport } from '../agent/report';
-import type { DrainerConfig } from './config';
-import { decideResult, type InvocationResult, type Outcome } from './decide-outcome';
-import type { LifecycleActionRef } from './drain-command';
-import { FINISHED_DETAIL_TYPE, type FinishedDetail, outputExcerpt } from './drain-events';
-import { errorMessage, LifecycleConfigError, NoActiveLifecycleActionError } from './errors';
-import { mayHaveActiveAction } from './lifecycle-state';
-import type { Deps, LogKeys } from './ports';
+import type { DrainReport } from '../../agent/report';
+import { errorMessage, LifecycleConfigError, NoActiveLifecycleActionError } from '../aws/errors';
+import type { Deps, LogKeys } from '../aws/ports';
+import type { DrainerConfig } from '../config';
+import type { LifecycleActionRef } from '../decide/drain-command';
+import { FINISHED_DETAIL_TYPE, type FinishedDetail, outputExcerpt } from '../decide/drain-events';
+import { mayHaveActiveAction } from '../decide/lifecycle-state';
+import { decideResult, type InvocationResult, type Outcome } from '../decide/outcome';
 
 /** Right after an event, "No active Lifecycle Action" can be a propagation race: retry this often… */
 export const PROPAGATION_RETRY_MS = 2000;

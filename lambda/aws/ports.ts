@@ -1,9 +1,9 @@
 // The narrow interfaces between the drain logic and the world: AWS calls, clock, sleep, logs, metrics.
 // The edge modules (aws-*.ts, telemetry.ts) implement them; nothing else imports the AWS SDK.
 
-import type { DrainParameters } from '../agent/drain-parameters';
-import type { InvocationResult, LifecycleActionResult } from './decide-outcome';
-import type { DrainCommand, LifecycleActionRef, ListedCommand } from './drain-command';
+import type { DrainParameters } from '../../agent/drain-parameters';
+import type { DrainCommand, LifecycleActionRef, ListedCommand } from '../decide/drain-command';
+import type { InvocationResult, LifecycleActionResult } from '../decide/outcome';
 
 /** Where an instance is in its Auto Scaling lifecycle. */
 export interface InstanceState {

@@ -1,8 +1,9 @@
 // The reconciler's decisions for one tick, as a pure function of ground truth: the fleet-drain commands in
 // SSM's history and the lifecycle states of the configured groups' instances.
 
+import type { AgentState, InstanceState } from '../aws/ports';
+import type { DrainerConfig } from '../config';
 import { isTerminalStatus } from './command-status';
-import type { DrainerConfig } from './config';
 import {
   DELIVERY_TIMEOUT_SECONDS,
   type DrainCommand,
@@ -16,7 +17,6 @@ import {
   maxHeartbeatPhaseMs,
 } from './heartbeat-schedule';
 import { isStoppedPoolState, isTerminatingWait, mayHaveActiveAction } from './lifecycle-state';
-import type { AgentState, InstanceState } from './ports';
 
 /**
  * A drain command younger than this is never cancelled for its instance's state: Auto Scaling's describe

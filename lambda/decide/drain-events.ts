@@ -1,8 +1,8 @@
 // The events fleet-drainer emits, and keeping their entries within EventBridge's 256 KB.
 // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
 
-import type { DrainReport } from '../agent/report';
-import type { LifecycleActionResult, Outcome } from './decide-outcome';
+import type { DrainReport } from '../../agent/report';
+import type { LifecycleActionResult, Outcome } from './outcome';
 
 export const EVENT_SOURCE = 'fleet-drainer';
 export const STARTED_DETAIL_TYPE = 'Fleet Drain Started';

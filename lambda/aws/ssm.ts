@@ -10,9 +10,9 @@ import {
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import type { DrainParameters } from '../agent/drain-parameters';
-import { documentBaseName } from './classify-event';
-import { commandComment, DELIVERY_TIMEOUT_SECONDS, type ListedCommand } from './drain-command';
+import type { DrainParameters } from '../../agent/drain-parameters';
+import { documentBaseName } from '../decide/classify-event';
+import { commandComment, DELIVERY_TIMEOUT_SECONDS, type ListedCommand } from '../decide/drain-command';
 import {
   AwsCallError,
   awsErrorCode,

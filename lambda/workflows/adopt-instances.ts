@@ -16,22 +16,22 @@
 // adopted. This leaves the event path time to send its own command (and a late start that finds the
 // adopted command sends nothing). Any running fleet-drain command on the instance counts as its drain.
 
-import { type DrainParameters, findInvalidParameter } from '../agent/drain-parameters';
-import { isTerminalStatus } from './command-status';
-import { completeDrain, drainKeys } from './complete-drain';
-import type { DrainerConfig } from './config';
+import { type DrainParameters, findInvalidParameter } from '../../agent/drain-parameters';
+import { errorMessage, InstanceUnreachableError, NoActiveLifecycleActionError } from '../aws/errors';
+import type { Deps, InstanceState } from '../aws/ports';
+import type { DrainerConfig } from '../config';
+import { isTerminalStatus } from '../decide/command-status';
 import {
   adoptedDrainId,
   type DrainCommand,
   formatDeadline,
   type LifecycleActionRef,
   toDrainCommand,
-} from './drain-command';
-import { errorMessage, InstanceUnreachableError, NoActiveLifecycleActionError } from './errors';
-import { isTerminatingWait } from './lifecycle-state';
-import { mapConcurrent, type Settled } from './map-concurrent';
-import { isRelevantCommand } from './plan-tick';
-import type { Deps, InstanceState } from './ports';
+} from '../decide/drain-command';
+import { isTerminatingWait } from '../decide/lifecycle-state';
+import { isRelevantCommand } from '../decide/plan-tick';
+import { mapConcurrent, type Settled } from '../map-concurrent';
+import { completeDrain, drainKeys } from './drain-actions';
 import { announceStart } from './start-drain';
 
 /**

@@ -1,10 +1,10 @@
 // Reconcile (every tick): level-triggered repair over ground truth. Lists the fleet-drain commands and the
 // configured groups' instances, plans with planTick, then heartbeats, finishes, expires, cancels and adopts.
 
-import { type AdoptionCandidate, adoptInstances } from './adopt-instances';
-import type { TickWork } from './classify-event';
-import { completeDrain } from './complete-drain';
-import type { DrainerConfig } from './config';
+import { AwsCallError, errorMessage, LifecycleConfigError } from '../aws/errors';
+import type { AgentState, Deps, InstanceState, LogKeys } from '../aws/ports';
+import type { DrainerConfig } from '../config';
+import type { TickWork } from '../decide/classify-event';
 import {
   adoptedDrainId,
   type DrainCommand,
@@ -12,15 +12,15 @@ import {
   type ListedCommand,
   lifecycleActionOf,
   toDrainCommand,
-} from './drain-command';
-import { AwsCallError, errorMessage, LifecycleConfigError } from './errors';
+} from '../decide/drain-command';
+import { alignTick } from '../decide/heartbeat-schedule';
+import { isTerminatingWait } from '../decide/lifecycle-state';
+import { drainLifetimeMs, type ExpiredDrain, findUnreachable, planTick } from '../decide/plan-tick';
+import { mapConcurrent, type Settled } from '../map-concurrent';
+import { type AdoptionCandidate, adoptInstances } from './adopt-instances';
+import { completeDrain } from './drain-actions';
 import type { FinishResult } from './finish-drain';
 import { finishCommand } from './finish-drain';
-import { alignTick } from './heartbeat-schedule';
-import { isTerminatingWait } from './lifecycle-state';
-import { mapConcurrent, type Settled } from './map-concurrent';
-import { drainLifetimeMs, type ExpiredDrain, findUnreachable, planTick } from './plan-tick';
-import type { AgentState, Deps, InstanceState, LogKeys } from './ports';
 import { heartbeatOrCancel } from './start-drain';
 
 /**
