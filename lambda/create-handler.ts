@@ -22,8 +22,9 @@ import {
   retryDelaySeconds,
   type SqsEvent,
 } from './sqs-batch';
-import { finishCommandById, LOOKUP_TIMEOUT_MS } from './workflows/finish-drain';
-import { reconcile } from './workflows/reconcile';
+import { runTick } from './tick';
+import { LOOKUP_TIMEOUT_MS } from './workflows/drain-actions';
+import { finishCommandById } from './workflows/finish-drain';
 import { startDrain } from './workflows/start-drain';
 
 /**
@@ -147,7 +148,7 @@ export function createHandler(options: HandlerOptions): Handler {
             result: await finishCommandById(invocationDeps, config, work, delivery?.sentMs),
           };
         case 'tick': {
-          const summary = await reconcile(invocationDeps, config, work);
+          const summary = await runTick(invocationDeps, config, work);
           return { kind: work.kind, result: JSON.stringify(summary) };
         }
       }

@@ -1,7 +1,6 @@
 // The reconciler's decisions for one tick, as a pure function of ground truth: the fleet-drain commands in
 // SSM's history and the lifecycle states of the configured groups' instances.
 
-import type { AgentState, InstanceState } from '../aws/ports';
 import type { DrainerConfig } from '../config';
 import { isTerminalStatus } from './command-status';
 import {
@@ -10,6 +9,7 @@ import {
   isAdoptedDrainId,
   lifecycleActionOf,
 } from './drain-command';
+import type { AgentState, InstanceState } from './fleet-state';
 import {
   HEARTBEAT_MARGIN_MS,
   heartbeatPhaseMs,

@@ -28,11 +28,11 @@ import {
   type LifecycleActionRef,
   toDrainCommand,
 } from '../decide/drain-command';
+import type { AdoptionCandidate } from '../decide/fleet-state';
 import { isTerminatingWait } from '../decide/lifecycle-state';
 import { isRelevantCommand } from '../decide/plan-tick';
 import { mapConcurrent, type Settled } from '../map-concurrent';
-import { completeDrain, drainKeys } from './drain-actions';
-import { announceStart } from './start-drain';
+import { announceStart, completeDrain, drainKeys } from './drain-actions';
 
 /**
  * What adoption needs after its delay: describe, list, send and maybe complete, with SDK backoff. A tick
@@ -40,13 +40,16 @@ import { announceStart } from './start-drain';
  */
 export const ADOPTION_RESERVE_MS = 60_000;
 
-/** An instance to adopt. */
-export interface AdoptionCandidate extends InstanceState {
-  /**
-   * Finished commands requested at or before this belong to an earlier life of the instance (their action is
-   * over): they do not block adoption. Undefined: every recent finished command blocks it.
-   */
-  ignoreFinishedUntilMs?: number;
+export interface AdoptionRequest {
+  candidates: readonly AdoptionCandidate[];
+  /** Commands are listed from here. */
+  historyStartMs: number;
+  /** The adopting tick's scheduled time: the minute in the adopted drain id. */
+  tickMs: number;
+  /** Calls in flight at once. */
+  concurrency: number;
+  /** True when lifecycle events wait in the queue again (checked after the delay): then adopt nothing. */
+  eventsQueued?: () => Promise<boolean>;
 }
 
 export interface AdoptionResult {
@@ -61,13 +64,9 @@ export interface AdoptionResult {
 export async function adoptInstances(
   deps: Deps,
   config: DrainerConfig,
-  candidates: readonly AdoptionCandidate[],
-  historyStartMs: number,
-  tickMs: number,
-  concurrency: number,
-  /** True when lifecycle events wait in the queue again (checked after the delay): then adopt nothing. */
-  eventsQueued: () => Promise<boolean> = async () => false,
+  request: AdoptionRequest,
 ): Promise<AdoptionResult> {
+  const { candidates, historyStartMs, tickMs, concurrency, eventsQueued = async () => false } = request;
   const result: AdoptionResult = { adopted: 0, heartbeats: 0, failures: [] };
   if (candidates.length === 0) return result;
 

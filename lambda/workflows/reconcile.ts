@@ -1,5 +1,6 @@
 // Reconcile (every tick): level-triggered repair over ground truth. Lists the fleet-drain commands and the
-// configured groups' instances, plans with planTick, then heartbeats, finishes, expires, cancels and adopts.
+// configured groups' instances, plans with planTick, then heartbeats, finishes, expires, cancels and skips.
+// It returns the instances to adopt; the tick (tick.ts) adopts them next and reports.
 
 import { AwsCallError, errorMessage, LifecycleConfigError } from '../aws/errors';
 import type { AgentState, Deps, InstanceState, LogKeys } from '../aws/ports';
@@ -13,15 +14,19 @@ import {
   lifecycleActionOf,
   toDrainCommand,
 } from '../decide/drain-command';
+import type { AdoptionCandidate } from '../decide/fleet-state';
 import { alignTick } from '../decide/heartbeat-schedule';
 import { isTerminatingWait } from '../decide/lifecycle-state';
-import { drainLifetimeMs, type ExpiredDrain, findUnreachable, planTick } from '../decide/plan-tick';
+import {
+  drainLifetimeMs,
+  type ExpiredDrain,
+  findUnreachable,
+  planTick,
+  type TickPlan,
+  type UnreachableDrain,
+} from '../decide/plan-tick';
 import { mapConcurrent, type Settled } from '../map-concurrent';
-import { type AdoptionCandidate, adoptInstances } from './adopt-instances';
-import { completeDrain } from './drain-actions';
-import type { FinishResult } from './finish-drain';
-import { finishCommand } from './finish-drain';
-import { heartbeatOrCancel } from './start-drain';
+import { completeDrain, type FinishResult, finishCommand, heartbeatOrCancel } from './drain-actions';
 
 /**
  * Calls in flight at once. Auto Scaling has one API budget per account and Region shared with everything
@@ -30,8 +35,10 @@ import { heartbeatOrCancel } from './start-drain';
 export const RECONCILE_CONCURRENCY = 10;
 /** DescribeInstanceInformation takes this many instance ids per call. */
 const AGENT_IDS_PER_CALL = 50;
+const HOUR_MS = 3600_000;
+const DAY_MS = 24 * HOUR_MS;
 /** SSM keeps command history for 30 days. */
-const SSM_HISTORY_MS = 30 * 24 * 3600_000;
+const SSM_HISTORY_MS = 30 * DAY_MS;
 /**
  * A drain whose command ended this long ago while its instance still waits, and no status event waits in
  * the queue, lost its status event: the tick finishes it. Status events take seconds; a younger one is
@@ -57,7 +64,7 @@ export interface TickSummary {
 
 /** How far back commands are listed: every command that may still own an action, and an hour more. */
 export function historyWindowMs(config: DrainerConfig): number {
-  return Math.min(drainLifetimeMs(config) + 3600_000, SSM_HISTORY_MS);
+  return Math.min(drainLifetimeMs(config) + HOUR_MS, SSM_HISTORY_MS);
 }
 
 /**
@@ -114,10 +121,34 @@ async function withFinishedCommands(
 }
 
 /** A step that failed for good; `heartbeat` when a lifecycle action missed a heartbeat because of it. */
-interface StepFailure {
+export interface StepFailure {
   error: unknown;
   keys: LogKeys;
   heartbeat: boolean;
+}
+
+/** What the phases of one tick share: its inputs, its running summary, its failures. */
+export interface TickContext {
+  deps: Deps;
+  config: DrainerConfig;
+  nowMs: number;
+  /** The tick's scheduled time, aligned to the minute. */
+  tickMs: number;
+  /** Commands are listed from here (historyWindowMs). */
+  historyStartMs: number;
+  summary: TickSummary;
+  failures: StepFailure[];
+  /** Instances to adopt: the plan's, then those whose finished drain turned out stale or gone. */
+  candidates: AdoptionCandidate[];
+}
+
+/** What the tick listed: commands, instances (warm pools' included), and whether status events queue. */
+interface Listing {
+  commands: DrainCommand[];
+  instances: InstanceState[];
+  warmPool: InstanceState[] | undefined;
+  unknown: ReadonlySet<string>;
+  queuedStatus: number | undefined;
 }
 
 function commandKeys(command: DrainCommand): LogKeys {
@@ -130,31 +161,78 @@ function commandKeys(command: DrainCommand): LogKeys {
 }
 
 /**
- * One reconcile tick. A step that fails is logged and left to the next tick; the tick throws (so Lambda
- * retries it with the same scheduled time) only when a heartbeat failed — a retry is what keeps that action
- * from timing out, while one permanently failing drain must not make every tick fail.
+ * The reconcile phases of one tick, in order: heartbeats first (the time-critical step), then finishes,
+ * expiries, cancels, unreachable hosts and skipped warm-pool instances. A failed step is recorded in the
+ * context and left to the next tick; finishTick reports them.
  */
-export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWork): Promise<TickSummary> {
+export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWork): Promise<TickContext> {
+  const ctx = startTick(deps, config, tick);
+  const listing = await listFleet(ctx);
+  const plan = planFromListing(ctx, listing);
+  const gone = await findLostHosts(ctx, plan);
+  await heartbeatDrains(ctx, plan, gone);
+  const statusEventsFlow = listing.queuedStatus === undefined || listing.queuedStatus === 0;
+  await finishDueDrains(ctx, plan, statusEventsFlow);
+  if (statusEventsFlow) await finishLostStatusEvents(ctx, plan);
+  await expireDrains(ctx, plan);
+  await cancelOrphanCommands(ctx, plan);
+  await completeUnreachable(ctx, gone);
+  await skipStoppedPoolInstances(ctx, plan);
+  ctx.candidates = [...plan.adopt, ...ctx.candidates];
+  return ctx;
+}
+
+function startTick(deps: Deps, config: DrainerConfig, tick: TickWork): TickContext {
   const nowMs = deps.now();
-  const historyStartMs = nowMs - historyWindowMs(config);
+  return {
+    deps,
+    config,
+    nowMs,
+    tickMs: alignTick(tick.timeMs),
+    historyStartMs: nowMs - historyWindowMs(config),
+    failures: [],
+    candidates: [],
+    summary: {
+      commands: 0,
+      inFlight: 0,
+      heartbeats: 0,
+      finished: 0,
+      expired: 0,
+      cancelled: 0,
+      unreachable: 0,
+      skipped: 0,
+      adopted: 0,
+      failures: 0,
+      queuedLifecycleEvents: null,
+      queuedStatusEvents: null,
+    },
+  };
+}
+
+/**
+ * Events waiting in a queue; undefined when unknown. The depths only tell what is not lost: their failure
+ * must not cost the tick its heartbeats.
+ */
+export function queuedEvents(ctx: TickContext, queue: 'lifecycle' | 'status'): Promise<number | undefined> {
+  return ctx.deps.queues.waitingMessages(queue).catch((error: unknown) => {
+    ctx.failures.push({ error, keys: { call: 'GetQueueAttributes', queue }, heartbeat: false });
+    return undefined;
+  });
+}
+
+async function listFleet(ctx: TickContext): Promise<Listing> {
+  const { deps, config, historyStartMs } = ctx;
   const groupNames = [...config.groupNames];
-  const failures: StepFailure[] = [];
-  // The queues' depths only tell what is not lost: their failure must not cost the tick its heartbeats.
-  const queued = (queue: 'lifecycle' | 'status') =>
-    deps.queues.waitingMessages(queue).catch((error: unknown) => {
-      failures.push({ error, keys: { call: 'GetQueueAttributes', queue }, heartbeat: false });
-      return undefined;
-    });
   const [executing, instances, warmPool, queuedStatus] = await Promise.all([
     deps.ssm.listCommands({ invokedAfterMs: historyStartMs, executingOnly: true }),
     deps.autoScaling.describeGroupInstances(groupNames),
     // Its failure (a role without autoscaling:DescribeWarmPool, throttling) must not cost the tick its
     // heartbeats; the plan then leaves alone the drains of instances no group lists.
     deps.autoScaling.describeWarmPoolInstances(groupNames).catch((error: unknown) => {
-      failures.push({ error, keys: { call: 'DescribeWarmPool' }, heartbeat: false });
+      ctx.failures.push({ error, keys: { call: 'DescribeWarmPool' }, heartbeat: false });
       return undefined;
     }),
-    queued('status'),
+    queuedEvents(ctx, 'status'),
   ]);
   const finished = await withFinishedCommands(
     deps,
@@ -164,77 +242,50 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
     historyStartMs,
   );
   for (const { item, error } of finished.failures) {
-    failures.push({ error, keys: { instanceId: item, call: 'ListCommands' }, heartbeat: false });
+    ctx.failures.push({ error, keys: { instanceId: item, call: 'ListCommands' }, heartbeat: false });
   }
   const commands = finished.listed
     .map(toDrainCommand)
     .filter((command): command is DrainCommand => command !== undefined);
-  const tickMs = alignTick(tick.timeMs);
-  const known = (instance: InstanceState) => !finished.unknown.has(instance.instanceId);
+  return { commands, instances, warmPool, unknown: finished.unknown, queuedStatus };
+}
+
+function planFromListing(ctx: TickContext, listing: Listing): TickPlan {
+  const known = (instance: InstanceState) => !listing.unknown.has(instance.instanceId);
   const plan = planTick({
-    commands,
-    instances: instances.filter(known),
-    warmPool: (warmPool ?? []).filter(known),
-    warmPoolListed: warmPool !== undefined,
-    nowMs,
-    tickMs,
-    config,
+    commands: listing.commands,
+    instances: listing.instances.filter(known),
+    warmPool: (listing.warmPool ?? []).filter(known),
+    warmPoolListed: listing.warmPool !== undefined,
+    nowMs: ctx.nowMs,
+    tickMs: ctx.tickMs,
+    config: ctx.config,
   });
+  ctx.summary.commands = listing.commands.length;
+  ctx.summary.inFlight = plan.inFlight;
+  ctx.summary.queuedStatusEvents = listing.queuedStatus ?? null;
+  return plan;
+}
 
-  const summary: TickSummary = {
-    commands: commands.length,
-    inFlight: plan.inFlight,
-    heartbeats: 0,
-    finished: 0,
-    expired: 0,
-    cancelled: 0,
-    unreachable: 0,
-    skipped: 0,
-    adopted: 0,
-    failures: 0,
-    queuedLifecycleEvents: null,
-    queuedStatusEvents: queuedStatus ?? null,
-  };
-  const run = async <T>(
-    items: readonly T[],
-    keysOf: (item: T) => LogKeys,
-    fn: (item: T) => Promise<void>,
-    heartbeat = false,
-  ): Promise<void> => {
-    for (const { item, error } of await mapConcurrent(items, RECONCILE_CONCURRENCY, fn)) {
-      failures.push({ error, keys: keysOf(item), heartbeat });
-    }
-  };
-  const endDrain = async (drain: ExpiredDrain, outcome: 'expired' | 'unreachable', reason: string) => {
-    const { command, running } = drain;
-    const result = await completeDrain(deps, config, {
-      action: lifecycleActionOf(command.params),
-      drainId: command.params.drainId,
-      commandId: command.commandId,
-      outcome,
-      reason,
-      startedMs: command.requestedMs,
-      young: false,
-    });
-    if (result === 'completed') {
-      if (outcome === 'expired') summary.expired += 1;
-      else summary.unreachable += 1;
-    }
-    // Completed first, cancelled second: the cancel's own status event then finds the action over and stays silent.
-    for (const stale of running) await deps.ssm.cancelCommand(stale);
-    summary.cancelled += running.length;
-  };
-  const heartbeat = async (command: DrainCommand) => {
-    if ((await heartbeatOrCancel(deps, lifecycleActionOf(command.params), command, false)) === 'heartbeat') {
-      summary.heartbeats += 1;
-    } else summary.cancelled += 1;
-  };
+/** Runs `fn` over `items`, RECONCILE_CONCURRENCY at a time, recording each failure in the context. */
+async function runStep<T>(
+  ctx: TickContext,
+  items: readonly T[],
+  keysOf: (item: T) => LogKeys,
+  fn: (item: T) => Promise<void>,
+  { heartbeat }: { heartbeat: boolean } = { heartbeat: false },
+): Promise<void> {
+  for (const { item, error } of await mapConcurrent(items, RECONCILE_CONCURRENCY, fn)) {
+    ctx.failures.push({ error, keys: keysOf(item), heartbeat });
+  }
+}
 
-  // Hosts that died under their drain, or never got it, among the drains about to be heartbeated (SSM's
-  // agent status): a host that died leaves its command InProgress until its timeouts, one offline since
-  // before delivery leaves it Pending for TimeoutSeconds plus the execution timeout, and its action would be
-  // heartbeated until deadline + grace. Completed as unreachable instead. Unknown (the lookup failed):
-  // heartbeat all.
+/**
+ * Hosts that died under their drain, or never got it, among the drains about to be heartbeated (SSM's
+ * agent status): their commands stay InProgress or Pending for hours, and their actions would be
+ * heartbeated until deadline + grace. Unknown (the lookup failed): none, heartbeat all.
+ */
+async function findLostHosts(ctx: TickContext, plan: TickPlan): Promise<UnreachableDrain[]> {
   const agents = new Map<string, AgentState>();
   let agentsKnown = true;
   const watchIds = [...new Set(plan.watch.map(({ command }) => command.params.instanceId))];
@@ -242,100 +293,140 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
   for (let index = 0; index < watchIds.length; index += AGENT_IDS_PER_CALL) {
     chunks.push(watchIds.slice(index, index + AGENT_IDS_PER_CALL));
   }
-  await run(
+  await runStep(
+    ctx,
     chunks,
     (ids) => ({ instanceIds: ids.length }),
     async (ids) => {
       try {
-        for (const [id, agent] of await deps.ssm.describeAgents(ids)) agents.set(id, agent);
+        for (const [id, agent] of await ctx.deps.ssm.describeAgents(ids)) agents.set(id, agent);
       } catch (error) {
         agentsKnown = false;
         throw error;
       }
     },
   );
-  const gone = agentsKnown ? findUnreachable(plan.watch, agents, deps.now()) : [];
-  const goneIds = new Set(gone.map(({ command }) => command.commandId));
+  return agentsKnown ? findUnreachable(plan.watch, agents, ctx.deps.now()) : [];
+}
 
-  // Heartbeats next: they are the time-critical step (heartbeat-schedule.ts counts on them going out
-  // within a couple of minutes of the tick's scheduled time). A finished drain whose heartbeat is due is
-  // completed instead (one call either way, and the action ends); if that does not happen, it is beaten.
-  await run(
-    plan.heartbeat.filter((command) => !goneIds.has(command.commandId)),
-    commandKeys,
-    heartbeat,
-    true,
-  );
-  const candidates: AdoptionCandidate[] = [];
-  const afterFinish = (command: DrainCommand, result: FinishResult) => {
-    if (result === 'completed') summary.finished += 1;
-    // The instance waits, but not for this drain: a drain of an earlier life (warm-pool reuse), or its
-    // token's action is over. Whatever holds it now is adopted (the adoption's probe tells whether it is
-    // our hook). Finished commands up to this one no longer block that.
-    if (result === 'stale' || result === 'gone') {
-      candidates.push({
-        instanceId: command.params.instanceId,
-        groupName: command.params.autoScalingGroupName,
-        lifecycleState: 'Terminating:Wait',
-        ignoreFinishedUntilMs: command.requestedMs,
-      });
-    }
-  };
-  // A drain that ended moments ago, with no status event queued, is being completed by its event right
-  // now: completing it too would cost a second call (and the instance an adoption probe). If that event is
-  // lost, the lost-event step below completes it within minutes, long before the action could time out.
-  const statusEventsFlow = queuedStatus === undefined || queuedStatus === 0;
-  await run(
-    plan.finishDue,
-    commandKeys,
-    async (command) => {
-      const result = await finishCommand(
-        deps,
-        config,
-        command,
-        statusEventsFlow ? { endedAtLeastMsAgo: LOST_STATUS_EVENT_MS } : {},
-      );
-      afterFinish(command, result);
-      if (result === 'not-found' || result === 'not-terminal') await heartbeat(command);
-    },
-    true,
-  );
-  // Lost status events: only while none wait in the status queue (a storm's are queued, not lost), and
-  // only for commands that ended a while ago.
-  if (statusEventsFlow) {
-    await run(plan.finish, commandKeys, async (command) => {
-      afterFinish(
-        command,
-        await finishCommand(deps, config, command, { endedAtLeastMsAgo: LOST_STATUS_EVENT_MS }),
-      );
+async function heartbeat(ctx: TickContext, command: DrainCommand): Promise<void> {
+  const action = lifecycleActionOf(command.params);
+  if ((await heartbeatOrCancel(ctx.deps, action, command, { young: false })) === 'heartbeat') {
+    ctx.summary.heartbeats += 1;
+  } else ctx.summary.cancelled += 1;
+}
+
+/** Heartbeats the due drains, except those of lost hosts (completed as unreachable instead). */
+async function heartbeatDrains(ctx: TickContext, plan: TickPlan, gone: readonly UnreachableDrain[]) {
+  const goneIds = new Set(gone.map(({ command }) => command.commandId));
+  const due = plan.heartbeat.filter((command) => !goneIds.has(command.commandId));
+  await runStep(ctx, due, commandKeys, (command) => heartbeat(ctx, command), { heartbeat: true });
+}
+
+/**
+ * Counts a finish; a drain found stale or gone makes its instance an adoption candidate: it waits, but not
+ * for this drain (an earlier life's, or an action that is over). Finished commands up to this one no
+ * longer block adopting it.
+ */
+function afterFinish(ctx: TickContext, command: DrainCommand, result: FinishResult): void {
+  if (result === 'completed') ctx.summary.finished += 1;
+  if (result === 'stale' || result === 'gone') {
+    ctx.candidates.push({
+      instanceId: command.params.instanceId,
+      groupName: command.params.autoScalingGroupName,
+      lifecycleState: 'Terminating:Wait',
+      ignoreFinishedUntilMs: command.requestedMs,
     });
   }
-  await run(
+}
+
+/**
+ * Finished drains whose heartbeat is due: completed instead (one call either way), or heartbeated when
+ * that does not happen. While status events flow, one that ended moments ago is left to its event.
+ */
+async function finishDueDrains(ctx: TickContext, plan: TickPlan, statusEventsFlow: boolean): Promise<void> {
+  const options = statusEventsFlow ? { endedAtLeastMsAgo: LOST_STATUS_EVENT_MS } : {};
+  const finishOne = async (command: DrainCommand) => {
+    const result = await finishCommand(ctx.deps, ctx.config, command, options);
+    afterFinish(ctx, command, result);
+    if (result === 'not-found' || result === 'not-terminal') await heartbeat(ctx, command);
+  };
+  await runStep(ctx, plan.finishDue, commandKeys, finishOne, { heartbeat: true });
+}
+
+/** Lost status events: finished drains not due a heartbeat whose command ended a while ago. */
+async function finishLostStatusEvents(ctx: TickContext, plan: TickPlan): Promise<void> {
+  await runStep(ctx, plan.finish, commandKeys, async (command) => {
+    const options = { endedAtLeastMsAgo: LOST_STATUS_EVENT_MS };
+    afterFinish(ctx, command, await finishCommand(ctx.deps, ctx.config, command, options));
+  });
+}
+
+/**
+ * Completes a drain the tick ends (expired, unreachable), then cancels its running commands: their own
+ * status events then find the action over and stay silent.
+ */
+async function endDrain(
+  ctx: TickContext,
+  drain: ExpiredDrain,
+  end: { outcome: 'expired' | 'unreachable'; reason: string },
+): Promise<void> {
+  const { command, running } = drain;
+  const result = await completeDrain(ctx.deps, ctx.config, {
+    action: lifecycleActionOf(command.params),
+    drainId: command.params.drainId,
+    commandId: command.commandId,
+    outcome: end.outcome,
+    reason: end.reason,
+    startedMs: command.requestedMs,
+    young: false,
+  });
+  if (result === 'completed') {
+    if (end.outcome === 'expired') ctx.summary.expired += 1;
+    else ctx.summary.unreachable += 1;
+  }
+  for (const stale of running) await ctx.deps.ssm.cancelCommand(stale);
+  ctx.summary.cancelled += running.length;
+}
+
+async function expireDrains(ctx: TickContext, plan: TickPlan): Promise<void> {
+  await runStep(
+    ctx,
     plan.expire,
     (drain) => commandKeys(drain.command),
-    (drain) =>
-      endDrain(
-        drain,
-        'expired',
-        `drain command still ${drain.command.status} past its deadline ${drain.command.params.deadline}`,
-      ),
+    (drain) => {
+      const reason = `drain command still ${drain.command.status} past its deadline ${drain.command.params.deadline}`;
+      return endDrain(ctx, drain, { outcome: 'expired', reason });
+    },
   );
-  await run(plan.cancel, commandKeys, async (command) => {
-    deps.log.info('lifecycle action is over; cancelling its drain command', commandKeys(command));
-    deps.metrics.count('LifecycleActionsGone');
-    await deps.ssm.cancelCommand(command);
-    summary.cancelled += 1;
+}
+
+/** Running commands of drains whose lifecycle action is over. */
+async function cancelOrphanCommands(ctx: TickContext, plan: TickPlan): Promise<void> {
+  await runStep(ctx, plan.cancel, commandKeys, async (command) => {
+    ctx.deps.log.info('lifecycle action is over; cancelling its drain command', commandKeys(command));
+    ctx.deps.metrics.count('LifecycleActionsGone');
+    await ctx.deps.ssm.cancelCommand(command);
+    ctx.summary.cancelled += 1;
   });
-  await run(
+}
+
+/** Lost hosts: left out of the heartbeats, so a completion that failed is a heartbeat missed. */
+async function completeUnreachable(ctx: TickContext, gone: readonly UnreachableDrain[]): Promise<void> {
+  await runStep(
+    ctx,
     gone,
     (drain) => commandKeys(drain.command),
-    (drain) => endDrain(drain, 'unreachable', drain.reason),
-    // It was left out of the heartbeats: a completion that failed is a heartbeat missed (the tick is retried).
-    true,
+    (drain) => endDrain(ctx, drain, { outcome: 'unreachable', reason: drain.reason }),
+    { heartbeat: true },
   );
+}
 
-  // Instances leaving a stopped or hibernated warm pool: nothing to drain, complete (their event was lost).
-  await run(
+/** Instances leaving a stopped or hibernated warm pool whose event was lost: nothing to drain, complete. */
+async function skipStoppedPoolInstances(ctx: TickContext, plan: TickPlan): Promise<void> {
+  const { deps, config } = ctx;
+  await runStep(
+    ctx,
     plan.skip,
     (instance) => ({ instanceId: instance.instanceId, autoScalingGroupName: instance.groupName }),
     async (instance) => {
@@ -347,46 +438,25 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
       };
       const result = await completeDrain(deps, config, {
         action,
-        drainId: adoptedDrainId(instance.instanceId, tickMs),
+        drainId: adoptedDrainId(instance.instanceId, ctx.tickMs),
         commandId: null,
         outcome: 'skipped',
         reason: `instance leaving a warm pool of ${instance.poolState} instances, whose lifecycle event was lost`,
         startedMs: deps.now(),
         young: false,
       });
-      if (result === 'completed') summary.skipped += 1;
+      if (result === 'completed') ctx.summary.skipped += 1;
     },
   );
+}
 
-  // Lifecycle events waiting in the queue are not lost: while some wait, adopting would race their starts.
-  const queuedLifecycle = await queued('lifecycle');
-  summary.queuedLifecycleEvents = queuedLifecycle ?? null;
-  const allCandidates = [...plan.adopt, ...candidates];
-  if (queuedLifecycle !== undefined && queuedLifecycle > 0 && allCandidates.length > 0) {
-    deps.log.info('lifecycle events are queued; adopting nothing this tick', {
-      queuedLifecycleEvents: queuedLifecycle,
-      candidates: allCandidates.length,
-    });
-  }
-  const adoption = await adoptInstances(
-    deps,
-    config,
-    queuedLifecycle !== undefined && queuedLifecycle > 0 ? [] : allCandidates,
-    historyStartMs,
-    tickMs,
-    RECONCILE_CONCURRENCY,
-    async () => ((await queued('lifecycle')) ?? 0) > 0,
-  );
-  summary.adopted = adoption.adopted;
-  summary.heartbeats += adoption.heartbeats;
-  for (const { item, error, heartbeat } of adoption.failures) {
-    failures.push({
-      error,
-      keys: { instanceId: item.instanceId, autoScalingGroupName: item.groupName },
-      heartbeat,
-    });
-  }
-
+/**
+ * Logs the tick's failures and summary. Throws (so Lambda retries the tick with the same scheduled time)
+ * only when a heartbeat failed: a retry keeps that action from timing out, while one permanently failing
+ * drain must not make every tick fail.
+ */
+export function finishTick(ctx: TickContext): TickSummary {
+  const { deps, summary, failures } = ctx;
   if (summary.heartbeats > 0) deps.metrics.count('Heartbeats', summary.heartbeats);
   summary.failures = failures.length;
   for (const { error, keys } of failures) {

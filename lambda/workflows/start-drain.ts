@@ -1,12 +1,7 @@
 // Start: a terminate lifecycle action for a configured group and hook → one drain command on the host.
 
 import { type DrainParameters, findInvalidParameter } from '../../agent/drain-parameters';
-import {
-  errorMessage,
-  InstanceUnreachableError,
-  LifecycleConfigError,
-  NoActiveLifecycleActionError,
-} from '../aws/errors';
+import { errorMessage, InstanceUnreachableError, LifecycleConfigError } from '../aws/errors';
 import type { Deps, LogKeys } from '../aws/ports';
 import type { DrainerConfig } from '../config';
 import type { LifecycleWork } from '../decide/classify-event';
@@ -18,19 +13,16 @@ import {
   type LifecycleActionRef,
   toDrainCommand,
 } from '../decide/drain-command';
-import { STARTED_DETAIL_TYPE, type StartedDetail } from '../decide/drain-events';
 import { isStartHeartbeatDue } from '../decide/heartbeat-schedule';
 import { isStoppedPoolState, mayHaveActiveAction } from '../decide/lifecycle-state';
 import { drainPhaseMs } from '../decide/plan-tick';
 import type { Delivery } from '../sqs-batch';
-import { completeDrain, drainKeys, withPropagationRetry } from './drain-actions';
+import { announceStart, CLOCK_SKEW_MS, completeDrain, drainKeys, heartbeatOrCancel } from './drain-actions';
 
 /** How often SendCommand is retried on InvalidInstanceId within the unreachable grace. */
 export const UNREACHABLE_RETRY_MS = 5000;
 /** Time kept, at the end of the grace, for completing the action as unreachable before Lambda's timeout. */
 export const UNREACHABLE_RESERVE_MS = 30_000;
-/** Clocks of EventBridge, SSM and Lambda differ a little; commands are looked up from this before the event. */
-export const CLOCK_SKEW_MS = 5 * 60_000;
 
 export type StartResult =
   | 'started'
@@ -242,7 +234,7 @@ async function heartbeatIfLate(
   const phaseMs = drainPhaseMs(command.params.drainId, config);
   if (!isStartHeartbeatDue(eventTimeMs, deps.now(), config.tickPeriodMs, config.heartbeatTimeoutMs, phaseMs))
     return;
-  const beat = await heartbeatOrCancel(deps, action, command);
+  const beat = await heartbeatOrCancel(deps, action, command, { young: true });
   if (beat === 'heartbeat') deps.metrics.count('Heartbeats');
 }
 
@@ -272,58 +264,5 @@ export async function sendWithinGrace(
       }
       await deps.sleep(Math.min(UNREACHABLE_RETRY_MS, remainingMs));
     }
-  }
-}
-
-/** Logs, counts and emits `Fleet Drain Started` (an event failure is logged, never fatal). */
-export async function announceStart(
-  deps: Deps,
-  start: { action: LifecycleActionRef; params: DrainParameters; commandId: string; adopted: boolean },
-): Promise<void> {
-  const { action, params, commandId, adopted } = start;
-  const keys = drainKeys(action, params.drainId, commandId);
-  deps.log.info(adopted ? 'drain started (adopted instance)' : 'drain started', {
-    ...keys,
-    deadline: params.deadline,
-  });
-  deps.metrics.count('DrainsStarted');
-  const detail: StartedDetail = {
-    instanceId: action.instanceId,
-    autoScalingGroupName: action.groupName,
-    lifecycleHookName: action.hookName,
-    lifecycleActionToken: action.token ?? null,
-    drainId: params.drainId,
-    commandId,
-    deadline: params.deadline,
-    adopted,
-  };
-  try {
-    await deps.events.putEvent(STARTED_DETAIL_TYPE, { ...detail });
-  } catch (error) {
-    deps.log.error('could not emit Fleet Drain Started', { ...keys, error: errorMessage(error) });
-  }
-}
-
-/**
- * Heartbeats a drain; when its lifecycle action is gone, cancels the command instead (nothing to drain for).
- * The caller counts the `Heartbeats` metric (a tick emits one total, not one data point per drain).
- */
-export async function heartbeatOrCancel(
-  deps: Deps,
-  action: LifecycleActionRef,
-  command: DrainCommand,
-  young = true,
-): Promise<'heartbeat' | 'gone'> {
-  const keys = drainKeys(action, command.params.drainId, command.commandId);
-  try {
-    await withPropagationRetry(deps, action, young, () => deps.autoScaling.recordHeartbeat(action));
-    deps.log.debug('heartbeat', keys);
-    return 'heartbeat';
-  } catch (error) {
-    if (!(error instanceof NoActiveLifecycleActionError)) throw error;
-    deps.log.warn('lifecycle action is gone; cancelling the drain command', keys);
-    deps.metrics.count('LifecycleActionsGone');
-    await deps.ssm.cancelCommand(command);
-    return 'gone';
   }
 }

@@ -16,7 +16,7 @@ import {
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ENV_RESULT_POLICY } from '../../lambda/config';
-import { LOOKUP_TIMEOUT_MS } from '../../lambda/workflows/finish-drain';
+import { LOOKUP_TIMEOUT_MS } from '../../lambda/workflows/drain-actions';
 import {
   type AwsMocks,
   awsCallCount,
