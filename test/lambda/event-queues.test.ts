@@ -426,7 +426,7 @@ describe('reconcile with event queues', () => {
   });
 });
 
-describe('review fixes', () => {
+describe('queued events and the tick’s lookups', () => {
   it('an adopted drain’s status event that waited behind a storm is not taken for a stale one', async () => {
     // Outage prevented: an adopted drain never completed (and adopted again) because its queued event
     // arrived later than the short window an adopted drain is trusted for.

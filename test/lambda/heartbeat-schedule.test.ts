@@ -214,7 +214,7 @@ describe('heartbeat schedule', () => {
   });
 
   it('counts from the action’s start, not from the command: a drain sent late is beaten at the first slot', () => {
-    // The review's case: slots counted from the command's request would first beat at d + H/2 + P.
+    // Slots counted from the command's request would first beat at d + H/2 + P, past the action's H.
     const hMs = 600_000;
     const slotMs = heartbeatSlotMs(MINUTE, hMs); // 210 s
     expect(isHeartbeatDue(0, 240_000, MINUTE, hMs)).toBe(true);

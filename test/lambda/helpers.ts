@@ -3,6 +3,7 @@
 
 import {
   AutoScalingClient,
+  AutoScalingServiceException,
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
@@ -378,4 +379,36 @@ export function groupWith(instances: Partial<Instance>[], name = GROUP) {
       ...instance,
     })) as Instance[],
   };
+}
+
+/** Auto Scaling's "No active Lifecycle Action" for an action addressed by instance id. */
+export const noActiveByInstance = (
+  message = `No active Lifecycle Action found with instance ID ${INSTANCE}`,
+) =>
+  new AutoScalingServiceException({
+    name: 'ValidationError',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message,
+  });
+
+/** The sample instance, alone in its group in `lifecycleState`, with these commands in SSM's history. */
+export function serveWaitingInstance(
+  aws: AwsMocks,
+  commands: ReturnType<typeof listedCommand>[],
+  lifecycleState = 'Terminating:Wait',
+): void {
+  serveCommands(aws, commands);
+  aws.autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
+    AutoScalingGroups: [
+      { AutoScalingGroupName: GROUP, Instances: [{ InstanceId: INSTANCE, LifecycleState: lifecycleState }] },
+    ] as never,
+  });
+}
+
+/** A handler on a clock at `ms` that has run the tick scheduled at `ms`. */
+export async function tickHandlerAt(ms: number) {
+  const context = makeHandler({ nowMs: ms });
+  const result = await context.handler(tickEvent(new Date(ms).toISOString()));
+  return { ...context, result };
 }
