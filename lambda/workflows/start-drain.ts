@@ -35,6 +35,16 @@ export type StartResult =
   | 'expired'
   | 'invalid';
 
+/** What the steps of one start share. */
+interface Start {
+  deps: Deps;
+  config: DrainerConfig;
+  work: LifecycleWork;
+  action: LifecycleActionRef;
+  keys: LogKeys;
+  params: DrainParameters;
+}
+
 /** Handles one terminate lifecycle action. Throws only AWS failures that Lambda should retry. */
 export async function startDrain(
   deps: Deps,
@@ -42,43 +52,33 @@ export async function startDrain(
   work: LifecycleWork,
   delivery?: Delivery,
 ): Promise<StartResult> {
+  const start = prepareStart(deps, config, work);
+  const nowMs = deps.now();
+  if (await leavesStoppedWarmPool(start)) return 'skipped';
+  if (hasInvalidParameter(start)) return 'invalid';
+  if (await isActionOver(start, nowMs)) return 'action-over';
+  if (mayBeDuplicate(config, work, delivery)) {
+    const found = await findExistingDrain(start);
+    if (found !== undefined) return found;
+  }
+  if (nowMs >= work.eventTimeMs + config.maxDrainMs) {
+    await completeWithoutCommand(start, {
+      outcome: 'expired',
+      reason: 'lifecycle event arrived after its deadline',
+      young: false,
+    });
+    return 'expired';
+  }
+  return sendAndAnnounce(start);
+}
+
+function prepareStart(deps: Deps, config: DrainerConfig, work: LifecycleWork): Start {
   const action: LifecycleActionRef = {
     groupName: work.groupName,
     hookName: work.hookName,
     instanceId: work.instanceId,
     token: work.token,
   };
-  const keys = drainKeys(action, work.token);
-  const nowMs = deps.now();
-
-  // An instance leaving a stopped or hibernated warm pool: SSM cannot reach it, and nothing runs on it. One
-  // leaving a running pool is drained like any other (lifecycle-state.ts).
-  // A role that cannot read the pool (a configuration error, logged) drains: SendCommand tells a stopped host.
-  const poolState =
-    work.origin === 'WarmPool'
-      ? await deps.autoScaling.warmPoolState(work.groupName).catch((error: unknown) => {
-          if (!(error instanceof LifecycleConfigError)) throw error;
-          deps.log.error('CONFIGURATION ERROR: cannot read the warm pool; draining', {
-            ...keys,
-            error: errorMessage(error),
-          });
-          deps.metrics.count('ConfigErrors');
-          return undefined;
-        })
-      : undefined;
-  if (isStoppedPoolState(poolState)) {
-    await completeDrain(deps, config, {
-      action,
-      drainId: work.token,
-      commandId: null,
-      outcome: 'skipped',
-      reason: `instance comes from a warm pool of ${poolState} instances`,
-      startedMs: work.eventTimeMs,
-      young: true,
-    });
-    return 'skipped';
-  }
-
   const params: DrainParameters = {
     drainId: work.token,
     deadline: formatDeadline(work.eventTimeMs + config.maxDrainMs),
@@ -86,123 +86,131 @@ export async function startDrain(
     autoScalingGroupName: work.groupName,
     lifecycleHookName: work.hookName,
   };
-  const invalid = findInvalidParameter(params);
-  if (invalid !== undefined) {
-    deps.log.error('drain parameter does not match the document pattern; not sending', {
+  return { deps, config, work, action, keys: drainKeys(action, work.token), params };
+}
+
+/** Completes the action without a command (skipped, expired, unreachable), timed from the event. */
+async function completeWithoutCommand(
+  { deps, config, work, action }: Start,
+  end: { outcome: 'skipped' | 'expired' | 'unreachable'; reason: string; young: boolean },
+): Promise<void> {
+  await completeDrain(deps, config, {
+    action,
+    drainId: work.token,
+    commandId: null,
+    outcome: end.outcome,
+    reason: end.reason,
+    startedMs: work.eventTimeMs,
+    young: end.young,
+  });
+}
+
+/**
+ * An instance leaving a stopped or hibernated warm pool: SSM cannot reach it, nothing runs on it, complete
+ * as skipped. One leaving a running pool is drained; so is one whose pool the role cannot read (a logged
+ * configuration error): SendCommand tells a stopped host.
+ */
+async function leavesStoppedWarmPool(start: Start): Promise<boolean> {
+  const { deps, work, keys } = start;
+  if (work.origin !== 'WarmPool') return false;
+  const poolState = await deps.autoScaling.warmPoolState(work.groupName).catch((error: unknown) => {
+    if (!(error instanceof LifecycleConfigError)) throw error;
+    deps.log.error('CONFIGURATION ERROR: cannot read the warm pool; draining', {
       ...keys,
-      parameter: invalid,
+      error: errorMessage(error),
     });
-    return 'invalid';
-  }
+    deps.metrics.count('ConfigErrors');
+    return undefined;
+  });
+  if (!isStoppedPoolState(poolState)) return false;
+  const reason = `instance comes from a warm pool of ${poolState} instances`;
+  await completeWithoutCommand(start, { outcome: 'skipped', reason, young: true });
+  return true;
+}
 
-  // A late event for an action that is already over (completed as unreachable or expired, timed out, the
-  // instance gone or back in service from a warm pool) must not start a drain: only an instance that is still
-  // terminating is drained. An event younger than H/2 needs no lookup: no timeout or expiry can have ended its
-  // action yet, an unreachable completion means the agent is offline (SendCommand fails again and the
-  // completion finds the action over, silently), and any drain of ours shows in the listing below. Skipping it
-  // keeps a mass scale-in from spending the account's shared Auto Scaling budget on one lookup per instance,
-  // the budget the heartbeats and completions need. (Lookups right after the event may be stale anyway.)
-  if (nowMs - work.eventTimeMs >= config.heartbeatTimeoutMs / 2) {
-    const [state] = await deps.autoScaling.describeInstances([work.instanceId]);
-    if (!mayHaveActiveAction(state?.lifecycleState)) {
-      deps.log.info('instance is no longer terminating; not draining', {
-        ...keys,
-        lifecycleState: state?.lifecycleState,
-      });
-      return 'action-over';
-    }
-  }
+function hasInvalidParameter({ deps, keys, params }: Start): boolean {
+  const invalid = findInvalidParameter(params);
+  if (invalid === undefined) return false;
+  deps.log.error('drain parameter does not match the document pattern; not sending', {
+    ...keys,
+    parameter: invalid,
+  });
+  return true;
+}
 
-  // Duplicate events (EventBridge is at-least-once, a retried delivery) must not send a second command. SSM
-  // has no idempotency token, so look for a command carrying this token — unless the event is a first
-  // delivery that reached the queue promptly: then nothing of ours can have sent for it yet (no earlier
-  // attempt; and the reconciler adopts nothing while lifecycle events wait in the queue, nor within the
-  // adoption delay), and a storm of events spends none of SSM's ListCommands budget, which the
-  // reconciler's listing needs. EventBridge's rare duplicate delivery then sends a second command with the
-  // same drainId: the agent on the host joins the first drain (no signal is sent twice) and the reconciler
-  // groups commands by drainId (one heartbeat, one completion). ListCommands is eventually consistent
-  // anyway: a duplicate within seconds of the first SendCommand may not see it either.
-  if (mayBeDuplicate(config, work, delivery)) {
-    const existing = (
-      await deps.ssm.listCommands({
-        instanceId: work.instanceId,
-        invokedAfterMs: work.eventTimeMs - CLOCK_SKEW_MS,
-      })
-    )
-      .map(toDrainCommand)
-      .filter(
-        (command): command is DrainCommand =>
-          command !== undefined && command.params.instanceId === work.instanceId,
-      );
-    // Whatever drain already runs for this action, a late event (or a retry of this one after the first
-    // attempt failed past SendCommand) still owes the action the heartbeat a late start gives it.
-    const own = existing.find((command) => command.params.drainId === work.token);
-    if (own !== undefined) {
-      deps.log.info('drain command already sent for this token; nothing to do', keys);
-      await heartbeatIfLate(deps, config, action, work.eventTimeMs, own);
-      return 'duplicate';
-    }
-    // The reconciler adopted this instance while our event was late: its drain owns the action now.
-    const adopted = existing.find(
-      (command) => isAdoptedDrainId(command.params.drainId) && command.requestedMs >= work.eventTimeMs,
+/**
+ * A late event (older than H/2) whose instance is no longer terminating belongs to an action that is over
+ * (completed, timed out, the instance gone or back in service). A younger event skips the lookup: nothing
+ * can have ended its action yet, and a mass scale-in then spends no Auto Scaling budget on lookups.
+ */
+async function isActionOver({ deps, config, work, keys }: Start, nowMs: number): Promise<boolean> {
+  if (nowMs - work.eventTimeMs < config.heartbeatTimeoutMs / 2) return false;
+  const [state] = await deps.autoScaling.describeInstances([work.instanceId]);
+  if (mayHaveActiveAction(state?.lifecycleState)) return false;
+  deps.log.info('instance is no longer terminating; not draining', {
+    ...keys,
+    lifecycleState: state?.lifecycleState,
+  });
+  return true;
+}
+
+/**
+ * A drain that already owns this action (SSM has no idempotency token): a command carrying this token, an
+ * adoption sent after the event, or any running fleet-drain command on the instance. A late event, or a
+ * retry after SendCommand, still owes the action the heartbeat a late start gives it.
+ */
+async function findExistingDrain(start: Start): Promise<StartResult | undefined> {
+  const { deps, work, keys } = start;
+  const existing = (
+    await deps.ssm.listCommands({
+      instanceId: work.instanceId,
+      invokedAfterMs: work.eventTimeMs - CLOCK_SKEW_MS,
+    })
+  )
+    .map(toDrainCommand)
+    .filter(
+      (command): command is DrainCommand =>
+        command !== undefined && command.params.instanceId === work.instanceId,
     );
-    if (adopted !== undefined) {
-      deps.log.info('instance was adopted by the reconciler; nothing to do', {
-        ...keys,
-        adoptedDrainId: adopted.params.drainId,
-      });
-      await heartbeatIfLate(deps, config, action, work.eventTimeMs, adopted);
-      return 'already-adopted';
-    }
-    // Any other running fleet-drain command on the instance (an adoption racing this event, a drain under
-    // another id) is already draining it: a second drain under a different id must not start beside it.
-    const running = existing.find((command) => !isTerminalStatus(command.status));
-    if (running !== undefined) {
-      deps.log.info('another drain command is running on the instance; treating it as this drain', {
-        ...keys,
-        runningDrainId: running.params.drainId,
-        runningCommandId: running.commandId,
-      });
-      await heartbeatIfLate(deps, config, action, work.eventTimeMs, running);
-      return 'already-draining';
-    }
+  const own = existing.find((command) => command.params.drainId === work.token);
+  if (own !== undefined) {
+    deps.log.info('drain command already sent for this token; nothing to do', keys);
+    await heartbeatIfLate(start, own);
+    return 'duplicate';
   }
-
-  if (nowMs >= work.eventTimeMs + config.maxDrainMs) {
-    await completeDrain(deps, config, {
-      action,
-      drainId: work.token,
-      commandId: null,
-      outcome: 'expired',
-      reason: 'lifecycle event arrived after its deadline',
-      startedMs: work.eventTimeMs,
-      young: false,
+  const adopted = existing.find(
+    (command) => isAdoptedDrainId(command.params.drainId) && command.requestedMs >= work.eventTimeMs,
+  );
+  if (adopted !== undefined) {
+    deps.log.info('instance was adopted by the reconciler; nothing to do', {
+      ...keys,
+      adoptedDrainId: adopted.params.drainId,
     });
-    return 'expired';
+    await heartbeatIfLate(start, adopted);
+    return 'already-adopted';
   }
+  const running = existing.find((command) => !isTerminalStatus(command.status));
+  if (running === undefined) return undefined;
+  deps.log.info('another drain command is running on the instance; treating it as this drain', {
+    ...keys,
+    runningDrainId: running.params.drainId,
+    runningCommandId: running.commandId,
+  });
+  await heartbeatIfLate(start, running);
+  return 'already-draining';
+}
 
+/** Sends the drain command (completing as unreachable if it never gets through), announces it, heartbeats if late. */
+async function sendAndAnnounce(start: Start): Promise<StartResult> {
+  const { deps, config, action, params, keys } = start;
   const commandId = await sendWithinGrace(deps, config, params, keys);
   if (commandId === undefined) {
-    await completeDrain(deps, config, {
-      action,
-      drainId: work.token,
-      commandId: null,
-      outcome: 'unreachable',
-      reason: `SSM could not reach the instance within ${config.unreachableGraceMs / 1000} s (InvalidInstanceId)`,
-      startedMs: work.eventTimeMs,
-      young: true,
-    });
+    const reason = `SSM could not reach the instance within ${config.unreachableGraceMs / 1000} s (InvalidInstanceId)`;
+    await completeWithoutCommand(start, { outcome: 'unreachable', reason, young: true });
     return 'unreachable';
   }
-
   await announceStart(deps, { action, params, commandId, adopted: false });
-
-  await heartbeatIfLate(deps, config, action, work.eventTimeMs, {
-    commandId,
-    requestedMs: deps.now(),
-    status: 'Pending',
-    params,
-  });
+  await heartbeatIfLate(start, { commandId, requestedMs: deps.now(), status: 'Pending', params });
   return 'started';
 }
 
@@ -224,15 +232,10 @@ export function mayBeDuplicate(
  * The action's heartbeat timeout runs from the event, and the reconciler's heartbeat slots are counted from
  * it too; a command sent late may miss the first tick of its slot (heartbeat-schedule.ts): heartbeat now.
  */
-async function heartbeatIfLate(
-  deps: Deps,
-  config: DrainerConfig,
-  action: LifecycleActionRef,
-  eventTimeMs: number,
-  command: DrainCommand,
-): Promise<void> {
+async function heartbeatIfLate({ deps, config, action, work }: Start, command: DrainCommand): Promise<void> {
   const phaseMs = drainPhaseMs(command.params.drainId, config);
-  if (!isStartHeartbeatDue(eventTimeMs, deps.now(), config.tickPeriodMs, config.heartbeatTimeoutMs, phaseMs))
+  const nowMs = deps.now();
+  if (!isStartHeartbeatDue(work.eventTimeMs, nowMs, config.tickPeriodMs, config.heartbeatTimeoutMs, phaseMs))
     return;
   const beat = await heartbeatOrCancel(deps, action, command, { young: true });
   if (beat === 'heartbeat') deps.metrics.count('Heartbeats');
