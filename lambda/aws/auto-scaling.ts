@@ -10,6 +10,7 @@ import {
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import type { LifecycleActionRef } from '../decide/drain-command';
+import type { LifecycleActionResult } from '../decide/outcome';
 import {
   AwsCallError,
   awsErrorCode,
@@ -21,8 +22,11 @@ import type { AutoScalingPort, InstanceState } from './ports';
 
 /** DescribeAutoScalingGroups takes at most 100 names per call and 100 records per page; stay well within. */
 const GROUP_NAMES_PER_CALL = 50;
+const GROUPS_PAGE_SIZE = 100;
 /** DescribeAutoScalingInstances: at most 50 instance ids and 50 records per call. */
 const INSTANCES_PER_CALL = 50;
+/** DescribeWarmPool: at most 50 records per call. */
+const WARM_POOL_PAGE_SIZE = 50;
 
 function translate(error: unknown, call: string): Error {
   const code = awsErrorCode(error);
@@ -93,141 +97,160 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
   return chunks;
 }
 
+async function completeLifecycleAction(
+  client: AutoScalingClient,
+  action: LifecycleActionRef,
+  result: LifecycleActionResult,
+): Promise<void> {
+  try {
+    await client.send(
+      new CompleteLifecycleActionCommand({ ...actionInput(action), LifecycleActionResult: result }),
+    );
+  } catch (error) {
+    throw translate(error, 'CompleteLifecycleAction');
+  }
+}
+
+async function recordHeartbeat(client: AutoScalingClient, action: LifecycleActionRef): Promise<void> {
+  try {
+    await client.send(new RecordLifecycleActionHeartbeatCommand(actionInput(action)));
+  } catch (error) {
+    throw translate(error, 'RecordLifecycleActionHeartbeat');
+  }
+}
+
+async function describeGroupInstances(
+  client: AutoScalingClient,
+  groupNames: readonly string[],
+): Promise<InstanceState[]> {
+  const states: InstanceState[] = [];
+  try {
+    for (const names of chunk(groupNames, GROUP_NAMES_PER_CALL)) {
+      let nextToken: string | undefined;
+      do {
+        const page = await client.send(
+          new DescribeAutoScalingGroupsCommand({
+            AutoScalingGroupNames: names,
+            MaxRecords: GROUPS_PAGE_SIZE,
+            NextToken: nextToken,
+          }),
+        );
+        for (const group of page.AutoScalingGroups ?? []) {
+          for (const instance of group.Instances ?? []) {
+            if (instance.InstanceId && group.AutoScalingGroupName && instance.LifecycleState) {
+              states.push({
+                instanceId: instance.InstanceId,
+                groupName: group.AutoScalingGroupName,
+                lifecycleState: instance.LifecycleState,
+              });
+            }
+          }
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+    }
+  } catch (error) {
+    throw translate(error, 'DescribeAutoScalingGroups');
+  }
+  return states;
+}
+
+async function describeWarmPoolInstances(
+  client: AutoScalingClient,
+  groupNames: readonly string[],
+): Promise<InstanceState[]> {
+  // DescribeAutoScalingGroups does not list warm-pool instances; DescribeWarmPool does, one group a call.
+  // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeWarmPool.html
+  const states: InstanceState[] = [];
+  for (const groupName of groupNames) {
+    let nextToken: string | undefined;
+    try {
+      do {
+        const page = await client.send(
+          new DescribeWarmPoolCommand({
+            AutoScalingGroupName: groupName,
+            MaxRecords: WARM_POOL_PAGE_SIZE,
+            NextToken: nextToken,
+          }),
+        );
+        const poolState = page.WarmPoolConfiguration?.PoolState;
+        for (const instance of page.Instances ?? []) {
+          if (instance.InstanceId && instance.LifecycleState) {
+            states.push({
+              instanceId: instance.InstanceId,
+              groupName,
+              lifecycleState: instance.LifecycleState,
+              ...(poolState === undefined ? {} : { poolState }),
+            });
+          }
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+    } catch (error) {
+      // A group without a warm pool (whether that is an error at all is *unconfirmed*): nothing to list.
+      if (awsErrorCode(error) === 'ValidationError') continue;
+      throw translate(error, 'DescribeWarmPool');
+    }
+  }
+  return states;
+}
+
+async function warmPoolState(client: AutoScalingClient, groupName: string): Promise<string | undefined> {
+  try {
+    const page = await client.send(
+      new DescribeWarmPoolCommand({ AutoScalingGroupName: groupName, MaxRecords: 1 }),
+    );
+    return page.WarmPoolConfiguration?.PoolState;
+  } catch (error) {
+    // As above: a group without a warm pool has no pool state.
+    if (awsErrorCode(error) === 'ValidationError') return undefined;
+    throw translate(error, 'DescribeWarmPool');
+  }
+}
+
+async function describeInstances(
+  client: AutoScalingClient,
+  instanceIds: readonly string[],
+): Promise<InstanceState[]> {
+  const states: InstanceState[] = [];
+  try {
+    for (const ids of chunk(instanceIds, INSTANCES_PER_CALL)) {
+      let nextToken: string | undefined;
+      do {
+        const page = await client.send(
+          new DescribeAutoScalingInstancesCommand({
+            InstanceIds: ids,
+            MaxRecords: INSTANCES_PER_CALL,
+            NextToken: nextToken,
+          }),
+        );
+        for (const instance of page.AutoScalingInstances ?? []) {
+          if (instance.InstanceId && instance.AutoScalingGroupName && instance.LifecycleState) {
+            states.push({
+              instanceId: instance.InstanceId,
+              groupName: instance.AutoScalingGroupName,
+              lifecycleState: instance.LifecycleState,
+            });
+          }
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+    }
+  } catch (error) {
+    throw translate(error, 'DescribeAutoScalingInstances');
+  }
+  return states;
+}
+
 /** The Auto Scaling port over a real (or mocked) client. */
 export function createAutoScalingPort(client: AutoScalingClient): AutoScalingPort {
   recordAttemptOutcomes(client);
   return {
-    async completeLifecycleAction(action, result) {
-      try {
-        await client.send(
-          new CompleteLifecycleActionCommand({ ...actionInput(action), LifecycleActionResult: result }),
-        );
-      } catch (error) {
-        throw translate(error, 'CompleteLifecycleAction');
-      }
-    },
-
-    async recordHeartbeat(action) {
-      try {
-        await client.send(new RecordLifecycleActionHeartbeatCommand(actionInput(action)));
-      } catch (error) {
-        throw translate(error, 'RecordLifecycleActionHeartbeat');
-      }
-    },
-
-    async describeGroupInstances(groupNames) {
-      const states: InstanceState[] = [];
-      try {
-        for (const names of chunk(groupNames, GROUP_NAMES_PER_CALL)) {
-          let nextToken: string | undefined;
-          do {
-            const page = await client.send(
-              new DescribeAutoScalingGroupsCommand({
-                AutoScalingGroupNames: names,
-                MaxRecords: 100,
-                NextToken: nextToken,
-              }),
-            );
-            for (const group of page.AutoScalingGroups ?? []) {
-              for (const instance of group.Instances ?? []) {
-                if (instance.InstanceId && group.AutoScalingGroupName && instance.LifecycleState) {
-                  states.push({
-                    instanceId: instance.InstanceId,
-                    groupName: group.AutoScalingGroupName,
-                    lifecycleState: instance.LifecycleState,
-                  });
-                }
-              }
-            }
-            nextToken = page.NextToken;
-          } while (nextToken);
-        }
-      } catch (error) {
-        throw translate(error, 'DescribeAutoScalingGroups');
-      }
-      return states;
-    },
-
-    async describeWarmPoolInstances(groupNames) {
-      // DescribeAutoScalingGroups does not list warm-pool instances; DescribeWarmPool does, one group a call.
-      // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeWarmPool.html
-      const states: InstanceState[] = [];
-      for (const groupName of groupNames) {
-        let nextToken: string | undefined;
-        try {
-          do {
-            const page = await client.send(
-              new DescribeWarmPoolCommand({
-                AutoScalingGroupName: groupName,
-                // At most 50 records per call here (100 for DescribeAutoScalingGroups).
-                MaxRecords: 50,
-                NextToken: nextToken,
-              }),
-            );
-            const poolState = page.WarmPoolConfiguration?.PoolState;
-            for (const instance of page.Instances ?? []) {
-              if (instance.InstanceId && instance.LifecycleState) {
-                states.push({
-                  instanceId: instance.InstanceId,
-                  groupName,
-                  lifecycleState: instance.LifecycleState,
-                  ...(poolState === undefined ? {} : { poolState }),
-                });
-              }
-            }
-            nextToken = page.NextToken;
-          } while (nextToken);
-        } catch (error) {
-          // A group without a warm pool (whether that is an error at all is *unconfirmed*): nothing to list.
-          if (awsErrorCode(error) === 'ValidationError') continue;
-          throw translate(error, 'DescribeWarmPool');
-        }
-      }
-      return states;
-    },
-
-    async warmPoolState(groupName) {
-      try {
-        const page = await client.send(
-          new DescribeWarmPoolCommand({ AutoScalingGroupName: groupName, MaxRecords: 1 }),
-        );
-        return page.WarmPoolConfiguration?.PoolState;
-      } catch (error) {
-        // As above: a group without a warm pool has no pool state.
-        if (awsErrorCode(error) === 'ValidationError') return undefined;
-        throw translate(error, 'DescribeWarmPool');
-      }
-    },
-
-    async describeInstances(instanceIds) {
-      const states: InstanceState[] = [];
-      try {
-        for (const ids of chunk(instanceIds, INSTANCES_PER_CALL)) {
-          let nextToken: string | undefined;
-          do {
-            const page = await client.send(
-              new DescribeAutoScalingInstancesCommand({
-                InstanceIds: ids,
-                MaxRecords: 50,
-                NextToken: nextToken,
-              }),
-            );
-            for (const instance of page.AutoScalingInstances ?? []) {
-              if (instance.InstanceId && instance.AutoScalingGroupName && instance.LifecycleState) {
-                states.push({
-                  instanceId: instance.InstanceId,
-                  groupName: instance.AutoScalingGroupName,
-                  lifecycleState: instance.LifecycleState,
-                });
-              }
-            }
-            nextToken = page.NextToken;
-          } while (nextToken);
-        }
-      } catch (error) {
-        throw translate(error, 'DescribeAutoScalingInstances');
-      }
-      return states;
-    },
+    completeLifecycleAction: (action, result) => completeLifecycleAction(client, action, result),
+    recordHeartbeat: (action) => recordHeartbeat(client, action),
+    describeGroupInstances: (groupNames) => describeGroupInstances(client, groupNames),
+    describeWarmPoolInstances: (groupNames) => describeWarmPoolInstances(client, groupNames),
+    warmPoolState: (groupName) => warmPoolState(client, groupName),
+    describeInstances: (instanceIds) => describeInstances(client, instanceIds),
   };
 }
