@@ -170,15 +170,8 @@ export interface TickPlan {
 }
 
 /** Decides what one reconcile tick does. */
-export function planTick({
-  commands,
-  instances,
-  nowMs,
-  tickMs,
-  config,
-  warmPool = [],
-  warmPoolListed = true,
-}: TickInput): TickPlan {
+export function planTick(input: TickInput): TickPlan {
+  const { commands, instances, nowMs, config, warmPool = [] } = input;
   const plan: TickPlan = {
     heartbeat: [],
     finishDue: [],
@@ -190,98 +183,143 @@ export function planTick({
     skip: [],
     inFlight: 0,
   };
-  // DescribeAutoScalingGroups does not list warm-pool instances; one that goes back to the pool on scale-in
-  // waits for our hook in Warmed:Pending:Wait, listed only by DescribeWarmPool. Without it here its drain
-  // would be taken for one whose action is over, and cancelled (warm-pool-instance-lifecycle.html).
+  const stateOf = instanceStates(instances, warmPool);
+  const drains = groupDrains(commands, nowMs, config);
+  const newest = newestDrainOf(drains);
+  for (const drain of drains.values()) {
+    const current = newest.get((drain[0] as DrainCommand).params.instanceId) === drain;
+    planDrain(plan, input, { drain, current, stateOf });
+  }
+  const withCommands = new Set(
+    [...drains.values()].map((drain) => (drain[0] as DrainCommand).params.instanceId),
+  );
+  planWaitingInstances(plan, config, [...stateOf.values()], withCommands);
+  return plan;
+}
+
+/**
+ * Every instance's state by id. DescribeAutoScalingGroups does not list warm-pool instances; one that goes
+ * back to the pool on scale-in waits for our hook in Warmed:Pending:Wait, listed only by DescribeWarmPool.
+ */
+function instanceStates(
+  instances: readonly InstanceState[],
+  warmPool: readonly InstanceState[],
+): Map<string, InstanceState> {
   const stateOf = new Map<string, InstanceState>();
   for (const instance of warmPool) stateOf.set(instance.instanceId, instance);
   for (const instance of instances) stateOf.set(instance.instanceId, instance);
+  return stateOf;
+}
 
-  // One drain = one lifecycle action = one drain id on one instance; duplicates of it are extra commands.
+/** One drain = one lifecycle action = one drain id on one instance; duplicates of it are extra commands. */
+function groupDrains(
+  commands: readonly DrainCommand[],
+  nowMs: number,
+  config: DrainerConfig,
+): Map<string, DrainCommand[]> {
   const drains = new Map<string, DrainCommand[]>();
-  const instancesWithCommands = new Set<string>();
   for (const command of commands) {
     if (!isRelevantCommand(command, nowMs, config)) continue;
-    const { drainId, instanceId } = command.params;
-    instancesWithCommands.add(instanceId);
-    const key = `${instanceId} ${drainId}`;
+    const key = `${command.params.instanceId} ${command.params.drainId}`;
     const list = drains.get(key);
     if (list === undefined) drains.set(key, [command]);
     else list.push(command);
   }
-
-  // Only the newest drain of an instance speaks for its current lifecycle action. Older ones belong to an
-  // earlier life of the instance (a warm pool sends it back and terminates it again later) or lost a rare
-  // race with adoption: finishing them could complete the current action with a stale report.
-  const newestDrainOf = new Map<string, DrainCommand[]>();
   for (const list of drains.values()) {
     list.sort((a, b) => a.requestedMs - b.requestedMs || a.commandId.localeCompare(b.commandId));
-    const first = list[0] as DrainCommand;
-    const newest = newestDrainOf.get(first.params.instanceId)?.[0];
-    if (newest === undefined || first.requestedMs > newest.requestedMs)
-      newestDrainOf.set(first.params.instanceId, list);
   }
+  return drains;
+}
 
+/**
+ * Only the newest drain of an instance speaks for its current lifecycle action. Older ones belong to an
+ * earlier life of the instance (warm-pool reuse) or lost a race with adoption: finishing them could
+ * complete the current action with a stale report.
+ */
+function newestDrainOf(drains: Map<string, DrainCommand[]>): Map<string, DrainCommand[]> {
+  const newestOf = new Map<string, DrainCommand[]>();
   for (const list of drains.values()) {
     const first = list[0] as DrainCommand;
-    const latest = list[list.length - 1] as DrainCommand;
-    const action = lifecycleActionOf(first.params);
-    const state = stateOf.get(action.instanceId);
-    const lifecycleState = state?.groupName === action.groupName ? state.lifecycleState : undefined;
-    const unknown = state === undefined && !warmPoolListed;
-    const running = list.filter((command) => !isTerminalStatus(command.status));
-    const current = newestDrainOf.get(action.instanceId) === list;
-
-    // Running or ended, a drain keeps its phased slots: a drain that ended right after a lost tick must
-    // not move its next heartbeat later (an ended one is completed at its slot instead, see reconcile.ts).
-    const heartbeatDue = isDrainHeartbeatDue(
-      {
-        actionStartMs: actionStartMs(first, config),
-        requestedMs: first.requestedMs,
-        phaseMs: drainPhaseMs(first.params.drainId, config),
-      },
-      tickMs,
-      config,
-    );
-    if (running.length === 0) {
-      if (current && isTerminatingWait(lifecycleState))
-        (heartbeatDue ? plan.finishDue : plan.finish).push(latest);
-      continue;
-    }
-    plan.inFlight += 1;
-    if (!unknown && !mayHaveActiveAction(lifecycleState)) {
-      // The instance is gone or has moved on: the action is over, the command has nothing left to protect.
-      for (const command of running) {
-        if (command.status !== 'Cancelling' && nowMs - command.requestedMs >= SETTLE_MS)
-          plan.cancel.push(command);
-      }
-      continue;
-    }
-    if (!current) continue;
-    const deadlineMs = Date.parse(first.params.deadline);
-    if (nowMs > deadlineMs + config.expiryGraceMs) {
-      plan.expire.push({ command: first, running });
-      continue;
-    }
-    if (!heartbeatDue) continue;
-    plan.heartbeat.push(first);
-    if (nowMs - latest.requestedMs >= SETTLE_MS) plan.watch.push({ command: first, running });
+    const newest = newestOf.get(first.params.instanceId)?.[0];
+    if (newest === undefined || first.requestedMs > newest.requestedMs)
+      newestOf.set(first.params.instanceId, list);
   }
+  return newestOf;
+}
 
-  for (const instance of stateOf.values()) {
+/** Puts one drain (its commands, oldest first) into the plan. */
+function planDrain(
+  plan: TickPlan,
+  { nowMs, tickMs, config, warmPoolListed = true }: TickInput,
+  {
+    drain,
+    current,
+    stateOf,
+  }: { drain: DrainCommand[]; current: boolean; stateOf: Map<string, InstanceState> },
+): void {
+  const first = drain[0] as DrainCommand;
+  const latest = drain[drain.length - 1] as DrainCommand;
+  const action = lifecycleActionOf(first.params);
+  const state = stateOf.get(action.instanceId);
+  const lifecycleState = state?.groupName === action.groupName ? state.lifecycleState : undefined;
+  const running = drain.filter((command) => !isTerminalStatus(command.status));
+  // Running or ended, a drain keeps its phased slots: an ended one is completed at its slot instead.
+  const heartbeatDue = isDrainHeartbeatDue(
+    {
+      actionStartMs: actionStartMs(first, config),
+      requestedMs: first.requestedMs,
+      phaseMs: drainPhaseMs(first.params.drainId, config),
+    },
+    tickMs,
+    config,
+  );
+  if (running.length === 0) {
+    if (current && isTerminatingWait(lifecycleState))
+      (heartbeatDue ? plan.finishDue : plan.finish).push(latest);
+    return;
+  }
+  plan.inFlight += 1;
+  const unknown = state === undefined && !warmPoolListed;
+  if (!unknown && !mayHaveActiveAction(lifecycleState)) {
+    // The instance is gone or has moved on: the action is over, the command has nothing left to protect.
+    for (const command of running) {
+      if (command.status !== 'Cancelling' && nowMs - command.requestedMs >= SETTLE_MS)
+        plan.cancel.push(command);
+    }
+    return;
+  }
+  if (!current) return;
+  if (nowMs > Date.parse(first.params.deadline) + config.expiryGraceMs) {
+    plan.expire.push({ command: first, running });
+    return;
+  }
+  if (!heartbeatDue) return;
+  plan.heartbeat.push(first);
+  if (nowMs - latest.requestedMs >= SETTLE_MS) plan.watch.push({ command: first, running });
+}
+
+/**
+ * Instances of the configured groups waiting in a terminate state without any drain command: adopted, or
+ * skipped when they leave a stopped or hibernated pool (nothing runs there to drain).
+ */
+function planWaitingInstances(
+  plan: TickPlan,
+  config: DrainerConfig,
+  instances: readonly InstanceState[],
+  withCommands: ReadonlySet<string>,
+): void {
+  for (const instance of instances) {
     if (
       !config.groupNames.has(instance.groupName) ||
       !isTerminatingWait(instance.lifecycleState) ||
-      instancesWithCommands.has(instance.instanceId)
+      withCommands.has(instance.instanceId)
     ) {
       continue;
     }
-    // Leaving a stopped or hibernated pool to be terminated: nothing runs there to drain.
     if (instance.lifecycleState === 'Warmed:Terminating:Wait' && isStoppedPoolState(instance.poolState))
       plan.skip.push(instance);
     else plan.adopt.push(instance);
   }
-  return plan;
 }
 
 /** Invocation statuses of a command SSM has not delivered yet (monitor-commands.html). */
