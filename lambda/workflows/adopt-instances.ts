@@ -66,12 +66,36 @@ export async function adoptInstances(
   config: DrainerConfig,
   request: AdoptionRequest,
 ): Promise<AdoptionResult> {
-  const { candidates, historyStartMs, tickMs, concurrency, eventsQueued = async () => false } = request;
   const result: AdoptionResult = { adopted: 0, heartbeats: 0, failures: [] };
-  if (candidates.length === 0) return result;
+  if (request.candidates.length === 0) return result;
+  const probedMs = await probe(deps, config, request, result);
+  const probed = request.candidates.filter((candidate) => probedMs.has(candidate.instanceId));
+  if (probed.length === 0) return result;
+  if (!(await waitAdoptionDelay(deps, config, request, probed.length))) return result;
+  const waiting = await stillWaiting(deps, probed);
+  const failures = await mapConcurrent(waiting, request.concurrency, async (candidate) => {
+    if (!(await hasNoDrain(deps, config, request, candidate))) return;
+    const probeMs = probedMs.get(candidate.instanceId) as number;
+    if (await adoptInstance(deps, config, { instance: candidate, probeMs, tickMs: request.tickMs })) {
+      result.adopted += 1;
+    }
+  });
+  result.failures.push(...failures.map((failure) => ({ ...failure, heartbeat: false })));
+  return result;
+}
 
+/**
+ * Heartbeats each candidate's action of our hook: "No active Lifecycle Action" means another hook holds the
+ * instance (left alone). Returns when each successful probe started: the adopted drain's time counts from it.
+ */
+async function probe(
+  deps: Deps,
+  config: DrainerConfig,
+  { candidates, concurrency }: AdoptionRequest,
+  result: AdoptionResult,
+): Promise<Map<string, number>> {
   const probedMs = new Map<string, number>();
-  const probeFailures = await mapConcurrent(candidates, concurrency, async (candidate) => {
+  const failures = await mapConcurrent(candidates, concurrency, async (candidate) => {
     const action = actionOf(config, candidate);
     const startMs = deps.now();
     try {
@@ -90,52 +114,64 @@ export async function adoptInstances(
     }
     probedMs.set(candidate.instanceId, startMs);
   });
-  result.failures.push(...probeFailures.map((failure) => ({ ...failure, heartbeat: true })));
+  result.failures.push(...failures.map((failure) => ({ ...failure, heartbeat: true })));
   result.heartbeats = probedMs.size;
-  const probed = candidates.filter((candidate) => probedMs.has(candidate.instanceId));
-  if (probed.length === 0) return result;
+  return probedMs;
+}
 
+/** Sleeps the adoption delay; false when the invocation has too little time left or events queued meanwhile. */
+async function waitAdoptionDelay(
+  deps: Deps,
+  config: DrainerConfig,
+  { eventsQueued = async () => false }: AdoptionRequest,
+  candidates: number,
+): Promise<boolean> {
   const remainingMs = deps.remainingMs?.();
   if (remainingMs !== undefined && remainingMs < config.adoptionDelayMs + ADOPTION_RESERVE_MS) {
     deps.log.warn('not enough time left in this invocation to adopt; the next tick will', {
       remainingMs,
-      candidates: probed.length,
+      candidates,
     });
-    return result;
+    return false;
   }
   await deps.sleep(config.adoptionDelayMs);
-  if (await eventsQueued()) {
-    deps.log.info('lifecycle events were queued during the adoption delay; adopting nothing', {
-      candidates: probed.length,
-    });
-    return result;
-  }
+  if (!(await eventsQueued())) return true;
+  deps.log.info('lifecycle events were queued during the adoption delay; adopting nothing', { candidates });
+  return false;
+}
+
+/** The probed candidates still in their group and in a terminate wait state after the delay. */
+async function stillWaiting(deps: Deps, probed: readonly AdoptionCandidate[]): Promise<AdoptionCandidate[]> {
   const current = new Map(
     (await deps.autoScaling.describeInstances(probed.map((candidate) => candidate.instanceId))).map(
       (state) => [state.instanceId, state],
     ),
   );
-  const failures = await mapConcurrent(probed, concurrency, async (candidate) => {
+  return probed.filter((candidate) => {
     const state = current.get(candidate.instanceId);
-    if (state?.groupName !== candidate.groupName || !isTerminatingWait(state.lifecycleState)) return;
-    const commands = (
-      await deps.ssm.listCommands({ instanceId: candidate.instanceId, invokedAfterMs: historyStartMs })
-    )
-      .map(toDrainCommand)
-      .filter((command): command is DrainCommand => command?.params.instanceId === candidate.instanceId);
-    const nowMs = deps.now();
-    const blocking = commands.some(
-      (command) =>
-        !isTerminalStatus(command.status) ||
-        (isRelevantCommand(command, nowMs, config) &&
-          command.requestedMs > (candidate.ignoreFinishedUntilMs ?? Number.NEGATIVE_INFINITY)),
-    );
-    if (blocking) return;
-    const probeMs = probedMs.get(candidate.instanceId) as number;
-    if (await adoptInstance(deps, config, candidate, probeMs, tickMs)) result.adopted += 1;
+    return state?.groupName === candidate.groupName && isTerminatingWait(state.lifecycleState);
   });
-  result.failures.push(...failures.map((failure) => ({ ...failure, heartbeat: false })));
-  return result;
+}
+
+/** Whether no command could own the candidate's action: none running, none finished of this life. */
+async function hasNoDrain(
+  deps: Deps,
+  config: DrainerConfig,
+  { historyStartMs }: AdoptionRequest,
+  candidate: AdoptionCandidate,
+): Promise<boolean> {
+  const commands = (
+    await deps.ssm.listCommands({ instanceId: candidate.instanceId, invokedAfterMs: historyStartMs })
+  )
+    .map(toDrainCommand)
+    .filter((command): command is DrainCommand => command?.params.instanceId === candidate.instanceId);
+  const nowMs = deps.now();
+  return !commands.some(
+    (command) =>
+      !isTerminalStatus(command.status) ||
+      (isRelevantCommand(command, nowMs, config) &&
+        command.requestedMs > (candidate.ignoreFinishedUntilMs ?? Number.NEGATIVE_INFINITY)),
+  );
 }
 
 function actionOf(config: DrainerConfig, instance: InstanceState): LifecycleActionRef {
@@ -150,9 +186,7 @@ function actionOf(config: DrainerConfig, instance: InstanceState): LifecycleActi
 async function adoptInstance(
   deps: Deps,
   config: DrainerConfig,
-  instance: InstanceState,
-  probeMs: number,
-  tickMs: number,
+  { instance, probeMs, tickMs }: { instance: InstanceState; probeMs: number; tickMs: number },
 ): Promise<boolean> {
   const action = actionOf(config, instance);
   const params: DrainParameters = {

@@ -32,6 +32,7 @@ import {
   decideResult,
   drainIsOver,
   type InvocationResult,
+  type LifecycleActionResult,
   type Outcome,
 } from '../decide/outcome';
 import { finishedDrainWindowMs } from '../decide/plan-tick';
@@ -98,9 +99,25 @@ export async function completeDrain(
   config: DrainerConfig,
   completion: Completion,
 ): Promise<CompletionResult> {
-  const { action, drainId, commandId, outcome } = completion;
-  const keys = drainKeys(action, drainId, commandId);
-  const result = decideResult(outcome, config.resultPolicy);
+  const result = decideResult(completion.outcome, config.resultPolicy);
+  const completed = await completeAction(deps, completion, result);
+  if (completed === 'gone' || completed === 'config-error') return completed;
+  await reportFinished(deps, completion, { result, uncertain: completed === 'uncertain' });
+  return 'completed';
+}
+
+/**
+ * CompleteLifecycleAction, retried while a young action may not be visible yet. `uncertain`: the very first
+ * call's response was lost and the SDK's retry found the action over, so our own first attempt most likely
+ * completed it: reported (flagged) rather than left unreported.
+ */
+async function completeAction(
+  deps: Deps,
+  completion: Completion,
+  result: LifecycleActionResult,
+): Promise<'completed' | 'uncertain' | 'gone' | 'config-error'> {
+  const { action, outcome } = completion;
+  const keys = drainKeys(action, completion.drainId, completion.commandId);
   let uncertain = false;
   let firstCall = true;
   try {
@@ -110,13 +127,8 @@ export async function completeDrain(
       try {
         await deps.autoScaling.completeLifecycleAction(action, result);
       } catch (error) {
-        // The very first call's response was lost and the SDK's retry found the action over: our own first
-        // attempt most likely completed it. Report it (flagged) rather than leave the drain unreported.
-        if (first && error instanceof NoActiveLifecycleActionError && error.afterRetry) {
-          uncertain = true;
-          return;
-        }
-        throw error;
+        if (!(first && error instanceof NoActiveLifecycleActionError && error.afterRetry)) throw error;
+        uncertain = true;
       }
     });
   } catch (error) {
@@ -124,23 +136,33 @@ export async function completeDrain(
       deps.log.info('lifecycle action already over; nothing to complete', { ...keys, outcome });
       return 'gone';
     }
-    if (error instanceof LifecycleConfigError) {
-      deps.log.error(
-        'CONFIGURATION ERROR: Auto Scaling refused the lifecycle action; check group and hook names',
-        {
-          ...keys,
-          error: errorMessage(error),
-        },
-      );
-      deps.metrics.count('ConfigErrors');
-      return 'config-error';
-    }
-    throw error;
+    if (!(error instanceof LifecycleConfigError)) throw error;
+    deps.log.error(
+      'CONFIGURATION ERROR: Auto Scaling refused the lifecycle action; check group and hook names',
+      {
+        ...keys,
+        error: errorMessage(error),
+      },
+    );
+    deps.metrics.count('ConfigErrors');
+    return 'config-error';
   }
+  if (!uncertain) return 'completed';
+  deps.log.warn('completion response lost; the SDK retry found the action over (taken as ours)', keys);
+  return 'uncertain';
+}
 
-  if (uncertain) {
-    deps.log.warn('completion response lost; the SDK retry found the action over (taken as ours)', keys);
-  }
+/**
+ * Logs, counts and emits `Fleet Drain Finished` for a completed action. The completion stays done: a failed
+ * event is logged, never retried by failing the invocation.
+ */
+async function reportFinished(
+  deps: Deps,
+  completion: Completion,
+  { result, uncertain }: { result: LifecycleActionResult; uncertain: boolean },
+): Promise<void> {
+  const { action, drainId, commandId, outcome, invocation, report } = completion;
+  const keys = drainKeys(action, drainId, commandId);
   const durationMs = Math.max(0, deps.now() - completion.startedMs);
   deps.log.info('drain finished', {
     ...keys,
@@ -152,8 +174,6 @@ export async function completeDrain(
   deps.metrics.count('DrainsFinished', 1, outcome);
   deps.metrics.milliseconds('DrainDuration', durationMs, outcome);
   if (outcome === 'unreachable') deps.metrics.count('Unreachable');
-
-  const invocation = completion.invocation;
   const detail: FinishedDetail = {
     instanceId: action.instanceId,
     autoScalingGroupName: action.groupName,
@@ -168,20 +188,15 @@ export async function completeDrain(
     adopted: action.token === undefined,
     commandStatus: invocation?.status ?? null,
     exitCode: invocation?.responseCode ?? null,
-    report: completion.report ?? null,
-    output:
-      completion.report === undefined && invocation
-        ? outputExcerpt(invocation.stdout, invocation.stderr)
-        : null,
+    report: report ?? null,
+    output: report === undefined && invocation ? outputExcerpt(invocation.stdout, invocation.stderr) : null,
     ...(uncertain ? { completionUncertain: true as const } : {}),
   };
-  // Completion is done and stays done: a failed event is logged, never retried by failing the invocation.
   try {
     await deps.events.putEvent(FINISHED_DETAIL_TYPE, { ...detail });
   } catch (error) {
     deps.log.error('could not emit Fleet Drain Finished', { ...keys, error: errorMessage(error) });
   }
-  return 'completed';
 }
 
 /** Logs, counts and emits `Fleet Drain Started` (an event failure is logged, never fatal). */
