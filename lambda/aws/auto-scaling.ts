@@ -46,6 +46,9 @@ function translate(error: unknown, call: string): Error {
   return new AwsCallError(`${call} failed: ${code ?? 'Error'}: ${message}`, { cause: error });
 }
 
+/** HTTP 5xx: the server may or may not have done the work. */
+const FIRST_SERVER_ERROR_STATUS = 500;
+
 /** Marks an error that followed an attempt whose outcome is unknown (see recordAttemptOutcomes). */
 const EARLIER_ATTEMPT_UNKNOWN = Symbol('earlierAttemptUnknown');
 type AttemptRecord = { [EARLIER_ATTEMPT_UNKNOWN]: boolean };
@@ -70,7 +73,7 @@ function recordAttemptOutcomes(client: AutoScalingClient): void {
           if (unknown && typeof error === 'object' && error !== null)
             (error as AttemptRecord)[EARLIER_ATTEMPT_UNKNOWN] = true;
           const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-          if (status === undefined || status >= 500) unknown = true;
+          if (status === undefined || status >= FIRST_SERVER_ERROR_STATUS) unknown = true;
           throw error;
         }
       };
