@@ -71,7 +71,7 @@ export function lifecycleActionOf(params: Omit<DrainParameters, 'deadline'>): Li
 }
 
 /** SendCommand's Comment is at most 100 characters. */
-const COMMENT_LIMIT = 100;
+export const COMMENT_LIMIT = 100;
 /** Marks a comment that names the drain (older versions wrote `fleet-drainer <instanceId> <group>`). */
 const COMMENT_PREFIX = 'fleet-drainer:2';
 const DRAIN_ID = new RegExp(DRAIN_PARAMETERS.drainId.pattern);

@@ -34,7 +34,7 @@ import { completeDrain, type FinishResult, finishCommand, heartbeatOrCancel } fr
  */
 export const RECONCILE_CONCURRENCY = 10;
 /** DescribeInstanceInformation takes this many instance ids per call. */
-const AGENT_IDS_PER_CALL = 50;
+export const AGENT_IDS_PER_CALL = 50;
 const HOUR_MS = 3600_000;
 const DAY_MS = 24 * HOUR_MS;
 /** SSM keeps command history for 30 days. */
