@@ -28,24 +28,21 @@ import { finishCommandById } from './workflows/finish-drain';
 import { startDrain } from './workflows/start-drain';
 
 /**
- * Status records of one SQS batch handled at once (one: two environments, the status queue's maximum
- * concurrency, then complete at most two actions at a time). Each completes a lifecycle action on the account's one
- * Auto Scaling budget, which the reconcile tick's heartbeats need too: the event source mapping's maximum
- * concurrency bounds the environments, this the calls each has in flight, so a storm of status events
- * waits in SQS instead of in throttled calls. Lifecycle records (SendCommand, on SSM's own budget, with an
- * unreachable grace that must not hold the others up) are all handled at once.
+ * Status records of one SQS batch handled at once. Each completes an action on the account's one Auto
+ * Scaling budget, which the tick's heartbeats need too: a storm of status events waits in SQS, not in
+ * throttled calls. Lifecycle records (SendCommand, on SSM's budget) are all handled at once.
  */
 export const STATUS_BATCH_CONCURRENCY = 1;
 
+/** Time for a record's completion and its event, with the SDK's retries, after its lookups. */
+const COMPLETION_RESERVE_MS = 30_000;
+
 /**
- * A record is started only with this much of the invocation left: the slowest record's bounded work, two
- * invocation lookups of LOOKUP_TIMEOUT_MS (a command of an earlier version is looked up twice), then a
- * completion and its event with the SDK's retries. A record cut off by the function timeout would fail the
- * whole batch, the records already done included; one not started is returned as a batch item failure and
- * comes back alone after the visibility timeout.
+ * A record is started only with this much of the invocation left (two lookups, then a completion): one cut
+ * off by the function timeout would fail the whole batch; one not started comes back alone.
  * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html
  */
-export const RECORD_RESERVE_MS = 2 * LOOKUP_TIMEOUT_MS + 30_000;
+export const RECORD_RESERVE_MS = 2 * LOOKUP_TIMEOUT_MS + COMPLETION_RESERVE_MS;
 
 export interface HandlerOptions {
   env: Record<string, string | undefined>;

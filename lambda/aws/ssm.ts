@@ -33,14 +33,8 @@ import type { AgentState, SsmPort } from './ports';
 type CommandListing = Parameters<SsmPort['listCommands']>[0];
 
 /**
- * The document version every drain runs: the newest. Without one, SendCommand runs `$DEFAULT`, and a stack
- * update with `UpdateMethod: NewVersion` has been reported to leave the default on the old version
- * (github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/2539), so a new policy would never
- * run. `$LATEST` is the content the stack last deployed: each content change, a rollback's too, is a new
- * version (*assumption* for the rollback: CloudFormation rolls back by updating to the previous content). A
- * version number handed over by the stack would need a custom resource (the document has no attribute that
- * gives it). A command resolves its version when sent, so drains already running keep theirs during a deploy.
- * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html
+ * The document version every drain runs: the newest, the content the stack last deployed. `$DEFAULT` has been
+ * reported to stay on the old version after an update with `UpdateMethod: NewVersion`.
  * https://docs.aws.amazon.com/systems-manager/latest/userguide/run-command-version.html
  */
 export const DRAIN_DOCUMENT_VERSION = '$LATEST';

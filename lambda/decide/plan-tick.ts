@@ -95,13 +95,9 @@ export function actionStartMs(command: DrainCommand, config: DrainerConfig): num
 }
 
 /**
- * How long after its command ended a finished drain may still own the instance's lifecycle action. Nothing
- * heartbeats a finished drain, so its action times out at most H after the end (plus settle time for a
- * heartbeat sent on a listing that lagged): a command that ended earlier than that belongs to an earlier
- * life of the instance (warm-pool reuse), and completing "its" action would complete the current one with a
- * stale report. An adopted drain is addressed by InstanceId, so a stale completion would hit the current
- * action: it is trusted only for two periods (the ticks that finish a drain whose status event was lost);
- * after that the instance is drained again under a new id, which costs a short second drain at worst.
+ * How long after its command ended a finished drain may still own the instance's action: H plus settle time
+ * (nothing heartbeats a finished drain); for an adopted drain, addressed by InstanceId, only two periods. A
+ * drain that ended earlier belongs to an earlier life of the instance: its instance is adopted again.
  */
 export function finishedDrainWindowMs(drainId: string, config: DrainerConfig): number {
   const windowMs = isAdoptedDrainId(drainId)
@@ -327,12 +323,8 @@ const UNDELIVERED_STATUSES: ReadonlySet<string> = new Set(['Pending', 'Delayed']
 
 /**
  * Whether a drain was never delivered to a host that is not reachable: every running command still Pending
- * (or Delayed) DELIVERY_TIMEOUT_SECONDS after it was sent, and the instance's SSM Agent not Online. SSM
- * itself gives up only after TimeoutSeconds *plus* the document's execution timeout (the maximum drain time
- * and more: monitor-commands.html, Pending → Delivery Timed Out), so waiting for that would hold the
- * instance for as long as a full drain. Nothing ran on the host, and the command is cancelled once the
- * action is completed, so it can never start later. (*assumption*: ListCommands reports an undelivered
- * one-instance command as Pending; one it reports InProgress waits for AGENT_LOST_MS instead.)
+ * (or Delayed) DELIVERY_TIMEOUT_SECONDS after it was sent, and the SSM Agent not Online. SSM itself gives up
+ * only after TimeoutSeconds plus the execution timeout, about a whole drain.
  */
 export function isUndelivered(drain: ExpiredDrain, agent: AgentState | undefined, nowMs: number): boolean {
   return (

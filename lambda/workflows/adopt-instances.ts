@@ -1,20 +1,6 @@
-// Adoption: instances of the configured groups that sit in a terminate wait state (Terminating:Wait, or a
-// warm pool's Warmed:Pending:Wait or Warmed:Terminating:Wait: lifecycle-state.ts) with no drain command —
-// their lifecycle event was lost (EventBridge is best effort) or its handler failed for good.
-//
-// The drain id of an adopted instance is `adopted-<instanceId>-<tick minute>` (see adoptedDrainId): no API
-// returns the lifecycle token. The lifecycle action is then addressed by InstanceId, which
-// CompleteLifecycleAction and RecordLifecycleActionHeartbeat accept instead of the token.
-//
-// Each candidate is first probed with RecordLifecycleActionHeartbeat(InstanceId, our hook): "No active
-// Lifecycle Action" means Terminating:Wait is held by another hook (or the action just ended), and the
-// instance is left alone — no drain, no sleep. A successful probe is also the adoption's first heartbeat:
-// the adopted drain's deadline, and so its heartbeat slots, are counted from it.
-//
-// Nothing records when an instance entered Terminating:Wait, so the delay is spent here: candidates are
-// checked again after it, and only those still waiting with no command that could own the action are
-// adopted. This leaves the event path time to send its own command (and a late start that finds the
-// adopted command sends nothing). Any running fleet-drain command on the instance counts as its drain.
+// Adoption: instances that wait in a terminate state without a drain command (their event was lost). Each
+// is probed with a heartbeat by InstanceId (another hook's instance answers "No active"), re-checked after
+// the adoption delay, then drained under `adopted-<instanceId>-<tick minute>` (no API returns the token).
 
 import { type DrainParameters, findInvalidParameter } from '../../agent/drain-parameters';
 import { errorMessage, InstanceUnreachableError, NoActiveLifecycleActionError } from '../aws/errors';
