@@ -242,7 +242,7 @@ function timingErrors(config: DrainerConfig): string[] {
   const errors: string[] = [];
   const wait = lifecycleWaitError(config);
   if (wait !== undefined) errors.push(wait);
-  // Heartbeat slots are (H − period − margin) / 2 long (heartbeat-schedule.ts): with a period of at most H/4
+  // Heartbeat slots are (H − period − margin) / 2 long (decide/heartbeat-schedule.ts): with a period of at most H/4
   // a drain is heartbeated in time even when one tick is lost.
   if (tickPeriodMs * TICKS_PER_HEARTBEAT_TIMEOUT > heartbeatTimeoutMs) {
     errors.push(

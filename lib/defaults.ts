@@ -27,7 +27,7 @@ export const MAX_RECONCILE_PERIOD = Duration.minutes(30);
 
 /**
  * The smallest HeartbeatTimeout we set, although a shorter one would cover short drains: the reconciler
- * heartbeats once per slot of (H − period − margin)/2 (lambda/heartbeat-schedule.ts), so 900 s means one
+ * heartbeats once per slot of (H − period − margin)/2 (lambda/decide/heartbeat-schedule.ts), so 900 s means one
  * heartbeat every 6 minutes per drain (300 s would mean one a minute on the shared Auto Scaling API
  * budget), and a Lambda outage of several minutes (a failed deploy, throttling) does not let an action time
  * out. The cost of a larger H: an instance whose drainer is gone waits up to H before the default result

@@ -230,7 +230,7 @@ export function mayBeDuplicate(
 
 /**
  * The action's heartbeat timeout runs from the event, and the reconciler's heartbeat slots are counted from
- * it too; a command sent late may miss the first tick of its slot (heartbeat-schedule.ts): heartbeat now.
+ * it too; a command sent late may miss the first tick of its slot (decide/heartbeat-schedule.ts): heartbeat now.
  */
 async function heartbeatIfLate({ deps, config, action, work }: Start, command: DrainCommand): Promise<void> {
   const phaseMs = drainPhaseMs(command.params.drainId, config);
