@@ -354,26 +354,16 @@ export async function finishCommand(
     deps.log.info('command invocation is not finished yet', { ...keys, status: invocation.status });
     return 'not-terminal';
   }
-  // Warm-pool reuse: a drain of an earlier life of this instance must not complete the current action.
   const nowMs = deps.now();
-  if (
-    invocation.endedMs !== undefined &&
-    (options.eventSentMs ?? nowMs) - invocation.endedMs >
-      finishedDrainWindowMs(command.params.drainId, config)
-  ) {
+  const timing = endTiming(config, command, invocation, { ...options, nowMs });
+  if (timing === 'stale') {
     deps.log.info('drain command ended too long ago to own the current lifecycle action; not completing', {
       ...keys,
-      endedAt: new Date(invocation.endedMs).toISOString(),
+      endedAt: new Date(invocation.endedMs as number).toISOString(),
     });
     return 'stale';
   }
-  if (
-    options.endedAtLeastMsAgo !== undefined &&
-    invocation.endedMs !== undefined &&
-    nowMs - invocation.endedMs < options.endedAtLeastMsAgo
-  ) {
-    return 'too-recent';
-  }
+  if (timing === 'too-recent') return 'too-recent';
   const decision = decideOutcome(invocation, command.params.drainId);
   if (options.checkSiblings && !drainIsOver(decision) && (await siblingRuns(deps, config, command))) {
     deps.log.info('another command of the same drain still runs; finishing when it ends', keys);
@@ -390,6 +380,24 @@ export async function finishCommand(
     invocation,
     ...(decision.report !== undefined ? { report: decision.report } : {}),
   });
+}
+
+/**
+ * `stale`: the command ended too long ago to own the current action (warm-pool reuse: a drain of an earlier
+ * life must not complete it). `too-recent`: it ended less than `endedAtLeastMsAgo` ago.
+ */
+function endTiming(
+  config: DrainerConfig,
+  command: FinishableCommand,
+  invocation: InvocationResult,
+  { nowMs, eventSentMs, endedAtLeastMsAgo }: FinishOptions & { nowMs: number },
+): 'stale' | 'too-recent' | 'in-time' {
+  const { endedMs } = invocation;
+  if (endedMs === undefined) return 'in-time';
+  if ((eventSentMs ?? nowMs) - endedMs > finishedDrainWindowMs(command.params.drainId, config))
+    return 'stale';
+  if (endedAtLeastMsAgo !== undefined && nowMs - endedMs < endedAtLeastMsAgo) return 'too-recent';
+  return 'in-time';
 }
 
 /**

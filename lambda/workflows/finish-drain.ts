@@ -5,6 +5,7 @@ import type { Deps } from '../aws/ports';
 import type { DrainerConfig } from '../config';
 import { type CommandStatusWork, documentBaseName } from '../decide/classify-event';
 import { readCommandComment, toDrainCommand } from '../decide/drain-command';
+import type { InvocationResult } from '../decide/outcome';
 import {
   type FinishableCommand,
   type FinishResult,
@@ -34,27 +35,7 @@ export async function finishCommandById(
     deps.log.warn('status event for a command of another document', { commandId, instanceId });
     return 'not-ours';
   }
-  // The comment names the drain; GetCommandInvocation does not return parameters.
-  const named = readCommandComment(invocation.comment, config.groupNames);
-  let command: FinishableCommand | undefined;
-  if (named !== undefined) {
-    command = {
-      commandId,
-      requestedMs: work.requestedMs ?? invocation.startedMs ?? deps.now(),
-      params: {
-        drainId: named.drainId,
-        instanceId,
-        autoScalingGroupName: named.groupName,
-        lifecycleHookName: config.hookName,
-      },
-    };
-  } else {
-    // A command sent by an earlier version (its comment names no drain), or not ours: its listing says.
-    command = await lookUp(deps, async () => {
-      const listed = await deps.ssm.listCommands({ commandId });
-      return listed.map(toDrainCommand).find((found) => found?.commandId === commandId);
-    });
-  }
+  const command = await commandOf(deps, config, work, invocation);
   if (command === undefined) {
     deps.log.warn('drain command not found (or not ours); the reconciler will retry', {
       commandId,
@@ -70,5 +51,35 @@ export async function finishCommandById(
     invocation,
     checkSiblings: true,
     ...(eventSentMs !== undefined ? { eventSentMs } : {}),
+  });
+}
+
+/**
+ * The drain command a status event is about: its comment names the drain (GetCommandInvocation returns no
+ * parameters); a command sent by an earlier version, or not ours, is read from its listing.
+ */
+async function commandOf(
+  deps: Deps,
+  config: DrainerConfig,
+  work: Pick<CommandStatusWork, 'commandId' | 'instanceId' | 'requestedMs'>,
+  invocation: InvocationResult,
+): Promise<FinishableCommand | undefined> {
+  const { commandId, instanceId } = work;
+  const named = readCommandComment(invocation.comment, config.groupNames);
+  if (named !== undefined) {
+    return {
+      commandId,
+      requestedMs: work.requestedMs ?? invocation.startedMs ?? deps.now(),
+      params: {
+        drainId: named.drainId,
+        instanceId,
+        autoScalingGroupName: named.groupName,
+        lifecycleHookName: config.hookName,
+      },
+    };
+  }
+  return lookUp(deps, async () => {
+    const listed = await deps.ssm.listCommands({ commandId });
+    return listed.map(toDrainCommand).find((found) => found?.commandId === commandId);
   });
 }
