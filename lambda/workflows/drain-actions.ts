@@ -317,9 +317,11 @@ export async function lookUp<T>(deps: Deps, lookup: () => Promise<T | undefined>
 /** GetCommandInvocation, asked again while SSM does not know it yet or, after a status event, still says it runs. */
 export async function getInvocation(
   deps: Deps,
-  commandId: string,
-  instanceId: string,
-  eventSaidTerminal: boolean,
+  {
+    commandId,
+    instanceId,
+    eventSaidTerminal,
+  }: { commandId: string; instanceId: string; eventSaidTerminal: boolean },
 ): Promise<InvocationResult | undefined> {
   let lastSeen: InvocationResult | undefined;
   return (
@@ -345,7 +347,11 @@ export async function finishCommand(
   }
   const invocation =
     options.invocation ??
-    (await getInvocation(deps, command.commandId, action.instanceId, options.eventSaidTerminal ?? false));
+    (await getInvocation(deps, {
+      commandId: command.commandId,
+      instanceId: action.instanceId,
+      eventSaidTerminal: options.eventSaidTerminal ?? false,
+    }));
   if (invocation === undefined) {
     deps.log.warn('command invocation not found; the reconciler will retry', keys);
     return 'not-found';

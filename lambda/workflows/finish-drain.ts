@@ -23,7 +23,7 @@ export async function finishCommandById(
   eventSentMs?: number,
 ): Promise<FinishResult> {
   const { commandId, instanceId } = work;
-  const invocation = await getInvocation(deps, commandId, instanceId, true);
+  const invocation = await getInvocation(deps, { commandId, instanceId, eventSaidTerminal: true });
   if (invocation === undefined) {
     deps.log.warn('command invocation not found; the reconciler will retry', { commandId, instanceId });
     return 'not-found';

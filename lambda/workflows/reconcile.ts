@@ -172,7 +172,7 @@ export async function reconcile(deps: Deps, config: DrainerConfig, tick: TickWor
   const gone = await findLostHosts(ctx, plan);
   await heartbeatDrains(ctx, plan, gone);
   const statusEventsFlow = listing.queuedStatus === undefined || listing.queuedStatus === 0;
-  await finishDueDrains(ctx, plan, statusEventsFlow);
+  await finishDueDrains(ctx, plan, { statusEventsFlow });
   if (statusEventsFlow) await finishLostStatusEvents(ctx, plan);
   await expireDrains(ctx, plan);
   await cancelOrphanCommands(ctx, plan);
@@ -344,7 +344,11 @@ function afterFinish(ctx: TickContext, command: DrainCommand, result: FinishResu
  * Finished drains whose heartbeat is due: completed instead (one call either way), or heartbeated when
  * that does not happen. While status events flow, one that ended moments ago is left to its event.
  */
-async function finishDueDrains(ctx: TickContext, plan: TickPlan, statusEventsFlow: boolean): Promise<void> {
+async function finishDueDrains(
+  ctx: TickContext,
+  plan: TickPlan,
+  { statusEventsFlow }: { statusEventsFlow: boolean },
+): Promise<void> {
   const options = statusEventsFlow ? { endedAtLeastMsAgo: LOST_STATUS_EVENT_MS } : {};
   const finishOne = async (command: DrainCommand) => {
     const result = await finishCommand(ctx.deps, ctx.config, command, options);
