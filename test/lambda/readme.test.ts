@@ -17,9 +17,12 @@ import {
   DEFAULT_TICK_PERIOD_SECONDS,
   DEFAULT_UNREACHABLE_GRACE_SECONDS,
   ENV_ADOPTION_DELAY_SECONDS,
+  ENV_DOCUMENT_NAME,
   ENV_EVENT_BUS_NAME,
   ENV_EXPIRY_GRACE_SECONDS,
+  ENV_GROUP_NAMES,
   ENV_HEARTBEAT_TIMEOUT_SECONDS,
+  ENV_HOOK_NAME,
   ENV_MAX_DRAIN_SECONDS,
   ENV_RESULT_POLICY,
   ENV_TICK_PERIOD_SECONDS,
@@ -29,14 +32,19 @@ import {
   MAX_ADOPTION_DELAY_SECONDS,
   MAX_DRAIN_SECONDS_LIMIT,
   MAX_UNREACHABLE_GRACE_SECONDS,
+  parseConfig,
   TICK_PERIOD_RANGE,
   TICKS_PER_HEARTBEAT_TIMEOUT,
 } from '../../lambda/config';
 import { RECORD_RESERVE_MS, STATUS_BATCH_CONCURRENCY } from '../../lambda/create-handler';
 import { COMMENT_LIMIT, DELIVERY_TIMEOUT_SECONDS } from '../../lambda/decide/drain-command';
 import { MAX_ENTRY_BYTES } from '../../lambda/decide/drain-events';
-import { HEARTBEAT_MARGIN_MS, START_LEAD_MS } from '../../lambda/decide/heartbeat-schedule';
-import { AGENT_LOST_MS, SETTLE_MS } from '../../lambda/decide/plan-tick';
+import {
+  HEARTBEAT_MARGIN_MS,
+  maxHeartbeatPhaseMs,
+  START_LEAD_MS,
+} from '../../lambda/decide/heartbeat-schedule';
+import { AGENT_LOST_MS, longestActionMs, SETTLE_MS } from '../../lambda/decide/plan-tick';
 import { retryDelaySeconds } from '../../lambda/sqs-batch';
 import { ADOPTION_RESERVE_MS } from '../../lambda/workflows/adopt-instances';
 import {
@@ -154,6 +162,22 @@ describe('lambda/README.md', () => {
     expect(readme).toContain(`less than ${seconds(START_LEAD_MS)} s (\`START_LEAD_MS\`)`);
     expect(readme).toContain(`delay + ${seconds(ADOPTION_RESERVE_MS)} s is left`);
     expect(readme).toContain(`stops retrying ${seconds(UNREACHABLE_RESERVE_MS)} s before the invocation`);
+  });
+
+  it('quotes the largest heartbeat phase for the default settings', () => {
+    const phaseSeconds = (heartbeatTimeoutSeconds: number) => {
+      const parsed = parseConfig({
+        [ENV_DOCUMENT_NAME]: 'FleetDrain',
+        [ENV_GROUP_NAMES]: 'web',
+        [ENV_HOOK_NAME]: 'drain',
+        [ENV_HEARTBEAT_TIMEOUT_SECONDS]: String(heartbeatTimeoutSeconds),
+      });
+      if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+      return seconds(maxHeartbeatPhaseMs(parsed.config, longestActionMs(parsed.config)));
+    };
+    expect(readme).toContain(
+      `${phaseSeconds(900)} s for H = 900 s and ${phaseSeconds(3000)} s for\n  H = 3,000 s`,
+    );
   });
 
   it('quotes the start’s and the completion’s retries', () => {
