@@ -123,6 +123,20 @@ describe('lambda/README.md', () => {
     }
   });
 
+  it('quotes a configuration error as parseConfig words it', () => {
+    const parsed = parseConfig({
+      [ENV_DOCUMENT_NAME]: 'FleetDrain',
+      [ENV_GROUP_NAMES]: 'web',
+      [ENV_HOOK_NAME]: 'drain',
+      [ENV_HEARTBEAT_TIMEOUT_SECONDS]: '300',
+      [ENV_MAX_DRAIN_SECONDS]: '29236',
+    });
+    expect(parsed.ok).toBe(false);
+    const [error] = parsed.ok ? [] : parsed.errors;
+    expect(error).toMatch(/got 30001 s$/);
+    expect(readme).toContain(`(for example \`${error}\`:`);
+  });
+
   it('quotes the event queues’ settings from the construct and the handler', () => {
     expect(readme).toContain(
       `in batches of ${EVENT_QUEUE_BATCH_SIZE} with a maximum concurrency of ${EVENT_QUEUE_MAX_CONCURRENCY} (lifecycle) and ${STATUS_QUEUE_MAX_CONCURRENCY} (status)`,
