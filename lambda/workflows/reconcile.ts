@@ -81,12 +81,11 @@ export const FINISHED_LOOKUPS_PER_TICK = 25;
  * instances are looked up one by one, many by listing everything.
  */
 async function withFinishedCommands(
-  deps: Deps,
-  config: DrainerConfig,
+  ctx: TickContext,
   executing: ListedCommand[],
   instances: readonly InstanceState[],
-  historyStartMs: number,
 ): Promise<{ listed: ListedCommand[]; unknown: ReadonlySet<string>; failures: Settled<string>[] }> {
+  const { deps, config, historyStartMs } = ctx;
   const none = { unknown: new Set<string>(), failures: [] };
   const running = new Set<string>();
   for (const listed of executing) {
@@ -234,13 +233,7 @@ async function listFleet(ctx: TickContext): Promise<Listing> {
     }),
     queuedEvents(ctx, 'status'),
   ]);
-  const finished = await withFinishedCommands(
-    deps,
-    config,
-    executing,
-    [...instances, ...(warmPool ?? [])],
-    historyStartMs,
-  );
+  const finished = await withFinishedCommands(ctx, executing, [...instances, ...(warmPool ?? [])]);
   for (const { item, error } of finished.failures) {
     ctx.failures.push({ error, keys: { instanceId: item, call: 'ListCommands' }, heartbeat: false });
   }
