@@ -72,8 +72,7 @@ function slotOf(momentMs: number, actionStartMs: number, slotMs: number, phaseMs
 export function isHeartbeatDue(
   actionStartMs: number,
   tickMs: number,
-  tickPeriodMs: number,
-  heartbeatTimeoutMs: number,
+  { tickPeriodMs, heartbeatTimeoutMs }: HeartbeatTiming,
   phaseMs = 0,
 ): boolean {
   const slotMs = heartbeatSlotMs(tickPeriodMs, heartbeatTimeoutMs);
@@ -88,8 +87,7 @@ export function isHeartbeatDue(
 export function isStartHeartbeatDue(
   actionStartMs: number,
   nowMs: number,
-  tickPeriodMs: number,
-  heartbeatTimeoutMs: number,
+  { tickPeriodMs, heartbeatTimeoutMs }: HeartbeatTiming,
   phaseMs = 0,
 ): boolean {
   const firstBoundaryMs = heartbeatSlotMs(tickPeriodMs, heartbeatTimeoutMs) - phaseMs;
@@ -113,7 +111,7 @@ export function isDrainHeartbeatDue(drain: DrainTiming, tickMs: number, timing: 
   const slotMs = heartbeatSlotMs(tickPeriodMs, heartbeatTimeoutMs);
   const startBeat = drain.requestedMs - drain.actionStartMs > slotMs - drain.phaseMs - START_LEAD_MS;
   const phaseMs = drain.phaseMs + (startBeat ? START_LEAD_MS : 0);
-  if (!isHeartbeatDue(drain.actionStartMs, tickMs, tickPeriodMs, heartbeatTimeoutMs, phaseMs)) return false;
+  if (!isHeartbeatDue(drain.actionStartMs, tickMs, timing, phaseMs)) return false;
   return !(
     startBeat &&
     slotOf(tickMs, drain.actionStartMs, slotMs, phaseMs) ===

@@ -235,8 +235,7 @@ export function mayBeDuplicate(
 async function heartbeatIfLate({ deps, config, action, work }: Start, command: DrainCommand): Promise<void> {
   const phaseMs = drainPhaseMs(command.params.drainId, config);
   const nowMs = deps.now();
-  if (!isStartHeartbeatDue(work.eventTimeMs, nowMs, config.tickPeriodMs, config.heartbeatTimeoutMs, phaseMs))
-    return;
+  if (!isStartHeartbeatDue(work.eventTimeMs, nowMs, config, phaseMs)) return;
   const beat = await heartbeatOrCancel(deps, action, command, { young: true });
   if (beat === 'heartbeat') deps.metrics.count('Heartbeats');
 }
