@@ -31,8 +31,8 @@ const banner = {
 const common = {
   bundle: true,
   // Lambda passes credentials in environment variables: the full default chain is not bundled
-  // (lambda/env-credentials.ts; the construct must bundle with the same alias).
-  alias: { '@aws-sdk/credential-provider-node': join(root, 'lambda/env-credentials.ts') },
+  // (lambda/aws/env-credentials.ts; the construct must bundle with the same alias).
+  alias: { '@aws-sdk/credential-provider-node': join(root, 'lambda/aws/env-credentials.ts') },
   platform: 'node',
   target: 'node22',
   format: 'esm',

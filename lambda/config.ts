@@ -4,7 +4,7 @@
 // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
 
 import { DRAIN_PARAMETERS } from '../agent/policy/drain-parameters';
-import { DELIVERY_TIMEOUT_SECONDS } from './drain-command';
+import { DELIVERY_TIMEOUT_SECONDS } from './decide/drain-command';
 
 /** Name of the fleet-drain SSM Command document. Required. */
 export const ENV_DOCUMENT_NAME = 'FLEET_DRAINER_DOCUMENT_NAME';
@@ -75,8 +75,16 @@ export const HEARTBEAT_TIMEOUT_RANGE = [30, 7200] as const;
  */
 export const MAX_UNREACHABLE_GRACE_SECONDS = 120;
 export const MAX_ADOPTION_DELAY_SECONDS = 120;
+/** A day: an expiry grace beyond it would hold a dead drain's action far past any useful wait. */
+export const MAX_EXPIRY_GRACE_SECONDS = 86_400;
+/** The tick period: at least EventBridge's one minute, at most an hour. */
+export const TICK_PERIOD_RANGE = [60, 3600] as const;
 /** EventBridge schedules have a granularity of one minute: the tick period is a whole number of minutes. */
 export const TICK_PERIOD_GRANULARITY_SECONDS = 60;
+/** Auto Scaling cuts a lifecycle wait at 100 × the hook's heartbeat timeout (and at 48 h). */
+export const LIFECYCLE_TIMEOUT_HEARTBEATS = 100;
+/** The tick period is at most H/4, so a drain is heartbeated in time even when one tick is lost. */
+export const TICKS_PER_HEARTBEAT_TIMEOUT = 4;
 
 export type ResultPolicy = 'CONTINUE' | 'ABANDON_ON_FAILURE';
 
@@ -107,99 +115,136 @@ const GROUP_OR_HOOK = new RegExp(DRAIN_PARAMETERS.autoScalingGroupName.pattern);
 const QUEUE_URL = /^https?:\/\/[^\s/]+\/[^\s]+$/;
 const EVENT_BUS_NAME = /^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[A-Za-z0-9/_.-]{1,256}$/;
 
-/** Reads and validates the configuration; never throws, returns every problem at once. */
-export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
-  const errors: string[] = [];
-  const text = (name: string): string | undefined => {
-    const value = env[name]?.trim();
+/** Reads environment variables, collecting every problem instead of throwing. */
+class EnvReader {
+  readonly errors: string[] = [];
+  constructor(private readonly env: Record<string, string | undefined>) {}
+
+  text(name: string): string | undefined {
+    const value = this.env[name]?.trim();
     return value === '' ? undefined : value;
-  };
-  const required = (name: string, pattern: RegExp): string => {
-    const value = text(name);
-    if (value === undefined) errors.push(`${name} is required`);
-    else if (!pattern.test(value)) errors.push(`${name} is not a valid name, got "${value}"`);
+  }
+
+  required(name: string, pattern: RegExp): string {
+    const value = this.text(name);
+    if (value === undefined) this.errors.push(`${name} is required`);
+    else if (!pattern.test(value)) this.errors.push(`${name} is not a valid name, got "${value}"`);
     return value ?? '';
-  };
-  const seconds = (name: string, fallback: number, min: number, max: number): number => {
-    const value = text(name);
+  }
+
+  /** Whole seconds within [min, max], in milliseconds; the default when unset or invalid. */
+  seconds(name: string, fallback: number, [min, max]: readonly [number, number]): number {
+    const value = this.text(name);
     if (value === undefined) return fallback * 1000;
     const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
     if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-      errors.push(`${name} must be a whole number of seconds from ${min} to ${max}, got "${value}"`);
+      this.errors.push(`${name} must be a whole number of seconds from ${min} to ${max}, got "${value}"`);
       return fallback * 1000;
     }
     return parsed * 1000;
-  };
-
-  const documentName = required(ENV_DOCUMENT_NAME, DOCUMENT_NAME);
-  const hookName = required(ENV_HOOK_NAME, GROUP_OR_HOOK);
-  const groupNames = new Set<string>();
-  const groupList = text(ENV_GROUP_NAMES);
-  if (groupList === undefined) errors.push(`${ENV_GROUP_NAMES} is required`);
-  for (const name of (groupList ?? '').split(',').map((group) => group.trim())) {
-    if (name === '' && groupList !== undefined) errors.push(`${ENV_GROUP_NAMES} has an empty name`);
-    else if (name !== '' && !GROUP_OR_HOOK.test(name)) {
-      errors.push(`${ENV_GROUP_NAMES} has an invalid group name "${name}"`);
-    } else if (name !== '') groupNames.add(name);
   }
 
-  const [minH, maxH] = HEARTBEAT_TIMEOUT_RANGE;
-  const heartbeatTimeoutMs = seconds(
-    ENV_HEARTBEAT_TIMEOUT_SECONDS,
-    DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
-    minH,
-    maxH,
-  );
-  const maxDrainMs = seconds(ENV_MAX_DRAIN_SECONDS, DEFAULT_MAX_DRAIN_SECONDS, 1, MAX_DRAIN_SECONDS_LIMIT);
-  const unreachableGraceMs = seconds(
-    ENV_UNREACHABLE_GRACE_SECONDS,
-    DEFAULT_UNREACHABLE_GRACE_SECONDS,
-    0,
-    MAX_UNREACHABLE_GRACE_SECONDS,
-  );
-  const adoptionDelayMs = seconds(
-    ENV_ADOPTION_DELAY_SECONDS,
-    DEFAULT_ADOPTION_DELAY_SECONDS,
-    0,
-    MAX_ADOPTION_DELAY_SECONDS,
-  );
-  const expiryGraceMs = seconds(ENV_EXPIRY_GRACE_SECONDS, DEFAULT_EXPIRY_GRACE_SECONDS, 0, 86_400);
-  const tickPeriodMs = seconds(ENV_TICK_PERIOD_SECONDS, DEFAULT_TICK_PERIOD_SECONDS, 60, 3600);
-
-  const policy = text(ENV_RESULT_POLICY) ?? DEFAULT_RESULT_POLICY;
-  if (policy !== 'CONTINUE' && policy !== 'ABANDON_ON_FAILURE') {
-    errors.push(`${ENV_RESULT_POLICY} must be CONTINUE or ABANDON_ON_FAILURE, got "${policy}"`);
-  }
-  const eventBusName = text(ENV_EVENT_BUS_NAME) ?? DEFAULT_EVENT_BUS_NAME;
-  if (!EVENT_BUS_NAME.test(eventBusName))
-    errors.push(`${ENV_EVENT_BUS_NAME} is not a valid bus, got "${eventBusName}"`);
-  const queueUrl = (name: string): string | undefined => {
-    const value = text(name);
+  queueUrl(name: string): string | undefined {
+    const value = this.text(name);
     if (value !== undefined && !QUEUE_URL.test(value))
-      errors.push(`${name} is not an SQS queue URL, got "${value}"`);
+      this.errors.push(`${name} is not an SQS queue URL, got "${value}"`);
     return value;
-  };
-  const lifecycleQueueUrl = queueUrl(ENV_LIFECYCLE_QUEUE_URL);
-  const statusQueueUrl = queueUrl(ENV_STATUS_QUEUE_URL);
+  }
 
-  // The lifecycle action can never outlive min(48 h, 100 × H): a longer wait is cut by the service.
-  // https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
-  // The wait we may need is more than the drain: the delivery wait (after which an undelivered drain of an
-  // agent that is not online ends `unreachable`), the drain, the expiry grace, an adoption delay before an
-  // adopted drain starts, and up to H after its last heartbeat.
-  const globalTimeoutMs = Math.min(MAX_DRAIN_SECONDS_LIMIT * 1000, 100 * heartbeatTimeoutMs);
+  groupNames(): ReadonlySet<string> {
+    const groupNames = new Set<string>();
+    const groupList = this.text(ENV_GROUP_NAMES);
+    if (groupList === undefined) this.errors.push(`${ENV_GROUP_NAMES} is required`);
+    for (const name of (groupList ?? '').split(',').map((group) => group.trim())) {
+      if (name === '' && groupList !== undefined) this.errors.push(`${ENV_GROUP_NAMES} has an empty name`);
+      else if (name !== '' && !GROUP_OR_HOOK.test(name)) {
+        this.errors.push(`${ENV_GROUP_NAMES} has an invalid group name "${name}"`);
+      } else if (name !== '') groupNames.add(name);
+    }
+    return groupNames;
+  }
+
+  resultPolicy(): ResultPolicy {
+    const policy = this.text(ENV_RESULT_POLICY) ?? DEFAULT_RESULT_POLICY;
+    if (policy !== 'CONTINUE' && policy !== 'ABANDON_ON_FAILURE') {
+      this.errors.push(`${ENV_RESULT_POLICY} must be CONTINUE or ABANDON_ON_FAILURE, got "${policy}"`);
+    }
+    return policy as ResultPolicy;
+  }
+
+  eventBusName(): string {
+    const eventBusName = this.text(ENV_EVENT_BUS_NAME) ?? DEFAULT_EVENT_BUS_NAME;
+    if (!EVENT_BUS_NAME.test(eventBusName))
+      this.errors.push(`${ENV_EVENT_BUS_NAME} is not a valid bus, got "${eventBusName}"`);
+    return eventBusName;
+  }
+}
+
+/** Reads and validates the configuration; never throws, returns every problem at once. */
+export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
+  const read = new EnvReader(env);
+  const config: DrainerConfig = {
+    documentName: read.required(ENV_DOCUMENT_NAME, DOCUMENT_NAME),
+    hookName: read.required(ENV_HOOK_NAME, GROUP_OR_HOOK),
+    groupNames: read.groupNames(),
+    heartbeatTimeoutMs: read.seconds(
+      ENV_HEARTBEAT_TIMEOUT_SECONDS,
+      DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
+      HEARTBEAT_TIMEOUT_RANGE,
+    ),
+    maxDrainMs: read.seconds(ENV_MAX_DRAIN_SECONDS, DEFAULT_MAX_DRAIN_SECONDS, [1, MAX_DRAIN_SECONDS_LIMIT]),
+    unreachableGraceMs: read.seconds(ENV_UNREACHABLE_GRACE_SECONDS, DEFAULT_UNREACHABLE_GRACE_SECONDS, [
+      0,
+      MAX_UNREACHABLE_GRACE_SECONDS,
+    ]),
+    adoptionDelayMs: read.seconds(ENV_ADOPTION_DELAY_SECONDS, DEFAULT_ADOPTION_DELAY_SECONDS, [
+      0,
+      MAX_ADOPTION_DELAY_SECONDS,
+    ]),
+    expiryGraceMs: read.seconds(ENV_EXPIRY_GRACE_SECONDS, DEFAULT_EXPIRY_GRACE_SECONDS, [
+      0,
+      MAX_EXPIRY_GRACE_SECONDS,
+    ]),
+    tickPeriodMs: read.seconds(ENV_TICK_PERIOD_SECONDS, DEFAULT_TICK_PERIOD_SECONDS, TICK_PERIOD_RANGE),
+    resultPolicy: read.resultPolicy(),
+    eventBusName: read.eventBusName(),
+    lifecycleQueueUrl: read.queueUrl(ENV_LIFECYCLE_QUEUE_URL),
+    statusQueueUrl: read.queueUrl(ENV_STATUS_QUEUE_URL),
+  };
+  const errors = [...read.errors, ...timingErrors(config)];
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
+}
+
+/**
+ * The lifecycle action can never outlive min(48 h, 100 × H): a longer wait is cut by the service. The wait
+ * we may need: the delivery wait, the drain, the expiry grace, an adoption delay, and up to H after the last
+ * heartbeat. https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
+ */
+function lifecycleWaitError(config: DrainerConfig): string | undefined {
+  const { maxDrainMs, expiryGraceMs, heartbeatTimeoutMs, adoptionDelayMs } = config;
+  const globalTimeoutMs = Math.min(
+    MAX_DRAIN_SECONDS_LIMIT * 1000,
+    LIFECYCLE_TIMEOUT_HEARTBEATS * heartbeatTimeoutMs,
+  );
   const neededMs =
     DELIVERY_TIMEOUT_SECONDS * 1000 + maxDrainMs + expiryGraceMs + heartbeatTimeoutMs + adoptionDelayMs;
-  if (neededMs > globalTimeoutMs) {
-    errors.push(
-      `${ENV_MAX_DRAIN_SECONDS} + ${ENV_EXPIRY_GRACE_SECONDS} + delivery wait (${DELIVERY_TIMEOUT_SECONDS} s) + ` +
-        `${ENV_HEARTBEAT_TIMEOUT_SECONDS} + ${ENV_ADOPTION_DELAY_SECONDS} must be at most ` +
-        `min(48 h, 100 × ${ENV_HEARTBEAT_TIMEOUT_SECONDS}) = ${globalTimeoutMs / 1000} s, got ${neededMs / 1000} s`,
-    );
-  }
-  // Heartbeat slots are (H − period − margin) / 2 long (heartbeat-schedule.ts): with a period of at most H/4
+  if (neededMs <= globalTimeoutMs) return undefined;
+  return (
+    `${ENV_MAX_DRAIN_SECONDS} + ${ENV_EXPIRY_GRACE_SECONDS} + delivery wait (${DELIVERY_TIMEOUT_SECONDS} s) + ` +
+    `${ENV_HEARTBEAT_TIMEOUT_SECONDS} + ${ENV_ADOPTION_DELAY_SECONDS} must be at most ` +
+    `min(48 h, ${LIFECYCLE_TIMEOUT_HEARTBEATS} × ${ENV_HEARTBEAT_TIMEOUT_SECONDS}) = ${globalTimeoutMs / 1000} s, got ${neededMs / 1000} s`
+  );
+}
+
+/** Checks across the durations: each message names the variables involved. */
+function timingErrors(config: DrainerConfig): string[] {
+  const { tickPeriodMs, heartbeatTimeoutMs, adoptionDelayMs, unreachableGraceMs } = config;
+  const errors: string[] = [];
+  const wait = lifecycleWaitError(config);
+  if (wait !== undefined) errors.push(wait);
+  // Heartbeat slots are (H − period − margin) / 2 long (decide/heartbeat-schedule.ts): with a period of at most H/4
   // a drain is heartbeated in time even when one tick is lost.
-  if (tickPeriodMs * 4 > heartbeatTimeoutMs) {
+  if (tickPeriodMs * TICKS_PER_HEARTBEAT_TIMEOUT > heartbeatTimeoutMs) {
     errors.push(
       `${ENV_TICK_PERIOD_SECONDS} must be at most a quarter of ${ENV_HEARTBEAT_TIMEOUT_SECONDS}, ` +
         `got ${tickPeriodMs / 1000} s for H = ${heartbeatTimeoutMs / 1000} s`,
@@ -211,7 +256,6 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
         `got ${tickPeriodMs / 1000} s`,
     );
   }
-
   // The event path may retry SendCommand for the whole grace; adopting before that would race it.
   if (adoptionDelayMs < unreachableGraceMs) {
     errors.push(
@@ -219,24 +263,5 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
         `got ${adoptionDelayMs / 1000} s < ${unreachableGraceMs / 1000} s`,
     );
   }
-
-  if (errors.length > 0) return { ok: false, errors };
-  return {
-    ok: true,
-    config: {
-      documentName,
-      groupNames,
-      hookName,
-      maxDrainMs,
-      heartbeatTimeoutMs,
-      resultPolicy: policy as ResultPolicy,
-      eventBusName,
-      unreachableGraceMs,
-      adoptionDelayMs,
-      expiryGraceMs,
-      tickPeriodMs,
-      lifecycleQueueUrl,
-      statusQueueUrl,
-    },
-  };
+  return errors;
 }

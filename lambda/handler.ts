@@ -8,7 +8,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { CLIENT_OPTIONS, SQS_CLIENT_OPTIONS } from './client-options';
+import { CLIENT_OPTIONS, SQS_CLIENT_OPTIONS } from './aws/client-options';
 import { createHandler } from './create-handler';
 import { createLog, createMetricsPort, METRICS_NAMESPACE, serviceNameOf } from './telemetry';
 

@@ -78,13 +78,10 @@ export const RETRY_FIRST_SECONDS = 20;
 export const RETRY_MAX_SECONDS = 120;
 
 /**
- * When a record that failed on its `receiveCount`-th receive comes back: 20 s, 40 s, 80 s, then every 120 s.
- * The queues hide a received record for 6 × the function timeout (30 minutes), as AWS asks of a queue that a
- * mapping consumes, so a batch still being handled is never received twice. A record that failed would wait
- * all of that meanwhile: its instance in Terminating:Wait with no drain, and the tick, which counts it in
- * flight, adopting nothing. Backed off this way, a start that keeps failing reaches the dead-letter queue
- * (5 receives) about 6 minutes after its first try, within the smallest HeartbeatTimeout (15 minutes), and
- * adoption takes over.
+ * When a record that failed on its `receiveCount`-th receive comes back: 20 s, 40 s, 80 s, then every 120 s,
+ * instead of the queue's 30-minute visibility timeout, during which its instance would wait undrained and the
+ * tick, counting it in flight, would adopt nothing. A start that keeps failing reaches the dead-letter queue
+ * within minutes, and adoption takes over.
  */
 export function retryDelaySeconds(receiveCount: number): number {
   const attempt = Number.isFinite(receiveCount) && receiveCount >= 1 ? Math.floor(receiveCount) : 1;

@@ -2,7 +2,7 @@
 
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Log, MetricsPort } from './ports';
+import type { Log, MetricsPort } from './aws/ports';
 
 export { METRICS_NAMESPACE, SERVICE_NAME, SERVICE_NAME_ENV, serviceNameOf } from './telemetry-names';
 

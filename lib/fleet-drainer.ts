@@ -25,7 +25,6 @@ import {
 import { Construct } from 'constructs';
 import { DRAIN_PARAMETERS } from '../agent/policy/drain-parameters';
 import { type DrainPolicy, PolicyError, resolvePolicy } from '../agent/policy/policy';
-import { TERMINAL_COMMAND_STATUSES } from '../lambda/command-status';
 import {
   ENV_DOCUMENT_NAME,
   ENV_EVENT_BUS_NAME,
@@ -39,6 +38,7 @@ import {
   ENV_TICK_PERIOD_SECONDS,
   type ResultPolicy,
 } from '../lambda/config';
+import { TERMINAL_COMMAND_STATUSES } from '../lambda/decide/command-status';
 import { SERVICE_NAME, SERVICE_NAME_ENV } from '../lambda/telemetry-names';
 import { agentBundlePath, lambdaAssetPath } from './assets';
 import {

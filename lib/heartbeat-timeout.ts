@@ -1,7 +1,7 @@
 // The terminate hook's HeartbeatTimeout H, and the longest drain a lifecycle action can hold.
 
 import { DEFAULT_ADOPTION_DELAY_SECONDS, DEFAULT_EXPIRY_GRACE_SECONDS } from '../lambda/config';
-import { DELIVERY_TIMEOUT_SECONDS } from '../lambda/drain-command';
+import { DELIVERY_TIMEOUT_SECONDS } from '../lambda/decide/drain-command';
 import {
   DEFAULT_MAX_CONCURRENT_DRAINS,
   HEARTBEAT_TIMEOUT_HEADROOM,

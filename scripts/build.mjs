@@ -64,7 +64,7 @@ try {
     mainFields: ['module', 'main'],
     // Lambda always hands the role's credentials over in the environment: the SDK's whole default chain
     // (SSO, INI files, IMDS, process) would only add weight and cold-start time.
-    alias: { '@aws-sdk/credential-provider-node': './lambda/env-credentials.ts' },
+    alias: { '@aws-sdk/credential-provider-node': './lambda/aws/env-credentials.ts' },
     format: 'cjs',
     minify: true,
     legalComments: 'none',

@@ -12,7 +12,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { DrainPolicy } from '../agent/policy/policy';
 import type { DrainReport } from '../agent/report/report';
-import { parseReport } from '../lambda/parse-report';
+import { parseReport } from '../lambda/decide/parse-report';
 import { FleetDrainer } from '../lib/index';
 import type { BusEvent } from './event-envelope';
 import { REGION } from './event-envelope';

@@ -4,7 +4,7 @@
 // the expected outcome). `fleet-drainer drill --scenario NAME` runs one visibly; the end-to-end tests in
 // test/twin/fault-matrix.test.ts run each of them.
 
-import { SETTLE_MS } from '../lambda/plan-tick';
+import { SETTLE_MS } from '../lambda/decide/plan-tick';
 import { SteppedClock, wallClock } from './clock';
 import {
   DRILL_GROUP,

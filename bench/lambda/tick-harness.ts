@@ -18,7 +18,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { CLIENT_OPTIONS, SQS_CLIENT_OPTIONS } from '../../lambda/client-options';
+import { CLIENT_OPTIONS, SQS_CLIENT_OPTIONS } from '../../lambda/aws/client-options';
 import { createHandler } from '../../lambda/create-handler';
 import { createLog, createMetricsPort, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/telemetry';
 

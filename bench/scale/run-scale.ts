@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { emptyReport, type TargetReport } from '../../agent/report/report';
-import { heartbeatSlotMs } from '../../lambda/heartbeat-schedule';
+import { heartbeatSlotMs } from '../../lambda/decide/heartbeat-schedule';
 import { FleetDrainer } from '../../lib/index';
 import type { Command, RunResult } from '../../twin/commands';
 import type { RateLimit } from '../../twin/rate-limit';

@@ -34,7 +34,7 @@ it('carries the usage the CLI prints', () => {
   expect(readme).toContain(`## The CLI\n\n\`\`\`\n${lines.join('\n')}\n\`\`\``);
 });
 
-it('lists every exit code of agent/exit-codes.ts, and no other', () => {
+it('lists every exit code of agent/report/exit-codes.ts, and no other', () => {
   const section = readme.slice(readme.indexOf('## Exit codes'), readme.indexOf('## The drain policy'));
   const rows = [...section.matchAll(/^\| (\d+) \| `(\w+)` \|/gm)].map((match) => [
     match[2],

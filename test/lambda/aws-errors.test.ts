@@ -6,17 +6,17 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createAutoScalingPort } from '../../lambda/aws-auto-scaling';
-import { createEventsPort } from '../../lambda/aws-events';
-import { createSsmPort } from '../../lambda/aws-ssm';
-import { CLIENT_OPTIONS } from '../../lambda/client-options';
+import { createAutoScalingPort } from '../../lambda/aws/auto-scaling';
+import { CLIENT_OPTIONS } from '../../lambda/aws/client-options';
 import {
   AwsCallError,
   InstanceUnreachableError,
   InvocationNotFoundError,
   LifecycleConfigError,
   NoActiveLifecycleActionError,
-} from '../../lambda/errors';
+} from '../../lambda/aws/errors';
+import { createEventsPort } from '../../lambda/aws/events';
+import { createSsmPort } from '../../lambda/aws/ssm';
 import { DOCUMENT, GROUP, HOOK, INSTANCE, TOKEN } from './helpers';
 
 interface FakeResponse {

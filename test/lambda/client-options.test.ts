@@ -3,7 +3,7 @@
 import { Readable } from 'node:stream';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CLIENT_OPTIONS, SQS_CLIENT_OPTIONS } from '../../lambda/client-options';
+import { CLIENT_OPTIONS, SQS_CLIENT_OPTIONS } from '../../lambda/aws/client-options';
 
 /** A request handler that records each request's host and answers an empty GetQueueAttributes. */
 function recordingHandler() {

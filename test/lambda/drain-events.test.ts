@@ -1,7 +1,7 @@
 // Fleet Drain Finished carries the agent's report, bounded so the PutEvents entry fits 256 KB.
 
 import { describe, expect, it } from 'vitest';
-import { fitDetail, MAX_ENTRY_BYTES, outputExcerpt } from '../../lambda/drain-events';
+import { fitDetail, MAX_ENTRY_BYTES, outputExcerpt } from '../../lambda/decide/drain-events';
 
 const entryBytes = (detail: string, detailType: string) =>
   Buffer.byteLength(detail) + Buffer.byteLength(detailType) + Buffer.byteLength('fleet-drainer');

@@ -13,12 +13,12 @@ import { GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand } 
 import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createQueuesPort } from '../../lambda/aws-sqs';
+import { createQueuesPort } from '../../lambda/aws/sqs';
 import { ENV_LIFECYCLE_QUEUE_URL, ENV_STATUS_QUEUE_URL } from '../../lambda/config';
 import { RECORD_RESERVE_MS } from '../../lambda/create-handler';
-import { commandComment, readCommandComment } from '../../lambda/drain-command';
-import { LOST_STATUS_EVENT_MS } from '../../lambda/reconcile';
+import { commandComment, readCommandComment } from '../../lambda/decide/drain-command';
 import { retryDelaySeconds } from '../../lambda/sqs-batch';
+import { LOST_STATUS_EVENT_MS } from '../../lambda/workflows/reconcile';
 import {
   type AwsMocks,
   COMMAND_ID,
@@ -426,7 +426,7 @@ describe('reconcile with event queues', () => {
   });
 });
 
-describe('review fixes', () => {
+describe('queued events and the tick’s lookups', () => {
   it('an adopted drain’s status event that waited behind a storm is not taken for a stale one', async () => {
     // Outage prevented: an adopted drain never completed (and adopted again) because its queued event
     // arrived later than the short window an adopted drain is trusted for.

@@ -16,7 +16,8 @@ import {
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ENV_RESULT_POLICY } from '../../lambda/config';
-import { LOOKUP_TIMEOUT_MS } from '../../lambda/finish-drain';
+import { LOOKUP_TIMEOUT_MS } from '../../lambda/workflows/drain-actions';
+import { FleetModel } from './fleet-model';
 import {
   type AwsMocks,
   awsCallCount,
@@ -26,10 +27,14 @@ import {
   EVENT_MS,
   GROUP,
   HOOK,
+  handlerOnClock,
   INSTANCE,
+  lifecycleEvent,
   listedCommand,
   makeHandler,
   mockAws,
+  recordingLog,
+  recordingMetrics,
   reportJson,
   sentEvents,
   statusEvent,
@@ -435,6 +440,150 @@ describe('finish: eventual consistency and errors', () => {
       nowMs: FINISH_MS,
       env: { ...ENV, FLEET_DRAINER_DOCUMENT_NAME: `arn:aws:ssm:us-west-2:123456789012:document/${DOCUMENT}` },
     });
+    expect((await handler(statusEvent())).result).toBe('completed');
+  });
+});
+
+describe('the status event of one command does not finish a drain whose sibling still runs', () => {
+  it('returns not-terminal when the ended command shows no end of the drain and a duplicate still runs', async () => {
+    aws.ssm.on(ListCommandsCommand).resolves({
+      Commands: [
+        listedCommand({ Status: 'Cancelled' }),
+        listedCommand({ CommandId: 'f8d3c0e4-71f7-4491-898f-c9b35bee5f3c', Status: 'InProgress' }),
+      ],
+    });
+    aws.ssm.on(GetCommandInvocationCommand).resolves({
+      Status: 'Cancelled',
+      StatusDetails: 'Cancelled',
+      ResponseCode: 143,
+      StandardOutputContent: '',
+      StandardErrorContent: 'terminated\n',
+    });
+    const { handler } = makeHandler({ nowMs: EVENT_MS + 181_000 });
+    expect((await handler(statusEvent({ status: 'Cancelled' }))).result).toBe('not-terminal');
+    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+  });
+
+  it('completes at once when the ended command carries the report of the drain (a joined one ends with it)', async () => {
+    aws.ssm.on(ListCommandsCommand).resolves({
+      Commands: [
+        listedCommand({ Status: 'Success' }),
+        listedCommand({ CommandId: 'f8d3c0e4-71f7-4491-898f-c9b35bee5f3c', Status: 'InProgress' }),
+      ],
+    });
+    const { handler } = makeHandler({ nowMs: EVENT_MS + 181_000 });
+    expect((await handler(statusEvent())).result).toBe('completed');
+  });
+});
+
+describe('two commands of one drain in the fleet model (ListCommands lagging a duplicate event)', () => {
+  it('completes once, on the first status event that carries the report of the drain', async () => {
+    const model = new FleetModel(EVENT_MS);
+    model.listLagMs = 10_000;
+    model.instances.set(INSTANCE, { id: INSTANCE, group: GROUP, state: 'InService', reachable: true });
+    const mocks = model.serve();
+    const handler = handlerOnClock(model);
+    try {
+      const event = model.scaleIn(INSTANCE)?.event;
+      model.pending.length = 0;
+      await handler(event);
+      model.nowMs += 2000;
+      await handler(event); // the duplicate does not see the first command yet
+      expect(model.commands).toHaveLength(2);
+      model.nowMs += 60_000;
+      // The agent ran one drain for both; SSM reports the two commands apart.
+      model.finishOne(model.commands[0] as never);
+      await handler(model.pending.shift()?.event);
+      const action = model.actions[0];
+      expect(action?.completions).toBe(1);
+      model.finishOne(model.commands[1] as never);
+      await handler(model.pending.shift()?.event);
+      expect(action?.completions).toBe(1);
+      expect(model.finishedEvents).toHaveLength(1);
+    } finally {
+      mocks.autoScaling.restore();
+      mocks.ssm.restore();
+      mocks.events.restore();
+    }
+  });
+});
+
+describe('a completion whose first response was lost', () => {
+  it('is reported, flagged, when the SDK’s retry finds the action over', async () => {
+    const { completeDrain } = await import('../../lambda/workflows/drain-actions');
+    const { parseConfig } = await import('../../lambda/config');
+    const { NoActiveLifecycleActionError } = await import('../../lambda/aws/errors');
+    const parsed = parseConfig(ENV);
+    if (!parsed.ok) throw new Error('invalid test configuration');
+    const lost = new NoActiveLifecycleActionError('No active Lifecycle Action found with token x');
+    lost.afterRetry = true;
+    const events: Record<string, unknown>[] = [];
+    const clock = { nowMs: EVENT_MS };
+    const result = await completeDrain(
+      {
+        autoScaling: {
+          completeLifecycleAction: async () => {
+            throw lost;
+          },
+          recordHeartbeat: async () => {},
+          describeGroupInstances: async () => [],
+          describeWarmPoolInstances: async () => [],
+          warmPoolState: async () => undefined,
+          describeInstances: async () => [],
+        },
+        ssm: {} as never,
+        queues: { waitingMessages: async () => undefined, retryAfter: async () => {} },
+        events: { putEvent: async (_type, detail) => void events.push(detail) },
+        log: recordingLog(),
+        metrics: recordingMetrics(),
+        now: () => clock.nowMs,
+        sleep: async () => {},
+      },
+      parsed.config,
+      {
+        action: { groupName: GROUP, hookName: HOOK, instanceId: INSTANCE, token: TOKEN },
+        drainId: TOKEN,
+        commandId: COMMAND_ID,
+        outcome: 'drained',
+        reason: 'test',
+        startedMs: EVENT_MS,
+        young: false,
+      },
+    );
+    expect(result).toBe('completed');
+    expect(events[0]).toMatchObject({ outcome: 'drained', completionUncertain: true });
+  });
+});
+
+describe('an ARN-configured document', () => {
+  it('is never filtered by its raw ARN, and its status events are recognised', async () => {
+    const { handler } = makeHandler({
+      env: { ...ENV, FLEET_DRAINER_DOCUMENT_NAME: `arn:aws:ssm:us-west-2:123456789012:document/${DOCUMENT}` },
+    });
+    await handler(lifecycleEvent());
+    for (const call of aws.ssm.commandCalls(ListCommandsCommand)) {
+      expect(JSON.stringify(call.args[0].input.Filters ?? [])).not.toMatch(/arn:/);
+    }
+    aws.ssm.on(ListCommandsCommand).resolves({ Commands: [listedCommand({ Status: 'Success' })] });
+    const arnEvent = statusEvent({
+      'document-name': `arn:aws:ssm:us-west-2:123456789012:document/${DOCUMENT}`,
+    });
+    const status = await makeHandler({
+      nowMs: EVENT_MS + 181_000,
+      env: { ...ENV, FLEET_DRAINER_DOCUMENT_NAME: `arn:aws:ssm:us-west-2:123456789012:document/${DOCUMENT}` },
+    }).handler(arnEvent);
+    expect(status.result).toBe('completed');
+  });
+});
+
+describe('GetCommandInvocation lagging a terminal status event', () => {
+  it('is asked again (bounded) and then completes', async () => {
+    aws.ssm.on(ListCommandsCommand).resolves({ Commands: [listedCommand({ Status: 'Success' })] });
+    aws.ssm
+      .on(GetCommandInvocationCommand)
+      .resolvesOnce({ Status: 'InProgress', ResponseCode: -1 })
+      .resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: reportJson() });
+    const { handler } = makeHandler({ nowMs: EVENT_MS + 181_000 });
     expect((await handler(statusEvent())).result).toBe('completed');
   });
 });

@@ -13,7 +13,7 @@ import {
   isStartHeartbeatDue,
   maxHeartbeatPhaseMs,
   START_LEAD_MS,
-} from '../../lambda/heartbeat-schedule';
+} from '../../lambda/decide/heartbeat-schedule';
 
 const MINUTE = 60_000;
 
@@ -38,7 +38,8 @@ function simulate(
 ): number[] {
   const restarts = [eventMs];
   const sentMs = eventMs + sendDelayMs;
-  if (isStartHeartbeatDue(eventMs, sentMs, periodMs, hMs, phaseMs)) restarts.push(sentMs);
+  if (isStartHeartbeatDue(eventMs, sentMs, { tickPeriodMs: periodMs, heartbeatTimeoutMs: hMs }, phaseMs))
+    restarts.push(sentMs);
   const timing = { tickPeriodMs: periodMs, heartbeatTimeoutMs: hMs };
   const drain = { actionStartMs: eventMs, requestedMs: sentMs, phaseMs };
   const firstTick = alignTick(eventMs) + phaseMinutes * MINUTE - periodMs;
@@ -171,7 +172,7 @@ describe('heartbeat schedule', () => {
     const timing = { tickPeriodMs: MINUTE, heartbeatTimeoutMs: hMs };
     const slotMs = heartbeatSlotMs(MINUTE, hMs); // 1410 s
     const sentMs = slotMs - 10_000;
-    expect(isStartHeartbeatDue(0, sentMs, MINUTE, hMs)).toBe(true);
+    expect(isStartHeartbeatDue(0, sentMs, { tickPeriodMs: MINUTE, heartbeatTimeoutMs: hMs })).toBe(true);
     const drain = { actionStartMs: 0, requestedMs: sentMs, phaseMs: 0 };
     const beats: number[] = [];
     for (let tick = MINUTE; tick < 2 * hMs; tick += MINUTE)
@@ -206,7 +207,7 @@ describe('heartbeat schedule', () => {
     expect(slotMs).toBe((3600_000 - 60_000 - 120_000) / 2);
     const beats: number[] = [];
     for (let tick = 0; tick < 4 * hMs; tick += MINUTE) {
-      if (isHeartbeatDue(0, tick, MINUTE, hMs)) beats.push(tick);
+      if (isHeartbeatDue(0, tick, { tickPeriodMs: MINUTE, heartbeatTimeoutMs: hMs })) beats.push(tick);
     }
     const slots = beats.map((beat) => Math.floor(beat / slotMs));
     expect(new Set(slots).size).toBe(slots.length);
@@ -214,14 +215,21 @@ describe('heartbeat schedule', () => {
   });
 
   it('counts from the action’s start, not from the command: a drain sent late is beaten at the first slot', () => {
-    // The review's case: slots counted from the command's request would first beat at d + H/2 + P.
+    // Slots counted from the command's request would first beat at d + H/2 + P, past the action's H.
     const hMs = 600_000;
     const slotMs = heartbeatSlotMs(MINUTE, hMs); // 210 s
-    expect(isHeartbeatDue(0, 240_000, MINUTE, hMs)).toBe(true);
-    expect(isHeartbeatDue(0, 180_000, MINUTE, hMs)).toBe(false);
+    expect(isHeartbeatDue(0, 240_000, { tickPeriodMs: MINUTE, heartbeatTimeoutMs: hMs })).toBe(true);
+    expect(isHeartbeatDue(0, 180_000, { tickPeriodMs: MINUTE, heartbeatTimeoutMs: hMs })).toBe(false);
     // Only a command sent close to the first boundary (or after it) heartbeats at once.
-    expect(isStartHeartbeatDue(0, slotMs - START_LEAD_MS, MINUTE, hMs)).toBe(true);
-    expect(isStartHeartbeatDue(0, slotMs - START_LEAD_MS - 10_000, MINUTE, hMs)).toBe(false);
+    expect(
+      isStartHeartbeatDue(0, slotMs - START_LEAD_MS, { tickPeriodMs: MINUTE, heartbeatTimeoutMs: hMs }),
+    ).toBe(true);
+    expect(
+      isStartHeartbeatDue(0, slotMs - START_LEAD_MS - 10_000, {
+        tickPeriodMs: MINUTE,
+        heartbeatTimeoutMs: hMs,
+      }),
+    ).toBe(false);
   });
 
   it('aligns a tick to the minute, whatever the period (a rate(5 minutes) rule fires on any minute)', () => {

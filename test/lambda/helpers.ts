@@ -3,6 +3,7 @@
 
 import {
   AutoScalingClient,
+  AutoScalingServiceException,
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
@@ -22,7 +23,7 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { isTerminalStatus } from '../../lambda/command-status';
+import type { Log, LogKeys, MetricName, MetricsPort } from '../../lambda/aws/ports';
 import {
   ENV_ADOPTION_DELAY_SECONDS,
   ENV_DOCUMENT_NAME,
@@ -32,8 +33,8 @@ import {
   ENV_MAX_DRAIN_SECONDS,
 } from '../../lambda/config';
 import { createHandler } from '../../lambda/create-handler';
-import { heartbeatSlotMs } from '../../lambda/heartbeat-schedule';
-import type { Log, LogKeys, MetricName, MetricsPort } from '../../lambda/ports';
+import { isTerminalStatus } from '../../lambda/decide/command-status';
+import { heartbeatSlotMs } from '../../lambda/decide/heartbeat-schedule';
 
 export const DOCUMENT = 'FleetDrain-Doc';
 export const GROUP = 'my-asg';
@@ -378,4 +379,36 @@ export function groupWith(instances: Partial<Instance>[], name = GROUP) {
       ...instance,
     })) as Instance[],
   };
+}
+
+/** Auto Scaling's "No active Lifecycle Action" for an action addressed by instance id. */
+export const noActiveByInstance = (
+  message = `No active Lifecycle Action found with instance ID ${INSTANCE}`,
+) =>
+  new AutoScalingServiceException({
+    name: 'ValidationError',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message,
+  });
+
+/** The sample instance, alone in its group in `lifecycleState`, with these commands in SSM's history. */
+export function serveWaitingInstance(
+  aws: AwsMocks,
+  commands: ReturnType<typeof listedCommand>[],
+  lifecycleState = 'Terminating:Wait',
+): void {
+  serveCommands(aws, commands);
+  aws.autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
+    AutoScalingGroups: [
+      { AutoScalingGroupName: GROUP, Instances: [{ InstanceId: INSTANCE, LifecycleState: lifecycleState }] },
+    ] as never,
+  });
+}
+
+/** A handler on a clock at `ms` that has run the tick scheduled at `ms`. */
+export async function tickHandlerAt(ms: number) {
+  const context = makeHandler({ nowMs: ms });
+  const result = await context.handler(tickEvent(new Date(ms).toISOString()));
+  return { ...context, result };
 }

@@ -6,8 +6,8 @@ import { drainOutput } from '../../agent/report/compact-report';
 import { EXIT } from '../../agent/report/exit-codes';
 import type { DrainOutcome, DrainReport } from '../../agent/report/report';
 import { formatSummary } from '../../agent/report/summary-line';
-import { decideOutcome, decideResult, type InvocationResult } from '../../lambda/decide-outcome';
-import { parseDrainOutput, parseReport } from '../../lambda/parse-report';
+import { decideOutcome, decideResult, type InvocationResult } from '../../lambda/decide/outcome';
+import { parseDrainOutput, parseReport } from '../../lambda/decide/parse-report';
 import { reportJson, TOKEN } from './helpers';
 
 /**

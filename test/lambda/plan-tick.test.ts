@@ -1,10 +1,10 @@
 // planTick, the reconciler's pure decisions, on cases that are awkward to set up through the handler.
 
 import { describe, expect, it } from 'vitest';
+import type { InstanceState } from '../../lambda/aws/ports';
 import { parseConfig } from '../../lambda/config';
-import type { DrainCommand } from '../../lambda/drain-command';
-import { drainLifetimeMs, planTick } from '../../lambda/plan-tick';
-import type { InstanceState } from '../../lambda/ports';
+import type { DrainCommand } from '../../lambda/decide/drain-command';
+import { drainLifetimeMs, planTick } from '../../lambda/decide/plan-tick';
 import { ENV, EVENT_MS, FIRST_DUE_TICK_MS, GROUP, HOOK, INSTANCE, TOKEN } from './helpers';
 
 const parsed = parseConfig(ENV);

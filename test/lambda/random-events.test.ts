@@ -4,8 +4,8 @@
 
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyEvent } from '../../lambda/classify-event';
 import { parseConfig } from '../../lambda/config';
+import { classifyEvent } from '../../lambda/decide/classify-event';
 import {
   type AwsMocks,
   awsCallCount,

@@ -9,7 +9,7 @@ import {
 import { type Command, ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { describe, expect, it } from 'vitest';
-import { RECONCILE_CONCURRENCY } from '../../lambda/reconcile';
+import { RECONCILE_CONCURRENCY } from '../../lambda/workflows/reconcile';
 import {
   EVENT_MS,
   FIRST_DUE_TICK_MS,

@@ -7,22 +7,25 @@ import {
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
+  DescribeWarmPoolCommand,
   type Instance,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import {
   CancelCommandCommand,
   type Command,
+  DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   InvalidInstanceId,
   ListCommandsCommand,
   SendCommandCommand,
+  SSMServiceException,
 } from '@aws-sdk/client-ssm';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambda/config';
-import { drainLifetimeMs, SETTLE_MS } from '../../lambda/plan-tick';
-import { LOST_STATUS_EVENT_MS } from '../../lambda/reconcile';
+import { drainLifetimeMs, SETTLE_MS } from '../../lambda/decide/plan-tick';
+import { LOST_STATUS_EVENT_MS } from '../../lambda/workflows/reconcile';
 import {
   type AwsMocks,
   COMMAND_ID,
@@ -38,11 +41,14 @@ import {
   MAX_DRAIN_SECONDS,
   makeHandler,
   mockAws,
+  noActiveByInstance,
   reportJson,
   sentEvents,
   serveCommands,
+  serveWaitingInstance,
   TOKEN,
   tickEvent,
+  tickHandlerAt,
 } from './helpers';
 
 expect.extend(allCustomMatcher);
@@ -446,5 +452,82 @@ describe('reconcile: what it lists', () => {
     expect(calls.filter((input) => !JSON.stringify(input.Filters).includes('ExecutionStage'))).toHaveLength(
       1,
     );
+  });
+});
+
+describe('adoption probes the action of our hook first', () => {
+  it('leaves an instance held by another hook alone: no sleep, no drain', async () => {
+    serveWaitingInstance(aws, []);
+    aws.autoScaling.on(RecordLifecycleActionHeartbeatCommand).rejects(noActiveByInstance());
+    const { clock } = await tickHandlerAt(EVENT_MS + 120_000);
+    expect(aws.autoScaling).toHaveReceivedCommandWith(RecordLifecycleActionHeartbeatCommand, {
+      InstanceId: INSTANCE,
+      LifecycleHookName: HOOK,
+    });
+    expect(clock.sleeps).toEqual([]);
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(aws.ssm).not.toHaveReceivedCommand(CancelCommandCommand);
+  });
+});
+
+describe('one permanently failing drain does not fail every tick', () => {
+  it('a failing finish is logged with its keys and the tick succeeds', async () => {
+    serveWaitingInstance(aws, [listedCommand({ Status: 'Success', RequestedDateTime: new Date(EVENT_MS) })]);
+    aws.ssm.on(GetCommandInvocationCommand).rejects(
+      new SSMServiceException({
+        name: 'InternalServerError',
+        $fault: 'server',
+        $metadata: {},
+        message: 'x',
+      }),
+    );
+    const { result, log } = await tickHandlerAt(EVENT_MS + 300_000);
+    expect(JSON.parse(result.result)).toMatchObject({ failures: 1 });
+    expect(log.entries).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        message: 'reconcile step failed',
+        keys: expect.objectContaining({ instanceId: INSTANCE, drainId: TOKEN, commandId: COMMAND_ID }),
+      }),
+    );
+  });
+});
+
+describe('a role without DescribeWarmPool or DescribeInstanceInformation still heartbeats', () => {
+  it('heartbeats when the role lacks DescribeWarmPool and DescribeInstanceInformation (logged as configuration errors)', async () => {
+    serveWaitingInstance(aws, [listedCommand({ RequestedDateTime: new Date(EVENT_MS) })]);
+    aws.autoScaling.on(DescribeWarmPoolCommand).rejects(
+      new AutoScalingServiceException({
+        name: 'AccessDenied',
+        $fault: 'client',
+        $metadata: {},
+        message: 'no',
+      }),
+    );
+    aws.ssm.on(DescribeInstanceInformationCommand).rejects(
+      new SSMServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        $metadata: {},
+        message: 'no',
+      }),
+    );
+    const { result, metrics } = await tickHandlerAt(FIRST_DUE_TICK_MS);
+    expect(JSON.parse(result.result)).toMatchObject({ heartbeats: 1, failures: 2, unreachable: 0 });
+    expect(metrics.total('ConfigErrors')).toBe(2);
+    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+  });
+});
+
+describe('sleeps stop short of the function timeout', () => {
+  it('a tick with too little time left probes but does not sleep the adoption delay', async () => {
+    serveWaitingInstance(aws, []);
+    const { handler, clock } = makeHandler({ nowMs: EVENT_MS + 120_000 });
+    await handler(tickEvent(new Date(EVENT_MS + 120_000).toISOString()), {
+      getRemainingTimeInMillis: () => 60_000,
+    });
+    expect(aws.autoScaling).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+    expect(clock.sleeps).toEqual([]);
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
   });
 });

@@ -19,7 +19,7 @@ import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DRAIN_PARAMETERS } from '../../agent/policy/drain-parameters';
 import { ENV_UNREACHABLE_GRACE_SECONDS } from '../../lambda/config';
-import { START_LEAD_MS } from '../../lambda/heartbeat-schedule';
+import { START_LEAD_MS } from '../../lambda/decide/heartbeat-schedule';
 import {
   type AwsMocks,
   awsCallCount,
@@ -28,6 +28,7 @@ import {
   drainParameters,
   ENV,
   EVENT_MS,
+  FIRST_DUE_TICK_MS,
   GROUP,
   H_SECONDS,
   HOOK,
@@ -39,7 +40,9 @@ import {
   mockAws,
   SLOT_MS,
   sentEvents,
+  serveWaitingInstance,
   TOKEN,
+  tickHandlerAt,
 } from './helpers';
 
 /** An event older than H/2: the start looks the instance up before draining it. */
@@ -343,5 +346,67 @@ describe('start: SendCommand says InvalidInstanceId', () => {
     const { handler } = makeHandler({ env: { ...ENV, [ENV_UNREACHABLE_GRACE_SECONDS]: '0' } });
     expect((await handler(lifecycleEvent())).result).toBe('unreachable');
     expect(aws.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+  });
+});
+
+describe('heartbeats are counted from the lifecycle event, not from the command', () => {
+  it('beats a drain whose command was sent late at the first tick of the action’s second slot', async () => {
+    // Outage prevented: the first heartbeat coming after the action had already timed out.
+    serveWaitingInstance(aws, [
+      listedCommand({ RequestedDateTime: new Date(EVENT_MS + SLOT_MS - START_LEAD_MS - 10_000) }),
+    ]);
+    await tickHandlerAt(FIRST_DUE_TICK_MS);
+    expect(aws.autoScaling).toHaveReceivedCommandExactlyOnceWith(RecordLifecycleActionHeartbeatCommand, {
+      LifecycleActionToken: TOKEN,
+    });
+  });
+
+  it('a start sent close to the first slot boundary heartbeats at once', async () => {
+    const { handler } = makeHandler({ nowMs: EVENT_MS + SLOT_MS - START_LEAD_MS + 1000 });
+    expect((await handler(lifecycleEvent())).result).toBe('started');
+    expect(aws.autoScaling).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+  });
+
+  it('a start sent well before the first slot boundary leaves the heartbeat to that boundary’s tick', async () => {
+    const { handler } = makeHandler({ nowMs: EVENT_MS + SLOT_MS / 2 + 1000 });
+    expect((await handler(lifecycleEvent())).result).toBe('started');
+    expect(aws.autoScaling).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
+  });
+
+  it('the first slot’s tick does not beat again a drain its start heartbeated; the next slot does', async () => {
+    serveWaitingInstance(aws, [listedCommand({ RequestedDateTime: new Date(EVENT_MS + SLOT_MS - 10_000) })]);
+    await tickHandlerAt(FIRST_DUE_TICK_MS);
+    expect(aws.autoScaling).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
+    aws.autoScaling.resetHistory();
+    // Slots moved START_LEAD_MS earlier: the second slot begins at 2S − lead.
+    await tickHandlerAt(EVENT_MS + Math.ceil((2 * SLOT_MS - START_LEAD_MS) / 60_000) * 60_000);
+    expect(aws.autoScaling).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+  });
+});
+
+describe('one drain per host: any running fleet-drain command counts', () => {
+  it('a start that finds another drain id running on the instance sends nothing', async () => {
+    aws.ssm.on(ListCommandsCommand).resolves({
+      Commands: [
+        listedCommand({
+          RequestedDateTime: new Date(EVENT_MS - 30_000),
+          params: { drainId: `adopted-${INSTANCE}-202611220959` },
+        }),
+      ],
+    });
+    const { handler } = makeHandler();
+    expect((await handler(lifecycleEvent())).result).toBe('already-draining');
+    expect(aws.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+});
+
+describe('one-off heartbeats survive Lambda retries', () => {
+  it('a retried start that finds its own command heartbeats when the event is late', async () => {
+    aws.ssm.on(ListCommandsCommand).resolves({ Commands: [listedCommand()] });
+    const { handler } = makeHandler({ nowMs: EVENT_MS + SLOT_MS });
+    expect((await handler(lifecycleEvent())).result).toBe('duplicate');
+    expect(aws.autoScaling).toHaveReceivedCommandExactlyOnceWith(RecordLifecycleActionHeartbeatCommand, {
+      LifecycleActionToken: TOKEN,
+    });
   });
 });

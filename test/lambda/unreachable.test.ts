@@ -10,8 +10,8 @@ import {
 import { CancelCommandCommand, DescribeInstanceInformationCommand } from '@aws-sdk/client-ssm';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DELIVERY_TIMEOUT_SECONDS } from '../../lambda/drain-command';
-import { AGENT_LOST_MS } from '../../lambda/plan-tick';
+import { DELIVERY_TIMEOUT_SECONDS } from '../../lambda/decide/drain-command';
+import { AGENT_LOST_MS } from '../../lambda/decide/plan-tick';
 import {
   type AwsMocks,
   COMMAND_ID,
@@ -25,8 +25,10 @@ import {
   mockAws,
   sentEvents,
   serveCommands,
+  serveWaitingInstance,
   TOKEN,
   tickEvent,
+  tickHandlerAt,
 } from './helpers';
 
 expect.extend(allCustomMatcher);
@@ -89,5 +91,40 @@ describe('a drain command SSM never delivered', () => {
     expect(summary).toMatchObject({ unreachable: 0, heartbeats: 1 });
     expect(aws.autoScaling).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
     expect(aws.ssm).not.toHaveReceivedCommand(CancelCommandCommand);
+  });
+});
+
+describe('a host that died under its drain', () => {
+  it('is completed as unreachable and its command cancelled once SSM has lost its agent', async () => {
+    serveWaitingInstance(aws, [listedCommand({ RequestedDateTime: new Date(EVENT_MS) })]);
+    aws.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
+    const order: string[] = [];
+    aws.autoScaling.on(CompleteLifecycleActionCommand).callsFake(() => {
+      order.push('complete');
+      return {};
+    });
+    aws.ssm.on(CancelCommandCommand).callsFake(() => {
+      order.push('cancel');
+      return {};
+    });
+    await tickHandlerAt(FIRST_DUE_TICK_MS);
+    expect(order).toEqual(['complete', 'cancel']);
+    expect(sentEvents(aws)[0]?.detail).toMatchObject({ outcome: 'unreachable' });
+  });
+
+  it('leaves a drain alone whose agent is online, and heartbeats it', async () => {
+    serveWaitingInstance(aws, [listedCommand({ RequestedDateTime: new Date(EVENT_MS) })]);
+    await tickHandlerAt(FIRST_DUE_TICK_MS);
+    expect(aws.ssm).toHaveReceivedCommandWith(DescribeInstanceInformationCommand, {
+      Filters: [{ Key: 'InstanceIds', Values: [INSTANCE] }],
+    });
+    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(aws.autoScaling).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+  });
+
+  it('looks up only the agents of drains due a heartbeat (the others cost no call)', async () => {
+    serveWaitingInstance(aws, [listedCommand({ RequestedDateTime: new Date(EVENT_MS) })]);
+    await tickHandlerAt(FIRST_DUE_TICK_MS + 60_000);
+    expect(aws.ssm).not.toHaveReceivedCommand(DescribeInstanceInformationCommand);
   });
 });

@@ -11,24 +11,30 @@ import {
   DescribeWarmPoolCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { CancelCommandCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { CancelCommandCommand, GetCommandInvocationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SETTLE_MS } from '../../lambda/plan-tick';
+import { SETTLE_MS } from '../../lambda/decide/plan-tick';
+import { FleetModel } from './fleet-model';
 import {
   type AwsMocks,
   EVENT_MS,
   FIRST_DUE_TICK_MS,
   GROUP,
+  handlerOnClock,
   INSTANCE,
   lifecycleEvent,
   listedCommand,
   makeHandler,
   mockAws,
+  noActiveByInstance,
+  reportJson,
   sentEvents,
   serveCommands,
+  serveWaitingInstance,
   TOKEN,
   tickEvent,
+  tickHandlerAt,
 } from './helpers';
 
 expect.extend(allCustomMatcher);
@@ -174,5 +180,95 @@ describe('an instance leaving the warm pool to be terminated (Origin: WarmPool)'
     const { summary } = await tickAt(EVENT_MS + 120_000);
     expect(summary).toMatchObject(counts);
     expect(aws.ssm).toHaveReceivedCommandTimes(SendCommandCommand, counts.adopted);
+  });
+});
+
+describe('warm-pool reuse: a drain of an earlier life neither blocks adoption nor finishes the new action', () => {
+  it('does not complete with a command that ended more than H ago; adopts the instance instead', async () => {
+    serveWaitingInstance(aws, [listedCommand({ Status: 'Success', RequestedDateTime: new Date(EVENT_MS) })]);
+    aws.ssm.on(GetCommandInvocationCommand).resolves({
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: reportJson(),
+      ExecutionEndDateTime: new Date(EVENT_MS + 60_000).toISOString(),
+    });
+    const { result } = await tickHandlerAt(EVENT_MS + 60_000 + 600_000 + 180_000);
+    expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(aws.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(JSON.parse(result.result)).toMatchObject({ adopted: 1, finished: 0 });
+  });
+
+  it('adopts when the old token’s completion says its action is over while the instance waits again', async () => {
+    serveWaitingInstance(aws, [listedCommand({ Status: 'Success', RequestedDateTime: new Date(EVENT_MS) })]);
+    aws.autoScaling
+      .on(CompleteLifecycleActionCommand)
+      .rejects(noActiveByInstance(`No active Lifecycle Action found with token ${TOKEN}`));
+    const { result } = await tickHandlerAt(EVENT_MS + 600_000);
+    expect(aws.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(JSON.parse(result.result)).toMatchObject({ adopted: 1 });
+  });
+
+  it('in the fleet model: a reused instance whose second event is lost is adopted, never times out', async () => {
+    const model = new FleetModel(EVENT_MS);
+    model.instances.set(INSTANCE, {
+      id: INSTANCE,
+      group: GROUP,
+      state: 'InService',
+      reachable: true,
+      reuse: true,
+    });
+    const mocks = model.serve();
+    const handler = handlerOnClock(model);
+    let nextTickMs = EVENT_MS + 60_000;
+    const advance = async (ms: number) => {
+      const target = model.nowMs + ms;
+      while (nextTickMs <= target) {
+        model.nowMs = Math.max(model.nowMs, nextTickMs);
+        await handler(tickEvent(new Date(nextTickMs).toISOString()));
+        nextTickMs += 60_000;
+      }
+      model.nowMs = Math.max(model.nowMs, target);
+    };
+    try {
+      const first = model.scaleIn(INSTANCE);
+      model.pending.length = 0;
+      await handler(first?.event);
+      model.agentFinishes(model.commands[0] as never);
+      await handler(model.pending.shift()?.event);
+      expect(model.actions[0]?.completions).toBe(1);
+      expect(model.instances.get(INSTANCE)?.state).toBe('Warmed:Stopped');
+      await advance(5 * 60_000);
+      model.scaleOut(INSTANCE); // back in service from the pool, then scaled in again
+      model.scaleIn(INSTANCE);
+      model.pending.length = 0; // the second event is lost
+      await advance(20 * 60_000);
+      const second = model.actions[1];
+      expect(second?.timedOut).toBe(false);
+      expect(model.commandsOf(second as never)).toHaveLength(1);
+      model.agentFinishes(model.commandsOf(second as never)[0] as never);
+      await advance(3 * 60_000);
+      expect(second?.completions).toBe(1);
+      expect(second?.commandTerminalAtCompletion).toBe(true);
+    } finally {
+      mocks.autoScaling.restore();
+      mocks.ssm.restore();
+      mocks.events.restore();
+    }
+  });
+});
+
+describe('a warm-pool instance whose Origin: WarmPool event was lost', () => {
+  it('is completed as skipped by instance id', async () => {
+    serveWaitingInstance(aws, [], 'InService');
+    aws.autoScaling.on(DescribeWarmPoolCommand).resolves({
+      WarmPoolConfiguration: { PoolState: 'Stopped' },
+      Instances: [{ InstanceId: 'i-0eeeeeeeeeeeeeee5', LifecycleState: 'Warmed:Terminating:Wait' }] as never,
+    });
+    await tickHandlerAt(EVENT_MS + 60_000);
+    expect(aws.autoScaling).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      InstanceId: 'i-0eeeeeeeeeeeeeee5',
+      LifecycleActionResult: 'CONTINUE',
+    });
+    expect(sentEvents(aws)[0]?.detail).toMatchObject({ outcome: 'skipped' });
   });
 });

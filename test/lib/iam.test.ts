@@ -115,14 +115,14 @@ describe('the drainer Lambda may', () => {
 describe('every AWS call the Lambda makes', () => {
   // Read from the Lambda's edge modules, so a new call without a permission fails here, not in production.
   const SERVICES: Record<string, string> = {
-    'aws-auto-scaling.ts': 'autoscaling',
-    'aws-ssm.ts': 'ssm',
-    'aws-events.ts': 'events',
-    'aws-sqs.ts': 'sqs',
+    'auto-scaling.ts': 'autoscaling',
+    'ssm.ts': 'ssm',
+    'events.ts': 'events',
+    'sqs.ts': 'sqs',
   };
-  const lambdaDir = new URL('../../lambda/', import.meta.url);
+  const lambdaDir = new URL('../../lambda/aws/', import.meta.url);
   const calls = readdirSync(lambdaDir)
-    .filter((file) => /^aws-.*\.ts$/.test(file))
+    .filter((file) => file in SERVICES)
     .flatMap((file) =>
       [...readFileSync(new URL(file, lambdaDir), 'utf8').matchAll(/new (\w+)Command\(/g)].map(
         (match) => `${SERVICES[file] ?? file}:${match[1]}`,

@@ -11,7 +11,7 @@ import {
   SQSServiceException,
 } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createQueuesPort } from '../../lambda/aws-sqs';
+import { createQueuesPort } from '../../lambda/aws/sqs';
 import { ENV_LIFECYCLE_QUEUE_URL, ENV_STATUS_QUEUE_URL } from '../../lambda/config';
 import { readSqsBatch } from '../../lambda/sqs-batch';
 import { ManualClock } from '../../twin/clock';

@@ -5,7 +5,7 @@ import {
   PutEventsCommand,
   type PutEventsCommandOutput,
 } from '@aws-sdk/client-eventbridge';
-import { EVENT_SOURCE, fitDetail } from './drain-events';
+import { EVENT_SOURCE, fitDetail } from '../decide/drain-events';
 import { AwsCallError, awsErrorCode, errorMessage } from './errors';
 import type { EventsPort } from './ports';
 

@@ -4,13 +4,13 @@
 // the report may be cut, empty, or mixed with the document's own lines ("node not found …"). A command sent
 // with an older document version prints the JSON report alone: that is read too.
 
-import type { DrainReport } from '../agent/report/report';
+import type { DrainReport } from '../../agent/report/report';
 import {
   DRAIN_OUTCOMES,
   type DrainSummary,
   parseSummary,
   SUMMARY_PREFIX,
-} from '../agent/report/summary-line';
+} from '../../agent/report/summary-line';
 
 /** What SSM appends to stdout it cut (amazon-ssm-agent iohandler.go, OutputTruncatedSuffix). */
 export const SSM_TRUNCATED_SUFFIX = '--output truncated--';

@@ -1,19 +1,12 @@
 // The narrow interfaces between the drain logic and the world: AWS calls, clock, sleep, logs, metrics.
-// The edge modules (aws-*.ts, telemetry.ts) implement them; nothing else imports the AWS SDK.
+// The edge modules (aws/*.ts, telemetry.ts) implement them; nothing else imports the AWS SDK.
 
-import type { DrainParameters } from '../agent/policy/drain-parameters';
-import type { InvocationResult, LifecycleActionResult } from './decide-outcome';
-import type { DrainCommand, LifecycleActionRef, ListedCommand } from './drain-command';
+import type { DrainParameters } from '../../agent/policy/drain-parameters';
+import type { DrainCommand, LifecycleActionRef, ListedCommand } from '../decide/drain-command';
+import type { AgentState, InstanceState } from '../decide/fleet-state';
+import type { InvocationResult, LifecycleActionResult } from '../decide/outcome';
 
-/** Where an instance is in its Auto Scaling lifecycle. */
-export interface InstanceState {
-  instanceId: string;
-  groupName: string;
-  /** e.g. `InService`, `Terminating`, `Terminating:Wait`, `Terminating:Proceed`, `Warmed:Pending:Wait`. */
-  lifecycleState: string;
-  /** For an instance of a warm pool (DescribeWarmPool): the pool's state, `Stopped`, `Running` or `Hibernated`. */
-  poolState?: string;
-}
+export type { AgentState, InstanceState } from '../decide/fleet-state';
 
 export interface AutoScalingPort {
   /** Throws NoActiveLifecycleActionError, LifecycleConfigError or AwsCallError. */
@@ -28,13 +21,6 @@ export interface AutoScalingPort {
   warmPoolState(groupName: string): Promise<string | undefined>;
   /** The given instances that still belong to a group. */
   describeInstances(instanceIds: readonly string[]): Promise<InstanceState[]>;
-}
-
-/** What SSM knows of an instance's agent (DescribeInstanceInformation). */
-export interface AgentState {
-  /** `Online`, `ConnectionLost` or `Inactive`. */
-  pingStatus: string;
-  lastPingMs: number | undefined;
 }
 
 export interface SsmPort {

@@ -1,8 +1,8 @@
 // The events fleet-drainer emits, and keeping their entries within EventBridge's 256 KB.
 // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
 
-import type { DrainReport } from '../agent/report/report';
-import type { LifecycleActionResult, Outcome } from './decide-outcome';
+import type { DrainReport } from '../../agent/report/report';
+import type { LifecycleActionResult, Outcome } from './outcome';
 
 export const EVENT_SOURCE = 'fleet-drainer';
 export const STARTED_DETAIL_TYPE = 'Fleet Drain Started';
@@ -11,6 +11,8 @@ export const FINISHED_DETAIL_TYPE = 'Fleet Drain Finished';
 /** An entry is at most 256 KB (Source, DetailType, Detail, Resources, Time all count); keep 4 KB spare. */
 export const MAX_ENTRY_BYTES = 256 * 1024;
 const SPARE_BYTES = 4096;
+/** A field of an entry still too big once shrunk keeps this many characters: enough to read, far below the limit. */
+const SHRUNK_FIELD_CHARS = 1000;
 /** How much raw output goes into the event when there is no parsable report. */
 export const OUTPUT_EXCERPT_CHARS = 4000;
 
@@ -69,7 +71,11 @@ export function fitDetail(detail: Record<string, unknown>, detailType: string): 
   };
   json = JSON.stringify(shrunk);
   if (byteLength(json) <= budget) return json;
-  json = JSON.stringify({ ...shrunk, output: null, reason: String(detail.reason ?? '').slice(0, 1000) });
+  json = JSON.stringify({
+    ...shrunk,
+    output: null,
+    reason: String(detail.reason ?? '').slice(0, SHRUNK_FIELD_CHARS),
+  });
   if (byteLength(json) <= budget) return json;
   // Only oversized identifiers could get here; keep the keys users route on.
   const keep = [
@@ -81,7 +87,7 @@ export function fitDetail(detail: Record<string, unknown>, detailType: string): 
     'lifecycleActionResult',
   ];
   return JSON.stringify(
-    Object.fromEntries(keep.map((key) => [key, String(detail[key] ?? '').slice(0, 1000)])),
+    Object.fromEntries(keep.map((key) => [key, String(detail[key] ?? '').slice(0, SHRUNK_FIELD_CHARS)])),
   );
 }
 

@@ -1,9 +1,9 @@
 // Turns whatever invoked the Lambda into one of the three kinds of work, or a reason to ignore it.
 // Pure and total: any input, however malformed, gives a result and never throws.
 
-import { DRAIN_PARAMETERS } from '../agent/policy/drain-parameters';
+import { DRAIN_PARAMETERS } from '../../agent/policy/drain-parameters';
+import type { DrainerConfig } from '../config';
 import { isTerminalStatus } from './command-status';
-import type { DrainerConfig } from './config';
 
 /** An EC2 Auto Scaling terminate lifecycle action for a configured group and hook. */
 export interface LifecycleWork {

@@ -1,32 +1,7 @@
-// When a drain's lifecycle action gets a heartbeat, derived only from when the action started and the tick's
-// scheduled time: no stored state.
-//
-// The action's heartbeat timeout H runs from the lifecycle event, not from our command, so the slots are
-// anchored at the action's start (deadline − max drain time, which the command carries; for an adopted drain
-// the moment of adoption, when it is heartbeated at once). Time since then is cut into slots of
-// S = (H − P − M) / 2 (P the tick period, M a margin for how late a tick's heartbeats go out after its
-// scheduled time). A tick heartbeats a drain when it is the first tick in a new slot (the previous tick,
-// one period earlier, fell in an earlier slot). So:
-// - the first heartbeat comes before start + S + P + M < H;
-// - two heartbeats are at most S + P + M apart;
-// - when every attempt of one tick fails, the next tick is the first of the following slot: the gap is at
-//   most 2S + P + M = H. A tick retried by Lambda carries the same scheduled time and may repeat its
-//   heartbeats: harmless, and better than missing one.
-// Ticks are aligned to EventBridge's one-minute granularity, not to the period: a `rate(5 minutes)` schedule
-// fires on whole minutes, not on multiples of 5 minutes since the epoch.
-//
-// Phase: a scale-in starts thousands of actions in the same minute, and slots counted from the same start
-// would put every heartbeat of the fleet into the same tick, all on the account's one Auto Scaling budget.
-// Each running drain's slots are moved *earlier* by a phase φ drawn from its drain id (0 ≤ φ ≤ S − H/3): the
-// first heartbeat comes sooner, so every bound above still holds, and the fleet's heartbeats spread over
-// φ's range. A drain that has ended keeps its phase (unmoved slots after a lost tick could leave a gap of
-// H + φ).
-// Earlier heartbeats may cost a drain one more call: φ stays below what keeps a drain's calls within
-// 2 + one per H/2 of its length (maxHeartbeatPhaseMs).
-//
-// A late start (a command sent near or after the first boundary, which the boundary's tick may not see)
-// heartbeats at once; its drain's slots move START_LEAD_MS earlier again, so that heartbeat is its slot's,
-// and the tick skips the slot the command was sent in.
+// When a drain's lifecycle action gets a heartbeat, from the action's start and the tick's scheduled time
+// alone. Slots of S = (H − P − M) / 2 count from the action's start; the first tick of each slot beats, so
+// the gap stays below H even when one tick fails (the proof: lambda/README.md, "Reconcile tick"). Each
+// drain's slots move earlier by a phase drawn from its id, so a scale-in's heartbeats spread over ticks.
 // https://docs.aws.amazon.com/autoscaling/ec2/userguide/completing-lifecycle-hooks.html
 
 /** EventBridge schedules fire on whole minutes; a tick's scheduled time is aligned to this grid. */
@@ -63,14 +38,9 @@ export function heartbeatSlotMs(tickPeriodMs: number, heartbeatTimeoutMs: number
 }
 
 /**
- * The largest phase. A fleet's first heartbeats come no earlier than H/3 after its scale-in (φ ≤ S − H/3):
- * the construct sizes H so that a scale-in of all the drains it plans for gets every completion within a
- * third of H (lib/heartbeat-timeout.ts), and while they take the account's Auto Scaling budget, the tick's
- * heartbeats would only queue behind them; after it, fewer drains still run, and the budget is the tick's.
- * At most S/2 as well, and no more than keeps a drain's Auto Scaling calls (its heartbeats and one
- * completion) within 2 + one per H/2 of its length D, for every D up to `longestDrainMs`: with slots moved
- * φ earlier a drain gets ⌊(D + φ)/S⌋ heartbeats; D < (k + 1)·H/2 allows k + 1 of them, so
- * φ ≤ (k + 2)·S − (k + 1)·H/2 for the largest k.
+ * The largest phase: at most S − H/3 (a scale-in's completions take the first third of H), S/2, and
+ * (k + 2)·S − (k + 1)·H/2 for the longest drain (k its length in halves of H), which keeps a drain's Auto
+ * Scaling calls within 2 + one per H/2 of its length.
  */
 export function maxHeartbeatPhaseMs(timing: HeartbeatTiming, longestDrainMs: number): number {
   const slotMs = heartbeatSlotMs(timing.tickPeriodMs, timing.heartbeatTimeoutMs);
@@ -102,8 +72,7 @@ function slotOf(momentMs: number, actionStartMs: number, slotMs: number, phaseMs
 export function isHeartbeatDue(
   actionStartMs: number,
   tickMs: number,
-  tickPeriodMs: number,
-  heartbeatTimeoutMs: number,
+  { tickPeriodMs, heartbeatTimeoutMs }: HeartbeatTiming,
   phaseMs = 0,
 ): boolean {
   const slotMs = heartbeatSlotMs(tickPeriodMs, heartbeatTimeoutMs);
@@ -118,8 +87,7 @@ export function isHeartbeatDue(
 export function isStartHeartbeatDue(
   actionStartMs: number,
   nowMs: number,
-  tickPeriodMs: number,
-  heartbeatTimeoutMs: number,
+  { tickPeriodMs, heartbeatTimeoutMs }: HeartbeatTiming,
   phaseMs = 0,
 ): boolean {
   const firstBoundaryMs = heartbeatSlotMs(tickPeriodMs, heartbeatTimeoutMs) - phaseMs;
@@ -143,7 +111,7 @@ export function isDrainHeartbeatDue(drain: DrainTiming, tickMs: number, timing: 
   const slotMs = heartbeatSlotMs(tickPeriodMs, heartbeatTimeoutMs);
   const startBeat = drain.requestedMs - drain.actionStartMs > slotMs - drain.phaseMs - START_LEAD_MS;
   const phaseMs = drain.phaseMs + (startBeat ? START_LEAD_MS : 0);
-  if (!isHeartbeatDue(drain.actionStartMs, tickMs, tickPeriodMs, heartbeatTimeoutMs, phaseMs)) return false;
+  if (!isHeartbeatDue(drain.actionStartMs, tickMs, timing, phaseMs)) return false;
   return !(
     startBeat &&
     slotOf(tickMs, drain.actionStartMs, slotMs, phaseMs) ===

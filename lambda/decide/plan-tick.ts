@@ -1,14 +1,15 @@
 // The reconciler's decisions for one tick, as a pure function of ground truth: the fleet-drain commands in
 // SSM's history and the lifecycle states of the configured groups' instances.
 
+import type { DrainerConfig } from '../config';
 import { isTerminalStatus } from './command-status';
-import type { DrainerConfig } from './config';
 import {
   DELIVERY_TIMEOUT_SECONDS,
   type DrainCommand,
   isAdoptedDrainId,
   lifecycleActionOf,
 } from './drain-command';
+import type { AgentState, InstanceState } from './fleet-state';
 import {
   HEARTBEAT_MARGIN_MS,
   heartbeatPhaseMs,
@@ -16,7 +17,6 @@ import {
   maxHeartbeatPhaseMs,
 } from './heartbeat-schedule';
 import { isStoppedPoolState, isTerminatingWait, mayHaveActiveAction } from './lifecycle-state';
-import type { AgentState, InstanceState } from './ports';
 
 /**
  * A drain command younger than this is never cancelled for its instance's state: Auto Scaling's describe
@@ -95,13 +95,9 @@ export function actionStartMs(command: DrainCommand, config: DrainerConfig): num
 }
 
 /**
- * How long after its command ended a finished drain may still own the instance's lifecycle action. Nothing
- * heartbeats a finished drain, so its action times out at most H after the end (plus settle time for a
- * heartbeat sent on a listing that lagged): a command that ended earlier than that belongs to an earlier
- * life of the instance (warm-pool reuse), and completing "its" action would complete the current one with a
- * stale report. An adopted drain is addressed by InstanceId, so a stale completion would hit the current
- * action: it is trusted only for two periods (the ticks that finish a drain whose status event was lost);
- * after that the instance is drained again under a new id, which costs a short second drain at worst.
+ * How long after its command ended a finished drain may still own the instance's action: H plus settle time
+ * (nothing heartbeats a finished drain); for an adopted drain, addressed by InstanceId, only two periods. A
+ * drain that ended earlier belongs to an earlier life of the instance: its instance is adopted again.
  */
 export function finishedDrainWindowMs(drainId: string, config: DrainerConfig): number {
   const windowMs = isAdoptedDrainId(drainId)
@@ -170,15 +166,8 @@ export interface TickPlan {
 }
 
 /** Decides what one reconcile tick does. */
-export function planTick({
-  commands,
-  instances,
-  nowMs,
-  tickMs,
-  config,
-  warmPool = [],
-  warmPoolListed = true,
-}: TickInput): TickPlan {
+export function planTick(input: TickInput): TickPlan {
+  const { commands, instances, nowMs, config, warmPool = [] } = input;
   const plan: TickPlan = {
     heartbeat: [],
     finishDue: [],
@@ -190,98 +179,143 @@ export function planTick({
     skip: [],
     inFlight: 0,
   };
-  // DescribeAutoScalingGroups does not list warm-pool instances; one that goes back to the pool on scale-in
-  // waits for our hook in Warmed:Pending:Wait, listed only by DescribeWarmPool. Without it here its drain
-  // would be taken for one whose action is over, and cancelled (warm-pool-instance-lifecycle.html).
+  const stateOf = instanceStates(instances, warmPool);
+  const drains = groupDrains(commands, nowMs, config);
+  const newest = newestDrainOf(drains);
+  for (const drain of drains.values()) {
+    const current = newest.get((drain[0] as DrainCommand).params.instanceId) === drain;
+    planDrain(plan, input, { drain, current, stateOf });
+  }
+  const withCommands = new Set(
+    [...drains.values()].map((drain) => (drain[0] as DrainCommand).params.instanceId),
+  );
+  planWaitingInstances(plan, config, [...stateOf.values()], withCommands);
+  return plan;
+}
+
+/**
+ * Every instance's state by id. DescribeAutoScalingGroups does not list warm-pool instances; one that goes
+ * back to the pool on scale-in waits for our hook in Warmed:Pending:Wait, listed only by DescribeWarmPool.
+ */
+function instanceStates(
+  instances: readonly InstanceState[],
+  warmPool: readonly InstanceState[],
+): Map<string, InstanceState> {
   const stateOf = new Map<string, InstanceState>();
   for (const instance of warmPool) stateOf.set(instance.instanceId, instance);
   for (const instance of instances) stateOf.set(instance.instanceId, instance);
+  return stateOf;
+}
 
-  // One drain = one lifecycle action = one drain id on one instance; duplicates of it are extra commands.
+/** One drain = one lifecycle action = one drain id on one instance; duplicates of it are extra commands. */
+function groupDrains(
+  commands: readonly DrainCommand[],
+  nowMs: number,
+  config: DrainerConfig,
+): Map<string, DrainCommand[]> {
   const drains = new Map<string, DrainCommand[]>();
-  const instancesWithCommands = new Set<string>();
   for (const command of commands) {
     if (!isRelevantCommand(command, nowMs, config)) continue;
-    const { drainId, instanceId } = command.params;
-    instancesWithCommands.add(instanceId);
-    const key = `${instanceId} ${drainId}`;
+    const key = `${command.params.instanceId} ${command.params.drainId}`;
     const list = drains.get(key);
     if (list === undefined) drains.set(key, [command]);
     else list.push(command);
   }
-
-  // Only the newest drain of an instance speaks for its current lifecycle action. Older ones belong to an
-  // earlier life of the instance (a warm pool sends it back and terminates it again later) or lost a rare
-  // race with adoption: finishing them could complete the current action with a stale report.
-  const newestDrainOf = new Map<string, DrainCommand[]>();
   for (const list of drains.values()) {
     list.sort((a, b) => a.requestedMs - b.requestedMs || a.commandId.localeCompare(b.commandId));
-    const first = list[0] as DrainCommand;
-    const newest = newestDrainOf.get(first.params.instanceId)?.[0];
-    if (newest === undefined || first.requestedMs > newest.requestedMs)
-      newestDrainOf.set(first.params.instanceId, list);
   }
+  return drains;
+}
 
+/**
+ * Only the newest drain of an instance speaks for its current lifecycle action. Older ones belong to an
+ * earlier life of the instance (warm-pool reuse) or lost a race with adoption: finishing them could
+ * complete the current action with a stale report.
+ */
+function newestDrainOf(drains: Map<string, DrainCommand[]>): Map<string, DrainCommand[]> {
+  const newestOf = new Map<string, DrainCommand[]>();
   for (const list of drains.values()) {
     const first = list[0] as DrainCommand;
-    const latest = list[list.length - 1] as DrainCommand;
-    const action = lifecycleActionOf(first.params);
-    const state = stateOf.get(action.instanceId);
-    const lifecycleState = state?.groupName === action.groupName ? state.lifecycleState : undefined;
-    const unknown = state === undefined && !warmPoolListed;
-    const running = list.filter((command) => !isTerminalStatus(command.status));
-    const current = newestDrainOf.get(action.instanceId) === list;
-
-    // Running or ended, a drain keeps its phased slots: a drain that ended right after a lost tick must
-    // not move its next heartbeat later (an ended one is completed at its slot instead, see reconcile.ts).
-    const heartbeatDue = isDrainHeartbeatDue(
-      {
-        actionStartMs: actionStartMs(first, config),
-        requestedMs: first.requestedMs,
-        phaseMs: drainPhaseMs(first.params.drainId, config),
-      },
-      tickMs,
-      config,
-    );
-    if (running.length === 0) {
-      if (current && isTerminatingWait(lifecycleState))
-        (heartbeatDue ? plan.finishDue : plan.finish).push(latest);
-      continue;
-    }
-    plan.inFlight += 1;
-    if (!unknown && !mayHaveActiveAction(lifecycleState)) {
-      // The instance is gone or has moved on: the action is over, the command has nothing left to protect.
-      for (const command of running) {
-        if (command.status !== 'Cancelling' && nowMs - command.requestedMs >= SETTLE_MS)
-          plan.cancel.push(command);
-      }
-      continue;
-    }
-    if (!current) continue;
-    const deadlineMs = Date.parse(first.params.deadline);
-    if (nowMs > deadlineMs + config.expiryGraceMs) {
-      plan.expire.push({ command: first, running });
-      continue;
-    }
-    if (!heartbeatDue) continue;
-    plan.heartbeat.push(first);
-    if (nowMs - latest.requestedMs >= SETTLE_MS) plan.watch.push({ command: first, running });
+    const newest = newestOf.get(first.params.instanceId)?.[0];
+    if (newest === undefined || first.requestedMs > newest.requestedMs)
+      newestOf.set(first.params.instanceId, list);
   }
+  return newestOf;
+}
 
-  for (const instance of stateOf.values()) {
+/** Puts one drain (its commands, oldest first) into the plan. */
+function planDrain(
+  plan: TickPlan,
+  { nowMs, tickMs, config, warmPoolListed = true }: TickInput,
+  {
+    drain,
+    current,
+    stateOf,
+  }: { drain: DrainCommand[]; current: boolean; stateOf: Map<string, InstanceState> },
+): void {
+  const first = drain[0] as DrainCommand;
+  const latest = drain[drain.length - 1] as DrainCommand;
+  const action = lifecycleActionOf(first.params);
+  const state = stateOf.get(action.instanceId);
+  const lifecycleState = state?.groupName === action.groupName ? state.lifecycleState : undefined;
+  const running = drain.filter((command) => !isTerminalStatus(command.status));
+  // Running or ended, a drain keeps its phased slots: an ended one is completed at its slot instead.
+  const heartbeatDue = isDrainHeartbeatDue(
+    {
+      actionStartMs: actionStartMs(first, config),
+      requestedMs: first.requestedMs,
+      phaseMs: drainPhaseMs(first.params.drainId, config),
+    },
+    tickMs,
+    config,
+  );
+  if (running.length === 0) {
+    if (current && isTerminatingWait(lifecycleState))
+      (heartbeatDue ? plan.finishDue : plan.finish).push(latest);
+    return;
+  }
+  plan.inFlight += 1;
+  const unknown = state === undefined && !warmPoolListed;
+  if (!unknown && !mayHaveActiveAction(lifecycleState)) {
+    // The instance is gone or has moved on: the action is over, the command has nothing left to protect.
+    for (const command of running) {
+      if (command.status !== 'Cancelling' && nowMs - command.requestedMs >= SETTLE_MS)
+        plan.cancel.push(command);
+    }
+    return;
+  }
+  if (!current) return;
+  if (nowMs > Date.parse(first.params.deadline) + config.expiryGraceMs) {
+    plan.expire.push({ command: first, running });
+    return;
+  }
+  if (!heartbeatDue) return;
+  plan.heartbeat.push(first);
+  if (nowMs - latest.requestedMs >= SETTLE_MS) plan.watch.push({ command: first, running });
+}
+
+/**
+ * Instances of the configured groups waiting in a terminate state without any drain command: adopted, or
+ * skipped when they leave a stopped or hibernated pool (nothing runs there to drain).
+ */
+function planWaitingInstances(
+  plan: TickPlan,
+  config: DrainerConfig,
+  instances: readonly InstanceState[],
+  withCommands: ReadonlySet<string>,
+): void {
+  for (const instance of instances) {
     if (
       !config.groupNames.has(instance.groupName) ||
       !isTerminatingWait(instance.lifecycleState) ||
-      instancesWithCommands.has(instance.instanceId)
+      withCommands.has(instance.instanceId)
     ) {
       continue;
     }
-    // Leaving a stopped or hibernated pool to be terminated: nothing runs there to drain.
     if (instance.lifecycleState === 'Warmed:Terminating:Wait' && isStoppedPoolState(instance.poolState))
       plan.skip.push(instance);
     else plan.adopt.push(instance);
   }
-  return plan;
 }
 
 /** Invocation statuses of a command SSM has not delivered yet (monitor-commands.html). */
@@ -289,12 +323,8 @@ const UNDELIVERED_STATUSES: ReadonlySet<string> = new Set(['Pending', 'Delayed']
 
 /**
  * Whether a drain was never delivered to a host that is not reachable: every running command still Pending
- * (or Delayed) DELIVERY_TIMEOUT_SECONDS after it was sent, and the instance's SSM Agent not Online. SSM
- * itself gives up only after TimeoutSeconds *plus* the document's execution timeout (the maximum drain time
- * and more: monitor-commands.html, Pending → Delivery Timed Out), so waiting for that would hold the
- * instance for as long as a full drain. Nothing ran on the host, and the command is cancelled once the
- * action is completed, so it can never start later. (*assumption*: ListCommands reports an undelivered
- * one-instance command as Pending; one it reports InProgress waits for AGENT_LOST_MS instead.)
+ * (or Delayed) DELIVERY_TIMEOUT_SECONDS after it was sent, and the SSM Agent not Online. SSM itself gives up
+ * only after TimeoutSeconds plus the execution timeout, about a whole drain.
  */
 export function isUndelivered(drain: ExpiredDrain, agent: AgentState | undefined, nowMs: number): boolean {
   return (

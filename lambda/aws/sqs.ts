@@ -10,7 +10,7 @@ import {
   GetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { DrainerConfig } from './config';
+import type { DrainerConfig } from '../config';
 import { callError } from './errors';
 import type { QueuesPort } from './ports';
 

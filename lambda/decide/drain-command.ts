@@ -7,7 +7,7 @@ import {
   DRAIN_PARAMETERS,
   type DrainParameters,
   findInvalidParameter,
-} from '../agent/policy/drain-parameters';
+} from '../../agent/policy/drain-parameters';
 
 /**
  * SendCommand's TimeoutSeconds (30 s minimum). SSM keeps an undelivered command Pending until TimeoutSeconds
@@ -46,21 +46,16 @@ export interface LifecycleActionRef {
 
 const ADOPTED_PREFIX = 'adopted-';
 
+/** `yyyy-mm-ddThh:mm`: the length of an ISO 8601 time cut at the minute. */
+const ISO_MINUTE_CHARS = 16;
+
 /**
- * Drain id of an adopted instance: `adopted-<instanceId>-<yyyymmddhhmm>`, the minute being the scheduled time
- * of the tick that adopts it. No API returns the lifecycle token, and nothing cheap tells when the instance
- * entered Terminating:Wait, so the tick's minute stands in for "this lifecycle action":
- * - unique per life of the instance (a warm pool sends it back and terminates it again later): the agent
- *   never replays an earlier life's finished drain for the new action;
- * - stable across Lambda's retries of the same tick (same scheduled time), so a retried tick that sent the
- *   command before failing joins that drain on the host.
- * Two different ticks adopting the same action at once get different ids only if both pass the re-check
- * after the adoption delay before either command is listed; the agent is exclusive per host (a second id
- * waits for the running drain and reports `joined: true`), and the reconciler follows the newest drain.
- * 40 characters at most for a 17-digit instance id: inside the drainId pattern of agent/policy/drain-parameters.ts.
+ * Drain id of an adopted instance: `adopted-<instanceId>-<yyyymmddhhmm>`, the minute of the adopting tick
+ * (no API returns the token). Unique per life of the instance, the same for Lambda's retries of that tick;
+ * at most 40 characters, inside the drainId pattern of agent/policy/drain-parameters.ts.
  */
 export function adoptedDrainId(instanceId: string, tickMs: number): string {
-  const minute = new Date(tickMs).toISOString().slice(0, 16).replace(/[-T:]/g, '');
+  const minute = new Date(tickMs).toISOString().slice(0, ISO_MINUTE_CHARS).replace(/[-T:]/g, '');
   return `${ADOPTED_PREFIX}${instanceId}-${minute}`;
 }
 
@@ -80,14 +75,17 @@ export function lifecycleActionOf(params: Omit<DrainParameters, 'deadline'>): Li
 }
 
 /** SendCommand's Comment is at most 100 characters. */
-const COMMENT_LIMIT = 100;
+export const COMMENT_LIMIT = 100;
 /** Marks a comment that names the drain (older versions wrote `fleet-drainer <instanceId> <group>`). */
 const COMMENT_PREFIX = 'fleet-drainer:2';
 const DRAIN_ID = new RegExp(DRAIN_PARAMETERS.drainId.pattern);
 
+/** 64 bits of the digest: a collision between two configured groups is out of reach. */
+const GROUP_DIGEST_CHARS = 16;
+
 /** A group name too long for the comment is written as `#` and the start of its SHA-256. */
 function groupDigest(groupName: string): string {
-  return `#${createHash('sha256').update(groupName).digest('hex').slice(0, 16)}`;
+  return `#${createHash('sha256').update(groupName).digest('hex').slice(0, GROUP_DIGEST_CHARS)}`;
 }
 
 /**

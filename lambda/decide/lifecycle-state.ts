@@ -1,15 +1,7 @@
-// Reading Auto Scaling lifecycle states, warm pools' included. A terminate hook holds an instance in one of
-// three wait states: `Terminating:Wait` (a plain scale-in), `Warmed:Terminating:Wait` (an instance of the warm
-// pool being terminated: the event's Origin is WarmPool) and `Warmed:Pending:Wait` (an instance going back
-// to the warm pool on scale-in, when the pool's instance reuse policy says ReuseOnScaleIn). Once the action
-// is complete, the first terminates and the last goes on to `Warmed:Pending:Proceed`, then into the pool in
-// the pool's state (`Warmed:Stopped`, `Warmed:Running` or `Warmed:Hibernated`).
+// Reading Auto Scaling lifecycle states, warm pools' included. A terminate hook holds an instance in
+// `Terminating:Wait`, `Warmed:Terminating:Wait` (leaving the warm pool) or `Warmed:Pending:Wait` (going back
+// to it on scale-in); a launch hook may hold one there too, which only the adoption's probe tells apart.
 // https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html
-// https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pools-eventbridge-events.html (Example 4)
-// https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_AutoScalingInstanceDetails.html (states)
-//
-// `Warmed:Pending:Wait` is also where a launch hook holds an instance launching into the pool: who holds it
-// is told only by the adoption's probe (a heartbeat for our terminate hook), never by the state.
 
 /** The wait states of a terminate hook. */
 const TERMINATE_WAIT_STATES: ReadonlySet<string> = new Set([

@@ -1,9 +1,9 @@
 // Maps what SSM and the agent said about a finished drain command to the drain's outcome, and the outcome
 // to the lifecycle action result. Pure.
 
-import type { DrainReport } from '../agent/report/report';
-import type { DrainSummary } from '../agent/report/summary-line';
-import type { ResultPolicy } from './config';
+import type { DrainReport } from '../../agent/report/report';
+import type { DrainSummary } from '../../agent/report/summary-line';
+import type { ResultPolicy } from '../config';
 import { parseDrainOutput } from './parse-report';
 
 /** Outcome of a drain as reported in `Fleet Drain Finished`. */

@@ -1,0 +1,242 @@
+// Edge: SSM Run Command calls for the fleet-drain document. Translates SDK errors into our own classes.
+// https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html
+
+import {
+  CancelCommandCommand,
+  type CommandFilter,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
+import type { DrainParameters } from '../../agent/policy/drain-parameters';
+import { documentBaseName } from '../decide/classify-event';
+import {
+  commandComment,
+  DELIVERY_TIMEOUT_SECONDS,
+  type DrainCommand,
+  type ListedCommand,
+} from '../decide/drain-command';
+import type { InvocationResult } from '../decide/outcome';
+import {
+  AwsCallError,
+  awsErrorCode,
+  callError,
+  errorMessage,
+  InstanceUnreachableError,
+  InvocationNotFoundError,
+} from './errors';
+import type { AgentState, SsmPort } from './ports';
+
+/** What a listing of commands is narrowed to. */
+type CommandListing = Parameters<SsmPort['listCommands']>[0];
+
+/**
+ * The document version every drain runs: the newest, the content the stack last deployed. `$DEFAULT` has been
+ * reported to stay on the old version after an update with `UpdateMethod: NewVersion`.
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/run-command-version.html
+ */
+export const DRAIN_DOCUMENT_VERSION = '$LATEST';
+
+/** ListCommands returns at most 50 per page. */
+const PAGE_SIZE = 50;
+
+/** DescribeInstanceInformation: at most 50 results per page; instance ids per filter kept to the same. */
+const AGENT_PAGE_SIZE = 50;
+
+/** SSM returns some times as strings (ExecutionEndDateTime); undefined when absent or unparsable. */
+function parseTime(value: string | undefined): number | undefined {
+  const ms = value ? Date.parse(value) : Number.NaN;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+async function sendDrainCommand(
+  client: SSMClient,
+  documentName: string,
+  params: DrainParameters,
+): Promise<string> {
+  try {
+    const response = await client.send(
+      new SendCommandCommand({
+        DocumentName: documentName,
+        DocumentVersion: DRAIN_DOCUMENT_VERSION,
+        InstanceIds: [params.instanceId],
+        Parameters: {
+          drainId: [params.drainId],
+          deadline: [params.deadline],
+          instanceId: [params.instanceId],
+          autoScalingGroupName: [params.autoScalingGroupName],
+          lifecycleHookName: [params.lifecycleHookName],
+        },
+        Comment: commandComment(params),
+        TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+      }),
+    );
+    const commandId = response.Command?.CommandId;
+    if (!commandId) throw new AwsCallError('SendCommand returned no command id');
+    return commandId;
+  } catch (error) {
+    if (error instanceof AwsCallError) throw error;
+    if (awsErrorCode(error) === 'InvalidInstanceId') {
+      throw new InstanceUnreachableError(`SendCommand: ${errorMessage(error)}`, { cause: error });
+    }
+    throw callError(error, 'SendCommand');
+  }
+}
+
+async function listCommands(
+  client: SSMClient,
+  documentName: string,
+  { instanceId, commandId, invokedAfterMs, executingOnly }: CommandListing,
+): Promise<ListedCommand[]> {
+  // A lookup by command id goes without filters (whether the API combines them is *unconfirmed*); the
+  // document is checked on the result instead. So is an ARN-configured document: whether SSM records
+  // and filters such a command by the ARN or by the name is *unconfirmed*, so the listing is filtered
+  // on the base name here, on both sides, and never by the raw configured value.
+  let filters: CommandFilter[] | undefined;
+  if (commandId === undefined) {
+    filters = documentName.startsWith('arn:') ? [] : [{ key: 'DocumentName', value: documentName }];
+    if (invokedAfterMs !== undefined) {
+      filters.push({ key: 'InvokedAfter', value: new Date(invokedAfterMs).toISOString() });
+    }
+    // Filters combine: the document's commands, requested after that time, still executing.
+    if (executingOnly) filters.push({ key: 'ExecutionStage', value: 'Executing' });
+    if (filters.length === 0) filters = undefined;
+  }
+  const listed: ListedCommand[] = [];
+  let nextToken: string | undefined;
+  try {
+    do {
+      const page = await client.send(
+        new ListCommandsCommand({
+          CommandId: commandId,
+          InstanceId: instanceId,
+          Filters: filters,
+          MaxResults: PAGE_SIZE,
+          NextToken: nextToken,
+        }),
+      );
+      for (const command of page.Commands ?? []) {
+        if (
+          command.DocumentName !== undefined &&
+          documentBaseName(command.DocumentName) !== documentBaseName(documentName)
+        ) {
+          continue;
+        }
+        listed.push({
+          commandId: command.CommandId,
+          parameters: command.Parameters,
+          requestedMs: command.RequestedDateTime?.getTime(),
+          status: command.Status,
+        });
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    // An id SSM does not know (yet): the same as an empty listing.
+    if (awsErrorCode(error) === 'InvalidCommandId') return [];
+    throw callError(error, 'ListCommands');
+  }
+  return listed;
+}
+
+async function getInvocation(
+  client: SSMClient,
+  commandId: string,
+  instanceId: string,
+): Promise<InvocationResult> {
+  try {
+    const response = await client.send(
+      new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+    );
+    return {
+      status: response.Status ?? 'Unknown',
+      statusDetails: response.StatusDetails,
+      responseCode: response.ResponseCode,
+      stdout: response.StandardOutputContent,
+      stderr: response.StandardErrorContent,
+      endedMs: parseTime(response.ExecutionEndDateTime),
+      startedMs: parseTime(response.ExecutionStartDateTime),
+      comment: response.Comment,
+      documentName: response.DocumentName,
+    };
+  } catch (error) {
+    if (awsErrorCode(error) === 'InvocationDoesNotExist') {
+      throw new InvocationNotFoundError(`GetCommandInvocation: ${errorMessage(error)}`, { cause: error });
+    }
+    throw callError(error, 'GetCommandInvocation');
+  }
+}
+
+async function describeAgents(
+  client: SSMClient,
+  instanceIds: readonly string[],
+): Promise<Map<string, AgentState>> {
+  const agents = new Map<string, AgentState>();
+  // SSM answers InvalidInstanceId for the whole call when one id is terminated or shutting down ("If you
+  // specify an instance ID that isn't valid … you receive an error"), and a tick looks up exactly the hosts
+  // that may have died. So a refused set is split in halves until the refused ids stand alone: those are
+  // gone (left out of the map, as SSM leaves out what it does not know), the others are still read.
+  // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html
+  const describe = async (ids: readonly string[]): Promise<void> => {
+    try {
+      let nextToken: string | undefined;
+      do {
+        const page = await client.send(
+          new DescribeInstanceInformationCommand({
+            Filters: [{ Key: 'InstanceIds', Values: [...ids] }],
+            MaxResults: AGENT_PAGE_SIZE,
+            NextToken: nextToken,
+          }),
+        );
+        for (const info of page.InstanceInformationList ?? []) {
+          if (info.InstanceId === undefined) continue;
+          agents.set(info.InstanceId, {
+            pingStatus: info.PingStatus ?? 'Unknown',
+            lastPingMs: info.LastPingDateTime?.getTime(),
+          });
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+      return;
+    } catch (error) {
+      if (awsErrorCode(error) !== 'InvalidInstanceId') throw callError(error, 'DescribeInstanceInformation');
+    }
+    if (ids.length === 1) return;
+    const half = Math.ceil(ids.length / 2);
+    await describe(ids.slice(0, half));
+    await describe(ids.slice(half));
+  };
+  for (let index = 0; index < instanceIds.length; index += AGENT_PAGE_SIZE) {
+    await describe(instanceIds.slice(index, index + AGENT_PAGE_SIZE));
+  }
+  return agents;
+}
+
+async function cancelCommand(client: SSMClient, command: DrainCommand): Promise<void> {
+  try {
+    await client.send(
+      new CancelCommandCommand({
+        CommandId: command.commandId,
+        InstanceIds: [command.params.instanceId],
+      }),
+    );
+  } catch (error) {
+    // Already finished, or the instance is gone: nothing left to cancel.
+    const code = awsErrorCode(error);
+    if (code === 'InvalidCommandId' || code === 'InvalidInstanceId') return;
+    throw callError(error, 'CancelCommand');
+  }
+}
+
+/** The SSM port for one document over a real (or mocked) client. */
+export function createSsmPort(client: SSMClient, documentName: string): SsmPort {
+  return {
+    sendDrainCommand: (params) => sendDrainCommand(client, documentName, params),
+    listCommands: (listing) => listCommands(client, documentName, listing),
+    getInvocation: (commandId, instanceId) => getInvocation(client, commandId, instanceId),
+    describeAgents: (instanceIds) => describeAgents(client, instanceIds),
+    cancelCommand: (command) => cancelCommand(client, command),
+  };
+}

@@ -1,0 +1,270 @@
+// Start: a terminate lifecycle action for a configured group and hook → one drain command on the host.
+
+import { type DrainParameters, findInvalidParameter } from '../../agent/policy/drain-parameters';
+import { errorMessage, InstanceUnreachableError, LifecycleConfigError } from '../aws/errors';
+import type { Deps, LogKeys } from '../aws/ports';
+import type { DrainerConfig } from '../config';
+import type { LifecycleWork } from '../decide/classify-event';
+import { isTerminalStatus } from '../decide/command-status';
+import {
+  type DrainCommand,
+  formatDeadline,
+  isAdoptedDrainId,
+  type LifecycleActionRef,
+  toDrainCommand,
+} from '../decide/drain-command';
+import { isStartHeartbeatDue } from '../decide/heartbeat-schedule';
+import { isStoppedPoolState, mayHaveActiveAction } from '../decide/lifecycle-state';
+import { drainPhaseMs } from '../decide/plan-tick';
+import type { Delivery } from '../sqs-batch';
+import { announceStart, CLOCK_SKEW_MS, completeDrain, drainKeys, heartbeatOrCancel } from './drain-actions';
+
+/** How often SendCommand is retried on InvalidInstanceId within the unreachable grace. */
+export const UNREACHABLE_RETRY_MS = 5000;
+/** Time kept, at the end of the grace, for completing the action as unreachable before Lambda's timeout. */
+export const UNREACHABLE_RESERVE_MS = 30_000;
+
+export type StartResult =
+  | 'started'
+  | 'duplicate'
+  | 'already-adopted'
+  | 'already-draining'
+  | 'action-over'
+  | 'skipped'
+  | 'unreachable'
+  | 'expired'
+  | 'invalid';
+
+/** What the steps of one start share. */
+interface Start {
+  deps: Deps;
+  config: DrainerConfig;
+  work: LifecycleWork;
+  action: LifecycleActionRef;
+  keys: LogKeys;
+  params: DrainParameters;
+}
+
+/** Handles one terminate lifecycle action. Throws only AWS failures that Lambda should retry. */
+export async function startDrain(
+  deps: Deps,
+  config: DrainerConfig,
+  work: LifecycleWork,
+  delivery?: Delivery,
+): Promise<StartResult> {
+  const start = prepareStart(deps, config, work);
+  const nowMs = deps.now();
+  if (await leavesStoppedWarmPool(start)) return 'skipped';
+  if (hasInvalidParameter(start)) return 'invalid';
+  if (await isActionOver(start, nowMs)) return 'action-over';
+  if (mayBeDuplicate(config, work, delivery)) {
+    const found = await findExistingDrain(start);
+    if (found !== undefined) return found;
+  }
+  if (nowMs >= work.eventTimeMs + config.maxDrainMs) {
+    await completeWithoutCommand(start, {
+      outcome: 'expired',
+      reason: 'lifecycle event arrived after its deadline',
+      young: false,
+    });
+    return 'expired';
+  }
+  return sendAndAnnounce(start);
+}
+
+function prepareStart(deps: Deps, config: DrainerConfig, work: LifecycleWork): Start {
+  const action: LifecycleActionRef = {
+    groupName: work.groupName,
+    hookName: work.hookName,
+    instanceId: work.instanceId,
+    token: work.token,
+  };
+  const params: DrainParameters = {
+    drainId: work.token,
+    deadline: formatDeadline(work.eventTimeMs + config.maxDrainMs),
+    instanceId: work.instanceId,
+    autoScalingGroupName: work.groupName,
+    lifecycleHookName: work.hookName,
+  };
+  return { deps, config, work, action, keys: drainKeys(action, work.token), params };
+}
+
+/** Completes the action without a command (skipped, expired, unreachable), timed from the event. */
+async function completeWithoutCommand(
+  { deps, config, work, action }: Start,
+  end: { outcome: 'skipped' | 'expired' | 'unreachable'; reason: string; young: boolean },
+): Promise<void> {
+  await completeDrain(deps, config, {
+    action,
+    drainId: work.token,
+    commandId: null,
+    outcome: end.outcome,
+    reason: end.reason,
+    startedMs: work.eventTimeMs,
+    young: end.young,
+  });
+}
+
+/**
+ * An instance leaving a stopped or hibernated warm pool: SSM cannot reach it, nothing runs on it, complete
+ * as skipped. One leaving a running pool is drained; so is one whose pool the role cannot read (a logged
+ * configuration error): SendCommand tells a stopped host.
+ */
+async function leavesStoppedWarmPool(start: Start): Promise<boolean> {
+  const { deps, work, keys } = start;
+  if (work.origin !== 'WarmPool') return false;
+  const poolState = await deps.autoScaling.warmPoolState(work.groupName).catch((error: unknown) => {
+    if (!(error instanceof LifecycleConfigError)) throw error;
+    deps.log.error('CONFIGURATION ERROR: cannot read the warm pool; draining', {
+      ...keys,
+      error: errorMessage(error),
+    });
+    deps.metrics.count('ConfigErrors');
+    return undefined;
+  });
+  if (!isStoppedPoolState(poolState)) return false;
+  const reason = `instance comes from a warm pool of ${poolState} instances`;
+  await completeWithoutCommand(start, { outcome: 'skipped', reason, young: true });
+  return true;
+}
+
+function hasInvalidParameter({ deps, keys, params }: Start): boolean {
+  const invalid = findInvalidParameter(params);
+  if (invalid === undefined) return false;
+  deps.log.error('drain parameter does not match the document pattern; not sending', {
+    ...keys,
+    parameter: invalid,
+  });
+  return true;
+}
+
+/**
+ * A late event (older than H/2) whose instance is no longer terminating belongs to an action that is over
+ * (completed, timed out, the instance gone or back in service). A younger event skips the lookup: nothing
+ * can have ended its action yet, and a mass scale-in then spends no Auto Scaling budget on lookups.
+ */
+async function isActionOver({ deps, config, work, keys }: Start, nowMs: number): Promise<boolean> {
+  if (nowMs - work.eventTimeMs < config.heartbeatTimeoutMs / 2) return false;
+  const [state] = await deps.autoScaling.describeInstances([work.instanceId]);
+  if (mayHaveActiveAction(state?.lifecycleState)) return false;
+  deps.log.info('instance is no longer terminating; not draining', {
+    ...keys,
+    lifecycleState: state?.lifecycleState,
+  });
+  return true;
+}
+
+/**
+ * A drain that already owns this action (SSM has no idempotency token): a command carrying this token, an
+ * adoption sent after the event, or any running fleet-drain command on the instance. A late event, or a
+ * retry after SendCommand, still owes the action the heartbeat a late start gives it.
+ */
+async function findExistingDrain(start: Start): Promise<StartResult | undefined> {
+  const { deps, work, keys } = start;
+  const existing = (
+    await deps.ssm.listCommands({
+      instanceId: work.instanceId,
+      invokedAfterMs: work.eventTimeMs - CLOCK_SKEW_MS,
+    })
+  )
+    .map(toDrainCommand)
+    .filter(
+      (command): command is DrainCommand =>
+        command !== undefined && command.params.instanceId === work.instanceId,
+    );
+  const own = existing.find((command) => command.params.drainId === work.token);
+  if (own !== undefined) {
+    deps.log.info('drain command already sent for this token; nothing to do', keys);
+    await heartbeatIfLate(start, own);
+    return 'duplicate';
+  }
+  const adopted = existing.find(
+    (command) => isAdoptedDrainId(command.params.drainId) && command.requestedMs >= work.eventTimeMs,
+  );
+  if (adopted !== undefined) {
+    deps.log.info('instance was adopted by the reconciler; nothing to do', {
+      ...keys,
+      adoptedDrainId: adopted.params.drainId,
+    });
+    await heartbeatIfLate(start, adopted);
+    return 'already-adopted';
+  }
+  const running = existing.find((command) => !isTerminalStatus(command.status));
+  if (running === undefined) return undefined;
+  deps.log.info('another drain command is running on the instance; treating it as this drain', {
+    ...keys,
+    runningDrainId: running.params.drainId,
+    runningCommandId: running.commandId,
+  });
+  await heartbeatIfLate(start, running);
+  return 'already-draining';
+}
+
+/** Sends the drain command (completing as unreachable if it never gets through), announces it, heartbeats if late. */
+async function sendAndAnnounce(start: Start): Promise<StartResult> {
+  const { deps, config, action, params, keys } = start;
+  const commandId = await sendWithinGrace(deps, config, params, keys);
+  if (commandId === undefined) {
+    const reason = `SSM could not reach the instance within ${config.unreachableGraceMs / 1000} s (InvalidInstanceId)`;
+    await completeWithoutCommand(start, { outcome: 'unreachable', reason, young: true });
+    return 'unreachable';
+  }
+  await announceStart(deps, { action, params, commandId, adopted: false });
+  await heartbeatIfLate(start, { commandId, requestedMs: deps.now(), status: 'Pending', params });
+  return 'started';
+}
+
+/**
+ * Whether the event may be a duplicate of one already handled: a redelivery, an event that reached the
+ * queue late (an adoption may have raced it: the reconciler adopts after its delay), or one that came
+ * without SQS (a direct invocation: nothing is known of how it came).
+ */
+export function mayBeDuplicate(
+  config: DrainerConfig,
+  work: LifecycleWork,
+  delivery: Delivery | undefined,
+): boolean {
+  if (delivery === undefined || delivery.receiveCount > 1) return true;
+  return delivery.sentMs - work.eventTimeMs > config.adoptionDelayMs / 2;
+}
+
+/**
+ * The action's heartbeat timeout runs from the event, and the reconciler's heartbeat slots are counted from
+ * it too; a command sent late may miss the first tick of its slot (decide/heartbeat-schedule.ts): heartbeat now.
+ */
+async function heartbeatIfLate({ deps, config, action, work }: Start, command: DrainCommand): Promise<void> {
+  const phaseMs = drainPhaseMs(command.params.drainId, config);
+  const nowMs = deps.now();
+  if (!isStartHeartbeatDue(work.eventTimeMs, nowMs, config, phaseMs)) return;
+  const beat = await heartbeatOrCancel(deps, action, command, { young: true });
+  if (beat === 'heartbeat') deps.metrics.count('Heartbeats');
+}
+
+/** SendCommand, retried on InvalidInstanceId for the unreachable grace. Undefined when it never got through. */
+export async function sendWithinGrace(
+  deps: Deps,
+  config: DrainerConfig,
+  params: DrainParameters,
+  keys: LogKeys,
+): Promise<string | undefined> {
+  const firstAttemptMs = deps.now();
+  for (;;) {
+    try {
+      return await deps.ssm.sendDrainCommand(params);
+    } catch (error) {
+      if (!(error instanceof InstanceUnreachableError)) throw error;
+      const remainingMs = firstAttemptMs + config.unreachableGraceMs - deps.now();
+      deps.log.warn('instance unreachable through SSM', { ...keys, error: errorMessage(error), remainingMs });
+      if (remainingMs <= 0) return undefined;
+      // Keep time to complete the action as unreachable before Lambda stops the invocation.
+      const invocationLeftMs = deps.remainingMs?.();
+      if (
+        invocationLeftMs !== undefined &&
+        invocationLeftMs < UNREACHABLE_RESERVE_MS + UNREACHABLE_RETRY_MS
+      ) {
+        return undefined;
+      }
+      await deps.sleep(Math.min(UNREACHABLE_RETRY_MS, remainingMs));
+    }
+  }
+}
