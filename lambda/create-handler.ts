@@ -5,8 +5,8 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { describeError, errorMessage } from '../common/errors';
 import { createAutoScalingPort } from './aws/auto-scaling';
-import { errorMessage } from './aws/errors';
 import { createEventsPort } from './aws/events';
 import type { Deps, Log, LogKeys, MetricsPort } from './aws/ports';
 import { createQueuesPort } from './aws/sqs';
@@ -169,7 +169,7 @@ async function handleEvent(
   } catch (error) {
     // Only AWS failures that outlasted the SDK's retries get here. Failing the invocation (or the record)
     // makes Lambda, or SQS, deliver it again: never lose a drain by swallowing them.
-    log.error('event failed; it will be delivered again', { ...keysOf(work), error: errorMessage(error) });
+    log.error('event failed; it will be delivered again', { ...keysOf(work), error: describeError(error) });
     throw error;
   }
 }
@@ -268,7 +268,7 @@ async function bringBackSooner({ log, ready }: Wiring, records: readonly BatchRe
       // It comes back all the same, after the queue's visibility timeout.
       log.warn('could not bring a failed record back sooner', {
         messageId: record.messageId,
-        error: errorMessage(error),
+        error: describeError(error),
       });
     }
   });

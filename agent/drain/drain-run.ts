@@ -1,7 +1,7 @@
 // One drain as it runs: its options, clock, saved state and the means to save it. The steps of the drain
 // (drain.ts) all work on this one object.
 
-import { errorMessage } from '../../common/errors.js';
+import { describeError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { ProcReader } from '../host/proc.js';
 import type { ResolvedPolicy } from '../policy/policy.js';
@@ -129,7 +129,7 @@ function stateSaver(store: DrainStore | undefined, state: DrainState, log: Logge
     try {
       store?.write(state);
     } catch (error) {
-      if (!saveFailed) log.log('error', 'cannot write the drain state', { error: errorMessage(error) });
+      if (!saveFailed) log.log('error', 'cannot write the drain state', { error: describeError(error) });
       saveFailed = true;
     }
   };

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorMessage } from '../../common/errors.js';
+import { describeError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { ProcReader } from '../host/proc.js';
 import { DrainStore } from './drain-state.js';
@@ -93,7 +93,7 @@ export function startGuardian(options: {
     );
     child.unref();
   } catch (error) {
-    options.log.log('warn', 'cannot start the guardian', { error: errorMessage(error) });
+    options.log.log('warn', 'cannot start the guardian', { error: describeError(error) });
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

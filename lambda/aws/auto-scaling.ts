@@ -9,15 +9,10 @@ import {
   DescribeWarmPoolCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
+import { errorCode, errorMessage } from '../../common/errors';
 import type { LifecycleActionRef } from '../decide/drain-command';
 import type { LifecycleActionResult } from '../decide/outcome';
-import {
-  AwsCallError,
-  awsErrorCode,
-  errorMessage,
-  LifecycleConfigError,
-  NoActiveLifecycleActionError,
-} from './errors';
+import { AwsCallError, LifecycleConfigError, NoActiveLifecycleActionError } from './errors';
 import type { AutoScalingPort, InstanceState } from './ports';
 
 /** DescribeAutoScalingGroups takes at most 100 names per call and 100 records per page; stay well within. */
@@ -29,7 +24,7 @@ const INSTANCES_PER_CALL = 50;
 const WARM_POOL_PAGE_SIZE = 50;
 
 function translate(error: unknown, call: string): Error {
-  const code = awsErrorCode(error);
+  const code = errorCode(error);
   const message = errorMessage(error);
   // Both "with token <uuid>" and "with instance ID <id>" forms; a wrong group or hook is also a
   // ValidationError, so the message decides.
@@ -191,7 +186,7 @@ async function describeWarmPoolInstances(
       } while (nextToken);
     } catch (error) {
       // A group without a warm pool (whether that is an error at all is *unconfirmed*): nothing to list.
-      if (awsErrorCode(error) === 'ValidationError') continue;
+      if (errorCode(error) === 'ValidationError') continue;
       throw translate(error, 'DescribeWarmPool');
     }
   }
@@ -206,7 +201,7 @@ async function warmPoolState(client: AutoScalingClient, groupName: string): Prom
     return page.WarmPoolConfiguration?.PoolState;
   } catch (error) {
     // As above: a group without a warm pool has no pool state.
-    if (awsErrorCode(error) === 'ValidationError') return undefined;
+    if (errorCode(error) === 'ValidationError') return undefined;
     throw translate(error, 'DescribeWarmPool');
   }
 }

@@ -1,6 +1,8 @@
 // Our own error classes: the edge modules translate SDK errors into these (with `cause`), so the core
 // decides on meaning, never on SDK class names or message text.
 
+import { errorCode, errorMessage } from '../../common/errors';
+
 /** Auto Scaling: "No active Lifecycle Action found …" — the action is over (completed, timed out, instance gone). */
 export class NoActiveLifecycleActionError extends Error {
   override name = 'NoActiveLifecycleActionError';
@@ -33,22 +35,9 @@ export class AwsCallError extends Error {
  * configuration error (the role), not something a retry fixes; anything else is an AwsCallError.
  */
 export function callError(error: unknown, call: string): Error {
-  const code = awsErrorCode(error);
+  const code = errorCode(error);
   if (code === 'AccessDeniedException' || code === 'AccessDenied') {
     return new LifecycleConfigError(`${call}: access denied: ${errorMessage(error)}`, { cause: error });
   }
   return new AwsCallError(`${call} failed: ${code ?? 'Error'}: ${errorMessage(error)}`, { cause: error });
-}
-
-/** The `name` of an SDK v3 service exception (its error code), or undefined for anything else. */
-export function awsErrorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const name = (error as { name?: unknown }).name;
-  return typeof name === 'string' ? name : undefined;
-}
-
-/** The message of anything thrown, for logs. */
-export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
 }

@@ -5,8 +5,9 @@ import {
   PutEventsCommand,
   type PutEventsCommandOutput,
 } from '@aws-sdk/client-eventbridge';
+import { errorCode, errorMessage } from '../../common/errors';
 import { EVENT_SOURCE, fitDetail } from '../decide/drain-events';
-import { AwsCallError, awsErrorCode, errorMessage } from './errors';
+import { AwsCallError } from './errors';
 import type { EventsPort } from './ports';
 
 /** The events port for one bus over a real (or mocked) client. */
@@ -23,12 +24,9 @@ export function createEventsPort(client: EventBridgeClient, eventBusName: string
       try {
         response = await client.send(new PutEventsCommand({ Entries: [entry] }));
       } catch (error) {
-        throw new AwsCallError(
-          `PutEvents failed: ${awsErrorCode(error) ?? 'Error'}: ${errorMessage(error)}`,
-          {
-            cause: error,
-          },
-        );
+        throw new AwsCallError(`PutEvents failed: ${errorCode(error) ?? 'Error'}: ${errorMessage(error)}`, {
+          cause: error,
+        });
       }
       // PutEvents reports a failed entry inside a successful response.
       const result = response.Entries?.[0];

@@ -2,6 +2,7 @@
 // The edge modules (aws/*.ts, telemetry.ts) implement them; nothing else imports the AWS SDK.
 
 import type { DrainParameters } from '../../agent/policy/drain-parameters';
+import type { Level, LogFields } from '../../common/log';
 import type { DrainCommand, LifecycleActionRef, ListedCommand } from '../decide/drain-command';
 import type { AgentState, InstanceState } from '../decide/fleet-state';
 import type { InvocationResult, LifecycleActionResult } from '../decide/outcome';
@@ -62,21 +63,11 @@ export interface EventsPort {
   putEvent(detailType: string, detail: Record<string, unknown>): Promise<void>;
 }
 
-/** Log keys shared with the agent's logs, so the two join. */
-export interface LogKeys {
-  instanceId?: string;
-  autoScalingGroupName?: string;
-  drainId?: string;
-  commandId?: string;
-  [key: string]: unknown;
-}
+/** A log line's keys: the ones the agent's lines carry too (common/log.ts), so a drain's lines join. */
+export type LogKeys = LogFields;
 
-export interface Log {
-  debug(message: string, keys?: LogKeys): void;
-  info(message: string, keys?: LogKeys): void;
-  warn(message: string, keys?: LogKeys): void;
-  error(message: string, keys?: LogKeys): void;
-}
+/** The Lambda's log port: the agent's levels, its keys, and an error logged as `describeError` gives it. */
+export type Log = { [L in Level]: (message: string, keys?: LogKeys) => void };
 
 export type MetricName =
   | 'DrainsStarted'

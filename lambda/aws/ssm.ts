@@ -11,6 +11,7 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import type { DrainParameters } from '../../agent/policy/drain-parameters';
+import { errorCode, errorMessage } from '../../common/errors';
 import { documentBaseName } from '../decide/classify-event';
 import {
   commandComment,
@@ -19,14 +20,7 @@ import {
   type ListedCommand,
 } from '../decide/drain-command';
 import type { InvocationResult } from '../decide/outcome';
-import {
-  AwsCallError,
-  awsErrorCode,
-  callError,
-  errorMessage,
-  InstanceUnreachableError,
-  InvocationNotFoundError,
-} from './errors';
+import { AwsCallError, callError, InstanceUnreachableError, InvocationNotFoundError } from './errors';
 import type { AgentState, SsmPort } from './ports';
 
 /** What a listing of commands is narrowed to. */
@@ -78,7 +72,7 @@ async function sendDrainCommand(
     return commandId;
   } catch (error) {
     if (error instanceof AwsCallError) throw error;
-    if (awsErrorCode(error) === 'InvalidInstanceId') {
+    if (errorCode(error) === 'InvalidInstanceId') {
       throw new InstanceUnreachableError(`SendCommand: ${errorMessage(error)}`, { cause: error });
     }
     throw callError(error, 'SendCommand');
@@ -135,7 +129,7 @@ async function listCommands(
     } while (nextToken);
   } catch (error) {
     // An id SSM does not know (yet): the same as an empty listing.
-    if (awsErrorCode(error) === 'InvalidCommandId') return [];
+    if (errorCode(error) === 'InvalidCommandId') return [];
     throw callError(error, 'ListCommands');
   }
   return listed;
@@ -162,7 +156,7 @@ async function getInvocation(
       documentName: response.DocumentName,
     };
   } catch (error) {
-    if (awsErrorCode(error) === 'InvocationDoesNotExist') {
+    if (errorCode(error) === 'InvocationDoesNotExist') {
       throw new InvocationNotFoundError(`GetCommandInvocation: ${errorMessage(error)}`, { cause: error });
     }
     throw callError(error, 'GetCommandInvocation');
@@ -201,7 +195,7 @@ async function describeAgents(
       } while (nextToken);
       return;
     } catch (error) {
-      if (awsErrorCode(error) !== 'InvalidInstanceId') throw callError(error, 'DescribeInstanceInformation');
+      if (errorCode(error) !== 'InvalidInstanceId') throw callError(error, 'DescribeInstanceInformation');
     }
     if (ids.length === 1) return;
     const half = Math.ceil(ids.length / 2);
@@ -224,7 +218,7 @@ async function cancelCommand(client: SSMClient, command: DrainCommand): Promise<
     );
   } catch (error) {
     // Already finished, or the instance is gone: nothing left to cancel.
-    const code = awsErrorCode(error);
+    const code = errorCode(error);
     if (code === 'InvalidCommandId' || code === 'InvalidInstanceId') return;
     throw callError(error, 'CancelCommand');
   }

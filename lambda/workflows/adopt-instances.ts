@@ -3,7 +3,8 @@
 // the adoption delay, then drained under `adopted-<instanceId>-<tick minute>` (no API returns the token).
 
 import { type DrainParameters, findInvalidParameter } from '../../agent/policy/drain-parameters';
-import { errorMessage, InstanceUnreachableError, NoActiveLifecycleActionError } from '../aws/errors';
+import { describeError } from '../../common/errors';
+import { InstanceUnreachableError, NoActiveLifecycleActionError } from '../aws/errors';
 import type { Deps, InstanceState } from '../aws/ports';
 import type { DrainerConfig } from '../config';
 import { isTerminalStatus } from '../decide/command-status';
@@ -93,7 +94,7 @@ async function probe(
         {
           instanceId: action.instanceId,
           autoScalingGroupName: action.groupName,
-          error: errorMessage(error),
+          error: describeError(error),
         },
       );
       return;

@@ -4,12 +4,8 @@
 
 import type { DrainParameters } from '../../agent/policy/drain-parameters';
 import type { DrainReport } from '../../agent/report/report';
-import {
-  errorMessage,
-  InvocationNotFoundError,
-  LifecycleConfigError,
-  NoActiveLifecycleActionError,
-} from '../aws/errors';
+import { describeError } from '../../common/errors';
+import { InvocationNotFoundError, LifecycleConfigError, NoActiveLifecycleActionError } from '../aws/errors';
 import type { Deps, LogKeys } from '../aws/ports';
 import type { DrainerConfig } from '../config';
 import { isTerminalStatus } from '../decide/command-status';
@@ -141,7 +137,7 @@ async function completeAction(
       'CONFIGURATION ERROR: Auto Scaling refused the lifecycle action; check group and hook names',
       {
         ...keys,
-        error: errorMessage(error),
+        error: describeError(error),
       },
     );
     deps.metrics.count('ConfigErrors');
@@ -195,7 +191,7 @@ async function reportFinished(
   try {
     await deps.events.putEvent(FINISHED_DETAIL_TYPE, { ...detail });
   } catch (error) {
-    deps.log.error('could not emit Fleet Drain Finished', { ...keys, error: errorMessage(error) });
+    deps.log.error('could not emit Fleet Drain Finished', { ...keys, error: describeError(error) });
   }
 }
 
@@ -224,7 +220,7 @@ export async function announceStart(
   try {
     await deps.events.putEvent(STARTED_DETAIL_TYPE, { ...detail });
   } catch (error) {
-    deps.log.error('could not emit Fleet Drain Started', { ...keys, error: errorMessage(error) });
+    deps.log.error('could not emit Fleet Drain Started', { ...keys, error: describeError(error) });
   }
 }
 

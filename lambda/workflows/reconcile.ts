@@ -2,7 +2,8 @@
 // configured groups' instances, plans with planTick, then heartbeats, finishes, expires, cancels and skips.
 // It returns the instances to adopt; the tick (tick.ts) adopts them next and reports.
 
-import { AwsCallError, errorMessage, LifecycleConfigError } from '../aws/errors';
+import { describeError, errorMessage } from '../../common/errors';
+import { AwsCallError, LifecycleConfigError } from '../aws/errors';
 import type { AgentState, Deps, InstanceState, LogKeys } from '../aws/ports';
 import type { DrainerConfig } from '../config';
 import type { TickWork } from '../decide/classify-event';
@@ -461,7 +462,7 @@ export function finishTick(ctx: TickContext): TickSummary {
     if (configError) deps.metrics.count('ConfigErrors');
     deps.log.error(configError ? 'CONFIGURATION ERROR during reconcile' : 'reconcile step failed', {
       ...keys,
-      error: errorMessage(error),
+      error: describeError(error),
     });
   }
   deps.log.info('reconcile tick done', { ...summary });

@@ -1,7 +1,8 @@
 // Start: a terminate lifecycle action for a configured group and hook → one drain command on the host.
 
 import { type DrainParameters, findInvalidParameter } from '../../agent/policy/drain-parameters';
-import { errorMessage, InstanceUnreachableError, LifecycleConfigError } from '../aws/errors';
+import { describeError } from '../../common/errors';
+import { InstanceUnreachableError, LifecycleConfigError } from '../aws/errors';
 import type { Deps, LogKeys } from '../aws/ports';
 import type { DrainerConfig } from '../config';
 import type { LifecycleWork } from '../decide/classify-event';
@@ -117,7 +118,7 @@ async function leavesStoppedWarmPool(start: Start): Promise<boolean> {
     if (!(error instanceof LifecycleConfigError)) throw error;
     deps.log.error('CONFIGURATION ERROR: cannot read the warm pool; draining', {
       ...keys,
-      error: errorMessage(error),
+      error: describeError(error),
     });
     deps.metrics.count('ConfigErrors');
     return undefined;
@@ -254,7 +255,11 @@ export async function sendWithinGrace(
     } catch (error) {
       if (!(error instanceof InstanceUnreachableError)) throw error;
       const remainingMs = firstAttemptMs + config.unreachableGraceMs - deps.now();
-      deps.log.warn('instance unreachable through SSM', { ...keys, error: errorMessage(error), remainingMs });
+      deps.log.warn('instance unreachable through SSM', {
+        ...keys,
+        error: describeError(error),
+        remainingMs,
+      });
       if (remainingMs <= 0) return undefined;
       // Keep time to complete the action as unreachable before Lambda stops the invocation.
       const invocationLeftMs = deps.remainingMs?.();
