@@ -3,16 +3,18 @@
 // shipped, so the docs name them in backticks (`lib/defaults.ts`) and never link to them.
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  anchors,
   fileReferences,
   linkProblems,
   markdownFiles,
   ROOT,
   referenceProblems,
   relativeLinks,
+  slug,
 } from './markdown';
 
 const files = markdownFiles();
@@ -37,6 +39,30 @@ describe('in the repository', () => {
 
   it.each(files)('%s: every backticked repository path exists', (file) => {
     expect(referenceProblems(file, read(file))).toEqual([]);
+  });
+});
+
+describe('in the messages of the code', () => {
+  // A message may send its reader to a doc (`see lib/README.md`) or to a section of one (`"Writing a drain
+  // policy" in lib/README.md`): both must exist, in the repository and in the package the user installed.
+  const sources = ['agent', 'common', 'lambda', 'lib', 'twin'].flatMap((dir) =>
+    readdirSync(join(ROOT, dir), { recursive: true })
+      .map((entry) => `${dir}/${String(entry)}`)
+      .filter((file) => file.endsWith('.ts')),
+  );
+  const pointers = sources.flatMap((file) =>
+    [...read(file).matchAll(/(?:"([^"\n]+)" in )?\b((?:agent|lambda|lib|twin|bench)\/README\.md)/g)].map(
+      (match) => ({ file, section: match[1], doc: match[2] as string }),
+    ),
+  );
+
+  it('point at a doc somewhere', () => {
+    expect(pointers.map((pointer) => pointer.doc)).toContain('lib/README.md');
+  });
+
+  it.each(pointers)('$file → $doc $section', ({ doc, section }) => {
+    expect(files).toContain(doc);
+    if (section !== undefined) expect([...anchors(read(doc))]).toContain(slug(section));
   });
 });
 

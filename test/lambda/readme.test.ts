@@ -1,5 +1,5 @@
-// lambda/README.md quotes the code's numbers: each is checked here against the constant it names, and every
-// relative link resolves.
+// lambda/README.md quotes the code's numbers: each is checked here against the constant it names, and its
+// module map names every file under lambda/.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
