@@ -355,9 +355,14 @@ async function runTrial(contender, round, delays, { traced = false } = {}) {
     let agentReport;
     if (isAgent(contender)) {
       try {
-        agentReport = JSON.parse(stdout());
+        // The agent prints its summary line, then the JSON report.
+        const [summary = '', ...report] = stdout().split('\n');
+        if (!summary.startsWith('fleet-drain v1 ')) throw new Error('no summary line');
+        agentReport = JSON.parse(report.join('\n'));
       } catch {
-        problems.push(`the agent's stdout is not one JSON report: ${stdout().slice(0, 200)}`);
+        problems.push(
+          `the agent's stdout is not a summary line and a JSON report: ${stdout().slice(0, 200)}`,
+        );
       }
       const target = agentReport?.targets?.[0];
       const seen = (target?.processes?.length ?? 0) + (target?.omitted?.count ?? 0);
