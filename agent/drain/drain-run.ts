@@ -35,6 +35,8 @@ export interface DrainOptions {
 
 /** The least a prepare, stop or finally command gets, however close the deadline. */
 const MIN_COMMAND_MS = 1_000;
+/** How often, at most, a running drain re-reads the deadline that joining drains hand it. */
+const DEADLINE_READ_MS = 200;
 
 export interface DrainRun {
   options: DrainOptions;
@@ -43,8 +45,13 @@ export interface DrainRun {
   startedAt: Date;
   /** Milliseconds since the drain started (a resumed drain keeps its first agent's start). */
   clock: DrainClock;
-  /** The deadline on `clock`'s scale. */
-  deadlineMs: number | undefined;
+  /**
+   * The deadline the drain honours now: the earliest of its own, its state's (a resumed drain) and those
+   * joining drains handed it (re-read at most every DEADLINE_READ_MS). It only ever moves earlier.
+   */
+  deadline: () => Date | undefined;
+  /** The same deadline on `clock`'s scale. */
+  deadlineMs: () => number | undefined;
   /** The longest last step of any schedule: what prepare steps leave room for before the deadline. */
   longestFinalStepMs: number;
   state: DrainState;
@@ -88,13 +95,18 @@ export function startRun(options: DrainOptions, { proc, store, previous }: RunSt
   }
   const save = stateSaver(store, state, log);
   const clock: DrainClock = () => Date.now() - startedAt.getTime();
+  const deadline = deadlineKeeper(options, { store, state, save });
   const run: DrainRun = {
     options,
     proc,
     protection: protectProcesses(proc),
     startedAt,
     clock,
-    deadlineMs: options.deadline ? options.deadline.getTime() - startedAt.getTime() : undefined,
+    deadline,
+    deadlineMs: () => {
+      const time = deadline()?.getTime();
+      return time === undefined ? undefined : time - startedAt.getTime();
+    },
     longestFinalStepMs: Math.max(0, ...policy.targets.map((spec) => finalStepMs(spec.schedule.steps))),
     state,
     stepsDone: state.stepsDone,
@@ -105,6 +117,7 @@ export function startRun(options: DrainOptions, { proc, store, previous }: RunSt
     spared: new Set(state.spared),
     save,
   };
+  deadline(); // a deadline handed over while no agent ran goes into the first save
   save();
   return run;
 }
@@ -119,6 +132,44 @@ function newState(options: DrainOptions, startedAt: Date, fingerprint: string): 
     prepareDone: 0,
     phase: 'prepare',
     targets: {},
+  };
+}
+
+const earliest = (a: Date | undefined, b: Date | undefined): Date | undefined =>
+  a && b ? (a.getTime() <= b.getTime() ? a : b) : (a ?? b);
+
+/**
+ * The drain's deadline, kept in its state (so a resumed drain keeps the earliest): its own, or an earlier
+ * one a joining drain wrote to the state dir (DrainStore.offerDeadline). Logged when it moves.
+ */
+function deadlineKeeper(
+  { deadline: own, log }: DrainOptions,
+  { store, state, save }: { store: DrainStore | undefined; state: DrainState; save: () => void },
+): () => Date | undefined {
+  const saved = state.deadline === undefined ? Number.NaN : Date.parse(state.deadline);
+  let current = earliest(own, Number.isNaN(saved) ? undefined : new Date(saved));
+  let readAt = Number.NEGATIVE_INFINITY;
+  const check = () => {
+    const handed = store?.readDeadline(state.id);
+    if (handed && (!current || handed.deadline.getTime() < current.getTime())) {
+      log.log('warn', 'the deadline moved earlier: a drain that joined this one must end sooner', {
+        deadline: handed.deadline.toISOString(),
+        previousDeadline: current?.toISOString() ?? null,
+        joiningDrainId: handed.by,
+      });
+      current = handed.deadline;
+    }
+    if (current && state.deadline !== current.toISOString()) {
+      state.deadline = current.toISOString();
+      save();
+    }
+  };
+  return () => {
+    if (Date.now() - readAt >= DEADLINE_READ_MS) {
+      readAt = Date.now();
+      check();
+    }
+    return current;
   };
 }
 
@@ -140,6 +191,7 @@ function stateSaver(store: DrainStore | undefined, state: DrainState, log: Logge
  * last steps of the schedules, and never less than MIN_COMMAND_MS.
  */
 export function commandTimeLeftMs(run: DrainRun, reserveMs: number): number {
-  if (run.deadlineMs === undefined) return Number.POSITIVE_INFINITY;
-  return Math.max(MIN_COMMAND_MS, run.deadlineMs - run.clock() - reserveMs);
+  const deadlineMs = run.deadlineMs();
+  if (deadlineMs === undefined) return Number.POSITIVE_INFINITY;
+  return Math.max(MIN_COMMAND_MS, deadlineMs - run.clock() - reserveMs);
 }

@@ -29,6 +29,14 @@ const MAX_STATE_FILES = 10_000;
  */
 const MAX_LOCK_ATTEMPTS = 200;
 const LOCK_RETRY_MS = 5;
+/** How often `offerDeadline` re-writes while concurrent joiners overwrite it with later deadlines. */
+const MAX_DEADLINE_WRITES = 20;
+
+/** An earlier deadline that a joining drain handed the running one, and the joiner's id. */
+export interface HandedDeadline {
+  deadline: Date;
+  by: string;
+}
 
 /** Progress of one target, written before every step so a successor never repeats a signal. */
 export interface TargetProgress {
@@ -138,6 +146,46 @@ export class DrainStore {
       closeSync(fd);
     }
     renameSync(temp, target);
+  }
+
+  private deadlinePath(id: string): string {
+    return join(this.dir, `${id}.deadline`);
+  }
+
+  /** The earliest deadline joining drains handed drain `id` (its `.deadline` file), if any. */
+  readDeadline(id: string): HandedDeadline | undefined {
+    try {
+      const text = readFileSync(this.deadlinePath(id), 'utf8');
+      const { deadline, by } = JSON.parse(text) as Record<string, unknown>;
+      const time = typeof deadline === 'string' ? Date.parse(deadline) : Number.NaN;
+      if (Number.isNaN(time)) return undefined;
+      return { deadline: new Date(time), by: typeof by === 'string' ? by : '' };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Hands drain `id` the deadline `deadline` unless it holds an earlier one: the file only ever moves
+   * earlier. A concurrent joiner may overwrite it with a later one, so the write is checked and redone.
+   * True when the file holds this deadline now.
+   */
+  offerDeadline(id: string, deadline: Date, by: string): boolean {
+    const path = this.deadlinePath(id);
+    for (let attempt = 0; attempt < MAX_DEADLINE_WRITES; attempt++) {
+      const current = this.readDeadline(id);
+      if (current && current.deadline.getTime() < deadline.getTime()) return false;
+      if (current && current.deadline.getTime() === deadline.getTime()) return true;
+      const temp = `${path}.${this.self.pid}.tmp`;
+      const fd = openSync(temp, 'w', 0o600);
+      try {
+        writeSync(fd, JSON.stringify({ deadline: deadline.toISOString(), by }));
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, path);
+    }
+    return false;
   }
 
   private get lockPath(): string {

@@ -155,7 +155,7 @@ function runSchedule(target: TargetRun): Promise<TargetResult> {
   return escalate(target.target, steps, {
     clock: run.clock,
     abort: run.options.abort,
-    ...(run.deadlineMs !== undefined ? { deadlineMs: run.deadlineMs } : {}),
+    deadlineMs: run.deadlineMs,
     ...(known ? { resume: { step: known.step, stepStartedMs: known.stepStartedMs } } : {}),
     onStep: (step, stepStartedMs) => {
       const scheduled = steps[step];

@@ -2,6 +2,7 @@
 // (honouring `after`), put the containers' restart policies back, run finally, and build the one report.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError } from '../../common/errors.js';
 import { procReader } from '../host/proc.js';
 import { EXIT } from '../report/exit-codes.js';
 import { type DrainReport, emptyReport, REPORT_VERSION, type TargetReport } from '../report/report.js';
@@ -78,6 +79,7 @@ async function joinDrain(
     ownerPid: owner.pid,
     ...(runningId !== options.id ? { joinedDrainId: runningId } : {}),
   });
+  handOverDeadline(options, store, runningId);
   const finished = (): DrainReport | undefined => {
     const state = store.read(runningId);
     if (state?.status !== 'finished' || !state.report) return undefined;
@@ -95,6 +97,28 @@ async function joinDrain(
     }
   }
   return finished();
+}
+
+/**
+ * A joiner with an earlier deadline (a spot interruption joining a lifecycle drain) moves the running
+ * drain's deadline to its own: that drain re-reads it and clips its waits. Never to a later one.
+ */
+function handOverDeadline(options: DrainOptions, store: DrainStore, runningId: string): void {
+  const { deadline, log } = options;
+  if (!deadline || runningId === options.id) return;
+  const theirs = store.read(runningId)?.deadline;
+  if (theirs !== undefined && Date.parse(theirs) <= deadline.getTime()) return;
+  try {
+    if (!store.offerDeadline(runningId, deadline, options.id)) return;
+  } catch (error) {
+    log.log('error', 'cannot hand the running drain an earlier deadline', { error: describeError(error) });
+    return;
+  }
+  log.log('warn', 'handed the running drain an earlier deadline', {
+    deadline: deadline.toISOString(),
+    previousDeadline: theirs ?? null,
+    joinedDrainId: runningId,
+  });
 }
 
 /** The drain itself, as this agent runs it: each step a function over the one DrainRun. */
@@ -137,6 +161,7 @@ function finishRun(run: DrainRun, targets: TargetReport[]): DrainReport {
   const { options, state, startedAt } = run;
   const outcome = options.dryRun ? 'nothing' : overallOutcome(targets, options.abort.aborted);
   const finishedAt = new Date();
+  const deadline = run.deadline();
   const report: DrainReport = {
     version: REPORT_VERSION,
     id: options.id,
@@ -146,7 +171,7 @@ function finishRun(run: DrainRun, targets: TargetReport[]): DrainReport {
     finishedAt: finishedAt.toISOString(),
     durationMs: finishedAt.getTime() - startedAt.getTime(),
     joined: false,
-    ...(options.deadline ? { deadline: options.deadline.toISOString() } : {}),
+    ...(deadline ? { deadline: deadline.toISOString() } : {}),
     ...(options.dryRun ? { dryRun: true } : {}),
     prepare: stepReports(run, 'prepare'),
     targets,

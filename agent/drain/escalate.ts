@@ -9,8 +9,11 @@ export type EscalationResult = 'gone' | 'running' | 'interrupted';
 
 export interface EscalationOptions {
   clock: DrainClock;
-  /** Drain-clock milliseconds by which the drain must end; none means no deadline. */
-  deadlineMs?: number;
+  /**
+   * Drain-clock milliseconds by which the drain must end, or undefined for none. Asked at every poll: a
+   * drain that joins with an earlier deadline moves it while a wait runs.
+   */
+  deadlineMs?: () => number | undefined;
   abort: AbortSignal;
   /** Where to resume: the step index and when that step began (after an earlier agent died). */
   resume?: { step: number; stepStartedMs: number };
@@ -33,17 +36,17 @@ export function waitEndMs(
   return Math.max(startMs, Math.min(natural, deadlineMs - finalStepMs(steps)));
 }
 
-/** Waits until the target is gone, `endMs` passes, or the abort signal fires. */
+/** Waits until the target is gone, `endMs()` (asked at every poll) passes, or the abort signal fires. */
 export async function waitUntilGone(
   target: DrainTarget,
-  endMs: number,
+  endMs: () => number,
   clock: DrainClock,
   abort: AbortSignal,
 ): Promise<EscalationResult | 'timeout'> {
   for (;;) {
     if (abort.aborted) return 'interrupted';
     if (!(await target.isRunning())) return 'gone';
-    const left = endMs - clock();
+    const left = endMs() - clock();
     if (left <= 0) return 'timeout';
     try {
       await sleep(Math.min(target.pollIntervalMs, left), undefined, { signal: abort });
@@ -76,7 +79,8 @@ export async function escalate(
       continue;
     }
     if (!resumed) options.onStep?.(index, startedMs);
-    const result = await waitUntilGone(target, waitEndMs(steps, index, startedMs, deadlineMs), clock, abort);
+    const endMs = () => waitEndMs(steps, index, startedMs, deadlineMs?.());
+    const result = await waitUntilGone(target, endMs, clock, abort);
     if (result !== 'timeout') return result;
   }
   return (await target.isRunning()) ? 'running' : 'gone';
