@@ -110,7 +110,7 @@ export function drainScript({
     'fi',
     ...policySelection(policy, groupPolicies),
     '# Run in the background (exec: $! is the agent itself) so that the watchdog below can reach it.',
-    `drain() { exec node "$agent" drain --config-b64 "$policy_b64" --id "$SSM_drainId" --deadline "$SSM_deadline" --state-dir "$state_dir"; }`,
+    `drain() { exec node "$agent" drain --config-b64 "$policy_b64" --id "$SSM_drainId" --deadline "$SSM_deadline" --action "$SSM_action" --state-dir "$state_dir"; }`,
     ...watchdogLines(),
     'run_drain',
     '# An agent killed mid-drain (the OOM killer) left its progress in the state dir: run it once more, it',
@@ -225,9 +225,15 @@ export function drainDocumentContent(options: DrainDocumentOptions): Record<stri
     description:
       'fleet-drainer: drains this instance before its Auto Scaling group terminates it (sent by the drainer Lambda).',
     parameters: Object.fromEntries(
-      Object.entries(DRAIN_PARAMETERS).map(([name, { pattern, description }]) => [
+      Object.entries(DRAIN_PARAMETERS).map(([name, spec]) => [
         name,
-        { type: 'String', description, allowedPattern: pattern, interpolationType: 'ENV_VAR' },
+        {
+          type: 'String',
+          description: spec.description,
+          allowedPattern: spec.pattern,
+          interpolationType: 'ENV_VAR',
+          ...('default' in spec ? { default: spec.default } : {}),
+        },
       ]),
     ),
     mainSteps: [

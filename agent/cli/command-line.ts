@@ -16,6 +16,7 @@ const OPTIONS = {
   'config-b64': { type: 'string' },
   id: { type: 'string' },
   deadline: { type: 'string' },
+  action: { type: 'string' },
   'state-dir': { type: 'string' },
   'dry-run': { type: 'boolean' },
   pid: { type: 'string' },
@@ -24,10 +25,19 @@ const OPTIONS = {
   version: { type: 'boolean', short: 'V' },
 } as const;
 
-const STRING_OPTIONS = ['config', 'config-b64', 'id', 'deadline', 'state-dir', 'pid', 'until'] as const;
+const STRING_OPTIONS = [
+  'config',
+  'config-b64',
+  'id',
+  'deadline',
+  'action',
+  'state-dir',
+  'pid',
+  'until',
+] as const;
 
 const ALLOWED: Record<string, readonly string[]> = {
-  drain: ['config', 'config-b64', 'id', 'deadline', 'state-dir', 'dry-run'],
+  drain: ['config', 'config-b64', 'id', 'deadline', 'action', 'state-dir', 'dry-run'],
   plan: ['config', 'config-b64'],
   status: ['state-dir'],
   restore: ['id', 'state-dir'],
@@ -99,6 +109,11 @@ function checkCommandNeeds(command: string, values: OptionValues): void {
     if (values.config !== undefined && values['config-b64'] !== undefined) {
       throw new UsageError('give either --config or --config-b64, not both');
     }
+  }
+  if (values.action !== undefined && !new RegExp(DRAIN_PARAMETERS.action.pattern).test(values.action)) {
+    throw new UsageError(
+      `--action "${values.action.slice(0, QUOTE_MAX_CHARS)}" is neither drain nor prepare`,
+    );
   }
   if (values.id !== undefined && !new RegExp(DRAIN_PARAMETERS.drainId.pattern).test(values.id)) {
     throw new UsageError(

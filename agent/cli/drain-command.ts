@@ -54,6 +54,7 @@ async function runDrain(
       abort,
       log,
       dryRun: values['dry-run'] === true,
+      action: values.action === 'prepare' ? 'prepare' : 'drain',
       ...withDeadline,
       startGuardian: () => startGuardian({ id, stateDir, log, proc: procReader(), ...withDeadline }),
     });

@@ -10,7 +10,8 @@ export const HELP = `fleet-drain-agent ${VERSION}: stop the work on this host gr
 
 Usage:
   fleet-drain-agent drain  (--config FILE|- | --config-b64 B64) [--id DRAIN_ID]
-                           [--deadline ISO8601|DURATION] [--state-dir DIR] [--dry-run]
+                           [--deadline ISO8601|DURATION] [--action drain|prepare]
+                           [--state-dir DIR] [--dry-run]
   fleet-drain-agent plan   (--config FILE|- | --config-b64 B64)
   fleet-drain-agent status [--state-dir DIR]
   fleet-drain-agent restore --id DRAIN_ID [--state-dir DIR]
@@ -18,8 +19,9 @@ Usage:
 
 drain   runs the policy: prepare steps, each target's schedule, finally steps. Prints a summary line
         (fleet-drain v1 outcome=… exit=… id=… joined=0|1), then one JSON report, on stdout, and JSON
-        log lines on stderr. A second drain with the same --id joins the first, or
-        replays its report once it has finished: no signal is ever sent twice.
+        log lines on stderr. A second drain joins the running one (with an earlier --deadline,
+        it moves that drain's deadline to its own), or, with the same --id, replays its report
+        once it has finished: no signal is ever sent twice.
 plan    prints what each target would match and its schedule. Signals nothing.
 status  prints the current or last drain as JSON.
 restore undoes what a drain whose agent was killed changed on the host (containers' restart policies,
@@ -32,10 +34,12 @@ Options:
   --id DRAIN_ID       drain id (letters, digits, -; the lifecycle action token). Default: a new one
   --deadline WHEN     when the drain must be over: an ISO 8601 UTC time or a duration from now (90s, 10m,
                       2h). Every wait is clipped so that the last step of each schedule still fits
+  --action ACTION     drain (default): everything; prepare: only the prepare steps, nothing signalled,
+                      outcome prepared (exit 0); a later drain with another id then runs in full
   --state-dir DIR     lock and state files (default ${DEFAULT_STATE_DIR})
   --dry-run           find the targets and report them; run no step, send no signal
 
-Exit codes: 0 drained (or nothing to drain) · 3 drained, some only after KILL · 2 still running when
+Exit codes: 0 drained (or nothing to drain, or prepared) · 3 drained, some only after KILL · 2 still running when
 the schedule or the deadline ran out · 4 the agent was interrupted (TERM/INT) · 64 usage error ·
 78 invalid config · 70 internal error.
 `;

@@ -4,6 +4,7 @@
 import { describeError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { ProcReader } from '../host/proc.js';
+import type { DrainAction } from '../policy/drain-parameters.js';
 import type { ResolvedPolicy } from '../policy/policy.js';
 import { policyFingerprint } from '../policy/policy-fingerprint.js';
 import { finalStepMs } from '../policy/schedule.js';
@@ -19,6 +20,8 @@ export interface DrainOptions {
   policy: ResolvedPolicy;
   deadline?: Date;
   dryRun?: boolean;
+  /** `prepare`: run only the prepare steps and signal nothing (outcome `prepared`). Default `drain`. */
+  action?: DrainAction;
   stateDir: string;
   abort: AbortSignal;
   log: Logger;

@@ -226,6 +226,12 @@ export class DrainStore {
     return stat !== undefined && stat.startTime === owner.startTime && stat.state !== 'Z';
   }
 
+  /** True while the drain lock is held by `owner` (the same process, by PID and start time). */
+  holds(owner: LockOwner): boolean {
+    const current = this.readOwner(this.lockPath);
+    return current?.pid === owner.pid && current.startTime === owner.startTime;
+  }
+
   /**
    * Takes the host's drain lock for `id`, or says who holds it (a drain of this or another id), or hands back
    * the finished state. One drain runs on a host at a time, whatever its id: two drains would signal the

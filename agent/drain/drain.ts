@@ -5,7 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../../common/errors.js';
 import { procReader } from '../host/proc.js';
 import { EXIT } from '../report/exit-codes.js';
-import { type DrainReport, emptyReport, REPORT_VERSION, type TargetReport } from '../report/report.js';
+import {
+  type DrainOutcome,
+  type DrainReport,
+  emptyReport,
+  REPORT_VERSION,
+  type TargetReport,
+} from '../report/report.js';
 import { restoreRestartPolicies } from '../targets/restart-policies.js';
 import {
   commandTimeLeftMs,
@@ -80,15 +86,18 @@ async function joinDrain(
     ...(runningId !== options.id ? { joinedDrainId: runningId } : {}),
   });
   handOverDeadline(options, store, runningId);
-  const finished = (): DrainReport | undefined => {
+  const finished = (): DrainReport | 'prepared' | undefined => {
     const state = store.read(runningId);
     if (state?.status !== 'finished' || !state.report) return undefined;
+    // A drain that only prepared stands for no full one: this one runs once that one lets the lock go.
+    if (state.report.outcome === 'prepared' && options.action !== 'prepare') return 'prepared';
     if (runningId === options.id) return { ...state.report, joined: true };
     return { ...state.report, id: options.id, joined: true, joinedDrainId: runningId };
   };
   while (store.isAlive(owner)) {
     const report = finished();
-    if (report) return report;
+    if (report === 'prepared' && !store.holds(owner)) break;
+    if (report && report !== 'prepared') return report;
     try {
       await sleep(options.joinPollMs ?? JOIN_POLL_MS, undefined, { signal: options.abort });
     } catch {
@@ -96,7 +105,8 @@ async function joinDrain(
       return emptyReport(options.id, 'interrupted', EXIT.interrupted, { joined: true });
     }
   }
-  return finished();
+  const report = finished();
+  return report === 'prepared' ? undefined : report;
 }
 
 /**
@@ -105,7 +115,8 @@ async function joinDrain(
  */
 function handOverDeadline(options: DrainOptions, store: DrainStore, runningId: string): void {
   const { deadline, log } = options;
-  if (!deadline || runningId === options.id) return;
+  // A prepare's deadline bounds its prepare steps, not how long the workers of a running drain get.
+  if (!deadline || runningId === options.id || options.action === 'prepare') return;
   const theirs = store.read(runningId)?.deadline;
   if (theirs !== undefined && Date.parse(theirs) <= deadline.getTime()) return;
   try {
@@ -125,13 +136,24 @@ function handOverDeadline(options: DrainOptions, store: DrainStore, runningId: s
 async function runDrain(options: DrainOptions, storage: RunStorage): Promise<DrainReport> {
   const run = startRun(options, storage);
   const { dryRun, abort } = options;
+  if (options.action === 'prepare') return prepareOnly(run);
   if (!dryRun) await runPhase(run, 'prepare', () => commandTimeLeftMs(run, run.longestFinalStepMs));
   enterPhase(run, 'targets');
   const targets = await drainTargets(run);
   await putRestartPoliciesBack(run, targets);
   enterPhase(run, 'finally');
   if (!dryRun && !abort.aborted) await runPhase(run, 'finally', () => commandTimeLeftMs(run, 0));
-  return finishRun(run, targets);
+  return finishRun(run, targets, dryRun ? 'nothing' : overallOutcome(targets, abort.aborted));
+}
+
+/**
+ * `--action prepare` (a rebalance recommendation): the prepare steps alone, no target touched. It finishes
+ * like any drain (its lock released, its report kept for a duplicate), so a later drain runs in full.
+ */
+async function prepareOnly(run: DrainRun): Promise<DrainReport> {
+  const { dryRun, abort } = run.options;
+  if (!dryRun) await runPhase(run, 'prepare', () => commandTimeLeftMs(run, 0));
+  return finishRun(run, [], dryRun ? 'nothing' : abort.aborted ? 'interrupted' : 'prepared');
 }
 
 function enterPhase(run: DrainRun, phase: 'targets' | 'finally'): void {
@@ -157,9 +179,8 @@ async function putRestartPoliciesBack(run: DrainRun, targets: TargetReport[]): P
 }
 
 /** The report, saved with the state: a finished drain is only ever replayed. */
-function finishRun(run: DrainRun, targets: TargetReport[]): DrainReport {
+function finishRun(run: DrainRun, targets: TargetReport[], outcome: DrainOutcome): DrainReport {
   const { options, state, startedAt } = run;
-  const outcome = options.dryRun ? 'nothing' : overallOutcome(targets, options.abort.aborted);
   const finishedAt = new Date();
   const deadline = run.deadline();
   const report: DrainReport = {

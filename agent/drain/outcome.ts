@@ -12,6 +12,7 @@ const OUTCOME_EXIT: Record<DrainOutcome, number> = {
   incomplete: EXIT.incomplete,
   interrupted: EXIT.interrupted,
   error: EXIT.internal,
+  prepared: EXIT.drained,
 };
 
 /** The exit code a drain outcome maps to. */

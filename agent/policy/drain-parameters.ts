@@ -25,19 +25,32 @@ export const DRAIN_PARAMETERS = {
     pattern: '^[A-Za-z0-9][A-Za-z0-9._+=@-]{0,254}$',
     description: 'The terminate lifecycle hook holding the instance.',
   },
+  action: {
+    pattern: '^(drain|prepare)$',
+    description:
+      "drain: the whole drain. prepare: only the policy's prepare steps, nothing signalled (a rebalance recommendation).",
+    default: 'drain',
+  },
 } as const;
 
 export type DrainParameterName = keyof typeof DRAIN_PARAMETERS;
 
-/** Values of every document parameter, as SendCommand takes them (one string each). */
-export type DrainParameters = Record<DrainParameterName, string>;
+/** Values of the document's parameters, as SendCommand takes them (one string each); `action` has a default. */
+export type DrainParameters = Record<Exclude<DrainParameterName, 'action'>, string> & { action?: string };
 
-/** The first parameter whose value does not match its pattern, or undefined when all are valid. */
+/** What a drain does: all of it, or only the policy's prepare steps. */
+export type DrainAction = 'drain' | 'prepare';
+
+/**
+ * The first parameter whose value does not match its pattern, or undefined when all are valid. A missing
+ * parameter with a default (`action`) takes it, as SSM does.
+ */
 export function findInvalidParameter(
   values: Record<string, string | undefined>,
 ): DrainParameterName | undefined {
-  for (const [name, { pattern }] of Object.entries(DRAIN_PARAMETERS)) {
-    const value = values[name];
+  for (const [name, spec] of Object.entries(DRAIN_PARAMETERS)) {
+    const { pattern } = spec;
+    const value = values[name] ?? ('default' in spec ? spec.default : undefined);
     if (value === undefined || !new RegExp(pattern).test(value)) return name as DrainParameterName;
   }
   return undefined;

@@ -16,8 +16,18 @@ export const SSM_STDOUT_MAX_BYTES = 24_000;
  */
 export const AGENT_STDOUT_MAX_BYTES = SSM_STDOUT_MAX_BYTES - 1_000;
 
-/** Overall result of a drain; the exit code follows from it (see EXIT in exit-codes.ts). */
-export type DrainOutcome = 'drained' | 'forced' | 'incomplete' | 'interrupted' | 'nothing' | 'error';
+/**
+ * Overall result of a drain; the exit code follows from it (see EXIT in exit-codes.ts). `prepared`: a
+ * `--action prepare` drain ran its prepare steps (each step's own result is in `prepare`).
+ */
+export type DrainOutcome =
+  | 'drained'
+  | 'forced'
+  | 'incomplete'
+  | 'interrupted'
+  | 'nothing'
+  | 'error'
+  | 'prepared';
 
 export type TargetKind = 'process' | 'systemd' | 'docker' | 'command';
 

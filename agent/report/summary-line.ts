@@ -14,6 +14,7 @@ export const DRAIN_OUTCOMES: ReadonlySet<string> = new Set<DrainOutcome>([
   'interrupted',
   'nothing',
   'error',
+  'prepared',
 ]);
 
 export interface DrainSummary {

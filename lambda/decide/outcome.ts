@@ -61,6 +61,8 @@ const REPORT_OUTCOMES: Record<DrainReport['outcome'], Outcome> = {
   // TERM/INT stopped the agent mid-drain (a cancel, SSM's execution timeout): work may still be running.
   interrupted: 'incomplete',
   error: 'failed',
+  // A `--action prepare` drain ran its prepare steps: it signals nothing, so nothing is left running by it.
+  prepared: 'drained',
 };
 
 /** The outcome of a terminal invocation of the drain `drainId`. */

@@ -23,7 +23,7 @@ import {
   WATCHDOG_GRACE_ENV,
   WATCHDOG_MARGIN_ENV,
 } from '../../lib/drain-document';
-import { parseJson, Sandbox } from '../agent/helpers';
+import { isAlive, parseJson, Sandbox } from '../agent/helpers';
 import { documentScript, drainerStack, onlyResource } from './helpers';
 
 interface ScriptRun {
@@ -45,6 +45,7 @@ function ssmEnv(drainId: string): Record<string, string> {
     SSM_instanceId: 'i-0123456789abcdef0',
     SSM_autoScalingGroupName: 'workers',
     SSM_lifecycleHookName: 'fleet-drainer',
+    SSM_action: 'drain',
   };
 }
 
@@ -185,6 +186,18 @@ describe("the document's script", () => {
     expect(run.stdout).toMatch(/^fleet-drain v1 outcome=forced exit=3 id=drain-short joined=0\n/);
     expect(parseJson(run.stdout)).toMatchObject({ id: 'drain-short', outcome: 'forced' });
     expect(sandbox.signalsOf(stubborn.pid as number)).toEqual(['SIGTERM']);
+  });
+
+  it('with action prepare runs only the prepare steps: nothing signalled, outcome prepared, exit 0', async () => {
+    const worker = await sandbox.start('graceful-worker.mjs');
+    const run = await runScript(scriptFile, { ...ssmEnv('rebalance-one'), SSM_action: 'prepare' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^fleet-drain v1 outcome=prepared exit=0 id=rebalance-one /);
+    expect(parseJson(run.stdout)).toMatchObject({ id: 'rebalance-one', outcome: 'prepared', targets: [] });
+    expect(sandbox.signalsOf(worker.pid as number)).toEqual([]);
+    // The worker is left out of the script's later drains, which match the same tag.
+    process.kill(worker.pid as number, 'SIGKILL');
+    await sandbox.waitFor(() => !isAlive(worker.pid as number));
   });
 
   it('falls back to text substitution for SSM Agents that do not export $SSM_<name>', async () => {

@@ -8,7 +8,7 @@ import {
 } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { DRAIN_PARAMETERS } from '../../agent/policy/drain-parameters';
+import { DRAIN_PARAMETERS, findInvalidParameter } from '../../agent/policy/drain-parameters';
 import {
   ENV_DOCUMENT_NAME,
   ENV_EVENT_BUS_NAME,
@@ -130,6 +130,23 @@ describe('the document', () => {
         interpolationType: 'ENV_VAR',
       });
     }
+  });
+
+  it('defaults the action parameter to drain, as the agent reads a command without it', () => {
+    expect(content.parameters.action).toMatchObject({
+      allowedPattern: '^(drain|prepare)$',
+      default: 'drain',
+    });
+    const sent = {
+      drainId: 'spot-i-0123456789abcdef0-20261206190000',
+      deadline: '2026-12-06T19:01:40Z',
+      instanceId: 'i-0123456789abcdef0',
+      autoScalingGroupName: 'workers',
+      lifecycleHookName: 'fleet-drainer',
+    };
+    expect(findInvalidParameter(sent)).toBeUndefined();
+    expect(findInvalidParameter({ ...sent, action: 'prepare' })).toBeUndefined();
+    expect(findInvalidParameter({ ...sent, action: 'stop' })).toBe('action');
   });
 
   it('has one runShellScript step whose timeout is the maximum drain time plus a margin', () => {
