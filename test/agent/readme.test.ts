@@ -8,7 +8,7 @@ import { DEFAULT_STATE_DIR } from '../../agent/drain/drain-state';
 import { GUARD_AFTER_DEADLINE_MS } from '../../agent/drain/guardian';
 import { PSEUDO_ROOTS } from '../../agent/host/safe-fs';
 import { POLICY_VERSION } from '../../agent/policy/policy';
-import { DEFAULT_SCHEDULE } from '../../agent/policy/presets';
+import { DEFAULT_SCHEDULE, PRESETS } from '../../agent/policy/presets';
 import { FINAL_KILL_WAIT_MS } from '../../agent/policy/schedule';
 import { EXIT } from '../../agent/report/exit-codes';
 import { AGENT_STDOUT_MAX_BYTES, SSM_STDOUT_MAX_BYTES } from '../../agent/report/report';
@@ -16,8 +16,10 @@ import { SUMMARY_PREFIX } from '../../agent/report/summary-line';
 import { DROP_IN_NAME } from '../../agent/targets/systemd-target';
 import { MIN_NODE_MAJOR, MIN_NODE_MINOR } from '../../lib/drain-document';
 // @ts-expect-error: a plain .mjs script without types
-import { presetsTable } from '../../scripts/presets-table.mjs';
+import * as tables from '../../scripts/presets-table.mjs';
 import { unwrap } from '../docs/markdown';
+
+const { presetsTable, SPOT_DEADLINE_S, spotDeadlineTable, underDeadline } = tables;
 
 const readme = readFileSync(new URL('../../agent/README.md', import.meta.url), 'utf8');
 const text = unwrap(readme);
@@ -25,6 +27,24 @@ const n = (value: number) => value.toLocaleString('en-US');
 
 it('carries the presets table generated from agent/policy/presets.ts', () => {
   expect(readme).toContain(presetsTable());
+});
+
+it('carries the table of what each preset does under a spot interruption deadline', () => {
+  expect(readme).toContain('## Two minutes: what each preset does under a spot interruption deadline');
+  expect(readme).toContain(spotDeadlineTable());
+  expect(text).toContain(`the drain's deadline then falls ${SPOT_DEADLINE_S} s after the warning`);
+});
+
+it('every preset sends all its signals and ends by a spot interruption deadline', () => {
+  const deadlineMs = SPOT_DEADLINE_S * 1000;
+  for (const { schedule } of Object.values(PRESETS)) {
+    const { signals, endMs } = underDeadline(schedule, deadlineMs);
+    expect(signals.map(({ signal }: { signal: string }) => signal).join('/')).toBe(
+      schedule.replace(/\/[^/]*\d[^/]*/g, ''),
+    );
+    expect(signals.at(-1).signal).toBe('KILL');
+    expect(endMs).toBeLessThanOrEqual(deadlineMs);
+  }
 });
 
 it('carries the usage the CLI prints', () => {
