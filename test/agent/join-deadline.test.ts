@@ -59,7 +59,7 @@ describe('joining with another deadline', () => {
     const owner = startAgent(drainArgs(policy, 'lifecycle-1', inMs(600_000)));
     await box.waitFor(() => box.signalsOf(worker.pid as number).length === 1);
 
-    const spotDeadline = inMs(3_000);
+    const spotDeadline = inMs(5_000);
     const joiner = await runAgent(drainArgs(policy, 'spot-i-0123456789abcdef0-20261206190000', spotDeadline));
     const first = await owner.done;
 
@@ -81,7 +81,7 @@ describe('joining with another deadline', () => {
 
   it('a later deadline does not lengthen the running drain', async () => {
     const { worker, policy } = await longDrain();
-    const ownDeadline = inMs(3_000);
+    const ownDeadline = inMs(5_000);
     const owner = startAgent(drainArgs(policy, 'lifecycle-1', ownDeadline));
     await box.waitFor(() => box.signalsOf(worker.pid as number).length === 1);
 
@@ -102,7 +102,7 @@ describe('joining with another deadline', () => {
     await box.waitFor(() => box.signalsOf(worker.pid as number).length === 1);
 
     // Two joiners, the second one later than the first: the owner keeps the first one's.
-    const earliest = inMs(8_000);
+    const earliest = inMs(12_000);
     for (const [id, deadline] of [
       ['joiner-1', earliest],
       ['joiner-2', inMs(60_000)],
