@@ -190,6 +190,17 @@ function stateSaver(store: DrainStore | undefined, state: DrainState, log: Logge
 }
 
 /**
+ * Whether a command that has run `elapsedMs` may go on: false once the deadline, moved earlier by a joining
+ * drain while it ran, leaves no more time (but reserveMs), after MIN_COMMAND_MS at least.
+ */
+export function commandMayGoOn(run: DrainRun, reserveMs: number): (elapsedMs: number) => boolean {
+  return (elapsedMs) => {
+    const deadlineMs = run.deadlineMs();
+    return deadlineMs === undefined || elapsedMs < MIN_COMMAND_MS || run.clock() < deadlineMs - reserveMs;
+  };
+}
+
+/**
  * How long a command (prepare, stop, finally) may take: up to the deadline, leaving `reserveMs` for the
  * last steps of the schedules, and never less than MIN_COMMAND_MS.
  */

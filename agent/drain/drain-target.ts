@@ -11,7 +11,7 @@ import type { TargetReport } from '../report/report.js';
 import { identity, ProcessTarget } from '../targets/process-target.js';
 import type { DrainTarget } from '../targets/target.js';
 import { createTarget } from './create-target.js';
-import { commandTimeLeftMs, type DrainRun } from './drain-run.js';
+import { commandMayGoOn, commandTimeLeftMs, type DrainRun } from './drain-run.js';
 import type { TargetProgress } from './drain-state.js';
 import { escalate } from './escalate.js';
 import { type TargetResult, targetOutcome } from './outcome.js';
@@ -141,7 +141,10 @@ async function runStopCommand(target: TargetRun): Promise<void> {
     selector.stop.timeoutMs,
     commandTimeLeftMs(run, finalStepMs(spec.schedule.steps)),
   );
-  const result = await runCommand(selector.stop.argv, timeoutMs, { signal: run.options.abort });
+  const result = await runCommand(selector.stop.argv, timeoutMs, {
+    signal: run.options.abort,
+    mayGoOn: commandMayGoOn(run, finalStepMs(spec.schedule.steps)),
+  });
   const problem = describeResult(result);
   target.log.log(
     problem ? 'warn' : 'info',

@@ -13,13 +13,7 @@ import {
   type TargetReport,
 } from '../report/report.js';
 import { restoreRestartPolicies } from '../targets/restart-policies.js';
-import {
-  commandTimeLeftMs,
-  type DrainOptions,
-  type DrainRun,
-  type RunStorage,
-  startRun,
-} from './drain-run.js';
+import { type DrainOptions, type DrainRun, type RunStorage, startRun } from './drain-run.js';
 import { DrainStore, type LockOwner } from './drain-state.js';
 import { drainTargets, TARGET_ERROR_MAX_CHARS } from './drain-target.js';
 import { exitCodeFor, overallOutcome } from './outcome.js';
@@ -137,12 +131,12 @@ async function runDrain(options: DrainOptions, storage: RunStorage): Promise<Dra
   const run = startRun(options, storage);
   const { dryRun, abort } = options;
   if (options.action === 'prepare') return prepareOnly(run);
-  if (!dryRun) await runPhase(run, 'prepare', () => commandTimeLeftMs(run, run.longestFinalStepMs));
+  if (!dryRun) await runPhase(run, 'prepare', run.longestFinalStepMs);
   enterPhase(run, 'targets');
   const targets = await drainTargets(run);
   await putRestartPoliciesBack(run, targets);
   enterPhase(run, 'finally');
-  if (!dryRun && !abort.aborted) await runPhase(run, 'finally', () => commandTimeLeftMs(run, 0));
+  if (!dryRun && !abort.aborted) await runPhase(run, 'finally', 0);
   return finishRun(run, targets, dryRun ? 'nothing' : overallOutcome(targets, abort.aborted));
 }
 
@@ -152,7 +146,7 @@ async function runDrain(options: DrainOptions, storage: RunStorage): Promise<Dra
  */
 async function prepareOnly(run: DrainRun): Promise<DrainReport> {
   const { dryRun, abort } = run.options;
-  if (!dryRun) await runPhase(run, 'prepare', () => commandTimeLeftMs(run, 0));
+  if (!dryRun) await runPhase(run, 'prepare', 0);
   return finishRun(run, [], dryRun ? 'nothing' : abort.aborted ? 'interrupted' : 'prepared');
 }
 

@@ -2,7 +2,7 @@
 
 import { canonicalJson } from '../policy/policy-fingerprint.js';
 import type { StepReport } from '../report/report.js';
-import type { DrainRun } from './drain-run.js';
+import { commandMayGoOn, commandTimeLeftMs, type DrainRun } from './drain-run.js';
 import { runSteps } from './run-steps.js';
 
 export type StepPhase = 'prepare' | 'finally';
@@ -12,7 +12,7 @@ export type StepPhase = 'prepare' | 'finally';
  * by index, so the record holds under a changed policy too; each record accounts for one step (a step may
  * be listed twice). A step that was running when that agent died did not complete: it runs again.
  */
-export function runPhase(run: DrainRun, phase: StepPhase, maxTimeoutMs: () => number): Promise<StepReport[]> {
+export function runPhase(run: DrainRun, phase: StepPhase, reserveMs: number): Promise<StepReport[]> {
   const { options, stepsDone, markers, save } = run;
   const keys = options.policy[phase].map((step) => canonicalJson(step));
   const done = stepsAlreadyDone(run, phase, keys);
@@ -20,7 +20,8 @@ export function runPhase(run: DrainRun, phase: StepPhase, maxTimeoutMs: () => nu
   countDone();
   return runSteps(options.policy[phase], phase, options.log, {
     abort: options.abort,
-    maxTimeoutMs,
+    maxTimeoutMs: () => commandTimeLeftMs(run, reserveMs),
+    mayGoOn: commandMayGoOn(run, reserveMs),
     skip: (index) => done[index] === true,
     onCreate: (index, path) => {
       markers.push({ path, key: keys[index] as string, phase });

@@ -22,6 +22,7 @@ export async function runStep(
   abort?: AbortSignal,
   maxTimeoutMs = Number.POSITIVE_INFINITY,
   onCreate?: (path: string) => void,
+  mayGoOn?: (elapsedMs: number) => boolean,
 ): Promise<StepReport> {
   const started = performance.now();
   const name = describeStep(step).slice(0, STEP_NAME_MAX_CHARS);
@@ -39,11 +40,10 @@ export async function runStep(
       return { step: name, ok: false, durationMs: Math.round(performance.now() - started), error: code };
     }
   }
-  const result = await runCommand(
-    step.argv,
-    Math.min(step.timeoutMs, maxTimeoutMs),
-    abort ? { signal: abort } : {},
-  );
+  const result = await runCommand(step.argv, Math.min(step.timeoutMs, maxTimeoutMs), {
+    ...(abort ? { signal: abort } : {}),
+    ...(mayGoOn ? { mayGoOn } : {}),
+  });
   const problem = describeResult(result);
   const report: StepReport = {
     step: name,
@@ -67,6 +67,8 @@ export async function runSteps(
     skip?: (index: number) => boolean;
     /** The longest a step may still take, asked before each step (what the deadline leaves). */
     maxTimeoutMs?: () => number;
+    /** Asked while a command runs: false ends it as a timeout (a deadline that moved earlier). */
+    mayGoOn?: (elapsedMs: number) => boolean;
     /** A touch step is about to create a file that did not exist. */
     onCreate?: (index: number, path: string) => void;
   } = {},
@@ -85,6 +87,7 @@ export async function runSteps(
       options.abort,
       options.maxTimeoutMs?.(),
       (path) => options.onCreate?.(index, path),
+      options.mayGoOn,
     );
     reports.push(report);
     options.onDone?.(index, report);

@@ -20,13 +20,21 @@ export interface CommandResult {
 /** How long output may still arrive after the program exited. */
 const STDIO_GRACE_MS = 200;
 
+/** How often `mayGoOn` is asked while the program runs. */
+const RECHECK_MS = 200;
+
 /** Output kept per stream: enough for a diagnosis, small enough for the report. */
 const OUTPUT_LIMIT = 64 * 1024;
 
 export function runCommand(
   argv: readonly string[],
   timeoutMs: number,
-  options: { signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    signal?: AbortSignal;
+    env?: NodeJS.ProcessEnv;
+    /** Asked every RECHECK_MS with the time run so far: false ends the program as a timeout would. */
+    mayGoOn?: (elapsedMs: number) => boolean;
+  } = {},
 ): Promise<CommandResult> {
   const started = performance.now();
   return new Promise((resolve) => {
@@ -39,16 +47,22 @@ export function runCommand(
     const output = collectOutput(child);
     const group = processGroup(child);
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const timeout = () => {
       timedOut = true;
       group.kill();
-    }, timeoutMs);
+    };
+    const timer = setTimeout(timeout, timeoutMs);
+    const { mayGoOn } = options;
+    const recheck = mayGoOn
+      ? setInterval(() => mayGoOn(performance.now() - started) || timeout(), RECHECK_MS)
+      : undefined;
     options.signal?.addEventListener('abort', group.kill, { once: true });
     let settled = false;
     const finish = (result: Omit<CommandResult, 'stdout' | 'stderr' | 'timedOut' | 'durationMs'>) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearInterval(recheck);
       options.signal?.removeEventListener('abort', group.kill);
       const durationMs = Math.round(performance.now() - started);
       resolve({ ...result, stdout: output.stdout, stderr: output.stderr, timedOut, durationMs });
@@ -60,6 +74,7 @@ export function runCommand(
       onExit: () => {
         group.exited = true;
         clearTimeout(timer);
+        clearInterval(recheck);
       },
       onOutputDone: (exitCode, signal) => finish({ exitCode, signal }),
     });

@@ -79,6 +79,26 @@ describe('joining with another deadline', () => {
     expect(joiner.report.targets).toEqual(first.report.targets);
   });
 
+  it('an earlier deadline ends a prepare command that is running, and the schedule still fits', async () => {
+    const worker = await box.start('ignores-term.mjs');
+    const policy = box.policy({
+      version: 1,
+      prepare: [{ run: ['sleep', '60'], timeout: '10m' }],
+      targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/10m/KILL/1s' }],
+    });
+    const owner = startAgent(drainArgs(policy, 'lifecycle-1', inMs(600_000)));
+    await box.waitFor(() => stateDeadline('lifecycle-1') !== undefined);
+
+    const spotDeadline = inMs(5_000);
+    await runAgent(drainArgs(policy, 'spot-1', spotDeadline));
+    const first = await owner.done;
+
+    expect(first.report.prepare[0]).toMatchObject({ ok: false, error: expect.stringMatching(/timed out/) });
+    expect(first.code).toBe(3);
+    expect(killTime(first.report)).toBeLessThanOrEqual(spotDeadline.getTime());
+    expect(box.signalsOf(worker.pid as number).length).toBeLessThanOrEqual(1);
+  });
+
   it('a later deadline does not lengthen the running drain', async () => {
     const { worker, policy } = await longDrain();
     const ownDeadline = inMs(5_000);
