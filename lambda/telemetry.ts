@@ -16,18 +16,20 @@ export function createLog(logger: Logger): Log {
   };
 }
 
-/** The MetricsPort over Powertools Metrics; metrics with an `outcome` dimension are emitted one by one. */
+/** The MetricsPort over Powertools Metrics; metrics with an `outcome` or `trigger` dimension are emitted one by one. */
 export function createMetricsPort(metrics: Metrics): MetricsPort {
   let stored = 0;
   return {
-    count(name, value = 1, outcome) {
-      if (outcome === undefined) {
+    count(name, value = 1, outcome, trigger) {
+      if (outcome === undefined && trigger === undefined) {
         metrics.addMetric(name, MetricUnit.Count, value);
         stored += 1;
         return;
       }
       const single = metrics.singleMetric();
-      single.addDimension('outcome', outcome);
+      if (outcome !== undefined) single.addDimension('outcome', outcome);
+      // addDimensions adds a separate dimension set ({service, trigger}) beside the main one.
+      if (trigger !== undefined) single.addDimensions({ trigger });
       single.addMetric(name, MetricUnit.Count, value);
     },
     milliseconds(name, value, outcome) {

@@ -7,7 +7,15 @@ import type { ResultPolicy } from '../config';
 import { parseDrainOutput } from './parse-report';
 
 /** Outcome of a drain as reported in `Fleet Drain Finished`. */
-export type Outcome = 'drained' | 'forced' | 'incomplete' | 'failed' | 'unreachable' | 'skipped' | 'expired';
+export type Outcome =
+  | 'drained'
+  | 'forced'
+  | 'incomplete'
+  | 'failed'
+  | 'unreachable'
+  | 'skipped'
+  | 'expired'
+  | 'prepared';
 
 export type LifecycleActionResult = 'CONTINUE' | 'ABANDON';
 
@@ -53,7 +61,8 @@ const EXIT_CODE_OUTCOMES: ReadonlyMap<number, Outcome> = new Map<number, Outcome
   [78, 'failed'],
 ]);
 
-const REPORT_OUTCOMES: Record<DrainReport['outcome'], Outcome> = {
+/** `prepared`: a prepare drain (`action` `prepare`) ran the policy's prepare steps only; it completes nothing. */
+const REPORT_OUTCOMES: Record<DrainReport['outcome'] | 'prepared', Outcome> = {
   drained: 'drained',
   nothing: 'drained',
   forced: 'forced',
@@ -61,6 +70,7 @@ const REPORT_OUTCOMES: Record<DrainReport['outcome'], Outcome> = {
   // TERM/INT stopped the agent mid-drain (a cancel, SSM's execution timeout): work may still be running.
   interrupted: 'incomplete',
   error: 'failed',
+  prepared: 'prepared',
 };
 
 /** The outcome of a terminal invocation of the drain `drainId`. */
@@ -130,7 +140,13 @@ export function decideOutcome(invocation: InvocationResult, drainId: string): De
  */
 export function drainIsOver(decision: Decision): boolean {
   const outcome = decision.report?.outcome ?? decision.summary?.outcome;
-  return outcome === 'drained' || outcome === 'nothing' || outcome === 'forced' || outcome === 'incomplete';
+  return (
+    outcome === 'drained' ||
+    outcome === 'nothing' ||
+    outcome === 'forced' ||
+    outcome === 'incomplete' ||
+    (outcome as string) === 'prepared'
+  );
 }
 
 /** The lifecycle action result for an outcome under the configured policy. */
