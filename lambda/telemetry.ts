@@ -21,16 +21,22 @@ export function createMetricsPort(metrics: Metrics): MetricsPort {
   let stored = 0;
   return {
     count(name, value = 1, outcome, trigger) {
-      if (outcome === undefined && trigger === undefined) {
+      if (outcome === undefined) {
         metrics.addMetric(name, MetricUnit.Count, value);
         stored += 1;
+      } else {
+        const single = metrics.singleMetric();
+        single.addDimension('outcome', outcome);
+        // A second dimension set: the {service, outcome} series stay whole, {service, trigger} is added.
+        if (trigger !== undefined) single.addDimensions({ trigger });
+        single.addMetric(name, MetricUnit.Count, value);
         return;
       }
-      const single = metrics.singleMetric();
-      if (outcome !== undefined) single.addDimension('outcome', outcome);
-      // addDimensions adds a separate dimension set ({service, trigger}) beside the main one.
-      if (trigger !== undefined) single.addDimensions({ trigger });
-      single.addMetric(name, MetricUnit.Count, value);
+      if (trigger === undefined) return;
+      // Beside the {service} series (batched above), the same count by trigger.
+      const byTrigger = metrics.singleMetric();
+      byTrigger.addDimension('trigger', trigger);
+      byTrigger.addMetric(name, MetricUnit.Count, value);
     },
     milliseconds(name, value, outcome) {
       if (outcome === undefined) {
