@@ -8,6 +8,8 @@ import {
   type DrainParameters,
   findInvalidParameter,
 } from '../../agent/policy/drain-parameters';
+import type { DrainerConfig } from '../config';
+import type { InstanceNoticeWork } from './classify-event';
 
 /**
  * SendCommand's TimeoutSeconds (30 s minimum). SSM keeps an undelivered command Pending until TimeoutSeconds
@@ -113,6 +115,22 @@ export function spotDeadlineMs(eventTimeMs: number): number {
 
 /** The document's `action` parameter: a full drain, or only the policy's `prepare` steps. */
 export type DrainAction = 'drain' | 'prepare';
+
+/** What the notice asks of the host: a drain, a prepare, or nothing (a rebalance under `ignore`). */
+export function noticeAction(work: InstanceNoticeWork, config: DrainerConfig): DrainAction | undefined {
+  if (work.trigger === 'spot-interruption') return 'drain';
+  return config.rebalanceAction === 'ignore' ? undefined : config.rebalanceAction;
+}
+
+/**
+ * The drain's deadline: a Spot warning's interruption comes 120 s after it, less the report margin
+ * (hibernation begins at once: the drain is best effort); a rebalance drain gets the normal max drain time.
+ */
+export function noticeDeadlineMs(work: InstanceNoticeWork, config: DrainerConfig): number {
+  return work.trigger === 'spot-interruption'
+    ? spotDeadlineMs(work.eventTimeMs)
+    : work.eventTimeMs + config.maxDrainMs;
+}
 
 /** The parameters the Lambda sends: the document's, with `action` always set. */
 export type SentDrainParameters = DrainParameters & { action: DrainAction };

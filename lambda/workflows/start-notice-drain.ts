@@ -3,16 +3,18 @@
 // completed for it; a terminate lifecycle action that follows gets its own command, which the agent joins.
 
 import { findInvalidParameter } from '../../agent/policy/drain-parameters';
-import type { Deps, LogKeys } from '../aws/ports';
+import { describeError } from '../../common/errors';
+import { LifecycleConfigError } from '../aws/errors';
+import type { Deps, InstanceState, LogKeys } from '../aws/ports';
 import type { DrainerConfig } from '../config';
 import type { InstanceNoticeWork } from '../decide/classify-event';
 import {
-  type DrainAction,
   formatDeadline,
   type LifecycleActionRef,
+  noticeAction,
+  noticeDeadlineMs,
   noticeDrainId,
   type SentDrainParameters,
-  spotDeadlineMs,
   toDrainCommand,
 } from '../decide/drain-command';
 import type { Delivery } from '../sqs-batch';
@@ -25,23 +27,8 @@ export type NoticeResult =
   | 'duplicate'
   | 'too-late'
   | 'unreachable'
-  | 'invalid';
-
-/** What the notice asks of the host: a drain, a prepare, or nothing (a rebalance under `ignore`). */
-export function noticeAction(work: InstanceNoticeWork, config: DrainerConfig): DrainAction | undefined {
-  if (work.trigger === 'spot-interruption') return 'drain';
-  return config.rebalanceAction === 'ignore' ? undefined : config.rebalanceAction;
-}
-
-/**
- * The drain's deadline: a Spot warning's interruption comes 120 s after it, less the report margin
- * (hibernation begins at once: the drain is best effort); a rebalance drain gets the normal max drain time.
- */
-export function noticeDeadlineMs(work: InstanceNoticeWork, config: DrainerConfig): number {
-  return work.trigger === 'spot-interruption'
-    ? spotDeadlineMs(work.eventTimeMs)
-    : work.eventTimeMs + config.maxDrainMs;
-}
+  | 'invalid'
+  | 'config-error';
 
 /** Handles one EC2 notice. Throws only AWS failures that Lambda (or SQS) should retry. */
 export async function startNoticeDrain(
@@ -62,7 +49,18 @@ export async function startNoticeDrain(
     return 'too-late';
   }
   // The event names no group: ask Auto Scaling (instances of other groups, or none, are not ours).
-  const [state] = await deps.autoScaling.describeInstances([work.instanceId]);
+  let state: InstanceState | undefined;
+  try {
+    [state] = await deps.autoScaling.describeInstances([work.instanceId]);
+  } catch (error) {
+    if (!(error instanceof LifecycleConfigError)) throw error;
+    deps.log.error('CONFIGURATION ERROR: cannot describe the instance; not draining', {
+      ...keys,
+      error: describeError(error),
+    });
+    deps.metrics.count('ConfigErrors');
+    return 'config-error';
+  }
   if (state === undefined || !config.groupNames.has(state.groupName)) {
     deps.log.debug('EC2 notice for an instance of no configured group; ignored', {
       ...keys,
