@@ -13,6 +13,7 @@ import {
   CancelCommandCommand,
   type Command,
   GetCommandInvocationCommand,
+  ListCommandsCommand,
   SendCommandCommand,
 } from '@aws-sdk/client-ssm';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
@@ -64,7 +65,7 @@ const SPOT_DEADLINE = '2026-11-22T10:01:40Z';
 function spotWarning(detail: Record<string, unknown> = {}, time = EVENT_TIME): Record<string, unknown> {
   return {
     version: '0',
-    id: '12345678-1234-1234-1234-123456789012',
+    id: '32345678-1234-1234-1234-123456789012',
     'detail-type': 'EC2 Spot Instance Interruption Warning',
     source: 'aws.ec2',
     account: '123456789012',
@@ -481,5 +482,51 @@ describe('a lifecycle action during a Spot drain', () => {
       Parameters: drainParameters(),
     });
     expect(sentEvents(aws)[0]?.detail).toMatchObject({ trigger: 'lifecycle', lifecycleActionToken: TOKEN });
+  });
+});
+
+describe('EC2 notices through the lifecycle queue', () => {
+  /** One SQS record of the lifecycle queue carrying `event`. */
+  function record(event: unknown, index: number, receiveCount = 1) {
+    return {
+      messageId: `m-${index}`,
+      receiptHandle: '',
+      body: JSON.stringify(event),
+      attributes: {
+        ApproximateReceiveCount: String(receiveCount),
+        SentTimestamp: String(EVENT_MS + 500),
+        SenderId: 'AIDAEVENTBRIDGE',
+        ApproximateFirstReceiveTimestamp: String(EVENT_MS + 600),
+      },
+      messageAttributes: {},
+      md5OfBody: 'x',
+      eventSource: 'aws:sqs' as const,
+      eventSourceARN: 'arn:aws:sqs:us-west-2:123456789012:lifecycle',
+      awsRegion: 'us-west-2',
+    };
+  }
+
+  it('a prompt first delivery sends without listing; a redelivery finds its command and sends nothing', async () => {
+    const sent = historyFollowsSends();
+    const { handler } = makeHandler();
+
+    const first = await handler({ Records: [record(spotWarning(), 0)] });
+    const listingsAfterFirst = aws.ssm.commandCalls(ListCommandsCommand).length;
+    const again = await handler({ Records: [record(spotWarning(), 0, 2)] });
+
+    expect([first, again]).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    expect(listingsAfterFirst).toBe(0);
+    expect(sent).toHaveLength(1);
+  });
+
+  it('a batch with a Spot warning and a lifecycle event for the same instance sends both commands', async () => {
+    inGroup(GROUP, 'Terminating:Wait');
+    const sent = historyFollowsSends();
+    const { handler } = makeHandler();
+
+    const result = await handler({ Records: [record(spotWarning(), 0), record(lifecycleEvent(), 1)] });
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(sent.map((command) => command.Parameters?.drainId?.[0]).sort()).toEqual([SPOT_ID, TOKEN].sort());
   });
 });
