@@ -9,6 +9,7 @@ import {
   findInvalidParameter,
 } from '../../agent/policy/drain-parameters';
 import type { DrainerConfig } from '../config';
+import type { DRAIN_TRIGGERS } from '../telemetry-names';
 import type { InstanceNoticeWork } from './classify-event';
 
 /**
@@ -70,7 +71,7 @@ export function isAdoptedDrainId(drainId: string): boolean {
  * What started a drain: a terminate lifecycle action (its token, or an adoption), an EC2 Spot interruption
  * warning, or an EC2 rebalance recommendation. Read from the drain id's prefix: tokens are UUIDs.
  */
-export type DrainTrigger = 'lifecycle' | 'spot-interruption' | 'rebalance-recommendation';
+export type DrainTrigger = (typeof DRAIN_TRIGGERS)[number];
 
 const SPOT_PREFIX = 'spot-';
 const REBALANCE_PREFIX = 'rebalance-';
