@@ -36,6 +36,8 @@ export const ENV_LIFECYCLE_QUEUE_URL = 'FLEET_DRAINER_LIFECYCLE_QUEUE_URL';
 /** URL of the SQS queue that buffers command status events. Optional: the tick finishes a drain whose
  * status event seems lost only while none wait there. */
 export const ENV_STATUS_QUEUE_URL = 'FLEET_DRAINER_STATUS_QUEUE_URL';
+/** What an EC2 rebalance recommendation does: `ignore` (default), `prepare` (the policy's prepare steps), `drain`. */
+export const ENV_REBALANCE_ACTION = 'FLEET_DRAINER_REBALANCE_ACTION';
 
 /** Every variable this module reads, for the construct and the README. */
 export const CONFIG_ENV_NAMES = [
@@ -52,6 +54,7 @@ export const CONFIG_ENV_NAMES = [
   ENV_TICK_PERIOD_SECONDS,
   ENV_LIFECYCLE_QUEUE_URL,
   ENV_STATUS_QUEUE_URL,
+  ENV_REBALANCE_ACTION,
 ] as const;
 
 /** Defaults, shared by code and docs. */
@@ -65,6 +68,9 @@ export const DEFAULT_UNREACHABLE_GRACE_SECONDS = 30;
 export const DEFAULT_ADOPTION_DELAY_SECONDS = 45;
 export const DEFAULT_EXPIRY_GRACE_SECONDS = 300;
 export const DEFAULT_TICK_PERIOD_SECONDS = 60;
+export const DEFAULT_REBALANCE_ACTION = 'ignore';
+export const REBALANCE_ACTIONS = ['ignore', 'prepare', 'drain'] as const;
+export type RebalanceAction = (typeof REBALANCE_ACTIONS)[number];
 
 /** Hard bounds. The wait can never outlast min(48 h, 100 × H), and aws:runShellScript runs at most 48 h. */
 export const MAX_DRAIN_SECONDS_LIMIT = 172_800;
@@ -104,6 +110,8 @@ export interface DrainerConfig {
   /** The event queues, when events come through SQS (the construct's setup). */
   lifecycleQueueUrl: string | undefined;
   statusQueueUrl: string | undefined;
+  /** What a rebalance recommendation for an instance of a configured group does. */
+  rebalanceAction: RebalanceAction;
 }
 
 export type ConfigResult = { ok: true; config: DrainerConfig } | { ok: false; errors: string[] };
@@ -172,6 +180,15 @@ class EnvReader {
     return policy as ResultPolicy;
   }
 
+  rebalanceAction(): RebalanceAction {
+    const action = this.text(ENV_REBALANCE_ACTION) ?? DEFAULT_REBALANCE_ACTION;
+    if (!(REBALANCE_ACTIONS as readonly string[]).includes(action)) {
+      this.errors.push(`${ENV_REBALANCE_ACTION} must be ${REBALANCE_ACTIONS.join(', ')}, got "${action}"`);
+      return DEFAULT_REBALANCE_ACTION;
+    }
+    return action as RebalanceAction;
+  }
+
   eventBusName(): string {
     const eventBusName = this.text(ENV_EVENT_BUS_NAME) ?? DEFAULT_EVENT_BUS_NAME;
     if (!EVENT_BUS_NAME.test(eventBusName))
@@ -210,6 +227,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     eventBusName: read.eventBusName(),
     lifecycleQueueUrl: read.queueUrl(ENV_LIFECYCLE_QUEUE_URL),
     statusQueueUrl: read.queueUrl(ENV_STATUS_QUEUE_URL),
+    rebalanceAction: read.rebalanceAction(),
   };
   const errors = [...read.errors, ...timingErrors(config)];
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config };

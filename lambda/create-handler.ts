@@ -26,6 +26,7 @@ import { runTick } from './tick';
 import { LOOKUP_TIMEOUT_MS } from './workflows/drain-actions';
 import { finishCommandById } from './workflows/finish-drain';
 import { startDrain } from './workflows/start-drain';
+import { startNoticeDrain } from './workflows/start-notice-drain';
 
 /**
  * Status records of one SQS batch handled at once. Each completes an action on the account's one Auto
@@ -146,6 +147,7 @@ function keysOf(work: Work): LogKeys {
     return { instanceId: work.instanceId, autoScalingGroupName: work.groupName, drainId: work.token };
   }
   if (work.kind === 'command-status') return { instanceId: work.instanceId, commandId: work.commandId };
+  if (work.kind === 'instance-notice') return { instanceId: work.instanceId, trigger: work.trigger };
   return {};
 }
 
@@ -186,6 +188,8 @@ async function runWork(
       return { kind: 'ignored', result: work.reason };
     case 'lifecycle':
       return { kind: work.kind, result: await startDrain(deps, config, work, delivery) };
+    case 'instance-notice':
+      return { kind: work.kind, result: await startNoticeDrain(deps, config, work, delivery) };
     case 'command-status':
       return { kind: work.kind, result: await finishCommandById(deps, config, work, delivery?.sentMs) };
     case 'tick':
@@ -205,10 +209,13 @@ function uniqueRecords(records: readonly BatchRecord[]): BatchRecord[] {
   });
 }
 
-/** Lifecycle records all at once; status records STATUS_BATCH_CONCURRENCY at a time. */
+/** Sources of the lifecycle queue's events: lifecycle actions and EC2 notices (SendCommand, not Auto Scaling). */
+const START_SOURCES: ReadonlySet<unknown> = new Set(['aws.autoscaling', 'aws.ec2']);
+
+/** Lifecycle-queue records all at once; status records STATUS_BATCH_CONCURRENCY at a time. */
 function batchConcurrency(records: readonly BatchRecord[]): number {
-  const starts = records.every(
-    (record) => (record.event as { source?: unknown } | undefined)?.source === 'aws.autoscaling',
+  const starts = records.every((record) =>
+    START_SOURCES.has((record.event as { source?: unknown } | undefined)?.source),
   );
   return starts ? records.length : STATUS_BATCH_CONCURRENCY;
 }

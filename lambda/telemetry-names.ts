@@ -15,3 +15,7 @@ export function serviceNameOf(env: Record<string, string | undefined>): string {
   return name === undefined || name === '' ? SERVICE_NAME : name;
 }
 export const METRICS_NAMESPACE = 'FleetDrainer';
+
+/** The `trigger` dimension of DrainsStarted and DrainsFinished (beside `service`), and its values. */
+export const TRIGGER_DIMENSION = 'trigger';
+export const DRAIN_TRIGGERS = ['lifecycle', 'spot-interruption', 'rebalance-recommendation'] as const;

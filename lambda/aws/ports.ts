@@ -1,9 +1,14 @@
 // The narrow interfaces between the drain logic and the world: AWS calls, clock, sleep, logs, metrics.
 // The edge modules (aws/*.ts, telemetry.ts) implement them; nothing else imports the AWS SDK.
 
-import type { DrainParameters } from '../../agent/policy/drain-parameters';
 import type { Level, LogFields } from '../../common/log';
-import type { DrainCommand, LifecycleActionRef, ListedCommand } from '../decide/drain-command';
+import type {
+  DrainCommand,
+  DrainTrigger,
+  LifecycleActionRef,
+  ListedCommand,
+  SentDrainParameters,
+} from '../decide/drain-command';
 import type { AgentState, InstanceState } from '../decide/fleet-state';
 import type { InvocationResult, LifecycleActionResult } from '../decide/outcome';
 
@@ -26,7 +31,7 @@ export interface AutoScalingPort {
 
 export interface SsmPort {
   /** Returns the command id. Throws InstanceUnreachableError or AwsCallError. */
-  sendDrainCommand(params: DrainParameters): Promise<string>;
+  sendDrainCommand(params: SentDrainParameters): Promise<string>;
   /**
    * Commands of the document (all pages), optionally only for one instance or one command id, or only
    * those still executing.
@@ -80,8 +85,11 @@ export type MetricName =
   | 'ConfigErrors';
 
 export interface MetricsPort {
-  /** Counts `value` of `name`; `outcome` adds that dimension. */
-  count(name: MetricName, value?: number, outcome?: string): void;
+  /**
+   * Counts `value` of `name`; `outcome` adds that dimension; `trigger` publishes it also under
+   * {service, trigger} (a second dimension set, so the {service[, outcome]} series stay as they were).
+   */
+  count(name: MetricName, value?: number, outcome?: string, trigger?: DrainTrigger): void;
   /** Records a duration in milliseconds. */
   milliseconds(name: MetricName, value: number, outcome?: string): void;
   /** Sends what was recorded (EMF); called once at the end of every invocation. */

@@ -10,7 +10,6 @@ import {
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import type { DrainParameters } from '../../agent/policy/drain-parameters';
 import { errorCode, errorMessage } from '../../common/errors';
 import { documentBaseName } from '../decide/classify-event';
 import {
@@ -18,6 +17,7 @@ import {
   DELIVERY_TIMEOUT_SECONDS,
   type DrainCommand,
   type ListedCommand,
+  type SentDrainParameters,
 } from '../decide/drain-command';
 import type { InvocationResult } from '../decide/outcome';
 import { AwsCallError, callError, InstanceUnreachableError, InvocationNotFoundError } from './errors';
@@ -48,7 +48,7 @@ function parseTime(value: string | undefined): number | undefined {
 async function sendDrainCommand(
   client: SSMClient,
   documentName: string,
-  params: DrainParameters,
+  params: SentDrainParameters,
 ): Promise<string> {
   try {
     const response = await client.send(
@@ -62,6 +62,7 @@ async function sendDrainCommand(
           instanceId: [params.instanceId],
           autoScalingGroupName: [params.autoScalingGroupName],
           lifecycleHookName: [params.lifecycleHookName],
+          action: [params.action],
         },
         Comment: commandComment(params),
         TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,

@@ -33,17 +33,39 @@ export interface TickWork {
   timeMs: number;
 }
 
+/**
+ * An EC2 notice for an instance: a Spot interruption warning or a rebalance recommendation. Whether the
+ * instance is in a configured group is asked of Auto Scaling by the workflow (the event does not say).
+ */
+export interface InstanceNoticeWork {
+  kind: 'instance-notice';
+  trigger: 'spot-interruption' | 'rebalance-recommendation';
+  instanceId: string;
+  eventTimeMs: number;
+  /** The warning's `instance-action` (`terminate`, `stop`, `hibernate`); undefined for a recommendation. */
+  instanceAction: string | undefined;
+}
+
 export interface IgnoredEvent {
   kind: 'ignored';
   reason: string;
 }
 
-export type Work = LifecycleWork | CommandStatusWork | TickWork | IgnoredEvent;
+export type Work = LifecycleWork | CommandStatusWork | TickWork | InstanceNoticeWork | IgnoredEvent;
 
 export const LIFECYCLE_DETAIL_TYPE = 'EC2 Instance-terminate Lifecycle Action';
 export const COMMAND_STATUS_DETAIL_TYPE = 'EC2 Command Invocation Status-change Notification';
 export const SCHEDULED_DETAIL_TYPE = 'Scheduled Event';
 const TERMINATING = 'autoscaling:EC2_INSTANCE_TERMINATING';
+/**
+ * EC2's notices (source `aws.ec2`): the warning's detail is `{instance-id, instance-action}`, action
+ * `terminate`, `stop` or `hibernate` (spot-instance-termination-notices.html); the recommendation's is
+ * `{instance-id}` (rebalance-recommendations.html).
+ */
+export const SPOT_INTERRUPTION_DETAIL_TYPE = 'EC2 Spot Instance Interruption Warning';
+export const REBALANCE_DETAIL_TYPE = 'EC2 Instance Rebalance Recommendation';
+/** Interruption behaviours that end the instance's work: each is drained (hibernation best effort). */
+const INTERRUPTING_ACTIONS: ReadonlySet<string> = new Set(['terminate', 'stop', 'hibernate']);
 
 const INSTANCE_ID = new RegExp(DRAIN_PARAMETERS.instanceId.pattern);
 const NAME = new RegExp(DRAIN_PARAMETERS.autoScalingGroupName.pattern);
@@ -84,6 +106,10 @@ export function classifyEvent(event: unknown, config: DrainerConfig): Work {
     return classifyLifecycle(envelope, config);
   if (source === 'aws.ssm' && detailType === COMMAND_STATUS_DETAIL_TYPE)
     return classifyStatus(envelope, config);
+  if (source === 'aws.ec2' && detailType === SPOT_INTERRUPTION_DETAIL_TYPE)
+    return classifyNotice(envelope, 'spot-interruption');
+  if (source === 'aws.ec2' && detailType === REBALANCE_DETAIL_TYPE)
+    return classifyNotice(envelope, 'rebalance-recommendation');
   if (source === 'aws.events' && detailType === SCHEDULED_DETAIL_TYPE) {
     const timeMs = parseTime(stringField(envelope, 'time'));
     return timeMs === undefined
@@ -125,6 +151,21 @@ function classifyLifecycle(envelope: Fields, config: DrainerConfig): Work {
     origin: stringField(detail, 'Origin'),
     destination: stringField(detail, 'Destination'),
   };
+}
+
+function classifyNotice(envelope: Fields, trigger: InstanceNoticeWork['trigger']): Work {
+  const detail = asFields(envelope.detail);
+  if (detail === undefined) return { kind: 'ignored', reason: 'EC2 notice without detail' };
+  const instanceId = stringField(detail, 'instance-id');
+  if (instanceId === undefined || !INSTANCE_ID.test(instanceId))
+    return { kind: 'ignored', reason: 'invalid instance-id' };
+  const eventTimeMs = parseTime(stringField(envelope, 'time'));
+  if (eventTimeMs === undefined) return { kind: 'ignored', reason: 'EC2 notice without a valid time' };
+  const instanceAction = trigger === 'spot-interruption' ? stringField(detail, 'instance-action') : undefined;
+  if (trigger === 'spot-interruption' && !INTERRUPTING_ACTIONS.has(instanceAction ?? '')) {
+    return { kind: 'ignored', reason: `unknown instance-action "${String(instanceAction).slice(0, 40)}"` };
+  }
+  return { kind: 'instance-notice', trigger, instanceId, eventTimeMs, instanceAction };
 }
 
 function classifyStatus(envelope: Fields, config: DrainerConfig): Work {

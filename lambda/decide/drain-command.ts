@@ -8,6 +8,9 @@ import {
   type DrainParameters,
   findInvalidParameter,
 } from '../../agent/policy/drain-parameters';
+import type { DrainerConfig } from '../config';
+import type { DRAIN_TRIGGERS } from '../telemetry-names';
+import type { InstanceNoticeWork } from './classify-event';
 
 /**
  * SendCommand's TimeoutSeconds (30 s minimum). SSM keeps an undelivered command Pending until TimeoutSeconds
@@ -64,13 +67,86 @@ export function isAdoptedDrainId(drainId: string): boolean {
   return drainId.startsWith(ADOPTED_PREFIX);
 }
 
-/** The lifecycle action a drain belongs to. */
+/**
+ * What started a drain: a terminate lifecycle action (its token, or an adoption), an EC2 Spot interruption
+ * warning, or an EC2 rebalance recommendation. Read from the drain id's prefix: tokens are UUIDs.
+ */
+export type DrainTrigger = (typeof DRAIN_TRIGGERS)[number];
+
+const SPOT_PREFIX = 'spot-';
+const REBALANCE_PREFIX = 'rebalance-';
+
+/** The trigger of any drain id. */
+export function triggerOfDrainId(drainId: string): DrainTrigger {
+  if (drainId.startsWith(SPOT_PREFIX)) return 'spot-interruption';
+  if (drainId.startsWith(REBALANCE_PREFIX)) return 'rebalance-recommendation';
+  return 'lifecycle';
+}
+
+/** True for a drain that owns a lifecycle action (heartbeated, completed); false for EC2-notice drains. */
+export function isLifecycleDrainId(drainId: string): boolean {
+  return triggerOfDrainId(drainId) === 'lifecycle';
+}
+
+/**
+ * Drain id of an EC2 notice: `spot-<instanceId>-<yyyymmddhhmmss>` or `rebalance-…`, the event's time (UTC).
+ * An event delivered twice gives the same id (the agent joins); at most 44 characters, inside the pattern.
+ */
+export function noticeDrainId(
+  trigger: Exclude<DrainTrigger, 'lifecycle'>,
+  instanceId: string,
+  eventTimeMs: number,
+): string {
+  const second = new Date(eventTimeMs).toISOString().slice(0, 19).replace(/[-T:]/g, '');
+  const prefix = trigger === 'spot-interruption' ? SPOT_PREFIX : REBALANCE_PREFIX;
+  return `${prefix}${instanceId}-${second}`;
+}
+
+/**
+ * EC2 interrupts a Spot Instance two minutes after its interruption warning (spot-instance-termination-notices.html).
+ * The drain ends SPOT_REPORT_MARGIN_S before that, so the agent's report and SSM's status leave the host.
+ */
+export const SPOT_NOTICE_S = 120;
+export const SPOT_REPORT_MARGIN_S = 20;
+
+/** Deadline of a Spot interruption drain: event time + 120 s − 20 s. */
+export function spotDeadlineMs(eventTimeMs: number): number {
+  return eventTimeMs + (SPOT_NOTICE_S - SPOT_REPORT_MARGIN_S) * 1000;
+}
+
+/** The document's `action` parameter: a full drain, or only the policy's `prepare` steps. */
+export type DrainAction = 'drain' | 'prepare';
+
+/** What the notice asks of the host: a drain, a prepare, or nothing (a rebalance under `ignore`). */
+export function noticeAction(work: InstanceNoticeWork, config: DrainerConfig): DrainAction | undefined {
+  if (work.trigger === 'spot-interruption') return 'drain';
+  return config.rebalanceAction === 'ignore' ? undefined : config.rebalanceAction;
+}
+
+/**
+ * The drain's deadline: a Spot warning's interruption comes 120 s after it, less the report margin
+ * (hibernation begins at once: the drain is best effort); a rebalance drain gets the normal max drain time.
+ */
+export function noticeDeadlineMs(work: InstanceNoticeWork, config: DrainerConfig): number {
+  return work.trigger === 'spot-interruption'
+    ? spotDeadlineMs(work.eventTimeMs)
+    : work.eventTimeMs + config.maxDrainMs;
+}
+
+/** The parameters the Lambda sends: the document's, with `action` always set. */
+export type SentDrainParameters = DrainParameters & { action: DrainAction };
+
+/**
+ * The lifecycle action a drain belongs to. An adopted drain's is addressed by instance id (no token); an
+ * EC2-notice drain has none of its own (no token either, and it is never heartbeated or completed).
+ */
 export function lifecycleActionOf(params: Omit<DrainParameters, 'deadline'>): LifecycleActionRef {
+  const byToken = !isAdoptedDrainId(params.drainId) && isLifecycleDrainId(params.drainId);
   return {
     groupName: params.autoScalingGroupName,
     hookName: params.lifecycleHookName,
     instanceId: params.instanceId,
-    token: isAdoptedDrainId(params.drainId) ? undefined : params.drainId,
+    token: byToken ? params.drainId : undefined,
   };
 }
 

@@ -2,6 +2,7 @@
 // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
 
 import type { DrainReport } from '../../agent/report/report';
+import type { DrainTrigger } from './drain-command';
 import type { LifecycleActionResult, Outcome } from './outcome';
 
 export const EVENT_SOURCE = 'fleet-drainer';
@@ -26,6 +27,8 @@ export interface StartedDetail {
   commandId: string;
   deadline: string;
   adopted: boolean;
+  /** What started the drain: `lifecycle`, `spot-interruption` or `rebalance-recommendation`. */
+  trigger: DrainTrigger;
 }
 
 export interface FinishedDetail {
@@ -37,11 +40,13 @@ export interface FinishedDetail {
   /** Null when no command ran (skipped, unreachable, expired before sending). */
   commandId: string | null;
   outcome: Outcome;
-  lifecycleActionResult: LifecycleActionResult;
+  /** Null for a drain with no lifecycle action of its own (an EC2 notice's): nothing was completed. */
+  lifecycleActionResult: LifecycleActionResult | null;
   /** From the drain's start (command sent, or lifecycle event for skipped/unreachable) to completion. */
   durationMs: number;
   reason: string;
   adopted: boolean;
+  trigger: DrainTrigger;
   commandStatus: string | null;
   exitCode: number | null;
   report: DrainReport | { truncated: true; outcome: string; id: string; durationMs: unknown } | null;
@@ -85,6 +90,7 @@ export function fitDetail(detail: Record<string, unknown>, detailType: string): 
     'commandId',
     'outcome',
     'lifecycleActionResult',
+    'trigger',
   ];
   return JSON.stringify(
     Object.fromEntries(keep.map((key) => [key, String(detail[key] ?? '').slice(0, SHRUNK_FIELD_CHARS)])),

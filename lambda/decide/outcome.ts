@@ -7,7 +7,15 @@ import type { ResultPolicy } from '../config';
 import { parseDrainOutput } from './parse-report';
 
 /** Outcome of a drain as reported in `Fleet Drain Finished`. */
-export type Outcome = 'drained' | 'forced' | 'incomplete' | 'failed' | 'unreachable' | 'skipped' | 'expired';
+export type Outcome =
+  | 'drained'
+  | 'forced'
+  | 'incomplete'
+  | 'failed'
+  | 'unreachable'
+  | 'skipped'
+  | 'expired'
+  | 'prepared';
 
 export type LifecycleActionResult = 'CONTINUE' | 'ABANDON';
 
@@ -53,6 +61,7 @@ const EXIT_CODE_OUTCOMES: ReadonlyMap<number, Outcome> = new Map<number, Outcome
   [78, 'failed'],
 ]);
 
+/** `prepared`: a prepare drain (`action` `prepare`) ran the policy's prepare steps only; it completes nothing. */
 const REPORT_OUTCOMES: Record<DrainReport['outcome'], Outcome> = {
   drained: 'drained',
   nothing: 'drained',
@@ -61,8 +70,7 @@ const REPORT_OUTCOMES: Record<DrainReport['outcome'], Outcome> = {
   // TERM/INT stopped the agent mid-drain (a cancel, SSM's execution timeout): work may still be running.
   interrupted: 'incomplete',
   error: 'failed',
-  // A `--action prepare` drain ran its prepare steps: it signals nothing, so nothing is left running by it.
-  prepared: 'drained',
+  prepared: 'prepared',
 };
 
 /** The outcome of a terminal invocation of the drain `drainId`. */
@@ -132,7 +140,13 @@ export function decideOutcome(invocation: InvocationResult, drainId: string): De
  */
 export function drainIsOver(decision: Decision): boolean {
   const outcome = decision.report?.outcome ?? decision.summary?.outcome;
-  return outcome === 'drained' || outcome === 'nothing' || outcome === 'forced' || outcome === 'incomplete';
+  return (
+    outcome === 'drained' ||
+    outcome === 'nothing' ||
+    outcome === 'forced' ||
+    outcome === 'incomplete' ||
+    outcome === 'prepared'
+  );
 }
 
 /** The lifecycle action result for an outcome under the configured policy. */

@@ -7,6 +7,7 @@ import {
   DELIVERY_TIMEOUT_SECONDS,
   type DrainCommand,
   isAdoptedDrainId,
+  isLifecycleDrainId,
   lifecycleActionOf,
 } from './drain-command';
 import type { AgentState, InstanceState } from './fleet-state';
@@ -186,8 +187,11 @@ export function planTick(input: TickInput): TickPlan {
     const current = newest.get((drain[0] as DrainCommand).params.instanceId) === drain;
     planDrain(plan, input, { drain, current, stateOf });
   }
+  // An EC2-notice drain owns no action: it neither holds back the adoption of a waiting instance…
   const withCommands = new Set(
-    [...drains.values()].map((drain) => (drain[0] as DrainCommand).params.instanceId),
+    [...drains.values()]
+      .filter((drain) => isLifecycleDrainId((drain[0] as DrainCommand).params.drainId))
+      .map((drain) => (drain[0] as DrainCommand).params.instanceId),
   );
   planWaitingInstances(plan, config, [...stateOf.values()], withCommands);
   return plan;
@@ -236,6 +240,8 @@ function newestDrainOf(drains: Map<string, DrainCommand[]>): Map<string, DrainCo
   const newestOf = new Map<string, DrainCommand[]>();
   for (const list of drains.values()) {
     const first = list[0] as DrainCommand;
+    // …nor speaks for the instance's lifecycle action.
+    if (!isLifecycleDrainId(first.params.drainId)) continue;
     const newest = newestOf.get(first.params.instanceId)?.[0];
     if (newest === undefined || first.requestedMs > newest.requestedMs)
       newestOf.set(first.params.instanceId, list);
@@ -255,6 +261,12 @@ function planDrain(
 ): void {
   const first = drain[0] as DrainCommand;
   const latest = drain[drain.length - 1] as DrainCommand;
+  if (!isLifecycleDrainId(first.params.drainId)) {
+    // An EC2-notice drain: no action to heartbeat, expire or complete, nothing to cancel when its instance
+    // is not terminating (it never was); its status event reports its end.
+    if (drain.some((command) => !isTerminalStatus(command.status))) plan.inFlight += 1;
+    return;
+  }
   const action = lifecycleActionOf(first.params);
   const state = stateOf.get(action.instanceId);
   const lifecycleState = state?.groupName === action.groupName ? state.lifecycleState : undefined;

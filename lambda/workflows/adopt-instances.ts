@@ -2,7 +2,7 @@
 // is probed with a heartbeat by InstanceId (another hook's instance answers "No active"), re-checked after
 // the adoption delay, then drained under `adopted-<instanceId>-<tick minute>` (no API returns the token).
 
-import { type DrainParameters, findInvalidParameter } from '../../agent/policy/drain-parameters';
+import { findInvalidParameter } from '../../agent/policy/drain-parameters';
 import { describeError } from '../../common/errors';
 import { InstanceUnreachableError, NoActiveLifecycleActionError } from '../aws/errors';
 import type { Deps, InstanceState } from '../aws/ports';
@@ -12,7 +12,9 @@ import {
   adoptedDrainId,
   type DrainCommand,
   formatDeadline,
+  isLifecycleDrainId,
   type LifecycleActionRef,
+  type SentDrainParameters,
   toDrainCommand,
 } from '../decide/drain-command';
 import type { AdoptionCandidate } from '../decide/fleet-state';
@@ -140,7 +142,10 @@ async function stillWaiting(deps: Deps, probed: readonly AdoptionCandidate[]): P
   });
 }
 
-/** Whether no command could own the candidate's action: none running, none finished of this life. */
+/**
+ * Whether no command could own the candidate's action: no lifecycle drain running, none finished of this
+ * life. An EC2-notice drain owns no action: the adoption's command joins it on the host.
+ */
 async function hasNoDrain(
   deps: Deps,
   config: DrainerConfig,
@@ -151,7 +156,10 @@ async function hasNoDrain(
     await deps.ssm.listCommands({ instanceId: candidate.instanceId, invokedAfterMs: historyStartMs })
   )
     .map(toDrainCommand)
-    .filter((command): command is DrainCommand => command?.params.instanceId === candidate.instanceId);
+    .filter(
+      (command): command is DrainCommand =>
+        command?.params.instanceId === candidate.instanceId && isLifecycleDrainId(command.params.drainId),
+    );
   const nowMs = deps.now();
   return !commands.some(
     (command) =>
@@ -176,7 +184,7 @@ async function adoptInstance(
   { instance, probeMs, tickMs }: { instance: InstanceState; probeMs: number; tickMs: number },
 ): Promise<boolean> {
   const action = actionOf(config, instance);
-  const params: DrainParameters = {
+  const params: SentDrainParameters = {
     drainId: adoptedDrainId(instance.instanceId, tickMs),
     // The action started earlier, at an unknown time, and was heartbeated by the probe: the drain gets the
     // full drain time from then, and its heartbeat slots are counted from then.
@@ -184,6 +192,7 @@ async function adoptInstance(
     instanceId: instance.instanceId,
     autoScalingGroupName: instance.groupName,
     lifecycleHookName: config.hookName,
+    action: 'drain',
   };
   const keys = drainKeys(action, params.drainId);
   if (findInvalidParameter(params) !== undefined) {

@@ -5,15 +5,24 @@
 import type { DrainParameters } from '../../agent/policy/drain-parameters';
 import type { DrainReport } from '../../agent/report/report';
 import { describeError } from '../../common/errors';
-import { InvocationNotFoundError, LifecycleConfigError, NoActiveLifecycleActionError } from '../aws/errors';
+import {
+  InstanceUnreachableError,
+  InvocationNotFoundError,
+  LifecycleConfigError,
+  NoActiveLifecycleActionError,
+} from '../aws/errors';
 import type { Deps, LogKeys } from '../aws/ports';
 import type { DrainerConfig } from '../config';
 import { isTerminalStatus } from '../decide/command-status';
 import {
   type DrainCommand,
+  isAdoptedDrainId,
+  isLifecycleDrainId,
   type LifecycleActionRef,
   lifecycleActionOf,
+  type SentDrainParameters,
   toDrainCommand,
+  triggerOfDrainId,
 } from '../decide/drain-command';
 import {
   FINISHED_DETAIL_TYPE,
@@ -32,6 +41,7 @@ import {
   type Outcome,
 } from '../decide/outcome';
 import { finishedDrainWindowMs } from '../decide/plan-tick';
+import type { Delivery } from '../sqs-batch';
 
 /** Right after an event, "No active Lifecycle Action" can be a propagation race: retry this often… */
 export const PROPAGATION_RETRY_MS = 2000;
@@ -56,8 +66,11 @@ export interface Completion {
   report?: DrainReport;
 }
 
-/** `completed` by this call; `gone` when the action was already over; `config-error` when AWS refused the names. */
-export type CompletionResult = 'completed' | 'gone' | 'config-error';
+/**
+ * `completed` by this call; `gone` when the action was already over; `config-error` when AWS refused the
+ * names; `reported`: an EC2-notice drain, which has no lifecycle action of its own, was reported finished.
+ */
+export type CompletionResult = 'completed' | 'gone' | 'config-error' | 'reported';
 
 /** Log keys of a drain. */
 export function drainKeys(action: LifecycleActionRef, drainId: string, commandId?: string | null): LogKeys {
@@ -95,6 +108,11 @@ export async function completeDrain(
   config: DrainerConfig,
   completion: Completion,
 ): Promise<CompletionResult> {
+  // An EC2-notice drain owns no lifecycle action: completing by instance id could end another drain's.
+  if (!isLifecycleDrainId(completion.drainId)) {
+    await reportFinished(deps, completion, { result: null, uncertain: false });
+    return 'reported';
+  }
   const result = decideResult(completion.outcome, config.resultPolicy);
   const completed = await completeAction(deps, completion, result);
   if (completed === 'gone' || completed === 'config-error') return completed;
@@ -155,10 +173,11 @@ async function completeAction(
 async function reportFinished(
   deps: Deps,
   completion: Completion,
-  { result, uncertain }: { result: LifecycleActionResult; uncertain: boolean },
+  { result, uncertain }: { result: LifecycleActionResult | null; uncertain: boolean },
 ): Promise<void> {
   const { action, drainId, commandId, outcome, invocation, report } = completion;
   const keys = drainKeys(action, drainId, commandId);
+  const trigger = triggerOfDrainId(drainId);
   const durationMs = Math.max(0, deps.now() - completion.startedMs);
   deps.log.info('drain finished', {
     ...keys,
@@ -166,8 +185,9 @@ async function reportFinished(
     lifecycleActionResult: result,
     durationMs,
     reason: completion.reason,
+    trigger,
   });
-  deps.metrics.count('DrainsFinished', 1, outcome);
+  deps.metrics.count('DrainsFinished', 1, outcome, trigger);
   deps.metrics.milliseconds('DrainDuration', durationMs, outcome);
   if (outcome === 'unreachable') deps.metrics.count('Unreachable');
   const detail: FinishedDetail = {
@@ -181,7 +201,8 @@ async function reportFinished(
     lifecycleActionResult: result,
     durationMs,
     reason: completion.reason,
-    adopted: action.token === undefined,
+    adopted: isAdoptedDrainId(drainId),
+    trigger,
     commandStatus: invocation?.status ?? null,
     exitCode: invocation?.responseCode ?? null,
     report: report ?? null,
@@ -202,11 +223,13 @@ export async function announceStart(
 ): Promise<void> {
   const { action, params, commandId, adopted } = start;
   const keys = drainKeys(action, params.drainId, commandId);
+  const trigger = triggerOfDrainId(params.drainId);
   deps.log.info(adopted ? 'drain started (adopted instance)' : 'drain started', {
     ...keys,
     deadline: params.deadline,
+    trigger,
   });
-  deps.metrics.count('DrainsStarted');
+  deps.metrics.count('DrainsStarted', 1, undefined, trigger);
   const detail: StartedDetail = {
     instanceId: action.instanceId,
     autoScalingGroupName: action.groupName,
@@ -216,6 +239,7 @@ export async function announceStart(
     commandId,
     deadline: params.deadline,
     adopted,
+    trigger,
   };
   try {
     await deps.events.putEvent(STARTED_DETAIL_TYPE, { ...detail });
@@ -424,4 +448,56 @@ async function siblingRuns(deps: Deps, config: DrainerConfig, command: Finishabl
         sibling.params.drainId === drainId &&
         !isTerminalStatus(sibling.status),
     );
+}
+
+/** How often SendCommand is retried on InvalidInstanceId within the unreachable grace. */
+export const UNREACHABLE_RETRY_MS = 5000;
+/** Time kept, at the end of the grace, for completing the action as unreachable before Lambda's timeout. */
+export const UNREACHABLE_RESERVE_MS = 30_000;
+
+/**
+ * Whether the event may be a duplicate of one already handled: a redelivery, an event that reached the
+ * queue late (an adoption may have raced it: the reconciler adopts after its delay), or one that came
+ * without SQS (a direct invocation: nothing is known of how it came).
+ */
+export function mayBeDuplicate(
+  config: DrainerConfig,
+  work: { eventTimeMs: number },
+  delivery: Delivery | undefined,
+): boolean {
+  if (delivery === undefined || delivery.receiveCount > 1) return true;
+  return delivery.sentMs - work.eventTimeMs > config.adoptionDelayMs / 2;
+}
+
+/** SendCommand, retried on InvalidInstanceId for the unreachable grace. Undefined when it never got through. */
+export async function sendWithinGrace(
+  deps: Deps,
+  config: DrainerConfig,
+  params: SentDrainParameters,
+  keys: LogKeys,
+): Promise<string | undefined> {
+  const firstAttemptMs = deps.now();
+  for (;;) {
+    try {
+      return await deps.ssm.sendDrainCommand(params);
+    } catch (error) {
+      if (!(error instanceof InstanceUnreachableError)) throw error;
+      const remainingMs = firstAttemptMs + config.unreachableGraceMs - deps.now();
+      deps.log.warn('instance unreachable through SSM', {
+        ...keys,
+        error: describeError(error),
+        remainingMs,
+      });
+      if (remainingMs <= 0) return undefined;
+      // Keep time to complete the action as unreachable before Lambda stops the invocation.
+      const invocationLeftMs = deps.remainingMs?.();
+      if (
+        invocationLeftMs !== undefined &&
+        invocationLeftMs < UNREACHABLE_RESERVE_MS + UNREACHABLE_RETRY_MS
+      ) {
+        return undefined;
+      }
+      await deps.sleep(Math.min(UNREACHABLE_RETRY_MS, remainingMs));
+    }
+  }
 }

@@ -10,6 +10,7 @@ import type { TickWork } from '../decide/classify-event';
 import {
   adoptedDrainId,
   type DrainCommand,
+  isLifecycleDrainId,
   type LifecycleActionRef,
   type ListedCommand,
   lifecycleActionOf,
@@ -91,7 +92,9 @@ async function withFinishedCommands(
   const running = new Set<string>();
   for (const listed of executing) {
     const instanceId = listed.parameters?.instanceId?.[0];
-    if (instanceId !== undefined) running.add(instanceId);
+    const drainId = listed.parameters?.drainId?.[0] ?? '';
+    // A running EC2-notice drain owns no action: its instance's finished lifecycle drains are still listed.
+    if (instanceId !== undefined && isLifecycleDrainId(drainId)) running.add(instanceId);
   }
   const lacking = [
     ...new Set(

@@ -1,8 +1,8 @@
 // Start: a terminate lifecycle action for a configured group and hook → one drain command on the host.
 
-import { type DrainParameters, findInvalidParameter } from '../../agent/policy/drain-parameters';
+import { findInvalidParameter } from '../../agent/policy/drain-parameters';
 import { describeError } from '../../common/errors';
-import { InstanceUnreachableError, LifecycleConfigError } from '../aws/errors';
+import { LifecycleConfigError } from '../aws/errors';
 import type { Deps, LogKeys } from '../aws/ports';
 import type { DrainerConfig } from '../config';
 import type { LifecycleWork } from '../decide/classify-event';
@@ -11,19 +11,31 @@ import {
   type DrainCommand,
   formatDeadline,
   isAdoptedDrainId,
+  isLifecycleDrainId,
   type LifecycleActionRef,
+  type SentDrainParameters,
   toDrainCommand,
 } from '../decide/drain-command';
 import { isStartHeartbeatDue } from '../decide/heartbeat-schedule';
 import { isStoppedPoolState, mayHaveActiveAction } from '../decide/lifecycle-state';
 import { drainPhaseMs } from '../decide/plan-tick';
 import type { Delivery } from '../sqs-batch';
-import { announceStart, CLOCK_SKEW_MS, completeDrain, drainKeys, heartbeatOrCancel } from './drain-actions';
+import {
+  announceStart,
+  CLOCK_SKEW_MS,
+  completeDrain,
+  drainKeys,
+  heartbeatOrCancel,
+  mayBeDuplicate,
+  sendWithinGrace,
+} from './drain-actions';
 
-/** How often SendCommand is retried on InvalidInstanceId within the unreachable grace. */
-export const UNREACHABLE_RETRY_MS = 5000;
-/** Time kept, at the end of the grace, for completing the action as unreachable before Lambda's timeout. */
-export const UNREACHABLE_RESERVE_MS = 30_000;
+export {
+  mayBeDuplicate,
+  sendWithinGrace,
+  UNREACHABLE_RESERVE_MS,
+  UNREACHABLE_RETRY_MS,
+} from './drain-actions';
 
 export type StartResult =
   | 'started'
@@ -43,7 +55,7 @@ interface Start {
   work: LifecycleWork;
   action: LifecycleActionRef;
   keys: LogKeys;
-  params: DrainParameters;
+  params: SentDrainParameters;
 }
 
 /** Handles one terminate lifecycle action. Throws only AWS failures that Lambda should retry. */
@@ -80,12 +92,13 @@ function prepareStart(deps: Deps, config: DrainerConfig, work: LifecycleWork): S
     instanceId: work.instanceId,
     token: work.token,
   };
-  const params: DrainParameters = {
+  const params: SentDrainParameters = {
     drainId: work.token,
     deadline: formatDeadline(work.eventTimeMs + config.maxDrainMs),
     instanceId: work.instanceId,
     autoScalingGroupName: work.groupName,
     lifecycleHookName: work.hookName,
+    action: 'drain',
   };
   return { deps, config, work, action, keys: drainKeys(action, work.token), params };
 }
@@ -157,7 +170,7 @@ async function isActionOver({ deps, config, work, keys }: Start, nowMs: number):
 
 /**
  * A drain that already owns this action (SSM has no idempotency token): a command carrying this token, an
- * adoption sent after the event, or any running fleet-drain command on the instance. A late event, or a
+ * adoption sent after the event, or any running lifecycle drain on the instance. A late event, or a
  * retry after SendCommand, still owes the action the heartbeat a late start gives it.
  */
 async function findExistingDrain(start: Start): Promise<StartResult | undefined> {
@@ -190,7 +203,10 @@ async function findExistingDrain(start: Start): Promise<StartResult | undefined>
     await heartbeatIfLate(start, adopted);
     return 'already-adopted';
   }
-  const running = existing.find((command) => !isTerminalStatus(command.status));
+  // An EC2-notice drain owns no action: this event still sends its own command, which the agent joins.
+  const running = existing.find(
+    (command) => !isTerminalStatus(command.status) && isLifecycleDrainId(command.params.drainId),
+  );
   if (running === undefined) return undefined;
   deps.log.info('another drain command is running on the instance; treating it as this drain', {
     ...keys,
@@ -216,20 +232,6 @@ async function sendAndAnnounce(start: Start): Promise<StartResult> {
 }
 
 /**
- * Whether the event may be a duplicate of one already handled: a redelivery, an event that reached the
- * queue late (an adoption may have raced it: the reconciler adopts after its delay), or one that came
- * without SQS (a direct invocation: nothing is known of how it came).
- */
-export function mayBeDuplicate(
-  config: DrainerConfig,
-  work: LifecycleWork,
-  delivery: Delivery | undefined,
-): boolean {
-  if (delivery === undefined || delivery.receiveCount > 1) return true;
-  return delivery.sentMs - work.eventTimeMs > config.adoptionDelayMs / 2;
-}
-
-/**
  * The action's heartbeat timeout runs from the event, and the reconciler's heartbeat slots are counted from
  * it too; a command sent late may miss the first tick of its slot (decide/heartbeat-schedule.ts): heartbeat now.
  */
@@ -239,37 +241,4 @@ async function heartbeatIfLate({ deps, config, action, work }: Start, command: D
   if (!isStartHeartbeatDue(work.eventTimeMs, nowMs, config, phaseMs)) return;
   const beat = await heartbeatOrCancel(deps, action, command, { young: true });
   if (beat === 'heartbeat') deps.metrics.count('Heartbeats');
-}
-
-/** SendCommand, retried on InvalidInstanceId for the unreachable grace. Undefined when it never got through. */
-export async function sendWithinGrace(
-  deps: Deps,
-  config: DrainerConfig,
-  params: DrainParameters,
-  keys: LogKeys,
-): Promise<string | undefined> {
-  const firstAttemptMs = deps.now();
-  for (;;) {
-    try {
-      return await deps.ssm.sendDrainCommand(params);
-    } catch (error) {
-      if (!(error instanceof InstanceUnreachableError)) throw error;
-      const remainingMs = firstAttemptMs + config.unreachableGraceMs - deps.now();
-      deps.log.warn('instance unreachable through SSM', {
-        ...keys,
-        error: describeError(error),
-        remainingMs,
-      });
-      if (remainingMs <= 0) return undefined;
-      // Keep time to complete the action as unreachable before Lambda stops the invocation.
-      const invocationLeftMs = deps.remainingMs?.();
-      if (
-        invocationLeftMs !== undefined &&
-        invocationLeftMs < UNREACHABLE_RESERVE_MS + UNREACHABLE_RETRY_MS
-      ) {
-        return undefined;
-      }
-      await deps.sleep(Math.min(UNREACHABLE_RETRY_MS, remainingMs));
-    }
-  }
 }

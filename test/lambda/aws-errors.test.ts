@@ -90,6 +90,7 @@ const params = {
   instanceId: INSTANCE,
   autoScalingGroupName: GROUP,
   lifecycleHookName: HOOK,
+  action: 'drain' as const,
 };
 
 /** Runs `call` with fake timers, so the SDK's backoff between retries takes no real time. */

@@ -136,6 +136,7 @@ export function drainParameters(overrides: Record<string, string> = {}): Record<
     instanceId: INSTANCE,
     autoScalingGroupName: GROUP,
     lifecycleHookName: HOOK,
+    action: 'drain',
     ...overrides,
   };
   return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, [value]]));
@@ -196,6 +197,7 @@ export interface MetricEntry {
   name: MetricName;
   value: number;
   outcome: string | undefined;
+  trigger?: string | undefined;
 }
 
 /** A MetricsPort that records. */
@@ -206,8 +208,8 @@ export function recordingMetrics(): MetricsPort & {
   const entries: MetricEntry[] = [];
   return {
     entries,
-    count: (name, value = 1, outcome) => {
-      entries.push({ name, value, outcome });
+    count: (name, value = 1, outcome, trigger) => {
+      entries.push({ name, value, outcome, trigger });
     },
     milliseconds: (name, value, outcome) => {
       entries.push({ name, value, outcome });

@@ -139,7 +139,7 @@ describe('parseDrainOutput', () => {
             incomplete: 'incomplete',
             interrupted: 'incomplete',
             error: 'failed',
-            prepared: 'drained',
+            prepared: 'prepared',
           }[outcome];
           expect(decision.outcome).toBe(expected);
           expect(decision.summary?.outcome).toBe(outcome);

@@ -79,8 +79,10 @@ describe('start: terminate lifecycle action', () => {
     });
     const input = aws.ssm.commandCalls(SendCommandCommand)[0]?.args[0].input;
     expect(input?.Comment?.length).toBeLessThanOrEqual(100);
-    // Exactly the document's parameters, each a one-element array.
-    expect(Object.keys(input?.Parameters ?? {}).sort()).toEqual(Object.keys(DRAIN_PARAMETERS).sort());
+    // Exactly the document's parameters (with `action`, always sent), each a one-element array.
+    expect(Object.keys(input?.Parameters ?? {}).sort()).toEqual(
+      [...new Set([...Object.keys(DRAIN_PARAMETERS), 'action'])].sort(),
+    );
     expect(aws.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
     expect(sentEvents(aws)).toEqual([
       {
@@ -92,6 +94,7 @@ describe('start: terminate lifecycle action', () => {
           lifecycleActionToken: TOKEN,
           commandId: COMMAND_ID,
           adopted: false,
+          trigger: 'lifecycle',
         }),
       },
     ]);

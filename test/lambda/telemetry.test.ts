@@ -71,3 +71,46 @@ describe('serviceNameOf', () => {
     expect(serviceNameOf({ [SERVICE_NAME_ENV]: ' ' })).toBe('fleet-drainer');
   });
 });
+
+describe('the trigger dimension', () => {
+  /** The EMF records Powertools prints, as parsed objects. */
+  function emitted(record: (port: ReturnType<typeof createMetricsPort>) => void) {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    const lines: string[] = [];
+    // Powertools writes EMF through its own Console on stdout.
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((line) => line.startsWith('{')),
+      );
+      return true;
+    });
+    const port = createMetricsPort(new Metrics({ namespace: 'Test', serviceName: 'svc' }));
+    record(port);
+    port.flush();
+    return lines.map(
+      (line) =>
+        JSON.parse(line) as { _aws: { CloudWatchMetrics: { Dimensions: string[][] }[] } } & Record<
+          string,
+          unknown
+        >,
+    );
+  }
+
+  it('publishes DrainsFinished under {service, outcome} and {service, trigger}', () => {
+    const [record] = emitted((port) => port.count('DrainsFinished', 1, 'drained', 'spot-interruption'));
+    expect(record?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([
+      ['service', 'outcome'],
+      ['service', 'trigger'],
+    ]);
+    expect(record).toMatchObject({ trigger: 'spot-interruption', outcome: 'drained', DrainsFinished: 1 });
+  });
+
+  it('publishes DrainsStarted under {service} and {service, trigger}', () => {
+    const records = emitted((port) => port.count('DrainsStarted', 1, undefined, 'rebalance-recommendation'));
+    const sets = records.flatMap((record) => record._aws.CloudWatchMetrics[0]?.Dimensions ?? []);
+    expect(sets.sort()).toEqual([['service'], ['service', 'trigger']]);
+    expect(records.every((record) => record.DrainsStarted === 1)).toBe(true);
+  });
+});
