@@ -19,6 +19,8 @@ export {
   type FleetDrainerGroup,
   type FleetDrainerProps,
   LIFECYCLE_DETAIL_TYPE,
+  REBALANCE_RECOMMENDATION_DETAIL_TYPE,
+  SPOT_INTERRUPTION_DETAIL_TYPE,
   TERMINAL_COMMAND_STATUSES,
 } from './fleet-drainer';
 export {
