@@ -23,12 +23,16 @@ export const OUTCOMES = [
   'skipped',
   'expired',
 ] as const;
+/**
+ * What starts a drain (the `trigger` dimension of DrainsStarted): a terminate lifecycle action, EC2's Spot
+ * interruption warning, or a rebalance recommendation (`onRebalanceRecommendation`).
+ */
+export const TRIGGERS = ['lifecycle', 'spot-interruption', 'rebalance-recommendation'] as const;
 const PERIOD = Duration.minutes(5);
 /** The Lambda errors alarm: errors in this many of the last few periods (a lone retried failure is not one). */
 const LAMBDA_ERROR_PERIODS = { datapointsToAlarm: 2, evaluationPeriods: 3 };
-/** A dashboard row is 24 columns wide: one, two or three widgets to a row. */
+/** A dashboard row is 24 columns wide: one or three widgets to a row. */
 const FULL_WIDTH = 24;
-const HALF_WIDTH = FULL_WIDTH / 2;
 const THIRD_WIDTH = FULL_WIDTH / 3;
 /** What the dashboard shows when opened: the last day of drains. */
 const DASHBOARD_INTERVAL = Duration.days(1);
@@ -40,7 +44,7 @@ const DASHBOARD_INTERVAL = Duration.days(1);
 export function drainerMetric(
   serviceName: string,
   metricName: string,
-  options: { outcome?: string; statistic?: string; period?: Duration } = {},
+  options: { outcome?: string; trigger?: string; statistic?: string; period?: Duration } = {},
 ): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
@@ -48,6 +52,7 @@ export function drainerMetric(
     dimensionsMap: {
       service: serviceName,
       ...(options.outcome === undefined ? {} : { outcome: options.outcome }),
+      ...(options.trigger === undefined ? {} : { trigger: options.trigger }),
     },
     statistic: options.statistic ?? 'Sum',
     period: options.period ?? PERIOD,
@@ -139,6 +144,17 @@ export class DrainerMonitoring extends Construct {
     const outcomes = OUTCOMES.map((outcome) =>
       drainerMetric(props.serviceName, 'DrainsFinished', { outcome }).with({ label: outcome }),
     );
+    const triggers = TRIGGERS.map((trigger) =>
+      drainerMetric(props.serviceName, 'DrainsStarted', { trigger }).with({ label: trigger }),
+    );
+    /** The sum of some metrics, a missing datapoint counting 0. */
+    const total = (metrics: cloudwatch.IMetric[], prefix: string, label: string) =>
+      new cloudwatch.MathExpression({
+        expression: metrics.map((_, i) => `FILL(${prefix}${i}, 0)`).join(' + '),
+        usingMetrics: Object.fromEntries(metrics.map((metric, i) => [`${prefix}${i}`, metric])),
+        label,
+        period: PERIOD,
+      });
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: DASHBOARD_INTERVAL,
       widgets: [
@@ -147,7 +163,13 @@ export class DrainerMonitoring extends Construct {
             title: 'Drains finished, by outcome',
             left: outcomes,
             stacked: true,
-            width: HALF_WIDTH,
+            width: THIRD_WIDTH,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Drains started, by trigger (Spot interruptions, rebalance recommendations)',
+            left: triggers,
+            stacked: true,
+            width: THIRD_WIDTH,
           }),
           new cloudwatch.GraphWidget({
             title: 'Drain duration (drained, forced)',
@@ -158,21 +180,14 @@ export class DrainerMonitoring extends Construct {
                 }),
               ),
             ),
-            width: HALF_WIDTH,
+            width: THIRD_WIDTH,
           }),
         ],
         [
           new cloudwatch.GraphWidget({
             title: 'Drains started and finished (the gap is what is in flight)',
-            left: [
-              drainerMetric(props.serviceName, 'DrainsStarted').with({ label: 'started' }),
-              new cloudwatch.MathExpression({
-                expression: OUTCOMES.map((_, i) => `FILL(f${i}, 0)`).join(' + '),
-                usingMetrics: Object.fromEntries(outcomes.map((metric, i) => [`f${i}`, metric])),
-                label: 'finished',
-                period: PERIOD,
-              }),
-            ],
+            // Started is the sum over the triggers: a drain is counted under its trigger.
+            left: [total(triggers, 's', 'started'), total(outcomes, 'f', 'finished')],
             width: THIRD_WIDTH,
           }),
           new cloudwatch.GraphWidget({

@@ -12,7 +12,7 @@ export type { ResultPolicy } from '../lambda/config';
 export { MissingBuildError } from './assets';
 export * from './defaults';
 export { HOST_STATE_DIR } from './drain-document';
-export { ALARMED_OUTCOMES, OUTCOMES } from './drainer-monitoring';
+export { ALARMED_OUTCOMES, OUTCOMES, TRIGGERS } from './drainer-monitoring';
 export {
   COMMAND_STATUS_DETAIL_TYPE,
   FleetDrainer,
