@@ -22,6 +22,7 @@ export const OUTCOMES = [
   'unreachable',
   'skipped',
   'expired',
+  'prepared',
 ] as const;
 /**
  * What starts a drain (the `trigger` dimension of DrainsStarted): a terminate lifecycle action, EC2's Spot
@@ -147,14 +148,6 @@ export class DrainerMonitoring extends Construct {
     const triggers = TRIGGERS.map((trigger) =>
       drainerMetric(props.serviceName, 'DrainsStarted', { trigger }).with({ label: trigger }),
     );
-    /** The sum of some metrics, a missing datapoint counting 0. */
-    const total = (metrics: cloudwatch.IMetric[], prefix: string, label: string) =>
-      new cloudwatch.MathExpression({
-        expression: metrics.map((_, i) => `FILL(${prefix}${i}, 0)`).join(' + '),
-        usingMetrics: Object.fromEntries(metrics.map((metric, i) => [`${prefix}${i}`, metric])),
-        label,
-        period: PERIOD,
-      });
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: DASHBOARD_INTERVAL,
       widgets: [
@@ -186,8 +179,15 @@ export class DrainerMonitoring extends Construct {
         [
           new cloudwatch.GraphWidget({
             title: 'Drains started and finished (the gap is what is in flight)',
-            // Started is the sum over the triggers: a drain is counted under its trigger.
-            left: [total(triggers, 's', 'started'), total(outcomes, 'f', 'finished')],
+            left: [
+              drainerMetric(props.serviceName, 'DrainsStarted').with({ label: 'started' }),
+              new cloudwatch.MathExpression({
+                expression: OUTCOMES.map((_, i) => `FILL(f${i}, 0)`).join(' + '),
+                usingMetrics: Object.fromEntries(outcomes.map((metric, i) => [`f${i}`, metric])),
+                label: 'finished',
+                period: PERIOD,
+              }),
+            ],
             width: THIRD_WIDTH,
           }),
           new cloudwatch.GraphWidget({
