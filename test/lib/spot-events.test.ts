@@ -1,5 +1,5 @@
 // EC2's Spot interruption warnings and rebalance recommendations: the rule that sends them to the lifecycle
-// queue, the queue policy that lets it, the Lambda's setting, and the prop's validation.
+// queue, the queue policy that lets it, and the Lambda's setting.
 
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
@@ -122,11 +122,5 @@ describe('onRebalanceRecommendation', () => {
     ).Variables;
     expect(ENV_REBALANCE_ACTION).toBe('FLEET_DRAINER_REBALANCE_ACTION');
     expect(env[ENV_REBALANCE_ACTION]).toBe('ignore');
-  });
-
-  it('refuses any other value, naming the prop, the choices and the value', () => {
-    expect(() => drainerStack({ onRebalanceRecommendation: 'terminate' as RebalanceAction })).toThrow(
-      '`onRebalanceRecommendation` must be one of ignore, prepare, drain, got "terminate"',
-    );
   });
 });
