@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { type DrainPolicy, PolicyError, resolvePolicy } from '../agent/policy/policy';
+import { REBALANCE_ACTIONS, type RebalanceAction } from './defaults';
 import { DemoStack } from './demo-stack';
 import { FleetDrainer } from './fleet-drainer';
 
@@ -14,7 +15,8 @@ class UsageError extends Error {}
 const USAGE = `Tell fleet-drainer what to drain:
   npx cdk deploy -c autoScalingGroupNames=web,workers -c policy=./drain.json   (existing groups)
   npx cdk deploy -c demo=true                                                  (a demo group)
-Optional: -c maxDrainTime=3600 (seconds), -c maxConcurrentDrains=1000, -c stackName=FleetDrainer. See lib/README.md.`;
+Optional: -c maxDrainTime=3600 (seconds), -c maxConcurrentDrains=1000, -c onRebalanceRecommendation=ignore,
+  -c stackName=FleetDrainer. See lib/README.md.`;
 
 function loadPolicy(path: string): DrainPolicy {
   let text: string;
@@ -47,6 +49,7 @@ const KNOWN_KEYS = [
   'demo',
   'maxDrainTime',
   'maxConcurrentDrains',
+  'onRebalanceRecommendation',
   'stackName',
 ] as const;
 
@@ -126,6 +129,12 @@ export function buildApp(app: App): void {
   if (maxConcurrentDrains !== undefined && !/^\d+$/.test(maxConcurrentDrains)) {
     throw new UsageError(`-c maxConcurrentDrains must be a whole number, got "${maxConcurrentDrains}"`);
   }
+  const onRebalance = context('onRebalanceRecommendation');
+  if (onRebalance !== undefined && !(REBALANCE_ACTIONS as readonly string[]).includes(onRebalance)) {
+    throw new UsageError(
+      `-c onRebalanceRecommendation must be ${REBALANCE_ACTIONS.slice(0, -1).join(', ')} or ${REBALANCE_ACTIONS.at(-1)}, got "${onRebalance}"`,
+    );
+  }
   if (groups.length === 0 && !demo) throw new UsageError(USAGE);
 
   if (groups.length > 0) {
@@ -142,6 +151,7 @@ export function buildApp(app: App): void {
       policy,
       ...(maxDrainSeconds === undefined ? {} : { maxDrainTime: Duration.seconds(Number(maxDrainSeconds)) }),
       ...(maxConcurrentDrains === undefined ? {} : { maxConcurrentDrains: Number(maxConcurrentDrains) }),
+      ...(onRebalance === undefined ? {} : { onRebalanceRecommendation: onRebalance as RebalanceAction }),
     });
   }
   if (demo) {

@@ -22,13 +22,18 @@ export const OUTCOMES = [
   'unreachable',
   'skipped',
   'expired',
+  'prepared',
 ] as const;
+/**
+ * What starts a drain (the `trigger` dimension of DrainsStarted): a terminate lifecycle action, EC2's Spot
+ * interruption warning, or a rebalance recommendation (`onRebalanceRecommendation`).
+ */
+export const TRIGGERS = ['lifecycle', 'spot-interruption', 'rebalance-recommendation'] as const;
 const PERIOD = Duration.minutes(5);
 /** The Lambda errors alarm: errors in this many of the last few periods (a lone retried failure is not one). */
 const LAMBDA_ERROR_PERIODS = { datapointsToAlarm: 2, evaluationPeriods: 3 };
-/** A dashboard row is 24 columns wide: one, two or three widgets to a row. */
+/** A dashboard row is 24 columns wide: one or three widgets to a row. */
 const FULL_WIDTH = 24;
-const HALF_WIDTH = FULL_WIDTH / 2;
 const THIRD_WIDTH = FULL_WIDTH / 3;
 /** What the dashboard shows when opened: the last day of drains. */
 const DASHBOARD_INTERVAL = Duration.days(1);
@@ -40,7 +45,7 @@ const DASHBOARD_INTERVAL = Duration.days(1);
 export function drainerMetric(
   serviceName: string,
   metricName: string,
-  options: { outcome?: string; statistic?: string; period?: Duration } = {},
+  options: { outcome?: string; trigger?: string; statistic?: string; period?: Duration } = {},
 ): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
@@ -48,6 +53,7 @@ export function drainerMetric(
     dimensionsMap: {
       service: serviceName,
       ...(options.outcome === undefined ? {} : { outcome: options.outcome }),
+      ...(options.trigger === undefined ? {} : { trigger: options.trigger }),
     },
     statistic: options.statistic ?? 'Sum',
     period: options.period ?? PERIOD,
@@ -139,6 +145,9 @@ export class DrainerMonitoring extends Construct {
     const outcomes = OUTCOMES.map((outcome) =>
       drainerMetric(props.serviceName, 'DrainsFinished', { outcome }).with({ label: outcome }),
     );
+    const triggers = TRIGGERS.map((trigger) =>
+      drainerMetric(props.serviceName, 'DrainsStarted', { trigger }).with({ label: trigger }),
+    );
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: DASHBOARD_INTERVAL,
       widgets: [
@@ -147,7 +156,13 @@ export class DrainerMonitoring extends Construct {
             title: 'Drains finished, by outcome',
             left: outcomes,
             stacked: true,
-            width: HALF_WIDTH,
+            width: THIRD_WIDTH,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Drains started, by trigger (Spot interruptions, rebalance recommendations)',
+            left: triggers,
+            stacked: true,
+            width: THIRD_WIDTH,
           }),
           new cloudwatch.GraphWidget({
             title: 'Drain duration (drained, forced)',
@@ -158,7 +173,7 @@ export class DrainerMonitoring extends Construct {
                 }),
               ),
             ),
-            width: HALF_WIDTH,
+            width: THIRD_WIDTH,
           }),
         ],
         [

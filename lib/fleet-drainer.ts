@@ -48,9 +48,11 @@ import {
   DEFAULT_HOOK_NAME_PREFIX,
   DEFAULT_MAX_CONCURRENT_DRAINS,
   DEFAULT_MAX_DRAIN_TIME,
+  DEFAULT_REBALANCE_ACTION,
   DEFAULT_RECONCILE_PERIOD,
   DEFAULT_RESULT_POLICY,
   DOCUMENT_TIMEOUT_MARGIN,
+  ENV_REBALANCE_ACTION,
   EVENT_QUEUE_BATCH_SIZE,
   EVENT_QUEUE_MAX_CONCURRENCY,
   EVENT_QUEUE_MAX_RECEIVE_COUNT,
@@ -71,6 +73,8 @@ import {
   MIN_DRAIN_TIME,
   MIN_RECONCILE_PERIOD,
   PLANNED_AUTO_SCALING_CALLS_PER_SECOND,
+  REBALANCE_ACTIONS,
+  type RebalanceAction,
   RULE_MAX_EVENT_AGE,
   RULE_RETRY_ATTEMPTS,
   STATUS_QUEUE_MAX_CONCURRENCY,
@@ -106,6 +110,16 @@ export const LIFECYCLE_DETAIL_TYPE = 'EC2 Instance-terminate Lifecycle Action';
 export const COMMAND_STATUS_DETAIL_TYPE = 'EC2 Command Invocation Status-change Notification';
 /** Invocation statuses after which SSM changes nothing: the only status events the Lambda acts on. */
 export { TERMINAL_COMMAND_STATUSES };
+/**
+ * EC2's warning, two minutes before it stops or terminates a Spot Instance (detail: `instance-id`,
+ * `instance-action`). https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html
+ */
+export const SPOT_INTERRUPTION_DETAIL_TYPE = 'EC2 Spot Instance Interruption Warning';
+/**
+ * EC2's signal that a Spot Instance is at elevated risk of interruption (detail: `instance-id`).
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/rebalance-recommendations.html
+ */
+export const REBALANCE_RECOMMENDATION_DETAIL_TYPE = 'EC2 Instance Rebalance Recommendation';
 
 const RESULT_POLICIES: readonly ResultPolicy[] = ['CONTINUE', 'ABANDON_ON_FAILURE'];
 const GROUP_NAME = new RegExp(DRAIN_PARAMETERS.autoScalingGroupName.pattern);
@@ -182,6 +196,13 @@ export interface FleetDrainerProps {
    * @default 1000 (DEFAULT_MAX_CONCURRENT_DRAINS)
    */
   readonly maxConcurrentDrains?: number;
+  /**
+   * What an EC2 instance rebalance recommendation for an instance of the groups starts: `ignore` nothing;
+   * `prepare` the policy's `prepare` steps only (stop taking new work); `drain` a full drain with
+   * `maxDrainTime`. Spot interruption warnings are always drained. See "Triggers" in lib/README.md.
+   * @default 'ignore' (DEFAULT_REBALANCE_ACTION)
+   */
+  readonly onRebalanceRecommendation?: RebalanceAction;
 }
 
 /** Each drainer's group constructs, for the check that no other drainer of the app drains them. */
@@ -220,6 +241,12 @@ export class FleetDrainer extends Construct {
    */
   readonly serviceName: string;
   readonly maxDrainTime: Duration;
+  readonly onRebalanceRecommendation: RebalanceAction;
+  /**
+   * Sends the EC2 Spot interruption warnings (and the rebalance recommendations, unless
+   * `onRebalanceRecommendation` is `ignore`) to `lifecycleQueue`.
+   */
+  readonly spotRule: events.Rule;
   /** The names of the drained groups (tokens for groups that CloudFormation names). */
   readonly groupNames: readonly string[];
 
@@ -233,6 +260,7 @@ export class FleetDrainer extends Construct {
     const maxDrainTime = props.maxDrainTime ?? DEFAULT_MAX_DRAIN_TIME;
     const reconcilePeriod = props.reconcilePeriod ?? DEFAULT_RECONCILE_PERIOD;
     const resultPolicy = props.resultPolicy ?? DEFAULT_RESULT_POLICY;
+    const onRebalance = props.onRebalanceRecommendation ?? DEFAULT_REBALANCE_ACTION;
     // One unique name, for everything that must differ between two drainers (the document, the hook, the
     // metrics' service dimension).
     const uniqueName = Names.uniqueResourceName(this, { maxLength: UNIQUE_NAME_MAX_CHARS, separator: '-' });
@@ -244,6 +272,11 @@ export class FleetDrainer extends Construct {
     const maxDrainSeconds = validateMaxDrainTime(maxDrainTime, reconcileSeconds, maxConcurrentDrains);
     if (!RESULT_POLICIES.includes(resultPolicy)) {
       throw new Error(`\`resultPolicy\` must be one of ${RESULT_POLICIES.join(', ')}, got "${resultPolicy}"`);
+    }
+    if (!(REBALANCE_ACTIONS as readonly string[]).includes(onRebalance)) {
+      throw new Error(
+        `\`onRebalanceRecommendation\` must be one of ${REBALANCE_ACTIONS.join(', ')}, got "${onRebalance}"`,
+      );
     }
     if (!HOOK_NAME.test(hookName)) {
       throw new Error(
@@ -264,6 +297,7 @@ export class FleetDrainer extends Construct {
     refuseGroupsOfOtherDrainers(this);
 
     this.maxDrainTime = maxDrainTime;
+    this.onRebalanceRecommendation = onRebalance;
     this.hookName = hookName;
     this.serviceName = `${SERVICE_NAME}-${uniqueName}`;
     this.heartbeatTimeoutSeconds = heartbeatTimeoutSeconds(
@@ -396,6 +430,7 @@ export class FleetDrainer extends Construct {
         [ENV_TICK_PERIOD_SECONDS]: String(reconcileSeconds),
         [ENV_LIFECYCLE_QUEUE_URL]: this.lifecycleQueue.queueUrl,
         [ENV_STATUS_QUEUE_URL]: this.statusQueue.queueUrl,
+        [ENV_REBALANCE_ACTION]: onRebalance,
         [SERVICE_NAME_ENV]: this.serviceName,
       },
       retryAttempts: ASYNC_RETRY_ATTEMPTS,
@@ -463,6 +498,19 @@ export class FleetDrainer extends Construct {
       },
       targets: [queueTarget(this.statusQueue)],
     });
+    // EC2's Spot events name the instance only: the rule takes them all and the Lambda drops an instance of a
+    // group it does not drain. They share the lifecycle queue, so a storm of both waits in one line.
+    this.spotRule = new events.Rule(this, 'SpotRule', {
+      description: 'fleet-drainer: Spot interruption warnings and rebalance recommendations',
+      eventPattern: {
+        source: ['aws.ec2'],
+        detailType: [
+          SPOT_INTERRUPTION_DETAIL_TYPE,
+          ...(onRebalance === 'ignore' ? [] : [REBALANCE_RECOMMENDATION_DETAIL_TYPE]),
+        ],
+      },
+      targets: [queueTarget(this.lifecycleQueue)],
+    });
     const schedule = new events.Rule(this, 'ReconcileSchedule', {
       description: 'fleet-drainer: reconcile tick (heartbeats, lost events, adoption)',
       schedule: events.Schedule.rate(reconcilePeriod),
@@ -481,6 +529,7 @@ export class FleetDrainer extends Construct {
         ...mappings,
         lifecycleRule,
         statusRule,
+        this.spotRule,
         schedule,
       );
     }
@@ -497,7 +546,11 @@ export class FleetDrainer extends Construct {
     // Checked at synth, once everything has been added to the role and the function.
     this.node.addValidation({
       validate: () =>
-        this.checkDeployQuotas(role, drainerPolicies.managed.length, [lifecycleRule, statusRule]),
+        this.checkDeployQuotas(role, drainerPolicies.managed.length, [
+          lifecycleRule,
+          statusRule,
+          this.spotRule,
+        ]),
     });
     this.alarms = monitoring.alarms;
     this.dashboard = monitoring.dashboard;

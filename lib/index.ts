@@ -12,13 +12,15 @@ export type { ResultPolicy } from '../lambda/config';
 export { MissingBuildError } from './assets';
 export * from './defaults';
 export { HOST_STATE_DIR } from './drain-document';
-export { ALARMED_OUTCOMES, OUTCOMES } from './drainer-monitoring';
+export { ALARMED_OUTCOMES, OUTCOMES, TRIGGERS } from './drainer-monitoring';
 export {
   COMMAND_STATUS_DETAIL_TYPE,
   FleetDrainer,
   type FleetDrainerGroup,
   type FleetDrainerProps,
   LIFECYCLE_DETAIL_TYPE,
+  REBALANCE_RECOMMENDATION_DETAIL_TYPE,
+  SPOT_INTERRUPTION_DETAIL_TYPE,
   TERMINAL_COMMAND_STATUSES,
 } from './fleet-drainer';
 export {

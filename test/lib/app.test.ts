@@ -4,7 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../lib/app';
+import { FleetDrainer } from '../../lib/index';
 import { POLICY } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'fleet-drainer-app-'));
@@ -150,7 +153,8 @@ describe('the app', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(
       'fleet-drainer: unknown context key -c maxDrainTme=30: did you mean maxDrainTime? fleet-drainer reads ' +
-        'autoScalingGroupNames, policy, demo, maxDrainTime, maxConcurrentDrains, stackName (see lib/README.md)\n',
+        'autoScalingGroupNames, policy, demo, maxDrainTime, maxConcurrentDrains, onRebalanceRecommendation, ' +
+        'stackName (see lib/README.md)\n',
     );
   });
 
@@ -174,6 +178,26 @@ describe('the app', () => {
         `fleet-drainer: -c stackName must be a CloudFormation stack name (a letter, then letters, digits or hyphens; at most 128 characters), got "${name}"\n`,
       );
     }
+  });
+
+  it('passes -c onRebalanceRecommendation to the construct, and refuses another value in one line', () => {
+    const policyFile = join(dir, 'ok.json');
+    writeFileSync(policyFile, JSON.stringify(POLICY));
+    const app = new App({
+      context: {
+        autoScalingGroupNames: 'web',
+        policy: policyFile,
+        onRebalanceRecommendation: 'prepare',
+      },
+    });
+    buildApp(app);
+    const drainer = app.node.findAll().find((construct) => construct instanceof FleetDrainer);
+    expect(drainer?.onRebalanceRecommendation).toBe('prepare');
+    const run = runApp(['demo=true', 'onRebalanceRecommendation=always']);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      'fleet-drainer: -c onRebalanceRecommendation must be ignore, prepare or drain, got "always"\n',
+    );
   });
 
   it('takes only true or false for -c demo', () => {

@@ -30,6 +30,7 @@ import {
   HOOK_METADATA,
   maxDrainSeconds,
   STATUS_QUEUE_MAX_CONCURRENCY,
+  TRIGGERS,
 } from '../../lib/index';
 import { drainerStack, GROUPS, onlyResource, POLICY } from './helpers';
 
@@ -422,6 +423,27 @@ describe('monitoring', () => {
         `waited 15 minutes in the ${name} queue: drains start or finish late`,
       ),
     });
+  });
+
+  it('graphs the drains started by each trigger', () => {
+    // The body is a join around the stack's references: the references stand in as strings.
+    const [, parts] = (
+      onlyResource(template, 'AWS::CloudWatch::Dashboard').DashboardBody as {
+        'Fn::Join': [string, unknown[]];
+      }
+    )['Fn::Join'];
+    const body = JSON.parse(
+      parts.map((part) => (typeof part === 'string' ? part : 'REFERENCE')).join(''),
+    ) as { widgets: { properties: { title?: string; metrics?: unknown[][] } }[] };
+    const widget = (title: string) =>
+      body.widgets.find((w) => w.properties.title?.startsWith(title))?.properties.metrics ?? [];
+    const started = (metrics: unknown[][]) =>
+      metrics.filter((metric) => metric[0] === 'FleetDrainer' && metric[1] === 'DrainsStarted');
+    const byTrigger = started(widget('Drains started, by trigger'));
+    expect(TRIGGERS).toEqual(['lifecycle', 'spot-interruption', 'rebalance-recommendation']);
+    expect(byTrigger.map((metric) => metric.slice(2, 6))).toEqual(
+      TRIGGERS.map((trigger) => ['service', drainer.serviceName, 'trigger', trigger]),
+    );
   });
 
   it("graphs both queues' waiting events and the age of their oldest on the dashboard", () => {

@@ -90,6 +90,13 @@ describe('the drainer Lambda may', () => {
     expect(await decide('ssm:SendCommand', instanceArn, tagged('workers'))).toBe('Allowed');
   });
 
+  it('drain an instance named by a Spot event with what a lifecycle drain uses: nothing more', async () => {
+    // The event names the instance only: its group comes from DescribeAutoScalingInstances (no resource).
+    expect(await decide('autoscaling:DescribeAutoScalingInstances', '*')).toBe('Allowed');
+    expect(await decide('ssm:SendCommand', instanceArn, tagged('web'))).toBe('Allowed');
+    expect(await decide('ec2:DescribeInstances', '*')).not.toBe('Allowed');
+  });
+
   it.each(['lifecycle', 'status'] as const)(
     'read how many events wait in the %s queue (sqs:GetQueueAttributes) and consume them',
     async (name) => {

@@ -37,6 +37,7 @@ import {
   DEFAULT_HOOK_NAME_PREFIX,
   DEFAULT_MAX_CONCURRENT_DRAINS,
   DEFAULT_MAX_DRAIN_TIME,
+  DEFAULT_REBALANCE_ACTION,
   DEFAULT_RECONCILE_PERIOD,
   DEFAULT_RESULT_POLICY,
   DOCUMENT_TIMEOUT_MARGIN,
@@ -62,9 +63,13 @@ import {
   maxDrainSeconds,
   OUTCOMES,
   PLANNED_AUTO_SCALING_CALLS_PER_SECOND,
+  REBALANCE_ACTIONS,
+  REBALANCE_RECOMMENDATION_DETAIL_TYPE,
   RULE_MAX_EVENT_AGE,
   RULE_RETRY_ATTEMPTS,
+  SPOT_INTERRUPTION_DETAIL_TYPE,
   STATUS_QUEUE_MAX_CONCURRENCY,
+  TRIGGERS,
 } from '../../lib/index';
 import { unwrap } from '../docs/markdown';
 import { documentScript, drainerStack, onlyResource, POLICY } from './helpers';
@@ -92,6 +97,10 @@ describe('the props table', () => {
       `| \`reconcilePeriod\` | ${DEFAULT_RECONCILE_PERIOD.toHumanString()} | whole minutes, ${MIN_RECONCILE_PERIOD.toMinutes()} – ${MAX_RECONCILE_PERIOD.toMinutes()}:`,
     );
     expect(readme).toContain(`| \`alarms\` | \`${DEFAULT_ALARMS}\` |`);
+    expect(readme).toContain(
+      `| \`onRebalanceRecommendation\` | \`${DEFAULT_REBALANCE_ACTION}\` | or \`${REBALANCE_ACTIONS[1]}\` (the policy's \`prepare\` steps only) or \`${REBALANCE_ACTIONS[2]}\` (a full drain with \`maxDrainTime\`):`,
+    );
+    expect(REBALANCE_ACTIONS).toEqual([DEFAULT_REBALANCE_ACTION, 'prepare', 'drain']);
     expect(readme).toContain(
       `| \`hookName\` | \`${DEFAULT_HOOK_NAME_PREFIX}-<the drainer's unique name>\` |`,
     );
@@ -284,6 +293,35 @@ describe('what it deploys', () => {
     expect(text).toContain(
       `\`outcome\` on a finish is one of ${OUTCOMES.map((o) => `\`${o}\``).join(', ')}.`,
     );
+  });
+});
+
+describe('the triggers', () => {
+  const section = readme.slice(readme.indexOf('## Triggers'), readme.indexOf('## The events'));
+
+  it('tables every trigger the metrics carry, and no other', () => {
+    const rows = [...section.matchAll(/^\| `([\w-]+)` \|/gm)].map((match) => match[1]);
+    expect(rows).toEqual([...TRIGGERS]);
+  });
+
+  it('names the events the Spot rule matches', () => {
+    expect(section).toContain(`\`${SPOT_INTERRUPTION_DETAIL_TYPE}\``);
+    expect(section).toContain(`\`${REBALANCE_RECOMMENDATION_DETAIL_TYPE}\``);
+  });
+
+  it('gives a Spot drain the two-minute warning less the report margin', () => {
+    // The Lambda's margin for the agent's report and SSM's status (lambda/ names it SPOT_REPORT_MARGIN_S).
+    const warning = 120;
+    const margin = 20;
+    expect(unwrap(section)).toContain(
+      `| ${warning - margin} s: the two-minute warning (${warning} s from the event's time) less ${margin} s for the agent's report`,
+    );
+  });
+
+  it('advises a setting for each case, and every setting it advises exists', () => {
+    const advised = [...unwrap(section).matchAll(/\*\*[^*]+:\*\* `(\w+)`/g)].map((match) => match[1]);
+    expect(advised.length).toBeGreaterThanOrEqual(2);
+    for (const action of advised) expect(REBALANCE_ACTIONS).toContain(action);
   });
 });
 

@@ -39,6 +39,12 @@ describe('props are checked in the constructor', () => {
     );
   });
 
+  it('refuses an unknown rebalance setting', () => {
+    expect(create({ onRebalanceRecommendation: 'terminate' as never })).toThrow(
+      '`onRebalanceRecommendation` must be one of ignore, prepare, drain, got "terminate"',
+    );
+  });
+
   it('refuses no groups', () => {
     expect(create({ groups: [] })).toThrow(/`groups` must name at least one Auto Scaling group/);
   });
