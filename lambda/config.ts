@@ -68,9 +68,11 @@ export const DEFAULT_UNREACHABLE_GRACE_SECONDS = 30;
 export const DEFAULT_ADOPTION_DELAY_SECONDS = 45;
 export const DEFAULT_EXPIRY_GRACE_SECONDS = 300;
 export const DEFAULT_TICK_PERIOD_SECONDS = 60;
-export const DEFAULT_REBALANCE_ACTION = 'ignore';
+/** What a rebalance recommendation starts (`onRebalanceRecommendation`); `prepare` signals nothing. */
 export const REBALANCE_ACTIONS = ['ignore', 'prepare', 'drain'] as const;
 export type RebalanceAction = (typeof REBALANCE_ACTIONS)[number];
+/** Ignored by default: a recommendation concerns Spot Instances only and need not end in an interruption. */
+export const DEFAULT_REBALANCE_ACTION: RebalanceAction = 'ignore';
 
 /** Hard bounds. The wait can never outlast min(48 h, 100 × H), and aws:runShellScript runs at most 48 h. */
 export const MAX_DRAIN_SECONDS_LIMIT = 172_800;

@@ -144,12 +144,4 @@ export const MAX_CONCURRENT_DRAINS = Math.floor(
 );
 
 /** What the drainer does on an EC2 instance rebalance recommendation (`onRebalanceRecommendation`). */
-export const REBALANCE_ACTIONS = ['ignore', 'prepare', 'drain'] as const;
-export type RebalanceAction = (typeof REBALANCE_ACTIONS)[number];
-/** Ignored by default: a recommendation concerns Spot Instances only and need not end in an interruption. */
-export const DEFAULT_REBALANCE_ACTION: RebalanceAction = 'ignore';
-/**
- * The Lambda's environment variable for `onRebalanceRecommendation`: the Lambda reads it (lambda/config.ts);
- * named here so that the construct needs nothing new from lambda/.
- */
-export const ENV_REBALANCE_ACTION = 'FLEET_DRAINER_REBALANCE_ACTION';
+export { DEFAULT_REBALANCE_ACTION, REBALANCE_ACTIONS, type RebalanceAction } from '../lambda/config';

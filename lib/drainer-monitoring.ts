@@ -8,7 +8,7 @@ import {
   type aws_sqs as sqs,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../lambda/telemetry-names';
+import { DRAIN_TRIGGERS, METRICS_NAMESPACE, TRIGGER_DIMENSION } from '../lambda/telemetry-names';
 import { EVENT_QUEUE_AGE_ALARM } from './defaults';
 
 /** Outcomes that mean a drain did not end well: each gets an alarm. */
@@ -28,7 +28,7 @@ export const OUTCOMES = [
  * What starts a drain (the `trigger` dimension of DrainsStarted): a terminate lifecycle action, EC2's Spot
  * interruption warning, or a rebalance recommendation (`onRebalanceRecommendation`).
  */
-export const TRIGGERS = ['lifecycle', 'spot-interruption', 'rebalance-recommendation'] as const;
+export const TRIGGERS = DRAIN_TRIGGERS;
 const PERIOD = Duration.minutes(5);
 /** The Lambda errors alarm: errors in this many of the last few periods (a lone retried failure is not one). */
 const LAMBDA_ERROR_PERIODS = { datapointsToAlarm: 2, evaluationPeriods: 3 };
@@ -53,7 +53,7 @@ export function drainerMetric(
     dimensionsMap: {
       service: serviceName,
       ...(options.outcome === undefined ? {} : { outcome: options.outcome }),
-      ...(options.trigger === undefined ? {} : { trigger: options.trigger }),
+      ...(options.trigger === undefined ? {} : { [TRIGGER_DIMENSION]: options.trigger }),
     },
     statistic: options.statistic ?? 'Sum',
     period: options.period ?? PERIOD,

@@ -33,11 +33,13 @@ import {
   ENV_HOOK_NAME,
   ENV_LIFECYCLE_QUEUE_URL,
   ENV_MAX_DRAIN_SECONDS,
+  ENV_REBALANCE_ACTION,
   ENV_RESULT_POLICY,
   ENV_STATUS_QUEUE_URL,
   ENV_TICK_PERIOD_SECONDS,
   type ResultPolicy,
 } from '../lambda/config';
+import { REBALANCE_DETAIL_TYPE, SPOT_INTERRUPTION_DETAIL_TYPE } from '../lambda/decide/classify-event';
 import { TERMINAL_COMMAND_STATUSES } from '../lambda/decide/command-status';
 import { SERVICE_NAME, SERVICE_NAME_ENV } from '../lambda/telemetry-names';
 import { agentBundlePath, lambdaAssetPath } from './assets';
@@ -52,7 +54,6 @@ import {
   DEFAULT_RECONCILE_PERIOD,
   DEFAULT_RESULT_POLICY,
   DOCUMENT_TIMEOUT_MARGIN,
-  ENV_REBALANCE_ACTION,
   EVENT_QUEUE_BATCH_SIZE,
   EVENT_QUEUE_MAX_CONCURRENCY,
   EVENT_QUEUE_MAX_RECEIVE_COUNT,
@@ -109,17 +110,12 @@ export const LIFECYCLE_DETAIL_TYPE = 'EC2 Instance-terminate Lifecycle Action';
 /** The detail-type of SSM's per-instance command status event. */
 export const COMMAND_STATUS_DETAIL_TYPE = 'EC2 Command Invocation Status-change Notification';
 /** Invocation statuses after which SSM changes nothing: the only status events the Lambda acts on. */
-export { TERMINAL_COMMAND_STATUSES };
-/**
- * EC2's warning, two minutes before it stops or terminates a Spot Instance (detail: `instance-id`,
- * `instance-action`). https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html
- */
-export const SPOT_INTERRUPTION_DETAIL_TYPE = 'EC2 Spot Instance Interruption Warning';
-/**
- * EC2's signal that a Spot Instance is at elevated risk of interruption (detail: `instance-id`).
- * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/rebalance-recommendations.html
- */
-export const REBALANCE_RECOMMENDATION_DETAIL_TYPE = 'EC2 Instance Rebalance Recommendation';
+/** EC2's Spot notices the drainer's rule routes to the lifecycle queue (lambda/decide/classify-event.ts). */
+export {
+  REBALANCE_DETAIL_TYPE as REBALANCE_RECOMMENDATION_DETAIL_TYPE,
+  SPOT_INTERRUPTION_DETAIL_TYPE,
+  TERMINAL_COMMAND_STATUSES,
+};
 
 const RESULT_POLICIES: readonly ResultPolicy[] = ['CONTINUE', 'ABANDON_ON_FAILURE'];
 const GROUP_NAME = new RegExp(DRAIN_PARAMETERS.autoScalingGroupName.pattern);
@@ -506,7 +502,7 @@ export class FleetDrainer extends Construct {
         source: ['aws.ec2'],
         detailType: [
           SPOT_INTERRUPTION_DETAIL_TYPE,
-          ...(onRebalance === 'ignore' ? [] : [REBALANCE_RECOMMENDATION_DETAIL_TYPE]),
+          ...(onRebalance === 'ignore' ? [] : [REBALANCE_DETAIL_TYPE]),
         ],
       },
       targets: [queueTarget(this.lifecycleQueue)],

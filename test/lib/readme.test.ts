@@ -9,7 +9,11 @@ import { EXIT } from '../../agent/report/exit-codes';
 import { SSM_STDOUT_MAX_BYTES } from '../../agent/report/report';
 import { DEFAULT_ADOPTION_DELAY_SECONDS, DEFAULT_EXPIRY_GRACE_SECONDS } from '../../lambda/config';
 import { STATUS_BATCH_CONCURRENCY } from '../../lambda/create-handler';
-import { DELIVERY_TIMEOUT_SECONDS } from '../../lambda/decide/drain-command';
+import {
+  DELIVERY_TIMEOUT_SECONDS,
+  SPOT_NOTICE_S,
+  SPOT_REPORT_MARGIN_S,
+} from '../../lambda/decide/drain-command';
 import { HEARTBEAT_MARGIN_MS } from '../../lambda/decide/heartbeat-schedule';
 import { retryDelaySeconds } from '../../lambda/sqs-batch';
 import { SERVICE_NAME } from '../../lambda/telemetry-names';
@@ -310,9 +314,8 @@ describe('the triggers', () => {
   });
 
   it('gives a Spot drain the two-minute warning less the report margin', () => {
-    // The Lambda's margin for the agent's report and SSM's status (lambda/ names it SPOT_REPORT_MARGIN_S).
-    const warning = 120;
-    const margin = 20;
+    const warning = SPOT_NOTICE_S;
+    const margin = SPOT_REPORT_MARGIN_S;
     expect(unwrap(section)).toContain(
       `| ${warning - margin} s: the two-minute warning (${warning} s from the event's time) less ${margin} s for the agent's report`,
     );

@@ -3,9 +3,9 @@
 
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { ENV_REBALANCE_ACTION } from '../../lambda/config';
 import {
   DEFAULT_REBALANCE_ACTION,
-  ENV_REBALANCE_ACTION,
   REBALANCE_ACTIONS,
   REBALANCE_RECOMMENDATION_DETAIL_TYPE,
   type RebalanceAction,
