@@ -13,7 +13,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { DrainPolicy } from '../agent/policy/policy';
 import type { DrainReport } from '../agent/report/report';
 import { parseReport } from '../lambda/decide/parse-report';
-import { FleetDrainer } from '../lib/index';
+import { FleetDrainer, type FleetDrainerProps } from '../lib/index';
 import type { BusEvent } from './event-envelope';
 import { REGION } from './event-envelope';
 import { isolationMode, type WorkerSpec } from './instances';
@@ -114,21 +114,35 @@ export interface FleetPlan {
   timeoutMs?: number;
 }
 
-/** The construct's template for the drill's one group, with the drill's policy or another one. */
-export function drillTemplate(policy: DrainPolicy = DRILL_POLICY): CfnTemplate {
+/**
+ * The construct's template for the drill's one group, with the drill's policy or another one, and further
+ * props of the construct (e.g. `onRebalanceRecommendation`), passed through as they are.
+ */
+export function drillTemplate(
+  policy: DrainPolicy = DRILL_POLICY,
+  props: Record<string, unknown> = {},
+): CfnTemplate {
   const app = new App();
   const stack = new Stack(app, 'Drill', { env: { account: '123456789012', region: REGION } });
   new FleetDrainer(stack, 'Drainer', {
     groups: [DRILL_GROUP],
     policy,
     maxDrainTime: Duration.minutes(10),
-  });
+    ...props,
+  } as FleetDrainerProps);
   return Template.fromStack(stack).toJSON() as CfnTemplate;
 }
 
+/**
+ * The `Fleet Drain Finished` events of lifecycle drains: a Spot or rebalance drain (its `trigger` says so)
+ * finishes with an event of its own, and its lifecycle action (if any) with another.
+ */
 const finished = (events: readonly BusEvent[]) =>
   events.filter(
-    (event) => event.source === 'fleet-drainer' && event['detail-type'] === 'Fleet Drain Finished',
+    (event) =>
+      event.source === 'fleet-drainer' &&
+      event['detail-type'] === 'Fleet Drain Finished' &&
+      (event.detail.trigger === undefined || event.detail.trigger === 'lifecycle'),
   );
 
 export async function runDrill(options: DrillOptions): Promise<DrillResult> {
@@ -217,9 +231,30 @@ export async function runFleet(plan: FleetPlan, print: (line: string) => void): 
         const key = `${change.instanceId}:${change.lifecycleState}`;
         steps.push([change.atMs, key, `${change.instanceId}  ${change.lifecycleState}`]);
       }
+      for (const event of twin.bus.events) {
+        if (event.source !== 'aws.ec2') continue;
+        const atMs = twin.bus.publishedMs.get(event) ?? Date.parse(event.time);
+        const action = event.detail['instance-action'];
+        steps.push([
+          atMs,
+          `ec2:${event.id}`,
+          `${event.detail['instance-id']}  ${event['detail-type']}${action ? ` (${action})` : ''}`,
+        ]);
+      }
+      for (const interruption of twin.interruptions) {
+        if (interruption.interruptedMs === undefined) continue;
+        steps.push([
+          interruption.interruptedMs,
+          `interrupted:${interruption.instanceId}`,
+          `${interruption.instanceId}  interrupted by EC2 (${interruption.action})`,
+        ]);
+      }
       for (const command of twin.commands.all()) {
         for (const [instanceId, invocation] of command.invocations) {
-          const version = command.documentVersion > 1 ? `, document v${command.documentVersion}` : '';
+          const action = command.parameters.action?.[0];
+          const version =
+            (command.documentVersion > 1 ? `, document v${command.documentVersion}` : '') +
+            (action !== undefined && action !== 'drain' ? `, ${action}` : '');
           steps.push([
             command.requestedMs,
             `${command.commandId}:sent`,
@@ -398,7 +433,9 @@ function summarize(
     summaries.push(summary);
     problems.push(...summary.problems.map((problem) => `${instanceId}: ${problem}`));
   });
-  for (const id of instances.filter((id) => !drained.includes(id))) {
+  // A Spot warning drains an instance that never leaves through a lifecycle action: its scenario checks it.
+  const warned = new Set(twin.interruptions.map((interruption) => interruption.instanceId));
+  for (const id of instances.filter((id) => !drained.includes(id) && !warned.has(id))) {
     const signalled = records.filter((r) => r.instanceId === id && r.event === 'signal');
     if (signalled.length > 0) problems.push(`${id}: stays in service but its workers were signalled`);
   }

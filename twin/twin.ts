@@ -89,6 +89,8 @@ export interface SpotInterruption {
   /** The warning's event. */
   event: BusEvent;
   warnedMs: number;
+  /** Wall time of the warning: what workers' own records (wall clock) compare with. */
+  warnedWallMs: number;
   /** When EC2 interrupts the instance: the warning + 2 minutes (at once for hibernation). */
   interruptAtMs: number;
   /** When it was interrupted (clock and wall time); undefined if not yet, or already gone by then. */
@@ -296,6 +298,7 @@ export class Twin {
       action,
       event,
       warnedMs: now,
+      warnedWallMs: Date.now(),
       interruptAtMs: now + (action === 'hibernate' ? 0 : SPOT_NOTICE_MS),
     };
     this.interruptions.push(interruption);
