@@ -288,11 +288,17 @@ export async function runFleet(plan: FleetPlan, print: (line: string) => void): 
     const ticker = setInterval(progress, 100);
     let failure: string | undefined;
     try {
-      const during = Promise.resolve(plan.during?.(fleet));
-      // Reported below, whichever wait fails first.
+      // A failing `during` ends the wait at once: it says what went wrong better than a timeout would.
+      let duringFailed = false;
+      const during = Promise.resolve(plan.during?.(fleet)).catch((error: unknown) => {
+        duringFailed = true;
+        throw error;
+      });
       during.catch(() => undefined);
       await twin.waitFor(
-        () => leaving.every((id) => scaledIn().has(id)) && leaving.every((id) => finishedFor().has(id)),
+        () =>
+          duringFailed ||
+          (leaving.every((id) => scaledIn().has(id)) && leaving.every((id) => finishedFor().has(id))),
         `${leaving.length} drains to finish`,
         plan.timeoutMs ?? 120_000,
       );

@@ -119,12 +119,25 @@ const SIGNAL_WITHIN_MS = 10_000;
 /** Wall time to wait for EC2's interruption: the notice and some slack. */
 const SPOT_NOTICE_WAIT_MS = 150_000;
 
-/** Waits for the drain command the warning must start; the failure names what did not happen. */
+/** Waits until `predicate` holds; else fails saying whether the EC2 event reached the handler at all. */
+async function afterEc2Event(twin: Twin, event: BusEvent, predicate: () => boolean, what: string) {
+  try {
+    await twin.waitFor(predicate, what, 30_000);
+  } catch {
+    const reached = twin.bus.invocations.some((invocation) => invocation.event.id === event.id);
+    throw new Error(
+      `no ${what} within 30 s; the ${event['detail-type']} ${reached ? 'reached the handler' : 'reached no handler (no rule of the template routes it)'}`,
+    );
+  }
+}
+
+/** Waits for the drain command the warning must start. */
 async function drainAfterWarning(twin: Twin, interruption: SpotInterruption): Promise<void> {
-  await twin.waitFor(
+  await afterEc2Event(
+    twin,
+    interruption.event,
     () => commandsOf(twin, interruption.instanceId).some((c) => c.requestedMs >= interruption.warnedMs),
-    'a drain started after the Spot warning (no SendCommand after it)',
-    30_000,
+    'drain started after the Spot warning',
   );
 }
 
@@ -566,6 +579,18 @@ export const SCENARIOS: readonly Scenario[] = [
         if (spotFinished.length > 1)
           problems.push(`${id}: ${spotFinished.length} Finished events of the Spot drain`);
         problems.push(...reportBeforeInterruption(fleet, interruption, event));
+        // Every worker finishes on TERM: each one got it and exited before EC2 interrupted the instance.
+        const records = fleet.records().filter((r) => r.instanceId === id);
+        const interruptedWallMs = interruption.interruptedWallMs ?? Number.POSITIVE_INFINITY;
+        for (const ready of records.filter((r) => r.event === 'ready')) {
+          const own = records.filter((r) => r.pid === ready.pid);
+          if (!own.some((r) => r.event === 'signal' && r.at >= interruption.warnedWallMs))
+            problems.push(`${id}: worker ${ready.pid} (${ready.kind}) got no signal after the warning`);
+          else if (!own.some((r) => r.event === 'exit' && r.at < interruptedWallMs))
+            problems.push(
+              `${id}: worker ${ready.pid} (${ready.kind}) had not exited when EC2 interrupted it`,
+            );
+        }
         const signals = signalled(fleet, id).map((r) => `${r.pid}:${r.signal}`);
         if (new Set(signals).size !== signals.length) problems.push(`${id}: a worker was signalled twice`);
         return problems;
@@ -595,7 +620,7 @@ export const SCENARIOS: readonly Scenario[] = [
         await drainAfterWarning(twin, twin.spotInterruption(id));
       },
       expected: outcomes(DRAINED),
-      timeoutMs: 200_000,
+      timeoutMs: 160_000,
       verify: (fleet) => {
         const { twin } = fleet;
         const id = fleet.instances[0] as string;
@@ -657,13 +682,17 @@ export const SCENARIOS: readonly Scenario[] = [
           const id = instances[0] as string;
           const sentAfter = twin.clock.now();
           await twin.rebalanceRecommendation(id);
-          await twin.waitFor(
+          const event = twin.bus.events
+            .filter((e) => e['detail-type'] === 'EC2 Instance Rebalance Recommendation')
+            .at(-1) as BusEvent;
+          await afterEc2Event(
+            twin,
+            event,
             () =>
               commandsOf(twin, id).some(
                 (c) => c.requestedMs >= sentAfter && c.parameters.action?.[0] === 'prepare',
               ),
-            'a prepare command after the rebalance recommendation',
-            30_000,
+            'prepare command after the rebalance recommendation',
           );
           await twin.waitFor(
             () => finishedOf(twin, id).some((e) => e.detail.trigger === 'rebalance-recommendation'),

@@ -23,12 +23,15 @@ afterEach(async () => {
 });
 
 /** A twin at 300× the wall (120 s pass in 0.4 s) with no handler: only the control plane. */
-async function start(pattern: Record<string, unknown> = LIFECYCLE_PATTERN): Promise<Twin> {
+async function start(
+  pattern: Record<string, unknown> = LIFECYCLE_PATTERN,
+  heartbeatSeconds = 60,
+): Promise<Twin> {
   twin = await Twin.start({
     template: fixtureTemplate(pattern, ['true']),
     clock: new SteppedClock(6000),
     handler: 'none',
-    heartbeatTimeoutSeconds: 60,
+    heartbeatTimeoutSeconds: heartbeatSeconds,
     unhealthyAfterMs: 30_000,
   });
   return twin;
@@ -152,6 +155,21 @@ describe.runIf(isolationMode() === 'pid-namespace')('a Spot interruption', () =>
     expect(interruption.interruptAtMs).toBe(interruption.warnedMs);
     await t.waitFor(() => interruption.interruptedMs !== undefined, 'the interruption');
     expect((interruption.interruptedMs as number) - interruption.warnedMs).toBeLessThan(SPOT_NOTICE_MS);
+  });
+
+  it('kills an instance already in Terminating:Wait without replacing it: its action stays open', async () => {
+    // A heartbeat timeout far beyond the interruption (an hour: 12 s of wall time here).
+    const t = await start(LIFECYCLE_PATTERN, 3600);
+    const [id] = (await t.launch(GROUP, 1, sleeper)) as [string];
+    t.autoScaling.terminateInstance(id, true);
+
+    const interruption = t.spotInterruption(id);
+
+    await t.waitFor(() => interruption.interruptedMs !== undefined, 'the interruption');
+    await t.waitFor(() => processesOf(id).length === 0, 'every process of the instance to die', 5000);
+    expect(statesOf(t, id)).toEqual(['InService', 'Terminating:Wait']);
+    expect(t.autoScaling.activeAction(id)).toBeDefined();
+    expect(t.replacements).toEqual([]);
   });
 
   it('reaches the function only through a rule that matches aws.ec2 events', async () => {
