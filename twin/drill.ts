@@ -461,11 +461,18 @@ function summarize(
   const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
   print('');
   for (const row of rows) print(row.map((cell, i) => cell.padEnd(widths[i] as number)).join('  '));
+  // Interrupted by EC2 and not drained through a lifecycle action.
+  const interruptedCount = instances.filter(
+    (id) =>
+      !summaries.some((summary) => summary.instanceId === id) &&
+      twin.interruptions.some((i) => i.instanceId === id && i.interruptedMs !== undefined),
+  ).length;
   const latencies = summaries.flatMap((s) => (s.completionLatencyMs === null ? [] : [s.completionLatencyMs]));
   const drains = summaries.flatMap((s) => (s.drainMs === null ? [] : [s.drainMs]));
   print('');
   print(
-    `${summaries.length} drained, ${instances.length - summaries.length} still in service; ` +
+    `${summaries.length} drained, ${interruptedCount > 0 ? `${interruptedCount} interrupted by EC2, ` : ''}` +
+      `${instances.length - summaries.length - interruptedCount} still in service; ` +
       `outcomes: ${[...new Set(summaries.map((s) => s.outcome))].map((o) => `${o} ${summaries.filter((s) => s.outcome === o).length}`).join(', ')}; ` +
       `longest drain ${drains.length ? (Math.max(...drains) / 1000).toFixed(2) : '—'} s; ` +
       `completion after agent exit: max ${latencies.length ? Math.max(...latencies) : '—'} ms.`,

@@ -20,6 +20,7 @@ import {
   WORKER_KINDS,
 } from './drill';
 import type { BusEvent } from './event-envelope';
+import { matchesPattern } from './event-pattern';
 import type { CfnTemplate } from './template';
 import type { SpotInterruption, Twin } from './twin';
 
@@ -125,9 +126,15 @@ async function afterEc2Event(twin: Twin, event: BusEvent, predicate: () => boole
     await twin.waitFor(predicate, what, 30_000);
   } catch {
     const reached = twin.bus.invocations.some((invocation) => invocation.event.id === event.id);
-    throw new Error(
-      `no ${what} within 30 s; the ${event['detail-type']} ${reached ? 'reached the handler' : 'reached no handler (no rule of the template routes it)'}`,
+    const routed = twin.template.rules.some(
+      (rule) => rule.enabled && rule.eventPattern !== undefined && matchesPattern(rule.eventPattern, event),
     );
+    const where = reached
+      ? 'reached the handler'
+      : routed
+        ? 'matched a rule but has not reached the handler'
+        : 'matched no rule of the template';
+    throw new Error(`no ${what} within 30 s; the ${event['detail-type']} ${where}`);
   }
 }
 
