@@ -13,7 +13,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { DrainPolicy } from '../agent/policy/policy';
 import type { DrainReport } from '../agent/report/report';
 import { parseReport } from '../lambda/decide/parse-report';
-import { FleetDrainer } from '../lib/index';
+import { FleetDrainer, type FleetDrainerProps } from '../lib/index';
 import type { BusEvent } from './event-envelope';
 import { REGION } from './event-envelope';
 import { isolationMode, type WorkerSpec } from './instances';
@@ -114,21 +114,35 @@ export interface FleetPlan {
   timeoutMs?: number;
 }
 
-/** The construct's template for the drill's one group, with the drill's policy or another one. */
-export function drillTemplate(policy: DrainPolicy = DRILL_POLICY): CfnTemplate {
+/**
+ * The construct's template for the drill's one group, with the drill's policy or another one, and further
+ * props of the construct (e.g. `onRebalanceRecommendation`), passed through as they are.
+ */
+export function drillTemplate(
+  policy: DrainPolicy = DRILL_POLICY,
+  props: Record<string, unknown> = {},
+): CfnTemplate {
   const app = new App();
   const stack = new Stack(app, 'Drill', { env: { account: '123456789012', region: REGION } });
   new FleetDrainer(stack, 'Drainer', {
     groups: [DRILL_GROUP],
     policy,
     maxDrainTime: Duration.minutes(10),
-  });
+    ...props,
+  } as FleetDrainerProps);
   return Template.fromStack(stack).toJSON() as CfnTemplate;
 }
 
+/**
+ * The `Fleet Drain Finished` events of lifecycle drains: a Spot or rebalance drain (its `trigger` says so)
+ * finishes with an event of its own, and its lifecycle action (if any) with another.
+ */
 const finished = (events: readonly BusEvent[]) =>
   events.filter(
-    (event) => event.source === 'fleet-drainer' && event['detail-type'] === 'Fleet Drain Finished',
+    (event) =>
+      event.source === 'fleet-drainer' &&
+      event['detail-type'] === 'Fleet Drain Finished' &&
+      (event.detail.trigger === undefined || event.detail.trigger === 'lifecycle'),
   );
 
 export async function runDrill(options: DrillOptions): Promise<DrillResult> {
@@ -217,9 +231,30 @@ export async function runFleet(plan: FleetPlan, print: (line: string) => void): 
         const key = `${change.instanceId}:${change.lifecycleState}`;
         steps.push([change.atMs, key, `${change.instanceId}  ${change.lifecycleState}`]);
       }
+      for (const event of twin.bus.events) {
+        if (event.source !== 'aws.ec2') continue;
+        const atMs = twin.bus.publishedMs.get(event) ?? Date.parse(event.time);
+        const action = event.detail['instance-action'];
+        steps.push([
+          atMs,
+          `ec2:${event.id}`,
+          `${event.detail['instance-id']}  ${event['detail-type']}${action ? ` (${action})` : ''}`,
+        ]);
+      }
+      for (const interruption of twin.interruptions) {
+        if (interruption.interruptedMs === undefined) continue;
+        steps.push([
+          interruption.interruptedMs,
+          `interrupted:${interruption.instanceId}`,
+          `${interruption.instanceId}  interrupted by EC2 (${interruption.action})`,
+        ]);
+      }
       for (const command of twin.commands.all()) {
         for (const [instanceId, invocation] of command.invocations) {
-          const version = command.documentVersion > 1 ? `, document v${command.documentVersion}` : '';
+          const action = command.parameters.action?.[0];
+          const version =
+            (command.documentVersion > 1 ? `, document v${command.documentVersion}` : '') +
+            (action !== undefined && action !== 'drain' ? `, ${action}` : '');
           steps.push([
             command.requestedMs,
             `${command.commandId}:sent`,
@@ -253,11 +288,17 @@ export async function runFleet(plan: FleetPlan, print: (line: string) => void): 
     const ticker = setInterval(progress, 100);
     let failure: string | undefined;
     try {
-      const during = Promise.resolve(plan.during?.(fleet));
-      // Reported below, whichever wait fails first.
+      // A failing `during` ends the wait at once: it says what went wrong better than a timeout would.
+      let duringFailed = false;
+      const during = Promise.resolve(plan.during?.(fleet)).catch((error: unknown) => {
+        duringFailed = true;
+        throw error;
+      });
       during.catch(() => undefined);
       await twin.waitFor(
-        () => leaving.every((id) => scaledIn().has(id)) && leaving.every((id) => finishedFor().has(id)),
+        () =>
+          duringFailed ||
+          (leaving.every((id) => scaledIn().has(id)) && leaving.every((id) => finishedFor().has(id))),
         `${leaving.length} drains to finish`,
         plan.timeoutMs ?? 120_000,
       );
@@ -398,7 +439,9 @@ function summarize(
     summaries.push(summary);
     problems.push(...summary.problems.map((problem) => `${instanceId}: ${problem}`));
   });
-  for (const id of instances.filter((id) => !drained.includes(id))) {
+  // A Spot warning drains an instance that never leaves through a lifecycle action: its scenario checks it.
+  const warned = new Set(twin.interruptions.map((interruption) => interruption.instanceId));
+  for (const id of instances.filter((id) => !drained.includes(id) && !warned.has(id))) {
     const signalled = records.filter((r) => r.instanceId === id && r.event === 'signal');
     if (signalled.length > 0) problems.push(`${id}: stays in service but its workers were signalled`);
   }
@@ -418,11 +461,18 @@ function summarize(
   const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
   print('');
   for (const row of rows) print(row.map((cell, i) => cell.padEnd(widths[i] as number)).join('  '));
+  // Interrupted by EC2 and not drained through a lifecycle action.
+  const interruptedCount = instances.filter(
+    (id) =>
+      !summaries.some((summary) => summary.instanceId === id) &&
+      twin.interruptions.some((i) => i.instanceId === id && i.interruptedMs !== undefined),
+  ).length;
   const latencies = summaries.flatMap((s) => (s.completionLatencyMs === null ? [] : [s.completionLatencyMs]));
   const drains = summaries.flatMap((s) => (s.drainMs === null ? [] : [s.drainMs]));
   print('');
   print(
-    `${summaries.length} drained, ${instances.length - summaries.length} still in service; ` +
+    `${summaries.length} drained, ${interruptedCount > 0 ? `${interruptedCount} interrupted by EC2, ` : ''}` +
+      `${instances.length - summaries.length - interruptedCount} still in service; ` +
       `outcomes: ${[...new Set(summaries.map((s) => s.outcome))].map((o) => `${o} ${summaries.filter((s) => s.outcome === o).length}`).join(', ')}; ` +
       `longest drain ${drains.length ? (Math.max(...drains) / 1000).toFixed(2) : '—'} s; ` +
       `completion after agent exit: max ${latencies.length ? Math.max(...latencies) : '—'} ms.`,

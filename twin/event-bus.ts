@@ -104,6 +104,8 @@ function failedMessages(response: unknown, batch: readonly QueueMessage[]): Set<
 
 export class EventBus {
   readonly events: BusEvent[] = [];
+  /** When each event of `events` was put on the bus, in clock time (its `time` is in whole seconds). */
+  readonly publishedMs = new WeakMap<BusEvent, number>();
   readonly invocations: InvocationRecord[] = [];
   private readonly faults: (EventFault & { remaining: number })[] = [];
   private readonly inFlight = new Set<Promise<void>>();
@@ -135,6 +137,7 @@ export class EventBus {
   /** An event arrives on the bus: every enabled rule whose pattern matches delivers it to its target. */
   publish(event: BusEvent): void {
     this.events.push(event);
+    this.publishedMs.set(event, this.clock.now());
     for (const rule of this.rules) {
       if (!rule.enabled || rule.eventPattern === undefined) continue;
       if (!matchesPattern(rule.eventPattern, event)) continue;

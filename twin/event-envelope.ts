@@ -133,3 +133,36 @@ export function commandStatusEvent(
 export function scheduledEvent(ruleArn: string, nowMs: number): BusEvent {
   return makeEvent('aws.events', 'Scheduled Event', {}, nowMs, [ruleArn]);
 }
+
+/** What EC2 does to an interrupted Spot Instance (`instance-action` of the warning). */
+export type SpotInterruptionAction = 'terminate' | 'stop' | 'hibernate';
+
+const instanceArn = (instanceId: string) => `arn:aws:ec2:${REGION}:${ACCOUNT_ID}:instance/${instanceId}`;
+
+/**
+ * `EC2 Spot Instance Interruption Warning` (source aws.ec2), two minutes before the interruption.
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html
+ */
+export function spotInterruptionEvent(
+  instanceId: string,
+  action: SpotInterruptionAction,
+  nowMs: number,
+): BusEvent {
+  return makeEvent(
+    'aws.ec2',
+    'EC2 Spot Instance Interruption Warning',
+    { 'instance-id': instanceId, 'instance-action': action },
+    nowMs,
+    [instanceArn(instanceId)],
+  );
+}
+
+/**
+ * `EC2 Instance Rebalance Recommendation` (source aws.ec2): the instance is at elevated risk of interruption.
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/rebalance-recommendations.html
+ */
+export function rebalanceRecommendationEvent(instanceId: string, nowMs: number): BusEvent {
+  return makeEvent('aws.ec2', 'EC2 Instance Rebalance Recommendation', { 'instance-id': instanceId }, nowMs, [
+    instanceArn(instanceId),
+  ]);
+}

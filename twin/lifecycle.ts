@@ -32,6 +32,8 @@ export interface InstanceRecord {
   availabilityZone: string;
   lifecycleState: string;
   launchedMs: number;
+  /** `Unhealthy` once the group's health check found it not running (e.g. interrupted by EC2). */
+  healthStatus?: 'Healthy' | 'Unhealthy';
 }
 
 export interface LifecycleAction {
@@ -90,6 +92,8 @@ interface Group {
   /** Every instance, in service or in the warm pool (Warmed:*). */
   instances: Map<string, InstanceRecord>;
   warmPool?: WarmPoolSpec;
+  /** CapacityRebalance: replace a Spot Instance on its rebalance recommendation. */
+  capacityRebalance: boolean;
 }
 
 /** An instance waiting in a warm pool (not on its way in or out). */
@@ -126,7 +130,13 @@ export class AutoScalingModel {
       createdMs: this.clock.now(),
       hooks,
       instances: new Map(),
+      capacityRebalance: false,
     });
+  }
+
+  /** UpdateAutoScalingGroup CapacityRebalance (off by default, as in the service). */
+  setCapacityRebalance(groupName: string, on: boolean): void {
+    this.group(groupName).capacityRebalance = on;
   }
 
   /** An instance that finished launching and is now InService (launch hooks are not modelled). */
@@ -185,6 +195,7 @@ export class AutoScalingModel {
       maxSize: group.maxSize,
       desiredCapacity: group.desiredCapacity,
       createdMs: group.createdMs,
+      capacityRebalance: group.capacityRebalance,
       // A group's Instances never include its warm pool's.
       instances: [...group.instances.values()]
         .filter((instance) => !instance.lifecycleState.startsWith('Warmed:'))
@@ -253,6 +264,21 @@ export class AutoScalingModel {
         : { origin: 'AutoScalingGroup', destination: toWarmPool ? 'WarmPool' : 'EC2' },
     );
     return { ...live };
+  }
+
+  /**
+   * The group's health check finds an InService instance not running (EC2 interrupted it): it is marked
+   * Unhealthy and terminated, through the terminate hooks as any termination the group makes (*assumption*
+   * for an instance already gone), the desired capacity kept. Returns whether it was InService.
+   * https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-checks-overview.html
+   */
+  replaceUnhealthy(instanceId: string): boolean {
+    const instance = this.describeInstances([instanceId])[0];
+    if (instance?.lifecycleState !== 'InService') return false;
+    const live = this.liveInstance(instanceId);
+    live.healthStatus = 'Unhealthy';
+    this.terminateInstance(instanceId, false);
+    return true;
   }
 
   /** RecordLifecycleActionHeartbeat: restarts the heartbeat timeout, never past the global timeout. */

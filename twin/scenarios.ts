@@ -4,6 +4,9 @@
 // the expected outcome). `fleet-drainer drill --scenario NAME` runs one visibly; the end-to-end tests in
 // test/twin/fault-matrix.test.ts run each of them.
 
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SETTLE_MS } from '../lambda/decide/plan-tick';
 import { SteppedClock, wallClock } from './clock';
 import {
@@ -17,8 +20,9 @@ import {
   WORKER_KINDS,
 } from './drill';
 import type { BusEvent } from './event-envelope';
+import { matchesPattern } from './event-pattern';
 import type { CfnTemplate } from './template';
-import type { Twin } from './twin';
+import type { SpotInterruption, Twin } from './twin';
 
 export interface Scenario {
   name: string;
@@ -30,6 +34,13 @@ export interface Scenario {
   expect: string;
   /** A fresh plan (a fresh clock for each run). */
   plan(): FleetPlan;
+  /**
+   * `spot`: needs the drainer's Spot and rebalance handling (the Lambda's EC2 events, the construct's
+   * aws.ec2 rule, the agent's earlier-deadline join); without it the scenario fails, saying what is missing.
+   */
+  needs?: 'spot';
+  /** Wall time a run may take, for the tests. Default 90 s. */
+  timeoutMs?: number;
 }
 
 /** Synthesized once per process: the construct's template is the same for every scenario. */
@@ -95,6 +106,78 @@ const outcomes =
   (_: string, index: number) =>
     byIndex[index];
 const DRAINED = ['forced'] as const; // the stuck demo worker always needs its KILL
+
+/** A hung job's schedule far longer than a Spot drain has: only the interruption deadline can cut it. */
+const LONG_SCHEDULE = 'TERM/600s/KILL/5s';
+const LONG_POLICY = {
+  ...DRILL_POLICY,
+  targets: DRILL_POLICY.targets.map((target) =>
+    target.name === 'jobs' ? { ...target, schedule: LONG_SCHEDULE } : target,
+  ),
+};
+/** How soon after the warning a worker must get its graceful signal. */
+const SIGNAL_WITHIN_MS = 10_000;
+/** Wall time to wait for EC2's interruption: the notice and some slack. */
+const SPOT_NOTICE_WAIT_MS = 150_000;
+
+/** Waits until `predicate` holds; else fails saying whether the EC2 event reached the handler at all. */
+async function afterEc2Event(twin: Twin, event: BusEvent, predicate: () => boolean, what: string) {
+  try {
+    await twin.waitFor(predicate, what, 30_000);
+  } catch {
+    const reached = twin.bus.invocations.some((invocation) => invocation.event.id === event.id);
+    const routed = twin.template.rules.some(
+      (rule) => rule.enabled && rule.eventPattern !== undefined && matchesPattern(rule.eventPattern, event),
+    );
+    const where = reached
+      ? 'reached the handler'
+      : routed
+        ? 'matched a rule but has not reached the handler'
+        : 'matched no rule of the template';
+    throw new Error(`no ${what} within 30 s; the ${event['detail-type']} ${where}`);
+  }
+}
+
+/** Waits for the drain command the warning must start. */
+async function drainAfterWarning(twin: Twin, interruption: SpotInterruption): Promise<void> {
+  await afterEc2Event(
+    twin,
+    interruption.event,
+    () => commandsOf(twin, interruption.instanceId).some((c) => c.requestedMs >= interruption.warnedMs),
+    'drain started after the Spot warning',
+  );
+}
+
+/** Prints warning → first graceful signal; a problem if it took longer than SIGNAL_WITHIN_MS. */
+function signalTimes(fleet: Fleet, interruption: SpotInterruption): string[] {
+  const first = signalled(fleet, interruption.instanceId)
+    .filter((r) => r.at >= interruption.warnedWallMs)
+    .sort((a, b) => a.at - b.at)[0];
+  if (first === undefined) return [`${interruption.instanceId}: no worker was signalled after the warning`];
+  const afterMs = first.at - interruption.warnedWallMs;
+  fleet.print(`  warning → first graceful signal (${first.signal}): ${(afterMs / 1000).toFixed(2)} s`);
+  return afterMs <= SIGNAL_WITHIN_MS
+    ? []
+    : [`${interruption.instanceId}: first signal ${(afterMs / 1000).toFixed(1)} s after the warning`];
+}
+
+/** Prints report → interruption; a problem unless the Finished event, with its report, came before it. */
+function reportBeforeInterruption(fleet: Fleet, interruption: SpotInterruption, event: BusEvent): string[] {
+  const id = interruption.instanceId;
+  const report = event.detail.report as { finishedAt?: string } | undefined;
+  if (report?.finishedAt === undefined) return [`${id}: the Finished event carries no report`];
+  const publishedMs = fleet.twin.bus.publishedMs.get(event) ?? Date.parse(event.time);
+  const interruptedMs = interruption.interruptedMs ?? interruption.interruptAtMs;
+  fleet.print(
+    `  report → interruption: ${((interruptedMs - Date.parse(report.finishedAt)) / 1000).toFixed(1)} s ` +
+      `(Finished event ${((interruptedMs - publishedMs) / 1000).toFixed(1)} s before it)`,
+  );
+  return publishedMs < interruption.interruptAtMs
+    ? []
+    : [
+        `${id}: Fleet Drain Finished came ${(publishedMs - interruption.interruptAtMs) / 1000} s after the interruption`,
+      ];
+}
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -464,6 +547,192 @@ export const SCENARIOS: readonly Scenario[] = [
           return problems.map((problem) => `${id}: ${problem}`);
         }),
     }),
+  },
+  {
+    name: 'spot-interruption',
+    needs: 'spot',
+    timeoutMs: 240_000,
+    proves:
+      'a Spot interruption warning drains the instance at once: every worker gets its graceful signal within seconds, the report is out before EC2 interrupts it',
+    fault:
+      'instance 1 (job workers that finish on TERM): EC2 Spot Instance Interruption Warning; interrupted 2 minutes later (wall clock)',
+    expect:
+      'a Spot drain: first TERM within seconds of the warning, Finished with its report before the interruption',
+    plan: () => ({
+      instances: 1,
+      twin: wall(),
+      workers: () => [{ kind: 'queue' }, { kind: 'slow' }],
+      // The instance leaves through EC2's interruption, not through a lifecycle action.
+      scaleIn: () => [],
+      during: async ({ twin, instances }) => {
+        const interruption = twin.spotInterruption(instances[0] as string);
+        await drainAfterWarning(twin, interruption);
+        await twin.waitFor(
+          () => interruption.interruptedMs !== undefined,
+          'EC2 to interrupt the instance',
+          SPOT_NOTICE_WAIT_MS,
+        );
+      },
+      verify: (fleet) => {
+        const id = fleet.instances[0] as string;
+        const interruption = fleet.twin.interruptions.find((i) => i.instanceId === id);
+        if (interruption === undefined) return ['no Spot interruption was run'];
+        const problems = signalTimes(fleet, interruption);
+        const spotFinished = finishedOf(fleet.twin, id).filter(
+          (event) => event.detail.trigger === 'spot-interruption',
+        );
+        const [event] = spotFinished;
+        if (event === undefined) return [...problems, `${id}: no Fleet Drain Finished of the Spot drain`];
+        if (spotFinished.length > 1)
+          problems.push(`${id}: ${spotFinished.length} Finished events of the Spot drain`);
+        problems.push(...reportBeforeInterruption(fleet, interruption, event));
+        // Every worker finishes on TERM: each one got it and exited before EC2 interrupted the instance.
+        const records = fleet.records().filter((r) => r.instanceId === id);
+        const interruptedWallMs = interruption.interruptedWallMs ?? Number.POSITIVE_INFINITY;
+        for (const ready of records.filter((r) => r.event === 'ready')) {
+          const own = records.filter((r) => r.pid === ready.pid);
+          if (!own.some((r) => r.event === 'signal' && r.at >= interruption.warnedWallMs))
+            problems.push(`${id}: worker ${ready.pid} (${ready.kind}) got no signal after the warning`);
+          else if (!own.some((r) => r.event === 'exit' && r.at < interruptedWallMs))
+            problems.push(
+              `${id}: worker ${ready.pid} (${ready.kind}) had not exited when EC2 interrupted it`,
+            );
+        }
+        const signals = signalled(fleet, id).map((r) => `${r.pid}:${r.signal}`);
+        if (new Set(signals).size !== signals.length) problems.push(`${id}: a worker was signalled twice`);
+        return problems;
+      },
+    }),
+  },
+  {
+    name: 'spot-after-lifecycle',
+    needs: 'spot',
+    timeoutMs: 240_000,
+    proves:
+      'a Spot warning during a long lifecycle drain cuts it to the interruption deadline: KILL before EC2 interrupts, no worker signalled twice, the action completed CONTINUE by the drainer',
+    fault: `instance 1 is scaled in with a hung job under ${LONG_SCHEDULE}; once its TERMs went out, an EC2 Spot Instance Interruption Warning (wall clock)`,
+    expect: 'forced, completed CONTINUE before the interruption',
+    plan: () => ({
+      instances: 1,
+      twin: { ...wall(), template: drillTemplate(LONG_POLICY) },
+      workers: () => [{ kind: 'slow', env: { DEMO_IGNORE_TERM: '1' } }, { kind: 'queue' }],
+      scaleIn: ({ twin, instances }) => {
+        twin.autoScaling.terminateInstance(instances[0] as string, true);
+        return instances;
+      },
+      during: async (fleet) => {
+        const { twin, instances } = fleet;
+        const id = instances[0] as string;
+        await twin.waitFor(() => signalled(fleet, id).length > 0, 'the lifecycle drain to TERM the workers');
+        await drainAfterWarning(twin, twin.spotInterruption(id));
+      },
+      expected: outcomes(DRAINED),
+      timeoutMs: 160_000,
+      verify: (fleet) => {
+        const { twin } = fleet;
+        const id = fleet.instances[0] as string;
+        const interruption = twin.interruptions.find((i) => i.instanceId === id);
+        if (interruption === undefined) return ['no Spot interruption was run'];
+        const problems: string[] = [];
+        const end = twin.autoScaling.ended.find((e) => e.action.instanceId === id);
+        if (end?.how !== 'completed' || end.result !== 'CONTINUE')
+          problems.push(
+            `the lifecycle action ended ${end?.how ?? 'never'} ${end?.result ?? ''}, expected completed CONTINUE`,
+          );
+        if (end !== undefined && end.atMs >= interruption.interruptAtMs)
+          problems.push(
+            `the lifecycle action ended ${(end.atMs - interruption.interruptAtMs) / 1000} s after the interruption`,
+          );
+        const [lifecycleFinished] = finishedOf(twin, id).filter(
+          (event) => event.detail.trigger === undefined || event.detail.trigger === 'lifecycle',
+        );
+        if (lifecycleFinished !== undefined)
+          problems.push(...reportBeforeInterruption(fleet, interruption, lifecycleFinished));
+        const report = lifecycleFinished?.detail.report as
+          | { targets?: { processes: { signals: [string, number][] }[] }[] }
+          | undefined;
+        const kills = (report?.targets ?? [])
+          .flatMap((t) => t.processes)
+          .filter((p) => p.signals.some(([s]) => s === 'KILL'));
+        if (kills.length === 0) problems.push('the hung worker was not KILLed before the interruption');
+        if (end !== undefined)
+          fleet.print(
+            `  warning → lifecycle action completed: ${((end.atMs - interruption.warnedMs) / 1000).toFixed(1)} s (the schedule alone: ${LONG_SCHEDULE})`,
+          );
+        return problems.map((problem) => `${id}: ${problem}`);
+      },
+    }),
+  },
+  {
+    name: 'rebalance-prepare',
+    needs: 'spot',
+    timeoutMs: 120_000,
+    proves:
+      'with onRebalanceRecommendation prepare and no Capacity Rebalancing, a rebalance recommendation runs only the prepare steps: nothing signalled, the instance stays InService',
+    fault:
+      'instance 1: EC2 Instance Rebalance Recommendation (the drainer deployed with onRebalanceRecommendation: prepare)',
+    expect: 'prepared (the prepare step’s file exists), no worker signalled, InService',
+    plan: () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fleet-drill-prepare-'));
+      const marker = join(dir, 'no-dispatch');
+      return {
+        instances: 1,
+        twin: {
+          ...wall(),
+          template: drillTemplate(
+            { ...DRILL_POLICY, prepare: [{ touch: marker }] },
+            { onRebalanceRecommendation: 'prepare' },
+          ),
+        },
+        scaleIn: () => [],
+        during: async ({ twin, instances }) => {
+          const id = instances[0] as string;
+          const sentAfter = twin.clock.now();
+          await twin.rebalanceRecommendation(id);
+          const event = twin.bus.events
+            .filter((e) => e['detail-type'] === 'EC2 Instance Rebalance Recommendation')
+            .at(-1) as BusEvent;
+          await afterEc2Event(
+            twin,
+            event,
+            () =>
+              commandsOf(twin, id).some(
+                (c) => c.requestedMs >= sentAfter && c.parameters.action?.[0] === 'prepare',
+              ),
+            'prepare command after the rebalance recommendation',
+          );
+          await twin.waitFor(
+            () => finishedOf(twin, id).some((e) => e.detail.trigger === 'rebalance-recommendation'),
+            'the Fleet Drain Finished of the prepare',
+            30_000,
+          );
+        },
+        settleMs: 2000,
+        verify: (fleet) => {
+          const { twin } = fleet;
+          const id = fleet.instances[0] as string;
+          const problems: string[] = [];
+          if (!existsSync(marker)) problems.push(`the prepare step's file ${marker} does not exist`);
+          rmSync(dir, { recursive: true, force: true });
+          const commands = commandsOf(twin, id);
+          const drains = commands.filter((c) => c.parameters.action?.[0] !== 'prepare');
+          if (drains.length > 0)
+            problems.push(`${drains.length} drain command(s) sent, only a prepare expected`);
+          const prepare = commands.find((c) => c.parameters.action?.[0] === 'prepare');
+          const status = prepare?.invocations.get(id)?.status;
+          if (prepare !== undefined && status !== 'Success')
+            problems.push(`the prepare command ended ${status}`);
+          const outcomes = finishedOf(twin, id).map((e) => e.detail.outcome);
+          if (outcomes.length > 0 && outcomes.some((o) => o !== 'prepared'))
+            problems.push(`Finished with outcome ${outcomes.join(', ')}, expected prepared`);
+          if (signalled(fleet, id).length > 0) problems.push('a worker was signalled');
+          const state = twin.states.filter((s) => s.instanceId === id).at(-1)?.lifecycleState;
+          if (state !== 'InService') problems.push(`the instance is ${state}, expected InService`);
+          if (twin.autoScaling.ended.length > 0) problems.push('a lifecycle action ran');
+          return problems.map((problem) => `${id}: ${problem}`);
+        },
+      };
+    },
   },
 ];
 

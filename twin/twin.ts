@@ -14,7 +14,15 @@ import {
 } from './commands';
 import { checkDocument } from './document';
 import { EventBus, type EventFault } from './event-bus';
-import { commandStatusEvent, invocationStatusEvent, lifecycleActionEvent } from './event-envelope';
+import {
+  type BusEvent,
+  commandStatusEvent,
+  invocationStatusEvent,
+  lifecycleActionEvent,
+  rebalanceRecommendationEvent,
+  type SpotInterruptionAction,
+  spotInterruptionEvent,
+} from './event-envelope';
 import { putEvents } from './events-api';
 import { ApiFaults } from './faults';
 import { InstanceHost, type WorkerSpec } from './instances';
@@ -64,6 +72,39 @@ export interface TwinOptions {
    * work the caller simulates (the scale bench). `done` reports how the run ended.
    */
   virtualRun?: InvocationRunner['run'];
+  /**
+   * How long after EC2 interrupted an InService instance the group's health check finds it and replaces it,
+   * in clock time. Default 30 s (*assumption*: the service publishes no figure).
+   */
+  unhealthyAfterMs?: number;
+}
+
+/** How long before the interruption EC2 sends the Spot warning (hibernation: none, it begins at once). */
+export const SPOT_NOTICE_MS = 120_000;
+
+/** One Spot interruption the twin ran (`spotInterruption`). */
+export interface SpotInterruption {
+  instanceId: string;
+  action: SpotInterruptionAction;
+  /** The warning's event. */
+  event: BusEvent;
+  warnedMs: number;
+  /** Wall time of the warning: what workers' own records (wall clock) compare with. */
+  warnedWallMs: number;
+  /** When EC2 interrupts the instance: the warning + 2 minutes (at once for hibernation). */
+  interruptAtMs: number;
+  /** When it was interrupted (clock and wall time); undefined if not yet, or already gone by then. */
+  interruptedMs?: number;
+  interruptedWallMs?: number;
+}
+
+/** An instance the group launched in place of another. */
+export interface Replacement {
+  replaced: string;
+  replacement: string | undefined;
+  reason: 'capacity-rebalance' | 'health-check';
+  atMs: number;
+  error?: string;
 }
 
 /** One transition of an instance, for tests and the drill. */
@@ -88,6 +129,13 @@ export class Twin {
   /** The template's SQS queues (event queues and dead-letter queues), by logical id and URL. */
   readonly queues: QueueSet;
   readonly template: TwinTemplate;
+  readonly interruptions: SpotInterruption[] = [];
+  readonly replacements: Replacement[] = [];
+  /** The workers each group's instances boot with, for the instances the group launches itself. */
+  private readonly groupWorkers = new Map<string, (instanceId: string) => WorkerSpec[]>();
+  /** Instances the group replaces once they are terminated (health check), and why. */
+  private readonly replaceWhenTerminated = new Set<string>();
+  private stopped = false;
   private readonly commandStatuses = new Map<string, string>();
   private server: ApiServer | undefined;
   private pump: NodeJS.Timeout | undefined;
@@ -191,10 +239,15 @@ export class Twin {
     count: number,
     workers: (instanceId: string) => WorkerSpec[],
   ): Promise<string[]> {
+    this.groupWorkers.set(groupName, workers);
     const ids: string[] = [];
     for (let index = 0; index < count; index += 1) {
       const instanceId = `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
       const host = await InstanceHost.boot(instanceId, workers(instanceId));
+      if (this.stopped) {
+        host.stop();
+        throw new Error('twin: stopped while an instance was booting');
+      }
       this.hosts.set(instanceId, host);
       this.agents.register(instanceId, this.clock.now());
       this.autoScaling.addInstance(groupName, instanceId);
@@ -230,6 +283,46 @@ export class Twin {
   vanish(instanceId: string): void {
     this.hosts.get(instanceId)?.vanish();
     this.agents.setOnline(instanceId, false, this.clock.now());
+  }
+
+  /**
+   * EC2 is about to interrupt a Spot Instance: the `EC2 Spot Instance Interruption Warning` goes out now, and
+   * two minutes later (hibernation: at once) the instance is interrupted (see `interrupt`).
+   * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html
+   */
+  spotInterruption(instanceId: string, action: SpotInterruptionAction = 'terminate'): SpotInterruption {
+    const now = this.clock.now();
+    const event = spotInterruptionEvent(instanceId, action, now);
+    const interruption: SpotInterruption = {
+      instanceId,
+      action,
+      event,
+      warnedMs: now,
+      warnedWallMs: Date.now(),
+      interruptAtMs: now + (action === 'hibernate' ? 0 : SPOT_NOTICE_MS),
+    };
+    this.interruptions.push(interruption);
+    this.bus.publish(event);
+    this.timeline.at(interruption.interruptAtMs, () => this.interrupt(interruption));
+    return interruption;
+  }
+
+  /**
+   * EC2 sends an `EC2 Instance Rebalance Recommendation`. With Capacity Rebalancing on, the group launches a
+   * replacement, and once it is in service terminates the at-risk instance through its terminate hooks.
+   * Returns the replacement's id, if one was launched.
+   * https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-capacity-rebalancing.html
+   */
+  async rebalanceRecommendation(instanceId: string): Promise<string | undefined> {
+    this.bus.publish(rebalanceRecommendationEvent(instanceId, this.clock.now()));
+    const instance = this.autoScaling.describeInstances([instanceId])[0];
+    if (instance?.lifecycleState !== 'InService') return undefined;
+    if (this.autoScaling.describeGroups([instance.groupName])[0]?.capacityRebalance !== true)
+      return undefined;
+    const replacement = await this.launchReplacement(instance.groupName, instanceId, 'capacity-rebalance');
+    // The group ends where it was: one launched, the at-risk one terminated with a decrement.
+    if (replacement !== undefined && !this.stopped) this.autoScaling.terminateInstance(instanceId, true);
+    return replacement;
   }
 
   /** Scripts of commands on this instance run with this PATH (e.g. one without `node`). */
@@ -304,6 +397,7 @@ export class Twin {
 
   /** Stops everything the twin started: the schedule, invocations, every instance, the endpoint. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.pump) clearInterval(this.pump);
     this.timeline.clear();
     await this.bus.stop();
@@ -354,6 +448,44 @@ export class Twin {
     }
   }
 
+  /**
+   * EC2 interrupts the instance: every process in it dies; terminated, its SSM Agent is gone (SendCommand:
+   * InvalidInstanceId); stopped or hibernated, it is offline. A command running there is never reported. An
+   * InService instance is then found by the group's health check and replaced.
+   */
+  private interrupt(interruption: SpotInterruption): void {
+    const { instanceId } = interruption;
+    const host = this.hosts.get(instanceId);
+    if (this.stopped || (host?.alive !== true && !this.virtualInstances.has(instanceId))) return;
+    host?.vanish();
+    if (interruption.action === 'terminate') this.agents.remove(instanceId);
+    else this.agents.setOnline(instanceId, false, this.clock.now());
+    interruption.interruptedMs = this.clock.now();
+    interruption.interruptedWallMs = Date.now();
+    this.timeline.after(this.options.unhealthyAfterMs ?? 30_000, () => {
+      if (!this.stopped && this.autoScaling.replaceUnhealthy(instanceId))
+        this.replaceWhenTerminated.add(instanceId);
+    });
+  }
+
+  /** The group launches one instance in place of `replaced`, with the workers its instances boot with. */
+  private async launchReplacement(
+    groupName: string,
+    replaced: string,
+    reason: Replacement['reason'],
+  ): Promise<string | undefined> {
+    const workers = this.groupWorkers.get(groupName);
+    if (workers === undefined || this.stopped) return undefined;
+    const record: Replacement = { replaced, replacement: undefined, reason, atMs: this.clock.now() };
+    this.replacements.push(record);
+    try {
+      [record.replacement] = await this.launch(groupName, 1, workers);
+    } catch (error) {
+      record.error = (error as Error).message;
+    }
+    return record.replacement;
+  }
+
   private instanceChanged(instance: InstanceRecord): void {
     this.states.push({
       instanceId: instance.instanceId,
@@ -373,6 +505,9 @@ export class Twin {
       this.hosts.delete(instance.instanceId);
       this.virtualInstances.delete(instance.instanceId);
       this.agents.remove(instance.instanceId);
+      // A health-check replacement: terminated first, then the new instance.
+      if (this.replaceWhenTerminated.delete(instance.instanceId))
+        void this.launchReplacement(instance.groupName, instance.instanceId, 'health-check');
     }
   }
 
