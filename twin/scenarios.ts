@@ -35,8 +35,8 @@ export interface Scenario {
   /** A fresh plan (a fresh clock for each run). */
   plan(): FleetPlan;
   /**
-   * `spot`: needs the drainer's Spot and rebalance handling (the Lambda's EC2 events, the construct's
-   * aws.ec2 rule, the agent's earlier-deadline join); without it the scenario fails, saying what is missing.
+   * `spot`: runs on the wall clock for up to a Spot notice's two minutes (the agent's deadline is wall time),
+   * so the tests run these in a file of their own, beside the fault matrix.
    */
   needs?: 'spot';
   /** Wall time a run may take, for the tests. Default 90 s. */

@@ -1,17 +1,13 @@
 // The Spot scenarios of the fault matrix, end to end on the wall clock (the agent's deadline is wall time,
 // so each lasts up to the two minutes of a Spot notice): a file of their own, run beside fault-matrix.test.ts.
-// They need the drainer's Spot handling in all its parts (the Lambda's EC2 events, the construct's aws.ec2
-// rule, the agent's earlier-deadline join); SPOT_HANDLING says they are there (FLEET_DRILL_SPOT=1 forces it).
+// Together they cover the Spot handling in all its parts: the construct's aws.ec2 rule, the Lambda's EC2
+// events and the agent's earlier-deadline join and prepare action.
 
 import { describe, expect, it } from 'vitest';
 import { isolationMode } from '../../twin/instances';
 import { runScenario, SCENARIOS } from '../../twin/scenarios';
 
-const SPOT_HANDLING = false;
-
-describe.runIf(
-  isolationMode() === 'pid-namespace' && (SPOT_HANDLING || process.env.FLEET_DRILL_SPOT === '1'),
-)('the Spot scenarios', () => {
+describe.runIf(isolationMode() === 'pid-namespace')('the Spot scenarios', () => {
   for (const scenario of SCENARIOS.filter((candidate) => candidate.needs === 'spot')) {
     it(`${scenario.name}: ${scenario.proves}`, { timeout: scenario.timeoutMs ?? 90_000 }, async () => {
       const lines: string[] = [];
