@@ -5,6 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { CONFIG_ENV_NAMES } from '../../lambda/config';
+import { SPOT_NOTICE_S, SPOT_REPORT_MARGIN_S } from '../../lambda/decide/drain-command';
+import { DRAIN_TRIGGERS } from '../../lambda/telemetry-names';
+import { DEFAULT_MAX_DRAIN_TIME } from '../../lib/defaults';
 // @ts-expect-error: a plain .mjs script without types
 import { presetsTable } from '../../scripts/presets-table.mjs';
 import { SCENARIO_NAMES } from '../../twin/scenarios';
@@ -36,6 +39,15 @@ it('README.md draws the flow, from the lifecycle hook to CONTINUE', () => {
   ]) {
     expect(diagram).toContain(step);
   }
+});
+
+it("README.md tables every trigger, and how long a Spot drain gets from the Lambda's constants", () => {
+  const rows = [...readme.matchAll(/^\| `([\w-]+)` \|/gm)].map((match) => match[1]);
+  expect(rows).toEqual([...DRAIN_TRIGGERS]);
+  expect(readme).toContain(
+    `| ${SPOT_NOTICE_S - SPOT_REPORT_MARGIN_S} s (${SPOT_NOTICE_S} s less ${SPOT_REPORT_MARGIN_S} s for the report) |`,
+  );
+  expect(readme).toContain(`up to \`maxDrainTime\` (default ${DEFAULT_MAX_DRAIN_TIME.toHumanString()})`);
 });
 
 it('README.md links to the references instead of repeating them', () => {
