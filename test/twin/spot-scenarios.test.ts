@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { isolationMode } from '../../twin/instances';
 import { runScenario, SCENARIOS } from '../../twin/scenarios';
 
-describe.runIf(isolationMode() === 'pid-namespace')('the Spot scenarios', () => {
+// Concurrently: each waits out up to two minutes of wall clock on its own twin and instances, mostly idle.
+describe.runIf(isolationMode() === 'pid-namespace').concurrent('the Spot scenarios', () => {
   for (const scenario of SCENARIOS.filter((candidate) => candidate.needs === 'spot')) {
     it(`${scenario.name}: ${scenario.proves}`, { timeout: scenario.timeoutMs ?? 90_000 }, async () => {
       const lines: string[] = [];
