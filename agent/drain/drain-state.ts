@@ -135,13 +135,16 @@ export class DrainStore {
     }
   }
 
-  /** Atomic replace (write, then rename), so a reader never sees half a state. */
   write(state: DrainState): void {
-    const target = this.path(state.id);
+    this.replaceJson(this.path(state.id), state);
+  }
+
+  /** Atomic replace (write, then rename), so a reader never sees half a file. */
+  private replaceJson(target: string, value: unknown): void {
     const temp = `${target}.${this.self.pid}.tmp`;
     const fd = openSync(temp, 'w', 0o600);
     try {
-      writeSync(fd, JSON.stringify(state));
+      writeSync(fd, JSON.stringify(value));
     } finally {
       closeSync(fd);
     }
@@ -176,14 +179,7 @@ export class DrainStore {
       const current = this.readDeadline(id);
       if (current && current.deadline.getTime() < deadline.getTime()) return false;
       if (current && current.deadline.getTime() === deadline.getTime()) return true;
-      const temp = `${path}.${this.self.pid}.tmp`;
-      const fd = openSync(temp, 'w', 0o600);
-      try {
-        writeSync(fd, JSON.stringify({ deadline: deadline.toISOString(), by }));
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temp, path);
+      this.replaceJson(path, { deadline: deadline.toISOString(), by });
     }
     return false;
   }

@@ -30,13 +30,6 @@ import {
   sendWithinGrace,
 } from './drain-actions';
 
-export {
-  mayBeDuplicate,
-  sendWithinGrace,
-  UNREACHABLE_RESERVE_MS,
-  UNREACHABLE_RETRY_MS,
-} from './drain-actions';
-
 export type StartResult =
   | 'started'
   | 'duplicate'

@@ -52,6 +52,8 @@ import {
   PROPAGATION_RETRIES,
   PROPAGATION_RETRY_MS,
   PROPAGATION_WINDOW_MS,
+  UNREACHABLE_RESERVE_MS,
+  UNREACHABLE_RETRY_MS,
 } from '../../lambda/workflows/drain-actions';
 import {
   AGENT_IDS_PER_CALL,
@@ -59,7 +61,6 @@ import {
   LOST_STATUS_EVENT_MS,
   RECONCILE_CONCURRENCY,
 } from '../../lambda/workflows/reconcile';
-import { UNREACHABLE_RESERVE_MS, UNREACHABLE_RETRY_MS } from '../../lambda/workflows/start-drain';
 import {
   ASYNC_RETRY_ATTEMPTS,
   EVENT_QUEUE_BATCH_SIZE,
