@@ -138,6 +138,9 @@ async function whileDraining(fleet: Fleet, cast: Cast, policyFile: string): Prom
   if (!/ghost[^\n]*(nothing|no match|unmatched)/i.test(`${tried.stdout}${tried.stderr}`))
     problems.push('plan --policy: the target "ghost" is not flagged as matching nothing');
   if (/^\s+at /m.test(tried.stderr)) problems.push('plan --policy: a stack trace');
+  // The CLI's documented exit code for a plan with a target that matches nothing.
+  if (tried.code !== 2)
+    problems.push(`plan --policy: exit ${tried.code}, expected 2 (a target matches nothing)`);
   return problems;
 }
 
@@ -165,8 +168,14 @@ async function afterTheDrain(fleet: Fleet, cast: Cast): Promise<string[]> {
   problems.push(...succeeded(report, 'report', [/jobs/, /stuck/, /KILL/]));
   const raw = await runCli(twin, ['report', cast.drained, '--stack', DRILL_STACK, '--json']);
   try {
-    const parsed = JSON.parse(raw.stdout) as { targets?: { name: string }[] };
-    const names = (parsed.targets ?? []).map((t) => t.name).sort();
+    const parsed = JSON.parse(raw.stdout) as {
+      instanceId?: string;
+      truncated?: boolean;
+      report?: { targets?: { name: string }[] };
+    };
+    const names = (parsed.report?.targets ?? []).map((t) => t.name).sort();
+    if (parsed.instanceId !== cast.drained) problems.push(`report --json: instanceId ${parsed.instanceId}`);
+    if (parsed.truncated !== false) problems.push(`report --json: truncated ${parsed.truncated}`);
     if (names.join(',') !== 'jobs,stuck') problems.push(`report --json: targets ${names.join(',')}`);
   } catch {
     problems.push(`report --json: stdout is not JSON: ${raw.stdout.slice(0, 120)}`);
@@ -190,7 +199,7 @@ async function mistakes(fleet: Fleet, cast: Cast): Promise<string[]> {
     [
       'an instance not in the groups',
       ['plan', '--stack', DRILL_STACK, '--instance', 'i-0123456789abcdef0'],
-      /not in/i,
+      /no Auto Scaling group|not in/i,
     ],
     [
       'an instance SSM does not manage',
