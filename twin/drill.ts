@@ -261,7 +261,7 @@ export async function runFleet(plan: FleetPlan, print: (line: string) => void): 
           steps.push([
             command.requestedMs,
             `${command.commandId}:sent`,
-            `${instanceId}  drain command sent (${command.commandId.slice(0, 8)}${version})`,
+            `${instanceId}  ${action === 'plan' ? 'plan' : 'drain'} command sent (${command.commandId.slice(0, 8)}${version})`,
           ]);
           if (invocation.endedMs !== undefined) {
             steps.push([
