@@ -77,7 +77,7 @@ export async function plan(clients: OperatorClients, options: PlanOptions): Prom
   }
   const parsed = parsePlanStdout(result?.stdout);
   if (result?.status !== 'Success' || parsed === undefined) {
-    const why = (result?.stderr ?? '').trim().split('\n').pop() || 'no plan in its output';
+    const why = (result?.stderr ?? '').trim().split('\n').pop()?.trim() || 'no plan in its output';
     throw new OperatorError(
       `the plan command ${commandId} ended ${result?.status}${result?.responseCode === undefined ? '' : ` (exit ${result.responseCode})`} on ${instanceId}: ${why}; fix the policy or the host, then retry`,
       EXIT.failed,
