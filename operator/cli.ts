@@ -9,7 +9,7 @@ import { EXIT, OperatorError } from './exit-codes';
 import { explainError } from './explain-error';
 import { plan } from './plan';
 import { INSTANCE_ID, loadPolicyParameter } from './plan-request';
-import { isUnmatched, renderPlan } from './plan-view';
+import { needsAttention, planJson, renderPlan } from './plan-view';
 import { report, reportSubject } from './report';
 import { renderReport, reportJson } from './report-view';
 import { status } from './status';
@@ -155,9 +155,9 @@ async function run(
       nowMs: io.nowMs,
       sleep: io.sleep,
     });
-    if (values.json) json(result);
+    if (values.json) json(planJson(result));
     else print(renderPlan(result));
-    return result.plan.targets.some(isUnmatched) ? EXIT.attention : EXIT.ok;
+    return needsAttention(result.read) ? EXIT.attention : EXIT.ok;
   } catch (error) {
     throw explainError(error, { region, stack });
   } finally {

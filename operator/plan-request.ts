@@ -16,22 +16,23 @@ export const PLAN_DELIVERY_TIMEOUT_SECONDS = 60;
 /** Instance ids Auto Scaling launches. */
 export const INSTANCE_ID = new RegExp(DRAIN_PARAMETERS.instanceId.pattern);
 
-/**
- * The document's pattern for the `policy` parameter (agent/policy/drain-parameters.ts), which bounds the
- * base64 to what SSM's parameter limits admit. Until the document declares it, strict base64 of at most
- * 4,096 characters is assumed.
- */
-export function policyParameterPattern(): RegExp {
-  const declared = (DRAIN_PARAMETERS as Record<string, { pattern: string } | undefined>).policy?.pattern;
-  return new RegExp(
-    declared ?? '^(?=.{4,4096}$)(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$',
-  );
+/** The document's `policy` parameter: its pattern and longest value, in base64 characters. */
+export interface PolicyParameterSpec {
+  pattern: RegExp;
+  maxChars: number;
 }
 
-/** The most base64 characters the pattern admits, read from its `{m,n}` bound, for the message. */
-function patternLimit(pattern: RegExp): string {
-  const bounds = [...pattern.source.matchAll(/\{\d+,(\d+)\}/g)].map((match) => Number(match[1]));
-  return bounds.length > 0 ? `${Math.max(...bounds)} characters` : 'the limit';
+/**
+ * The `policy` parameter as the document declares it (agent/policy/drain-parameters.ts): strict base64,
+ * bounded by maxChars. Until it declares one, strict base64 of at most 4,096 characters is assumed.
+ */
+export function policyParameterSpec(): PolicyParameterSpec {
+  const declared = (DRAIN_PARAMETERS as Record<string, { pattern: string; maxChars?: number } | undefined>)
+    .policy;
+  return {
+    pattern: new RegExp(declared?.pattern ?? '^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$'),
+    maxChars: declared?.maxChars ?? 4096,
+  };
 }
 
 /** Reads and checks a policy file; the base64 of its compact JSON, as the document takes it. */
@@ -56,10 +57,10 @@ export function loadPolicyParameter(file: string, read: (file: string) => string
     );
   }
   const encoded = Buffer.from(JSON.stringify(JSON.parse(text))).toString('base64');
-  const pattern = policyParameterPattern();
-  if (!pattern.test(encoded)) {
+  const { pattern, maxChars } = policyParameterSpec();
+  if (encoded.length > maxChars || !pattern.test(encoded)) {
     throw new OperatorError(
-      `--policy ${file} is too large for SSM: ${encoded.length} characters of base64, the document's policy parameter takes at most ${patternLimit(pattern)}; drop targets or steps, or deploy it with the stack instead`,
+      `--policy ${file} is too large for SSM: ${encoded.length} characters of base64, the document's policy parameter takes at most ${maxChars}; drop targets or steps, or deploy it with the stack instead`,
       EXIT.policy,
     );
   }

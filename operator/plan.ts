@@ -75,8 +75,8 @@ export async function plan(clients: OperatorClients, options: PlanOptions): Prom
       EXIT.unavailable,
     );
   }
-  const parsed = parsePlanStdout(result?.stdout);
-  if (result?.status !== 'Success' || parsed === undefined) {
+  const read = parsePlanStdout(result?.stdout);
+  if (result?.status !== 'Success' || read === undefined) {
     const why = (result?.stderr ?? '').trim().split('\n').pop()?.trim() || 'no plan in its output';
     throw new OperatorError(
       `the plan command ${commandId} ended ${result?.status}${result?.responseCode === undefined ? '' : ` (exit ${result.responseCode})`} on ${instanceId}: ${why}; fix the policy or the host, then retry`,
@@ -89,6 +89,6 @@ export async function plan(clients: OperatorClients, options: PlanOptions): Prom
     commandId,
     policy: options.policy?.file ?? 'deployed',
     elapsedMs: options.nowMs() - startedMs,
-    plan: parsed,
+    read,
   };
 }

@@ -10,7 +10,7 @@ import { GetCommandInvocationCommand, SendCommandCommand } from '@aws-sdk/client
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DRAIN_PARAMETERS } from '../../agent/policy/drain-parameters';
 import { PLAN_POLL_MS, PLAN_WAIT_MS } from '../../operator/plan';
-import { policyParameterPattern } from '../../operator/plan-request';
+import { policyParameterSpec } from '../../operator/plan-request';
 import {
   awsCallCount,
   COMMAND_ID,
@@ -87,11 +87,12 @@ function invocationWith(status: string, stdout = '', stderr = '') {
 
 /** SSM does not show the invocation at first, then it runs, then it ends with this plan. */
 function serveAnswer(plan: unknown) {
+  const stdout = typeof plan === 'string' ? plan : `${JSON.stringify(plan, null, 2)}\n`;
   mocks.ssm
     .on(GetCommandInvocationCommand)
     .rejectsOnce(ssmError('InvocationDoesNotExist', ''))
     .resolvesOnce(invocationWith('InProgress'))
-    .resolves(invocationWith('Success', `${JSON.stringify(plan, null, 2)}\n`));
+    .resolves(invocationWith('Success', stdout));
 }
 
 beforeEach(() => resetMocks());
@@ -151,6 +152,50 @@ describe('plan', () => {
     expect((await run('plan', ['--instance', INSTANCE])).code).toBe(2);
   });
 
+  it("reads the agent's plan output: its summary line, then the plan on one line", async () => {
+    serveInstance();
+    const plan = {
+      version: 1,
+      targets: [
+        { ...PLAN.targets[0], matches: 3, omitted: 40 },
+        { ...PLAN.targets[1], matches: 0, unmatched: true },
+        {
+          name: 'jobs',
+          kind: 'docker',
+          schedule: 'TERM/1m',
+          after: [],
+          matches: 0,
+          processes: [],
+          error: 'docker: not found',
+        },
+      ],
+    };
+    serveAnswer(`fleet-drain-plan v1 targets=3 unmatched=1 errors=1\n${JSON.stringify(plan)}\n`);
+    const result = await run('plan', ['--instance', INSTANCE]);
+    expect(result.code).toBe(2);
+    const lines = result.stdout.split('\n');
+    expect(lines).toContain(
+      'workers  process  HUP/10m/HUP/20s/KILL/5s  —        42             4242 lava-worker --queue a, 4243 lava-worker --queue b, +40 more',
+    );
+    expect(lines).toContain(
+      'jobs     docker   TERM/1m                  —        ?              error: docker: not found',
+    );
+    expect(result.stdout).toContain(`WARNING: 1 of 3 targets match nothing on ${INSTANCE}: queue.`);
+    expect(result.stdout).toContain(`WARNING: 1 targets could not be looked at on ${INSTANCE}: jobs`);
+  });
+
+  it('says when SSM cut the plan, and still flags what its summary line counts', async () => {
+    serveInstance();
+    serveAnswer(
+      'fleet-drain-plan v1 targets=3 unmatched=1 errors=0\n{"version":1,"targets":[{"name":"wor\n--output truncated--',
+    );
+    const result = await run('plan', ['--instance', INSTANCE]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain(
+      'output truncated: SSM cut the plan; its summary line says 3 targets, 1 match nothing, 0 could not be looked at',
+    );
+  });
+
   it('--json gives the plan as the agent printed it', async () => {
     serveInstance();
     serveAnswer(PLAN);
@@ -174,7 +219,7 @@ describe('plan', () => {
     expect(result.stdout).toContain(`policy ${file}`);
     const sent = mocks.ssm.commandCalls(SendCommandCommand)[0]?.args[0].input.Parameters
       ?.policy?.[0] as string;
-    expect(sent).toMatch(policyParameterPattern());
+    expect(sent).toMatch(policyParameterSpec().pattern);
     expect(Buffer.from(sent, 'base64').toString('utf8')).toBe(JSON.stringify(POLICY));
   });
 
@@ -190,19 +235,20 @@ describe('plan', () => {
   });
 
   it('refuses a --policy too large for the document parameter, before any AWS call', async () => {
-    const targets = Array.from({ length: 50 }, (_, index) => ({
-      name: `t${index}`,
-      match: { cmdline: `worker-${'x'.repeat(200)}-${index}` },
-      schedule: 'TERM/30s/KILL/5s',
-    }));
-    const result = await run('plan', [
-      '--instance',
-      INSTANCE,
-      '--policy',
-      policyFile({ version: 1, targets }),
-    ]);
+    // Valid, but its base64 is past the parameter's maxChars: 40 steps touching paths near PATH_MAX.
+    const touch = { touch: `/run/${`${'d'.repeat(199)}/`.repeat(19)}drain` };
+    const steps = Array.from({ length: 20 }, () => touch);
+    const policy = { ...POLICY, prepare: steps, finally: steps };
+    expect(Buffer.from(JSON.stringify(policy)).toString('base64').length).toBeGreaterThan(
+      policyParameterSpec().maxChars,
+    );
+    const result = await run('plan', ['--instance', INSTANCE, '--policy', policyFile(policy)]);
     expect(result.code).toBe(65);
-    expect(result.stderr).toMatch(/is too large for SSM: \d+ characters of base64/);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `is too large for SSM: \\d+ characters of base64, the document's policy parameter takes at most ${policyParameterSpec().maxChars}`,
+      ),
+    );
     expect(awsCallCount()).toBe(0);
   });
 
