@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { DRAIN_PARAMETERS } from '../agent/policy/drain-parameters';
+import { DRAIN_PARAMETERS, PLAN_ACTION, POLICY_PARAMETER_MAX_CHARS } from '../agent/policy/drain-parameters';
 import { PolicyError, parsePolicyJson } from '../agent/policy/policy';
 import { errorCode, errorMessage } from '../common/errors';
 import { formatDeadline } from '../lambda/decide/drain-command';
@@ -16,23 +16,9 @@ export const PLAN_DELIVERY_TIMEOUT_SECONDS = 60;
 /** Instance ids Auto Scaling launches. */
 export const INSTANCE_ID = new RegExp(DRAIN_PARAMETERS.instanceId.pattern);
 
-/** The document's `policy` parameter: its pattern and longest value, in base64 characters. */
-export interface PolicyParameterSpec {
-  pattern: RegExp;
-  maxChars: number;
-}
-
-/**
- * The `policy` parameter as the document declares it (agent/policy/drain-parameters.ts): strict base64,
- * bounded by maxChars. Until it declares one, strict base64 of at most 4,096 characters is assumed.
- */
-export function policyParameterSpec(): PolicyParameterSpec {
-  const declared = (DRAIN_PARAMETERS as Record<string, { pattern: string; maxChars?: number } | undefined>)
-    .policy;
-  return {
-    pattern: new RegExp(declared?.pattern ?? '^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$'),
-    maxChars: declared?.maxChars ?? 4096,
-  };
+/** The document's `policy` parameter (agent/policy/drain-parameters.ts): strict base64, at most maxChars. */
+export function policyParameterSpec(): { pattern: RegExp; maxChars: number } {
+  return { pattern: new RegExp(DRAIN_PARAMETERS.policy.pattern), maxChars: POLICY_PARAMETER_MAX_CHARS };
 }
 
 /** Reads and checks a policy file; the base64 of its compact JSON, as the document takes it. */
@@ -91,12 +77,7 @@ export function planParameters(target: PlanTarget, nowMs: number): Record<string
     instanceId: [target.instanceId],
     autoScalingGroupName: [target.groupName],
     lifecycleHookName: [target.hookName],
-    action: ['plan'],
+    action: [PLAN_ACTION],
     ...(target.policy === undefined ? {} : { policy: [target.policy] }),
   };
-}
-
-/** The plan command's Comment: never a drain comment, so the Lambda ignores its status events. */
-export function planComment(instanceId: string): string {
-  return `fleet-drainer:plan ${instanceId}`;
 }

@@ -2,93 +2,24 @@
 // processes it matches. A target that matches nothing is flagged loudly: a drain would leave its workers
 // undrained, the most common way to terminate a host undrained.
 
+import {
+  type ParsedPlanOutput,
+  type PlanOutput,
+  type PlanProcess,
+  type PlanTarget,
+  parsePlanOutput,
+} from '../common/plan-output';
 import { duration, table } from './format';
 
-export interface PlanProcess {
-  pid: number;
-  command?: string;
-  /** Process targets list the children of matches too, with matched false. */
-  matched?: boolean;
-}
-
-export interface PlanTarget {
-  name: string;
-  kind: string;
-  schedule: string;
-  after: string[];
-  processes: PlanProcess[];
-  /** How many processes it found, listed or not. */
-  matches?: number;
-  /** Processes left out of `processes` to keep the output within SSM's cut. */
-  omitted?: number;
-  error?: string;
-  /** Set by the agent when the target matches nothing and nothing went wrong looking. */
-  unmatched?: boolean;
-}
-
-export interface Plan {
-  version: number;
-  targets: PlanTarget[];
-}
-
-/** The plan's first line: `fleet-drain-plan v1 targets=2 unmatched=1 errors=0`. */
-export interface PlanSummary {
-  targets: number;
-  unmatched: number;
-  errors: number;
-}
-
-/** What could be read of a plan command's stdout. */
-export interface ReadPlan {
-  plan: Plan | undefined;
-  summary: PlanSummary | undefined;
-  /** SSM cut the output before the plan's end. */
-  truncated: boolean;
-}
-
-function isPlan(value: unknown): value is Plan {
-  if (typeof value !== 'object' || value === null) return false;
-  const plan = value as Partial<Plan>;
-  return (
-    typeof plan.version === 'number' &&
-    Array.isArray(plan.targets) &&
-    plan.targets.every(
-      (target) =>
-        typeof target === 'object' &&
-        target !== null &&
-        typeof target.name === 'string' &&
-        Array.isArray(target.processes),
-    )
-  );
-}
-
-const SUMMARY = /^fleet-drain-plan v1 targets=(\d+) unmatched=(\d+) errors=(\d+)/m;
-const TRUNCATED_MARKER = '--output truncated--';
+/** What could be read of a plan command's stdout (common/plan-output.ts). */
+export type ReadPlan = ParsedPlanOutput;
 
 /**
- * The plan in a plan command's stdout: the agent's summary line and its JSON (on one line, or pretty-printed),
- * with any lines of the document's own around them. Undefined when there is neither. The one place that
- * knows the format: common/plan-output.ts's parser takes its place once the document's plan mode ships it.
+ * The plan in a plan command's stdout, read with the parser of the agent's own format; an Error naming
+ * what is wrong when it is not a plan.
  */
-export function parsePlanStdout(stdout: string | undefined): ReadPlan | undefined {
-  const text = (stdout ?? '').trim();
-  const match = SUMMARY.exec(text);
-  const summary = match
-    ? { targets: Number(match[1]), unmatched: Number(match[2]), errors: Number(match[3]) }
-    : undefined;
-  const start = text.search(/(^|\n)\{/);
-  const end = text.lastIndexOf('}');
-  let plan: Plan | undefined;
-  if (start >= 0 && end > start) {
-    try {
-      const value: unknown = JSON.parse(text.slice(start, end + 1));
-      plan = isPlan(value) ? value : undefined;
-    } catch {
-      plan = undefined;
-    }
-  }
-  if (plan === undefined && summary === undefined) return undefined;
-  return { plan, summary, truncated: plan === undefined || text.endsWith(TRUNCATED_MARKER) };
+export function parsePlanStdout(stdout: string | undefined): ReadPlan {
+  return parsePlanOutput(stdout ?? '');
 }
 
 /** The processes a target would signal: its matches (a process target also lists their children). */
@@ -96,15 +27,12 @@ export function matchedProcesses(target: PlanTarget): PlanProcess[] {
   return target.processes.filter((process) => process.matched !== false);
 }
 
-/** True when a drain would signal nothing for this target. */
-export function isUnmatched(target: PlanTarget): boolean {
-  if (target.unmatched === true) return true;
-  return target.error === undefined && matchedProcesses(target).length === 0 && !target.omitted;
-}
+/** True when a drain would signal nothing for this target (the agent says so). */
+export const isUnmatched = (target: PlanTarget): boolean => target.unmatched === true;
 
 /** Targets to look at: those that match nothing, and those that could not be looked at. */
 export function needsAttention(read: ReadPlan): boolean {
-  if (read.plan === undefined) return (read.summary?.unmatched ?? 0) + (read.summary?.errors ?? 0) > 0;
+  if (read.plan === undefined) return read.summary.unmatched + read.summary.errors > 0;
   return read.plan.targets.some((target) => isUnmatched(target) || target.error !== undefined);
 }
 
@@ -130,18 +58,17 @@ export interface PlanResult {
 }
 
 function targetRow(target: PlanTarget): string[] {
-  const count = matchedProcesses(target).length + (target.omitted ?? 0);
   return [
     target.name,
     target.kind,
     target.schedule,
     target.after.join(', ') || '—',
-    isUnmatched(target) ? '0  !! NOTHING' : target.error ? '?' : String(count),
+    isUnmatched(target) ? '0  !! NOTHING' : target.error ? '?' : String(target.matches),
     target.error ? `error: ${target.error}` : pids(target) || '—',
   ];
 }
 
-function warnings(plan: Plan, instanceId: string): string[] {
+function warnings(plan: PlanOutput, instanceId: string): string[] {
   const lines: string[] = [];
   const unmatched = plan.targets.filter(isUnmatched);
   if (unmatched.length > 0) {
@@ -158,29 +85,33 @@ function warnings(plan: Plan, instanceId: string): string[] {
   return lines;
 }
 
+/** The plan's table and warnings, or what its summary line says when SSM cut it. */
+export function renderPlanBody(read: ReadPlan, instanceId: string): string[] {
+  const { plan, summary } = read;
+  if (plan === undefined) {
+    return [
+      `output truncated: SSM cut the plan; its summary line says ${summary.targets} targets, ${summary.unmatched} match nothing, ${summary.errors} could not be looked at`,
+    ];
+  }
+  const lines = table(
+    ['target', 'kind', 'schedule', 'after', 'matches', 'processes'],
+    plan.targets.map(targetRow),
+  );
+  const warned = warnings(plan, instanceId);
+  return warned.length > 0 ? [...lines, '', ...warned] : lines;
+}
+
 export function renderPlan(result: PlanResult): string[] {
-  const { plan, summary } = result.read;
-  const lines = [
+  return [
     `plan on ${result.instanceId} (group ${result.groupName}) · policy ${result.policy} · command ${result.commandId} · ${duration(result.elapsedMs)}`,
     'nothing was signalled and no state was written',
-  ];
-  if (plan === undefined) {
-    lines.push(
-      `output truncated: SSM cut the plan; its summary line says ${summary?.targets} targets, ${summary?.unmatched} match nothing, ${summary?.errors} could not be looked at`,
-    );
-    return lines;
-  }
-  lines.push(
     '',
-    ...table(['target', 'kind', 'schedule', 'after', 'matches', 'processes'], plan.targets.map(targetRow)),
-  );
-  const warned = warnings(plan, result.instanceId);
-  if (warned.length > 0) lines.push('', ...warned);
-  return lines;
+    ...renderPlanBody(result.read, result.instanceId),
+  ];
 }
 
 /** The --json form: the run's facts and the plan as the agent printed it. */
 export function planJson(result: PlanResult): unknown {
   const { read, ...facts } = result;
-  return { ...facts, truncated: read.truncated, summary: read.summary ?? null, plan: read.plan ?? null };
+  return { ...facts, truncated: read.truncated, summary: read.summary, plan: read.plan ?? null };
 }

@@ -9,6 +9,7 @@ import { DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scalin
 import { GetCommandInvocationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DRAIN_PARAMETERS } from '../../agent/policy/drain-parameters';
+import { formatPlanOutput, type PlanOutput, type PlanTarget } from '../../common/plan-output';
 import { PLAN_POLL_MS, PLAN_WAIT_MS } from '../../operator/plan';
 import { policyParameterSpec } from '../../operator/plan-request';
 import {
@@ -26,7 +27,7 @@ import {
 } from './helpers';
 
 /** The agent's plan (agent/cli/plan.ts) of a host where `workers` matches two processes and `queue` none. */
-const PLAN = {
+const PLAN: PlanOutput = {
   version: 1,
   targets: [
     {
@@ -34,17 +35,26 @@ const PLAN = {
       kind: 'process',
       schedule: 'HUP/10m/HUP/20s/KILL/5s',
       after: [],
+      matches: 3,
       processes: [
         { pid: 4242, command: 'lava-worker --queue a', matched: true },
         { pid: 4243, command: 'lava-worker --queue b', matched: true },
         { pid: 4250, command: 'sh -c child', matched: false },
       ],
     },
-    { name: 'queue', kind: 'systemd', schedule: 'TERM/5m/KILL/10s', after: ['workers'], processes: [] },
+    {
+      name: 'queue',
+      kind: 'systemd',
+      schedule: 'TERM/5m/KILL/10s',
+      after: ['workers'],
+      matches: 0,
+      unmatched: true,
+      processes: [],
+    },
   ],
 };
 
-const ALL_MATCH = { ...PLAN, targets: [PLAN.targets[0]] };
+const ALL_MATCH: PlanOutput = { ...PLAN, targets: [PLAN.targets[0] as PlanTarget] };
 
 const POLICY = {
   version: 1,
@@ -85,9 +95,9 @@ function invocationWith(status: string, stdout = '', stderr = '') {
   };
 }
 
-/** SSM does not show the invocation at first, then it runs, then it ends with this plan. */
-function serveAnswer(plan: unknown) {
-  const stdout = typeof plan === 'string' ? plan : `${JSON.stringify(plan, null, 2)}\n`;
+/** SSM does not show the invocation at first, then it runs, then it ends with this plan as the agent prints it. */
+function serveAnswer(plan: PlanOutput | string) {
+  const stdout = typeof plan === 'string' ? plan : formatPlanOutput(plan);
   mocks.ssm
     .on(GetCommandInvocationCommand)
     .rejectsOnce(ssmError('InvocationDoesNotExist', ''))
@@ -109,7 +119,7 @@ describe('plan', () => {
       'nothing was signalled and no state was written',
       '',
       'target   kind     schedule                 after  matches  processes',
-      'workers  process  HUP/10m/HUP/20s/KILL/5s  —      2        4242 lava-worker --queue a, 4243 lava-worker --queue b',
+      'workers  process  HUP/10m/HUP/20s/KILL/5s  —      3        4242 lava-worker --queue a, 4243 lava-worker --queue b',
       '',
     ]);
     const input = mocks.ssm.commandCalls(SendCommandCommand)[0]?.args[0].input;
@@ -146,19 +156,13 @@ describe('plan', () => {
     );
   });
 
-  it('flags a target the document marks unmatched even when it lists processes', async () => {
+  it('shows processes left out of the output and targets that could not be looked at', async () => {
     serveInstance();
-    serveAnswer({ ...ALL_MATCH, targets: [{ ...PLAN.targets[0], unmatched: true }] });
-    expect((await run('plan', ['--instance', INSTANCE])).code).toBe(2);
-  });
-
-  it("reads the agent's plan output: its summary line, then the plan on one line", async () => {
-    serveInstance();
-    const plan = {
+    const plan: PlanOutput = {
       version: 1,
       targets: [
-        { ...PLAN.targets[0], matches: 3, omitted: 40 },
-        { ...PLAN.targets[1], matches: 0, unmatched: true },
+        { ...(PLAN.targets[0] as PlanTarget), matches: 43, omitted: 40 },
+        PLAN.targets[1] as PlanTarget,
         {
           name: 'jobs',
           kind: 'docker',
@@ -170,12 +174,12 @@ describe('plan', () => {
         },
       ],
     };
-    serveAnswer(`fleet-drain-plan v1 targets=3 unmatched=1 errors=1\n${JSON.stringify(plan)}\n`);
+    serveAnswer(plan);
     const result = await run('plan', ['--instance', INSTANCE]);
     expect(result.code).toBe(2);
     const lines = result.stdout.split('\n');
     expect(lines).toContain(
-      'workers  process  HUP/10m/HUP/20s/KILL/5s  —        42             4242 lava-worker --queue a, 4243 lava-worker --queue b, +40 more',
+      'workers  process  HUP/10m/HUP/20s/KILL/5s  —        43             4242 lava-worker --queue a, 4243 lava-worker --queue b, +40 more',
     );
     expect(lines).toContain(
       'jobs     docker   TERM/1m                  —        ?              error: docker: not found',

@@ -5,6 +5,7 @@ import { GetCommandInvocationCommand, ListCommandsCommand } from '@aws-sdk/clien
 import { beforeEach, describe, expect, it } from 'vitest';
 import { drainOutput } from '../../agent/report/compact-report';
 import type { DrainReport } from '../../agent/report/report';
+import { formatPlanOutput, type PlanOutput } from '../../common/plan-output';
 import { SSM_TRUNCATED_SUFFIX } from '../../lambda/decide/parse-report';
 import {
   awsCallCount,
@@ -216,6 +217,39 @@ describe('report', () => {
       `command ${COMMAND_ID} · InProgress · sent 2026-12-06T20:55:00Z · ran 4m 51s so far`,
     );
     expect(result.stdout).toContain('the drain is still running: the agent prints its report when it exits');
+  });
+
+  it('of a plan command id: its plan, as plan prints it', async () => {
+    mocks.ssm.on(ListCommandsCommand, { CommandId: PLAN_COMMAND }).resolves({
+      Commands: [
+        {
+          CommandId: PLAN_COMMAND,
+          DocumentName: DOCUMENT,
+          Parameters: drainParameters({ drainId: 'plan-0123456789ab', action: 'plan' }),
+          RequestedDateTime: new Date(NOW_MS - 60_000),
+          Status: 'Success',
+        },
+      ],
+    });
+    const plan: PlanOutput = {
+      version: 1,
+      targets: [
+        {
+          name: 'web',
+          kind: 'process',
+          schedule: 'TERM/30s',
+          after: [],
+          matches: 0,
+          unmatched: true,
+          processes: [],
+        },
+      ],
+    };
+    serveInvocation(formatPlanOutput(plan), 'Success', 0);
+    const result = await run('report', [PLAN_COMMAND]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain(`plan command ${PLAN_COMMAND} on ${INSTANCE} · Success`);
+    expect(result.stdout).toContain(`WARNING: 1 of 1 targets match nothing on ${INSTANCE}: web.`);
   });
 
   it('of an instance never drained: names it, exit 66', async () => {
