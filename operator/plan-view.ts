@@ -37,12 +37,21 @@ export function needsAttention(read: ReadPlan): boolean {
 }
 
 const MAX_PIDS_SHOWN = 4;
+const COMMAND_SHOWN_CHARS = 40;
+
+/** A command line for the table: absolute paths by their last part, cut (`node demo-worker.mjs queue`). */
+export function displayCommand(command: string): string {
+  const words = command
+    .split(' ')
+    .map((word) => (word.startsWith('/') ? word.slice(word.lastIndexOf('/') + 1) : word));
+  return words.join(' ').slice(0, COMMAND_SHOWN_CHARS);
+}
 
 function pids(target: PlanTarget): string {
   const matched = matchedProcesses(target);
   const shown = matched
     .slice(0, MAX_PIDS_SHOWN)
-    .map((process) => `${process.pid}${process.command ? ` ${process.command}` : ''}`.slice(0, 40));
+    .map((process) => `${process.pid}${process.command ? ` ${displayCommand(process.command)}` : ''}`);
   const more = matched.length - shown.length + (target.omitted ?? 0);
   return [...shown, ...(more > 0 ? [`+${more} more`] : [])].join(', ');
 }

@@ -12,6 +12,7 @@ import { DRAIN_PARAMETERS } from '../../agent/policy/drain-parameters';
 import { formatPlanOutput, type PlanOutput, type PlanTarget } from '../../common/plan-output';
 import { PLAN_POLL_MS, PLAN_WAIT_MS } from '../../operator/plan';
 import { policyParameterSpec } from '../../operator/plan-request';
+import { displayCommand } from '../../operator/plan-view';
 import {
   awsCallCount,
   COMMAND_ID,
@@ -197,6 +198,12 @@ describe('plan', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toContain(
       'output truncated: SSM cut the plan; its summary line says 3 targets, 1 match nothing, 0 could not be looked at',
+    );
+  });
+
+  it('shows commands by their programs, not their directories', () => {
+    expect(displayCommand('/usr/bin/node /srv/app/demo-worker.mjs queue --id 7')).toBe(
+      'node demo-worker.mjs queue --id 7',
     );
   });
 
