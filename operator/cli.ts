@@ -9,7 +9,14 @@ import { EXIT, OperatorError } from './exit-codes';
 import { explainError } from './explain-error';
 import { plan } from './plan';
 import { INSTANCE_ID, loadPolicyParameter } from './plan-request';
-import { isUnmatched, renderPlan } from './plan-view';
+import {
+  needsAttention,
+  parsePlanStdout,
+  planJson,
+  type ReadPlan,
+  renderPlan,
+  renderPlanBody,
+} from './plan-view';
 import { report, reportSubject } from './report';
 import { renderReport, reportJson } from './report-view';
 import { status } from './status';
@@ -144,6 +151,7 @@ async function run(
     }
     if (command === 'report') {
       const result = await report(clients, { stack, subject: reportSubject(positionals[0]) });
+      if (result.plan) return printPlanReport(result, values.json === true, io);
       if (values.json) json(reportJson(result));
       else print(renderReport(result, io.nowMs()));
       return EXIT.ok;
@@ -155,14 +163,44 @@ async function run(
       nowMs: io.nowMs,
       sleep: io.sleep,
     });
-    if (values.json) json(result);
+    if (values.json) json(planJson(result));
     else print(renderPlan(result));
-    return result.plan.targets.some(isUnmatched) ? EXIT.attention : EXIT.ok;
+    return needsAttention(result.read) ? EXIT.attention : EXIT.ok;
   } catch (error) {
     throw explainError(error, { region, stack });
   } finally {
     for (const client of Object.values(clients)) client.destroy();
   }
+}
+
+/** `report <command-id>` of a plan command: its plan, as `plan` prints it. */
+function printPlanReport(
+  result: Awaited<ReturnType<typeof report>>,
+  asJson: boolean,
+  io: OperatorIo,
+): number {
+  let read: ReadPlan | undefined;
+  try {
+    read = parsePlanStdout(result.stdout);
+  } catch {
+    read = undefined;
+  }
+  const header = [
+    `plan command ${result.commandId} on ${result.instanceId} · ${result.status}`,
+    'nothing was signalled and no state was written',
+  ];
+  if (asJson) {
+    const plan =
+      read === undefined
+        ? null
+        : { truncated: read.truncated, summary: read.summary, plan: read.plan ?? null };
+    io.stdout(`${JSON.stringify({ ...reportJson(result), plan }, null, 2)}\n`);
+  } else {
+    const body =
+      read === undefined ? ['no plan in the command output yet'] : renderPlanBody(read, result.instanceId);
+    io.stdout(`${[...header, '', ...body].join('\n')}\n`);
+  }
+  return read !== undefined && needsAttention(read) ? EXIT.attention : EXIT.ok;
 }
 
 /** Runs one operator command; returns its exit code. Never throws. */

@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { DRAIN_PARAMETERS } from '../agent/policy/drain-parameters';
+import { DRAIN_PARAMETERS, PLAN_ACTION, POLICY_PARAMETER_MAX_CHARS } from '../agent/policy/drain-parameters';
 import { PolicyError, parsePolicyJson } from '../agent/policy/policy';
 import { errorCode, errorMessage } from '../common/errors';
 import { formatDeadline } from '../lambda/decide/drain-command';
@@ -16,22 +16,9 @@ export const PLAN_DELIVERY_TIMEOUT_SECONDS = 60;
 /** Instance ids Auto Scaling launches. */
 export const INSTANCE_ID = new RegExp(DRAIN_PARAMETERS.instanceId.pattern);
 
-/**
- * The document's pattern for the `policy` parameter (agent/policy/drain-parameters.ts), which bounds the
- * base64 to what SSM's parameter limits admit. Until the document declares it, strict base64 of at most
- * 4,096 characters is assumed.
- */
-export function policyParameterPattern(): RegExp {
-  const declared = (DRAIN_PARAMETERS as Record<string, { pattern: string } | undefined>).policy?.pattern;
-  return new RegExp(
-    declared ?? '^(?=.{4,4096}$)(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$',
-  );
-}
-
-/** The most base64 characters the pattern admits, read from its `{m,n}` bound, for the message. */
-function patternLimit(pattern: RegExp): string {
-  const bounds = [...pattern.source.matchAll(/\{\d+,(\d+)\}/g)].map((match) => Number(match[1]));
-  return bounds.length > 0 ? `${Math.max(...bounds)} characters` : 'the limit';
+/** The document's `policy` parameter (agent/policy/drain-parameters.ts): strict base64, at most maxChars. */
+export function policyParameterSpec(): { pattern: RegExp; maxChars: number } {
+  return { pattern: new RegExp(DRAIN_PARAMETERS.policy.pattern), maxChars: POLICY_PARAMETER_MAX_CHARS };
 }
 
 /** Reads and checks a policy file; the base64 of its compact JSON, as the document takes it. */
@@ -56,10 +43,10 @@ export function loadPolicyParameter(file: string, read: (file: string) => string
     );
   }
   const encoded = Buffer.from(JSON.stringify(JSON.parse(text))).toString('base64');
-  const pattern = policyParameterPattern();
-  if (!pattern.test(encoded)) {
+  const { pattern, maxChars } = policyParameterSpec();
+  if (encoded.length > maxChars || !pattern.test(encoded)) {
     throw new OperatorError(
-      `--policy ${file} is too large for SSM: ${encoded.length} characters of base64, the document's policy parameter takes at most ${patternLimit(pattern)}; drop targets or steps, or deploy it with the stack instead`,
+      `--policy ${file} is too large for SSM: ${encoded.length} characters of base64, the document's policy parameter takes at most ${maxChars}; drop targets or steps, or deploy it with the stack instead`,
       EXIT.policy,
     );
   }
@@ -90,12 +77,7 @@ export function planParameters(target: PlanTarget, nowMs: number): Record<string
     instanceId: [target.instanceId],
     autoScalingGroupName: [target.groupName],
     lifecycleHookName: [target.hookName],
-    action: ['plan'],
+    action: [PLAN_ACTION],
     ...(target.policy === undefined ? {} : { policy: [target.policy] }),
   };
-}
-
-/** The plan command's Comment: never a drain comment, so the Lambda ignores its status events. */
-export function planComment(instanceId: string): string {
-  return `fleet-drainer:plan ${instanceId}`;
 }

@@ -2,62 +2,24 @@
 // processes it matches. A target that matches nothing is flagged loudly: a drain would leave its workers
 // undrained, the most common way to terminate a host undrained.
 
+import {
+  type ParsedPlanOutput,
+  type PlanOutput,
+  type PlanProcess,
+  type PlanTarget,
+  parsePlanOutput,
+} from '../common/plan-output';
 import { duration, table } from './format';
 
-export interface PlanProcess {
-  pid: number;
-  command: string;
-  /** Process targets list the children of matches too, with matched false. */
-  matched?: boolean;
-}
-
-export interface PlanTarget {
-  name: string;
-  kind: string;
-  schedule: string;
-  after: string[];
-  processes: PlanProcess[];
-  error?: string;
-  /** The document's plan mode sets it when the target matches nothing. */
-  unmatched?: boolean;
-}
-
-export interface Plan {
-  version: number;
-  targets: PlanTarget[];
-}
-
-function isPlan(value: unknown): value is Plan {
-  if (typeof value !== 'object' || value === null) return false;
-  const plan = value as Partial<Plan>;
-  return (
-    typeof plan.version === 'number' &&
-    Array.isArray(plan.targets) &&
-    plan.targets.every(
-      (target) =>
-        typeof target === 'object' &&
-        target !== null &&
-        typeof target.name === 'string' &&
-        Array.isArray(target.processes),
-    )
-  );
-}
+/** What could be read of a plan command's stdout (common/plan-output.ts). */
+export type ReadPlan = ParsedPlanOutput;
 
 /**
- * The plan in the command's stdout: the agent's `plan` JSON (agent/cli/plan.ts), pretty-printed, with any
- * lines of the document's own around it. Undefined when there is none or SSM cut it.
+ * The plan in a plan command's stdout, read with the parser of the agent's own format; an Error naming
+ * what is wrong when it is not a plan.
  */
-export function parsePlanStdout(stdout: string | undefined): Plan | undefined {
-  const text = stdout ?? '';
-  const start = text.search(/(^|\n)\{/);
-  const end = text.lastIndexOf('}');
-  if (start < 0 || end < start) return undefined;
-  try {
-    const value: unknown = JSON.parse(text.slice(start, end + 1));
-    return isPlan(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+export function parsePlanStdout(stdout: string | undefined): ReadPlan {
+  return parsePlanOutput(stdout ?? '');
 }
 
 /** The processes a target would signal: its matches (a process target also lists their children). */
@@ -65,19 +27,32 @@ export function matchedProcesses(target: PlanTarget): PlanProcess[] {
   return target.processes.filter((process) => process.matched !== false);
 }
 
-/** True when a drain would signal nothing for this target. */
-export function isUnmatched(target: PlanTarget): boolean {
-  return target.unmatched === true || matchedProcesses(target).length === 0;
+/** True when a drain would signal nothing for this target (the agent says so). */
+export const isUnmatched = (target: PlanTarget): boolean => target.unmatched === true;
+
+/** Targets to look at: those that match nothing, and those that could not be looked at. */
+export function needsAttention(read: ReadPlan): boolean {
+  if (read.plan === undefined) return read.summary.unmatched + read.summary.errors > 0;
+  return read.plan.targets.some((target) => isUnmatched(target) || target.error !== undefined);
 }
 
 const MAX_PIDS_SHOWN = 4;
+const COMMAND_SHOWN_CHARS = 40;
+
+/** A command line for the table: absolute paths by their last part, cut (`node demo-worker.mjs queue`). */
+export function displayCommand(command: string): string {
+  const words = command
+    .split(' ')
+    .map((word) => (word.startsWith('/') ? word.slice(word.lastIndexOf('/') + 1) : word));
+  return words.join(' ').slice(0, COMMAND_SHOWN_CHARS);
+}
 
 function pids(target: PlanTarget): string {
   const matched = matchedProcesses(target);
   const shown = matched
     .slice(0, MAX_PIDS_SHOWN)
-    .map((process) => `${process.pid} ${process.command}`.slice(0, 40));
-  const more = matched.length - shown.length;
+    .map((process) => `${process.pid}${process.command ? ` ${displayCommand(process.command)}` : ''}`);
+  const more = matched.length - shown.length + (target.omitted ?? 0);
   return [...shown, ...(more > 0 ? [`+${more} more`] : [])].join(', ');
 }
 
@@ -88,33 +63,64 @@ export interface PlanResult {
   /** The policy: `deployed` (the group's) or the --policy file. */
   policy: string;
   elapsedMs: number;
-  plan: Plan;
+  read: ReadPlan;
 }
 
-export function renderPlan(result: PlanResult): string[] {
-  const { plan } = result;
-  const lines = [
-    `plan on ${result.instanceId} (group ${result.groupName}) · policy ${result.policy} · command ${result.commandId} · ${duration(result.elapsedMs)}`,
-    'nothing was signalled and no state was written',
-    '',
-    ...table(
-      ['target', 'kind', 'schedule', 'after', 'matches', 'processes'],
-      plan.targets.map((target) => [
-        target.name,
-        target.kind,
-        target.schedule,
-        target.after.join(', ') || '—',
-        isUnmatched(target) ? '0  !! NOTHING' : String(matchedProcesses(target).length),
-        target.error ? `error: ${target.error}` : pids(target) || '—',
-      ]),
-    ),
+function targetRow(target: PlanTarget): string[] {
+  return [
+    target.name,
+    target.kind,
+    target.schedule,
+    target.after.join(', ') || '—',
+    isUnmatched(target) ? '0  !! NOTHING' : target.error ? '?' : String(target.matches),
+    target.error ? `error: ${target.error}` : pids(target) || '—',
   ];
+}
+
+function warnings(plan: PlanOutput, instanceId: string): string[] {
+  const lines: string[] = [];
   const unmatched = plan.targets.filter(isUnmatched);
   if (unmatched.length > 0) {
     lines.push(
-      '',
-      `WARNING: ${unmatched.length} of ${plan.targets.length} targets match nothing on ${result.instanceId}: ${unmatched.map((target) => target.name).join(', ')}. A drain would signal none of their workers: the host would be terminated undrained. Check each target's match (name, unit, container) against what runs there.`,
+      `WARNING: ${unmatched.length} of ${plan.targets.length} targets match nothing on ${instanceId}: ${unmatched.map((target) => target.name).join(', ')}. A drain would signal none of their workers: the host would be terminated undrained. Check each target's match (name, unit, container) against what runs there.`,
+    );
+  }
+  const failed = plan.targets.filter((target) => target.error !== undefined);
+  if (failed.length > 0) {
+    lines.push(
+      `WARNING: ${failed.length} targets could not be looked at on ${instanceId}: ${failed.map((target) => target.name).join(', ')} (see their error): a drain would fail there the same way.`,
     );
   }
   return lines;
+}
+
+/** The plan's table and warnings, or what its summary line says when SSM cut it. */
+export function renderPlanBody(read: ReadPlan, instanceId: string): string[] {
+  const { plan, summary } = read;
+  if (plan === undefined) {
+    return [
+      `output truncated: SSM cut the plan; its summary line says ${summary.targets} targets, ${summary.unmatched} match nothing, ${summary.errors} could not be looked at`,
+    ];
+  }
+  const lines = table(
+    ['target', 'kind', 'schedule', 'after', 'matches', 'processes'],
+    plan.targets.map(targetRow),
+  );
+  const warned = warnings(plan, instanceId);
+  return warned.length > 0 ? [...lines, '', ...warned] : lines;
+}
+
+export function renderPlan(result: PlanResult): string[] {
+  return [
+    `plan on ${result.instanceId} (group ${result.groupName}) · policy ${result.policy} · command ${result.commandId} · ${duration(result.elapsedMs)}`,
+    'nothing was signalled and no state was written',
+    '',
+    ...renderPlanBody(result.read, result.instanceId),
+  ];
+}
+
+/** The --json form: the run's facts and the plan as the agent printed it. */
+export function planJson(result: PlanResult): unknown {
+  const { read, ...facts } = result;
+  return { ...facts, truncated: read.truncated, summary: read.summary, plan: read.plan ?? null };
 }

@@ -2,13 +2,14 @@
 // live instance of the stack's groups and reads back what each target matches. The policy is checked
 // before any AWS call; the wait for the answer is bounded.
 
+import { planComment } from '../common/plan-output';
 import type { OperatorClients } from './aws/clients';
 import { notManaged, sendPlanCommand, waitForInvocation } from './aws/commands';
 import { agentStates, groupOfInstance } from './aws/fleet';
 import { readDrainers } from './aws/stack';
 import { EXIT, OperatorError } from './exit-codes';
-import { planComment, planParameters } from './plan-request';
-import { type PlanResult, parsePlanStdout } from './plan-view';
+import { planParameters } from './plan-request';
+import { type PlanResult, parsePlanStdout, type ReadPlan } from './plan-view';
 import { drainerOfGroup } from './stack-config';
 
 /** How long `plan` waits for the agent's answer, and how often it asks. */
@@ -75,11 +76,19 @@ export async function plan(clients: OperatorClients, options: PlanOptions): Prom
       EXIT.unavailable,
     );
   }
-  const parsed = parsePlanStdout(result?.stdout);
-  if (result?.status !== 'Success' || parsed === undefined) {
-    const why = (result?.stderr ?? '').trim().split('\n').pop() || 'no plan in its output';
+  if (result?.status !== 'Success') {
+    const why = (result?.stderr ?? '').trim().split('\n').pop()?.trim() || 'no error output';
     throw new OperatorError(
       `the plan command ${commandId} ended ${result?.status}${result?.responseCode === undefined ? '' : ` (exit ${result.responseCode})`} on ${instanceId}: ${why}; fix the policy or the host, then retry`,
+      EXIT.failed,
+    );
+  }
+  let read: ReadPlan;
+  try {
+    read = parsePlanStdout(result.stdout);
+  } catch (error) {
+    throw new OperatorError(
+      `the plan command ${commandId} on ${instanceId}: ${(error as Error).message}`,
       EXIT.failed,
     );
   }
@@ -89,6 +98,6 @@ export async function plan(clients: OperatorClients, options: PlanOptions): Prom
     commandId,
     policy: options.policy?.file ?? 'deployed',
     elapsedMs: options.nowMs() - startedMs,
-    plan: parsed,
+    read,
   };
 }

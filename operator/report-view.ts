@@ -121,7 +121,7 @@ export function renderReport(result: ReportResult, nowMs: number): string[] {
 }
 
 /** The --json form: the command's facts, and the agent's report as it printed it. */
-export function reportJson(result: ReportResult): unknown {
+export function reportJson(result: ReportResult): Record<string, unknown> {
   const time = (ms: number | undefined) => (ms === undefined ? null : iso(ms));
   return {
     instanceId: result.instanceId,
