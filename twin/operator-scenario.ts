@@ -124,7 +124,9 @@ async function whileDraining(fleet: Fleet, cast: Cast, policyFile: string): Prom
   const plan = await runCli(twin, ['plan', '--stack', DRILL_STACK, '--instance', cast.idle]);
   printSession(print, plan, 'the deployed policy on an idle instance');
   // Each target's row, with how many of the idle host's workers it matches: two job workers, one stuck.
-  problems.push(...succeeded(plan, 'plan', [/^jobs\s.*\s2\s/m, /^stuck\s.*\s1\s/m]));
+  problems.push(
+    ...succeeded(plan, 'plan', [/^jobs\s.*\s2\s/m, /^stuck\s.*\s1\s/m, /demo-worker\.mjs (queue|slow)/]),
+  );
   const tried = await runCli(twin, [
     'plan',
     '--stack',
