@@ -64,7 +64,8 @@ export function runCli(
 
 /** A session as the operator saw it: the command, then what it printed. */
 function printSession(print: (line: string) => void, run: CliRun, note = ''): void {
-  print(`\n$ fleet-drainer ${run.args.join(' ')}${note ? `   # ${note}` : ''}`);
+  print('');
+  print(`$ fleet-drainer ${run.args.join(' ')}${note ? `   # ${note}` : ''}`);
   for (const line of `${run.stdout}${run.stderr}`.trimEnd().split('\n')) print(`  ${line}`);
   print(`  (exit ${run.code}, ${(run.ms / 1000).toFixed(1)} s)`);
 }
