@@ -144,6 +144,18 @@ describe('CloudFormation DescribeStacks', () => {
     expect(value.functionArn).toMatch(/^arn:aws:twin:us-west-2:123456789012:\w+\/Arn$/);
   });
 
+  it("resolves the construct's own operator output, tokens and all", async () => {
+    const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: STACK }));
+    const own = Stacks?.[0]?.Outputs?.filter(
+      (o) => o.Description === OPERATOR_OUTPUT_DESCRIPTION && o.OutputKey !== 'OperatorProbe',
+    );
+
+    expect(own).toHaveLength(1);
+    const config = parseOperatorConfig(own?.[0]?.OutputValue as string);
+    expect(config).toMatchObject({ v: 1, document: documentName, groups: ['web'] });
+    expect(config.hook).toBe(twinTemplate.hooks[0]?.hookName);
+  });
+
   it('finds the stack by its id (ARN) as well as by its name', async () => {
     const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stack.id }));
     expect(Stacks?.[0]?.StackName).toBe(STACK);
