@@ -1,5 +1,6 @@
-// Each command makes exactly the AWS calls operator/README.md lists for it, and no other: the list the IAM
-// policy for operators is built from. Plan mode writes nothing: no lifecycle call, one SendCommand.
+// Each command makes exactly the AWS calls operator/README.md lists for it, and no other: the ones
+// FleetDrainer.grantOperator grants (lib/operator-access.ts). Plan mode writes nothing: no lifecycle call,
+// one SendCommand.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scalin
 import { GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { beforeEach, expect, it } from 'vitest';
 import { formatPlanOutput } from '../../common/plan-output';
+import { OPERATOR_CALLS } from '../../lib/operator-access';
 import {
   COMMAND_ID,
   DOCUMENT,
@@ -94,6 +96,8 @@ it.each([
   const result = await run(command, [...args]);
   expect(result.stderr).toBe('');
   expect(actionsCalled()).toEqual(documented(command));
+  // And what grantOperator grants for it.
+  expect(actionsCalled()).toEqual(new Set(OPERATOR_CALLS[command]));
 });
 
 it('plan sends one command and calls nothing that changes a lifecycle action', async () => {
