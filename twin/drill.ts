@@ -257,11 +257,11 @@ export async function runFleet(plan: FleetPlan, print: (line: string) => void): 
           const action = command.parameters.action?.[0];
           const version =
             (command.documentVersion > 1 ? `, document v${command.documentVersion}` : '') +
-            (action !== undefined && action !== 'drain' ? `, ${action}` : '');
+            (action !== undefined && action !== 'drain' && action !== 'plan' ? `, ${action}` : '');
           steps.push([
             command.requestedMs,
             `${command.commandId}:sent`,
-            `${instanceId}  drain command sent (${command.commandId.slice(0, 8)}${version})`,
+            `${instanceId}  ${action === 'plan' ? 'plan' : 'drain'} command sent (${command.commandId.slice(0, 8)}${version})`,
           ]);
           if (invocation.endedMs !== undefined) {
             steps.push([

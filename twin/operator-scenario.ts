@@ -64,7 +64,8 @@ export function runCli(
 
 /** A session as the operator saw it: the command, then what it printed. */
 function printSession(print: (line: string) => void, run: CliRun, note = ''): void {
-  print(`\n$ fleet-drainer ${run.args.join(' ')}${note ? `   # ${note}` : ''}`);
+  print('');
+  print(`$ fleet-drainer ${run.args.join(' ')}${note ? `   # ${note}` : ''}`);
   for (const line of `${run.stdout}${run.stderr}`.trimEnd().split('\n')) print(`  ${line}`);
   print(`  (exit ${run.code}, ${(run.ms / 1000).toFixed(1)} s)`);
 }
@@ -123,7 +124,10 @@ async function whileDraining(fleet: Fleet, cast: Cast, policyFile: string): Prom
 
   const plan = await runCli(twin, ['plan', '--stack', DRILL_STACK, '--instance', cast.idle]);
   printSession(print, plan, 'the deployed policy on an idle instance');
-  problems.push(...succeeded(plan, 'plan', [/jobs/, /stuck/, /demo-worker\.mjs (queue|slow)/]));
+  // Each target's row, with how many of the idle host's workers it matches: two job workers, one stuck.
+  problems.push(
+    ...succeeded(plan, 'plan', [/^jobs\s.*\s2\s/m, /^stuck\s.*\s1\s/m, /demo-worker\.mjs (queue|slow)/]),
+  );
   const tried = await runCli(twin, [
     'plan',
     '--stack',

@@ -77,6 +77,23 @@ describe('document parameters', () => {
     });
   });
 
+  it('holds a value to allowedValues, minChars and maxChars when the document declares them', () => {
+    const bounded: DocumentContent = {
+      ...document,
+      parameters: {
+        mode: { type: 'String', allowedValues: ['a', 'b'], default: 'a' },
+        note: { type: 'String', minChars: 2, maxChars: 4, default: 'ok' },
+      },
+    };
+    expect(resolveParameters(bounded, {})).toEqual({ mode: 'a', note: 'ok' });
+    expect(resolveParameters(bounded, { mode: ['b'], note: ['four'] })).toEqual({ mode: 'b', note: 'four' });
+    const bad: Record<string, string[]>[] = [{ mode: ['c'] }, { note: ['x'] }, { note: ['fives'] }];
+    for (const given of bad)
+      expect(() => resolveParameters(bounded, given)).toThrow(
+        expect.objectContaining({ code: 'InvalidParameters' }),
+      );
+  });
+
   it('refuses a parameter the document does not declare, and a missing one without a default', () => {
     expect(refused({ drainId: ['d-1'], extra: ['x'] })).toMatchObject({ code: 'InvalidParameters' });
     expect(refused({})).toMatchObject({
