@@ -47,6 +47,7 @@ time · 77 no credentials or access denied · 78 no region, or unreadable stack 
 `;
 
 export interface OperatorIo {
+  env: Record<string, string | undefined>;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   nowMs: () => number;
@@ -55,6 +56,7 @@ export interface OperatorIo {
 }
 
 export const processIo: OperatorIo = {
+  env: process.env,
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   nowMs: Date.now,
@@ -167,7 +169,7 @@ async function run(
     else print(renderPlan(result));
     return needsAttention(result.read) ? EXIT.attention : EXIT.ok;
   } catch (error) {
-    throw explainError(error, { region, stack });
+    throw explainError(error, { region, stack, profile: values.profile ?? io.env.AWS_PROFILE });
   } finally {
     for (const client of Object.values(clients)) client.destroy();
   }

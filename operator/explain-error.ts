@@ -27,8 +27,10 @@ export class AwsOperationError extends Error {
 
 /** What the message of a failure may mention. */
 export interface ErrorContext {
-  region?: string;
-  stack?: string;
+  region?: string | undefined;
+  stack?: string | undefined;
+  /** The profile chosen (--profile or AWS_PROFILE), if any. */
+  profile?: string | undefined;
 }
 
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation']);
@@ -79,6 +81,12 @@ export function explainError(error: unknown, context: ErrorContext = {}): Operat
   const message = errorMessage(root).split('\n')[0] as string;
   const where = context.region ? ` in ${context.region}` : '';
   if (code === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    if (context.profile !== undefined) {
+      return new OperatorError(
+        `no AWS credentials for profile ${context.profile}: check it in ~/.aws/config and ~/.aws/credentials, or run \`aws sso login --profile ${context.profile}\``,
+        EXIT.permission,
+      );
+    }
     return new OperatorError(
       'no AWS credentials found: pass --profile NAME, set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws sso login`',
       EXIT.permission,

@@ -47,6 +47,15 @@ describe('errors', () => {
     );
   });
 
+  it('no credentials for the chosen profile: exit 77, names the profile', async () => {
+    mocks.cloudFormation.on(DescribeStacksCommand).rejects(credentialsProviderError());
+    const result = await run('status', ['--profile', 'ops']);
+    expect(result.code).toBe(77);
+    expect(oneLine(result.stderr)).toBe(
+      'fleet-drainer status: no AWS credentials for profile ops: check it in ~/.aws/config and ~/.aws/credentials, or run `aws sso login --profile ops`',
+    );
+  });
+
   it('expired credentials: exit 77', async () => {
     mocks.cloudFormation
       .on(DescribeStacksCommand)

@@ -166,6 +166,7 @@ export async function run(command: OperatorCommand, args: string[], startMs = NO
   let stderr = '';
   let now = startMs;
   const io: OperatorIo = {
+    env: {},
     stdout: (text) => {
       stdout += text;
     },
