@@ -17,6 +17,40 @@ export interface OperatorConfig {
   hook: string;
   /** The drained Auto Scaling groups. */
   groups: string[];
+  /**
+   * The drainer Lambda's timing, in whole seconds, as the construct sets it in the function's environment:
+   * the operator commands compute a drain's action start and heartbeat slots with the Lambda's own
+   * functions. Optional: without it they show what needs no timing.
+   */
+  timing?: OperatorTiming;
+}
+
+/** The values behind FLEET_DRAINER_*_SECONDS (lambda/config.ts). */
+export interface OperatorTiming {
+  maxDrainSeconds: number;
+  heartbeatTimeoutSeconds: number;
+  tickPeriodSeconds: number;
+  expiryGraceSeconds: number;
+  adoptionDelaySeconds: number;
+}
+
+const TIMING_FIELDS = [
+  'maxDrainSeconds',
+  'heartbeatTimeoutSeconds',
+  'tickPeriodSeconds',
+  'expiryGraceSeconds',
+  'adoptionDelaySeconds',
+] as const;
+
+/** The timing when every field is a whole number of seconds; undefined when absent or malformed. */
+function parseTiming(value: unknown): OperatorTiming | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const fields = value as Record<string, unknown>;
+  const valid = TIMING_FIELDS.every(
+    (name) => Number.isSafeInteger(fields[name]) && (fields[name] as number) >= 0,
+  );
+  if (!valid) return undefined;
+  return Object.fromEntries(TIMING_FIELDS.map((name) => [name, fields[name]])) as unknown as OperatorTiming;
 }
 
 /** Parses an output value; throws an Error naming what is wrong. */
@@ -44,5 +78,12 @@ export function parseOperatorConfig(value: string): OperatorConfig {
   ) {
     throw new Error('the fleet-drainer output lacks document, hook or groups: redeploy the stack');
   }
-  return { v: OPERATOR_CONFIG_VERSION, document: config.document, hook: config.hook, groups: config.groups };
+  const timing = parseTiming(config.timing);
+  return {
+    v: OPERATOR_CONFIG_VERSION,
+    document: config.document,
+    hook: config.hook,
+    groups: config.groups,
+    ...(timing === undefined ? {} : { timing }),
+  };
 }

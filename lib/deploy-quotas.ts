@@ -2,7 +2,7 @@
 // template leaves to CloudFormation (the partition, the region, a generated name) are counted at their
 // longest: the size is an upper bound of what the services will see.
 
-import { Token } from 'aws-cdk-lib';
+import { CfnOutput, type Stack, Token } from 'aws-cdk-lib';
 
 /** An event pattern is at most 2,048 characters. https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html */
 export const EVENT_PATTERN_LIMIT_CHARS = 2048;
@@ -21,6 +21,49 @@ export const MANAGED_POLICIES_PER_ROLE = 10;
  * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
  */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+/**
+ * A template declares at most 200 outputs; an output's logical id is at most 255 characters.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+ */
+export const STACK_OUTPUTS_LIMIT = 200;
+export const OUTPUT_NAME_LIMIT_CHARS = 255;
+/**
+ * An output's Description is a literal of at most 1,024 bytes.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Output.html
+ * An output's Value has no documented limit (an exported one: 1,024 characters, and the drainer's is not
+ * exported).
+ */
+export const OUTPUT_DESCRIPTION_LIMIT_BYTES = 1024;
+
+/** What would fail the deploy in the stack's outputs: too many, or a name or description too long. */
+export function outputQuotaErrors(stack: Stack): string[] {
+  const outputs = stack.node
+    .findAll()
+    .filter((child): child is CfnOutput => child instanceof CfnOutput && child.stack === stack);
+  const errors: string[] = [];
+  if (outputs.length > STACK_OUTPUTS_LIMIT) {
+    errors.push(
+      `The stack ${stack.stackName} would declare ${outputs.length} outputs, over CloudFormation's ${STACK_OUTPUTS_LIMIT} ` +
+        '(each FleetDrainer adds one; https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html): ' +
+        'remove outputs, or put some FleetDrainers in another stack',
+    );
+  }
+  for (const output of outputs) {
+    const name = stack.resolve(output.logicalId) as string;
+    const description = output.description ?? '';
+    if (
+      name.length > OUTPUT_NAME_LIMIT_CHARS ||
+      Buffer.byteLength(description) > OUTPUT_DESCRIPTION_LIMIT_BYTES
+    ) {
+      errors.push(
+        `The output ${output.node.path} has a logical id of ${name.length} characters or a description of ${Buffer.byteLength(description)} bytes, ` +
+          `over CloudFormation's ${OUTPUT_NAME_LIMIT_CHARS} and ${OUTPUT_DESCRIPTION_LIMIT_BYTES}: shorten them`,
+      );
+    }
+  }
+  return errors;
+}
+
 /** The longest Auto Scaling group name (what a group CloudFormation names may be counted at). */
 export const GROUP_NAME_MAX_CHARS = 255;
 

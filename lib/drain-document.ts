@@ -4,7 +4,12 @@
 
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { DRAIN_PARAMETERS, type DrainParameterName } from '../agent/policy/drain-parameters';
+import {
+  DRAIN_PARAMETERS,
+  type DrainParameterName,
+  PLAN_ACTION,
+  POLICY_PARAMETER_MAX_CHARS,
+} from '../agent/policy/drain-parameters';
 import type { DrainPolicy } from '../agent/policy/policy';
 import { EXIT } from '../agent/report/exit-codes';
 
@@ -87,6 +92,7 @@ export function drainScript({
     ...names.map((name) => `if [ -z "\${SSM_${name}+x}" ]; then export SSM_${name}="{{ ${name} }}"; fi`),
     "# The agent puts these in every log line, so its logs join the Lambda's.",
     'export FLEET_DRAIN_INSTANCE_ID="$SSM_instanceId" FLEET_DRAIN_GROUP="$SSM_autoScalingGroupName" FLEET_DRAIN_HOOK="$SSM_lifecycleHookName"',
+    ...policyParameterLines(),
     `state_dir="\${${STATE_DIR_OVERRIDE_ENV}:-${HOST_STATE_DIR}}"`,
     'if ! command -v node >/dev/null 2>&1; then',
     `  echo "fleet-drainer: node was not found (PATH=$PATH). The drain agent needs Node.js >= ${MIN_NODE} on the instance: install it in the launch template's user data (Amazon Linux 2023: dnf install -y nodejs). Nothing was drained." >&2`,
@@ -109,6 +115,7 @@ export function drainScript({
     HEREDOC_END,
     'fi',
     ...policySelection(policy, groupPolicies),
+    ...planLines(),
     '# Run in the background (exec: $! is the agent itself) so that the watchdog below can reach it.',
     `drain() { exec node "$agent" drain --config-b64 "$policy_b64" --id "$SSM_drainId" --deadline "$SSM_deadline" --action "$SSM_action" --state-dir "$state_dir"; }`,
     ...watchdogLines(),
@@ -135,6 +142,37 @@ export function drainScript({
     `  rc=${EXIT.internal}`,
     'fi',
     ...exitStatusLines(),
+  ];
+}
+
+/**
+ * The `policy` parameter is for plan only: a drain always runs the deployed policy. Checked before anything
+ * is written, with the length bound the allowedPattern cannot carry (see DRAIN_PARAMETERS.policy).
+ */
+function policyParameterLines(): string[] {
+  return [
+    `if [ -n "$SSM_policy" ] && [ "$SSM_action" != ${PLAN_ACTION} ]; then`,
+    `  echo "fleet-drainer: the policy parameter is for action ${PLAN_ACTION} only; a drain runs the deployed policy. Send the command without it. Nothing was drained." >&2`,
+    `  exit ${EXIT.usage}`,
+    'fi',
+    `if [ "\${#SSM_policy}" -gt ${POLICY_PARAMETER_MAX_CHARS} ]; then`,
+    `  echo "fleet-drainer: the policy parameter is \${#SSM_policy} characters of base64, over ${POLICY_PARAMETER_MAX_CHARS}: shorten the policy. Nothing was planned." >&2`,
+    `  exit ${EXIT.config}`,
+    'fi',
+  ];
+}
+
+/**
+ * Plan mode: the agent's `plan` with the sent policy, else the deployed one. It reads /proc and signals
+ * nothing, writes no lock or state file and touches no lifecycle action (no watchdog, no second run). A bad
+ * policy is the agent's exit 78 with its schema's message on stderr.
+ */
+function planLines(): string[] {
+  return [
+    `if [ "$SSM_action" = ${PLAN_ACTION} ]; then`,
+    '  if [ -n "$SSM_policy" ]; then policy_b64="$SSM_policy"; fi',
+    '  exec node "$agent" plan --config-b64 "$policy_b64"',
+    'fi',
   ];
 }
 

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import {
   ArnFormat,
   aws_autoscaling as autoscaling,
+  CfnOutput,
   CfnResource,
   type aws_cloudwatch as cloudwatch,
   Duration,
@@ -12,6 +13,7 @@ import {
   aws_lambda_event_sources as eventSources,
   aws_events as events,
   aws_iam as iam,
+  Lazy,
   aws_lambda as lambda,
   aws_logs as logs,
   Names,
@@ -26,8 +28,17 @@ import { Construct } from 'constructs';
 import { DRAIN_PARAMETERS } from '../agent/policy/drain-parameters';
 import { type DrainPolicy, PolicyError, resolvePolicy } from '../agent/policy/policy';
 import {
+  OPERATOR_CONFIG_VERSION,
+  OPERATOR_OUTPUT_DESCRIPTION,
+  type OperatorConfig,
+} from '../common/operator-config';
+import {
+  DEFAULT_ADOPTION_DELAY_SECONDS,
+  DEFAULT_EXPIRY_GRACE_SECONDS,
+  ENV_ADOPTION_DELAY_SECONDS,
   ENV_DOCUMENT_NAME,
   ENV_EVENT_BUS_NAME,
+  ENV_EXPIRY_GRACE_SECONDS,
   ENV_GROUP_NAMES,
   ENV_HEARTBEAT_TIMEOUT_SECONDS,
   ENV_HOOK_NAME,
@@ -89,6 +100,7 @@ import {
   MANAGED_POLICY_LIMIT_CHARS,
   maxJsonChars,
   mostThatFit,
+  outputQuotaErrors,
   type ResourceTypeOf,
   ROLE_INLINE_POLICIES_LIMIT_CHARS,
 } from './deploy-quotas';
@@ -104,6 +116,12 @@ import {
   LIFECYCLE_OVERHEAD_SECONDS,
   maxDrainSeconds as maxDrainSecondsFor,
 } from './heartbeat-timeout';
+import {
+  OPERATOR_COMMANDS,
+  type OperatorCommand,
+  type OperatorResources,
+  operatorStatements,
+} from './operator-access';
 
 /** The detail-type of Auto Scaling's terminate lifecycle event. */
 export const LIFECYCLE_DETAIL_TYPE = 'EC2 Instance-terminate Lifecycle Action';
@@ -245,6 +263,12 @@ export class FleetDrainer extends Construct {
   readonly spotRule: events.Rule;
   /** The names of the drained groups (tokens for groups that CloudFormation names). */
   readonly groupNames: readonly string[];
+
+  /**
+   * The stack output the `fleet-drainer` operator commands read: Description OPERATOR_OUTPUT_DESCRIPTION,
+   * value the drainer as JSON (common/operator-config.ts). See "Operators" in lib/README.md.
+   */
+  readonly operatorOutput: CfnOutput;
 
   /** The alarms (empty when `alarms` is false). Add actions to them. */
   readonly alarms: cloudwatch.Alarm[];
@@ -539,17 +563,104 @@ export class FleetDrainer extends Construct {
       serviceName: this.serviceName,
     });
 
+    // What the operator commands read. Written at synth, once the function's environment is complete: its
+    // timing is what the commands compute heartbeats and timeouts with.
+    this.operatorOutput = new CfnOutput(this, 'OperatorConfig', {
+      description: OPERATOR_OUTPUT_DESCRIPTION,
+      value: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.operatorConfig()) }),
+    });
+
     // Checked at synth, once everything has been added to the role and the function.
     this.node.addValidation({
-      validate: () =>
-        this.checkDeployQuotas(role, drainerPolicies.managed.length, [
+      validate: () => [
+        ...this.checkDeployQuotas(role, drainerPolicies.managed.length, [
           lifecycleRule,
           statusRule,
           this.spotRule,
         ]),
+        // The stack's outputs, checked once: by its first drainer.
+        ...(isFirstDrainerOf(this) ? outputQuotaErrors(Stack.of(this)) : []),
+      ],
     });
     this.alarms = monitoring.alarms;
     this.dashboard = monitoring.dashboard;
+  }
+
+  /**
+   * Grants what the `fleet-drainer` operator commands call, and nothing else: `status` and `report` read
+   * the stack, the groups and the document's commands; `plan` also sends the fleet-drain document, to the
+   * drained groups' instances only. The same statements, as JSON, are in lib/README.md ("Operators").
+   * Sending the document lets its holder run any of its actions, a drain too: grant `plan` to those who may
+   * drain an instance of these groups.
+   */
+  grantOperator(
+    grantee: iam.IGrantable,
+    commands: readonly OperatorCommand[] = OPERATOR_COMMANDS,
+  ): iam.Grant {
+    const unknown = commands.filter((command) => !OPERATOR_COMMANDS.includes(command));
+    if (unknown.length > 0 || commands.length === 0) {
+      throw new Error(
+        `grantOperator: commands must be some of ${OPERATOR_COMMANDS.join(', ')}, got ${JSON.stringify(commands)}`,
+      );
+    }
+    const [first, ...rest] = operatorStatements(commands, this.operatorResources()).map((statement) =>
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: statement.Action,
+        resourceArns: [statement.Resource],
+        ...(statement.Condition ? { conditions: statement.Condition } : {}),
+      }),
+    );
+    return rest.reduce((grant, next) => grant.combine(next), first as iam.Grant);
+  }
+
+  /** The ARNs grantOperator names. */
+  private operatorResources(): OperatorResources {
+    const stack = Stack.of(this);
+    return {
+      stackArn: stack.formatArn({
+        service: 'cloudformation',
+        resource: 'stack',
+        resourceName: `${stack.stackName}/*`,
+      }),
+      documentArn: stack.formatArn({
+        service: 'ssm',
+        resource: 'document',
+        resourceName: this.documentName,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      }),
+      instanceArn: stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
+      groupNames: this.groupNames,
+    };
+  }
+
+  /**
+   * The operator output's value: the drainer (common/operator-config.ts) and the timing its Lambda runs
+   * with, read from the function's environment as it will be deployed.
+   */
+  private operatorConfig(): OperatorConfig & { timing: Record<string, number> } {
+    const cfnFunction = this.function.node.defaultChild as lambda.CfnFunction;
+    const environment = Stack.of(this).resolve(cfnFunction.environment) as
+      | { variables?: Record<string, unknown>; Variables?: Record<string, unknown> }
+      | undefined;
+    const variables = environment?.variables ?? environment?.Variables ?? {};
+    const seconds = (name: string, fallback: number) => {
+      const value = Number(variables[name]);
+      return Number.isFinite(value) ? value : fallback;
+    };
+    return {
+      v: OPERATOR_CONFIG_VERSION,
+      document: this.documentName,
+      hook: this.hookName,
+      groups: [...this.groupNames],
+      timing: {
+        maxDrainSeconds: seconds(ENV_MAX_DRAIN_SECONDS, this.maxDrainTime.toSeconds()),
+        heartbeatTimeoutSeconds: seconds(ENV_HEARTBEAT_TIMEOUT_SECONDS, this.heartbeatTimeoutSeconds),
+        tickPeriodSeconds: seconds(ENV_TICK_PERIOD_SECONDS, DEFAULT_RECONCILE_PERIOD.toSeconds()),
+        expiryGraceSeconds: seconds(ENV_EXPIRY_GRACE_SECONDS, DEFAULT_EXPIRY_GRACE_SECONDS),
+        adoptionDelaySeconds: seconds(ENV_ADOPTION_DELAY_SECONDS, DEFAULT_ADOPTION_DELAY_SECONDS),
+      },
+    };
   }
 
   /**
@@ -775,6 +886,15 @@ export class FleetDrainer extends Construct {
       ),
     );
   }
+}
+
+/** True for the stack's first FleetDrainer (in construct order). */
+function isFirstDrainerOf(drainer: FleetDrainer): boolean {
+  const stack = Stack.of(drainer);
+  return (
+    stack.node.findAll().find((child) => child instanceof FleetDrainer && Stack.of(child) === stack) ===
+    drainer
+  );
 }
 
 /** A group as the construct keeps it. */

@@ -32,3 +32,4 @@ export {
   maxDrainSeconds,
   neededWaitSeconds,
 } from './heartbeat-timeout';
+export { OPERATOR_CALLS, OPERATOR_COMMANDS, type OperatorCommand } from './operator-access';

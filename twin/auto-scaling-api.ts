@@ -3,7 +3,7 @@
 // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeAutoScalingGroups.html
 
 import { AwsError, constraintMessage } from './aws-error';
-import type { AutoScalingModel } from './lifecycle';
+import { type AutoScalingModel, MAX_GLOBAL_TIMEOUT_MS } from './lifecycle';
 import { paginate } from './paginate';
 import type { QueryParams } from './query-protocol';
 import type { XmlObject } from './xml';
@@ -133,6 +133,8 @@ export function autoScalingAction(model: AutoScalingModel, params: QueryParams, 
         NextToken: page.nextToken,
       };
     }
+    case 'DescribeLifecycleHooks':
+      return { LifecycleHooks: describeLifecycleHooks(model, params) };
     case 'CompleteLifecycleAction':
       model.completeAction(actionRef(params), params.required('LifecycleActionResult'));
       return {};
@@ -166,4 +168,39 @@ export function autoScalingAction(model: AutoScalingModel, params: QueryParams, 
     default:
       throw new AwsError('InvalidAction', `Could not find operation ${params.action} for version 2011-01-01`);
   }
+}
+
+/**
+ * DescribeLifecycleHooks: the group's hooks, or those named (at most 50); `GlobalTimeout` is 100 × the heartbeat
+ * timeout, at most 48 h, as the AWS CLI's example shows (awscli/examples/autoscaling/describe-lifecycle-hooks.rst:
+ * 3000 for 30, 6000 for 60). An unknown group: `ValidationError` as DescribeWarmPool answers it (*assumption*).
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeLifecycleHooks.html
+ */
+function describeLifecycleHooks(model: AutoScalingModel, params: QueryParams): XmlObject[] {
+  const groupName = params.required('AutoScalingGroupName');
+  const names = params.list('LifecycleHookNames');
+  if (names !== undefined && names.length > 50) {
+    throw new AwsError(
+      'ValidationError',
+      constraintMessage(names.length, 'lifecycleHookNames', 'have length less than or equal to 50'),
+    );
+  }
+  const hooks = model.describeHooks(groupName);
+  if (hooks === undefined) {
+    throw new AwsError(
+      'ValidationError',
+      `AutoScalingGroup name not found - AutoScalingGroup '${groupName}' not found`,
+    );
+  }
+  return hooks
+    .filter((hook) => names === undefined || names.length === 0 || names.includes(hook.name))
+    .map((hook) => ({
+      LifecycleHookName: hook.name,
+      AutoScalingGroupName: groupName,
+      LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+      NotificationMetadata: hook.notificationMetadata,
+      HeartbeatTimeout: Math.round(hook.heartbeatTimeoutMs / 1000),
+      GlobalTimeout: Math.round(Math.min(MAX_GLOBAL_TIMEOUT_MS, 100 * hook.heartbeatTimeoutMs) / 1000),
+      DefaultResult: hook.defaultResult,
+    }));
 }

@@ -1,10 +1,13 @@
-// `fleet-drainer`: the developer's command line. `drill` runs the whole flow on this machine (twin/drill.ts).
+// `fleet-drainer`: the command line. `drill` runs the whole flow on this machine (twin/drill.ts); `status`,
+// `report` and `plan` are the operator commands against a deployed stack (operator/cli.ts).
 
 import { parseArgs } from 'node:util';
+import { OPERATOR_COMMANDS, OPERATOR_HELP, type OperatorCommand, operatorMain } from '../operator/cli';
 import { type DrillResult, runDrill } from './drill';
 import { runScenario, SCENARIO_NAMES, SCENARIOS } from './scenarios';
 
-const HELP = `fleet-drainer drill [--instances N] [--scale-in K]
+const HELP = `${OPERATOR_HELP}
+fleet-drainer drill [--instances N] [--scale-in K]
 fleet-drainer drill --scenario NAME|all
 
 Runs the whole drain flow on this machine, with no AWS account: the FleetDrainer stack is synthesized, a
@@ -35,7 +38,12 @@ function count(value: string | undefined, name: string, fallback: number, min: n
   return number;
 }
 
+const isOperatorCommand = (name: string | undefined): name is OperatorCommand =>
+  (OPERATOR_COMMANDS as readonly (string | undefined)[]).includes(name);
+
 export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (isOperatorCommand(command)) return operatorMain(command, rest);
   let instances: number;
   let scaleIn: number;
   let scenario: string | undefined;

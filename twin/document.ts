@@ -8,6 +8,9 @@ interface ParameterSpec {
   type?: string;
   default?: string;
   allowedPattern?: string;
+  allowedValues?: string[];
+  minChars?: number;
+  maxChars?: number;
   interpolationType?: string;
 }
 
@@ -65,8 +68,9 @@ export function checkDocument(content: DocumentContent): string[] {
 }
 
 /**
- * Resolves SendCommand's Parameters against the document: unknown names and values that fail
- * `allowedPattern` are refused with InvalidParameters (message wording *unconfirmed*), defaults fill the rest.
+ * Resolves SendCommand's Parameters against the document: unknown names and values that fail a constraint
+ * (`allowedPattern`, `allowedValues`, `minChars`, `maxChars`) are refused with InvalidParameters (message
+ * wording *unconfirmed*), defaults fill the rest and are checked alike.
  */
 export function resolveParameters(
   content: DocumentContent,
@@ -85,15 +89,33 @@ export function resolveParameters(
     if (value === undefined) {
       throw new AwsError('InvalidParameters', `Parameter "${name}" is required but was not provided.`);
     }
-    if (spec.allowedPattern !== undefined && !new RegExp(spec.allowedPattern).test(value)) {
+    const problem = constraintFailed(spec, value);
+    if (problem !== undefined) {
       throw new AwsError(
         'InvalidParameters',
-        `Parameter "${name}" "${value}" failed to satisfy constraint: ${spec.allowedPattern}`,
+        `Parameter "${name}" "${value.length > 100 ? `${value.slice(0, 100)}…` : value}" failed to satisfy constraint: ${problem}`,
       );
     }
     values[name] = value;
   }
   return values;
+}
+
+/**
+ * The constraint of the document's parameter syntax a value fails, if any: `allowedPattern`,
+ * `allowedValues`, `minChars`, `maxChars`.
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-doc-syntax.html
+ */
+function constraintFailed(spec: ParameterSpec, value: string): string | undefined {
+  if (spec.allowedPattern !== undefined && !new RegExp(spec.allowedPattern).test(value))
+    return spec.allowedPattern;
+  if (spec.allowedValues !== undefined && !spec.allowedValues.includes(value))
+    return `one of ${spec.allowedValues.join(', ')}`;
+  if (spec.minChars !== undefined && value.length < spec.minChars)
+    return `at least ${spec.minChars} characters`;
+  if (spec.maxChars !== undefined && value.length > spec.maxChars)
+    return `at most ${spec.maxChars} characters`;
+  return undefined;
 }
 
 /**

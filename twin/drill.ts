@@ -24,6 +24,8 @@ import { Twin, type TwinOptions } from './twin';
 /** Resolves to twin/demo-worker.mjs from twin/ (sources) and from dist/ (the bundle) alike. */
 const DEMO_WORKER = fileURLToPath(new URL('../twin/demo-worker.mjs', import.meta.url));
 export const DRILL_GROUP = 'drill-fleet';
+/** The drill's stack: what CloudFormation's DescribeStacks knows it by (`fleet-drainer status --stack Drill`). */
+export const DRILL_STACK = 'Drill';
 /** The demo workers every instance runs unless a plan says otherwise. */
 export const WORKER_KINDS = ['queue', 'slow', 'stuck'] as const;
 /**
@@ -123,7 +125,7 @@ export function drillTemplate(
   props: Record<string, unknown> = {},
 ): CfnTemplate {
   const app = new App();
-  const stack = new Stack(app, 'Drill', { env: { account: '123456789012', region: REGION } });
+  const stack = new Stack(app, DRILL_STACK, { env: { account: '123456789012', region: REGION } });
   new FleetDrainer(stack, 'Drainer', {
     groups: [DRILL_GROUP],
     policy,
@@ -197,6 +199,7 @@ export async function runFleet(plan: FleetPlan, print: (line: string) => void): 
   print(`Synthesizing the FleetDrainer stack and starting the twin on 127.0.0.1 …`);
   const twin = await Twin.start({
     logLevel: 'ERROR',
+    stackName: DRILL_STACK,
     ...plan.twin,
     template: plan.twin?.template ?? drillTemplate(),
   });
@@ -254,11 +257,11 @@ export async function runFleet(plan: FleetPlan, print: (line: string) => void): 
           const action = command.parameters.action?.[0];
           const version =
             (command.documentVersion > 1 ? `, document v${command.documentVersion}` : '') +
-            (action !== undefined && action !== 'drain' ? `, ${action}` : '');
+            (action !== undefined && action !== 'drain' && action !== 'plan' ? `, ${action}` : '');
           steps.push([
             command.requestedMs,
             `${command.commandId}:sent`,
-            `${instanceId}  drain command sent (${command.commandId.slice(0, 8)}${version})`,
+            `${instanceId}  ${action === 'plan' ? 'plan' : 'drain'} command sent (${command.commandId.slice(0, 8)}${version})`,
           ]);
           if (invocation.endedMs !== undefined) {
             steps.push([

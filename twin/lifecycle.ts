@@ -203,6 +203,11 @@ export class AutoScalingModel {
     }));
   }
 
+  /** The group's lifecycle hooks (the terminate hooks the twin models); undefined for an unknown group. */
+  describeHooks(groupName: string): HookSpec[] | undefined {
+    return this.groups.get(groupName)?.hooks.map((hook) => ({ ...hook }));
+  }
+
   /** Instances of any group, or the named ones that still belong to a group. */
   describeInstances(instanceIds: string[] | undefined): InstanceRecord[] {
     const groups = [...this.groups.values()];

@@ -1,11 +1,14 @@
-// The AWS Query protocol as EC2 Auto Scaling speaks it: form-encoded POST with `Action` and `Version`,
-// XML responses in the service namespace, `<ErrorResponse>` documents for errors.
+// The AWS Query protocol as EC2 Auto Scaling and CloudFormation speak it: form-encoded POST with `Action` and
+// `Version`, XML responses in the service namespace, `<ErrorResponse>` documents for errors.
 // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/CommonErrors.html
 
 import { AwsError, constraintMessage } from './aws-error';
 import { renderObject, type XmlObject } from './xml';
 
 export const AUTO_SCALING_NAMESPACE = 'http://autoscaling.amazonaws.com/doc/2011-01-01/';
+/** CloudFormation's API version, which its SDK client sends as `Version`, and its XML namespace. */
+export const CLOUDFORMATION_VERSION = '2010-05-15';
+export const CLOUDFORMATION_NAMESPACE = `http://cloudformation.amazonaws.com/doc/${CLOUDFORMATION_VERSION}/`;
 
 /** The flat form parameters of one request (`AutoScalingGroupNames.member.1=…`). */
 export class QueryParams {
@@ -15,6 +18,9 @@ export class QueryParams {
   }
   get action(): string | undefined {
     return this.params.get('Action') ?? undefined;
+  }
+  get version(): string | undefined {
+    return this.params.get('Version') ?? undefined;
   }
   string(name: string): string | undefined {
     return this.params.get(name) ?? undefined;
@@ -50,18 +56,23 @@ export class QueryParams {
 }
 
 /** `<XResponse xmlns=…><XResult>…</XResult><ResponseMetadata>…</ResponseMetadata></XResponse>`. */
-export function queryResponse(action: string, result: XmlObject, requestId: string): string {
+export function queryResponse(
+  action: string,
+  result: XmlObject,
+  requestId: string,
+  namespace = AUTO_SCALING_NAMESPACE,
+): string {
   return (
-    `<?xml version="1.0"?>\n<${action}Response xmlns="${AUTO_SCALING_NAMESPACE}">` +
+    `<?xml version="1.0"?>\n<${action}Response xmlns="${namespace}">` +
     `<${action}Result>${renderObject(result)}</${action}Result>` +
     `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`
   );
 }
 
 /** The error document every Query service returns. */
-export function queryError(error: AwsError, requestId: string): string {
+export function queryError(error: AwsError, requestId: string, namespace = AUTO_SCALING_NAMESPACE): string {
   return (
-    `<?xml version="1.0"?>\n<ErrorResponse xmlns="${AUTO_SCALING_NAMESPACE}">` +
+    `<?xml version="1.0"?>\n<ErrorResponse xmlns="${namespace}">` +
     renderObject({ Error: { Type: error.type, Code: error.code, Message: error.message } }) +
     `<RequestId>${requestId}</RequestId></ErrorResponse>`
   );

@@ -21,6 +21,7 @@ import {
 } from './drill';
 import type { BusEvent } from './event-envelope';
 import { matchesPattern } from './event-pattern';
+import { operatorPlan } from './operator-scenario';
 import type { CfnTemplate } from './template';
 import type { SpotInterruption, Twin } from './twin';
 
@@ -36,9 +37,10 @@ export interface Scenario {
   plan(): FleetPlan;
   /**
    * `spot`: runs on the wall clock for up to a Spot notice's two minutes (the agent's deadline is wall time),
-   * so the tests run these in a file of their own, beside the fault matrix.
+   * so the tests run these in a file of their own, beside the fault matrix. `cli`: runs the built command line
+   * (dist/fleet-drainer.js) as child processes, in a test file of its own.
    */
-  needs?: 'spot';
+  needs?: 'spot' | 'cli';
   /** Wall time a run may take, for the tests. Default 90 s. */
   timeoutMs?: number;
 }
@@ -733,6 +735,18 @@ export const SCENARIOS: readonly Scenario[] = [
         },
       };
     },
+  },
+  {
+    name: 'operator',
+    needs: 'cli',
+    timeoutMs: 180_000,
+    proves:
+      'the operator commands, run as a user runs them, see a drain in progress, render its report once done, and show what the policy matches on an idle host without touching it; each mistake fails in one line',
+    fault:
+      'none: fleet-drainer status, report and plan (child processes) during a drain, after it and on an idle instance; then a wrong stack, region or instance, one without SSM, no credentials, a denied SendCommand',
+    expect:
+      'forced; status draining, then not; report lists the targets; plan lists the matches and flags a target that matches nothing, signals nothing, touches no lifecycle action',
+    plan: () => operatorPlan(wall()),
   },
 ];
 

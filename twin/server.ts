@@ -1,6 +1,7 @@
 // The loopback HTTP endpoint the real SDK clients talk to (AWS_ENDPOINT_URL). Routes by protocol: a JSON
 // request (1.1 for SSM and EventBridge, 1.0 for SQS) carries `X-Amz-Target`, a Query request is a form with
-// `Action`. Signatures are not checked.
+// `Action` and `Version` (2010-05-15: CloudFormation; else Auto Scaling). Signatures are not checked; the
+// region they are made for is read, for the calls that depend on it.
 
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -9,7 +10,13 @@ import type { AddressInfo } from 'node:net';
 import { AwsError } from './aws-error';
 import type { ApiFaults, Service } from './faults';
 import { JSON_CONTENT_TYPE, jsonError, parseTarget } from './json-protocol';
-import { QueryParams, queryError, queryResponse } from './query-protocol';
+import {
+  CLOUDFORMATION_NAMESPACE,
+  CLOUDFORMATION_VERSION,
+  QueryParams,
+  queryError,
+  queryResponse,
+} from './query-protocol';
 import { SQS_CONTENT_TYPE, sqsError } from './sqs-api';
 import type { XmlObject } from './xml';
 
@@ -27,10 +34,14 @@ export interface ApiBackend {
   now(): number;
   faults: ApiFaults;
   autoScaling(params: QueryParams): XmlObject;
-  json(service: Exclude<Service, 'autoscaling'>, operation: string, input: Record<string, unknown>): unknown;
+  /** CloudFormation's Query actions; `region`: the one the request was signed for, if it says. */
+  cloudFormation?(params: QueryParams, region: string | undefined): XmlObject;
+  json(service: JsonService, operation: string, input: Record<string, unknown>): unknown;
 }
 
-const JSON_SERVICES: Record<string, Exclude<Service, 'autoscaling'>> = {
+type JsonService = Exclude<Service, 'autoscaling' | 'cloudformation'>;
+
+const JSON_SERVICES: Record<string, JsonService> = {
   AmazonSSM: 'ssm',
   AWSEvents: 'events',
   AmazonSQS: 'sqs',
@@ -58,6 +69,15 @@ function send(
 ) {
   response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
   response.end(body);
+}
+
+/**
+ * The region a SigV4 request was signed for: the credential scope of its Authorization header,
+ * `Credential=<key>/<date>/<region>/<service>/aws4_request`.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
+ */
+export function signedRegion(authorization: string | undefined): string | undefined {
+  return /Credential=[^/,\s]+\/\d{8}\/([^/,\s]+)\/[^/,\s]+\/aws4_request/.exec(authorization ?? '')?.[1];
 }
 
 /** A running twin endpoint. */
@@ -92,7 +112,7 @@ export async function startApiServer(backend: ApiBackend): Promise<ApiServer> {
         if (!parsed || !service) throw new AwsError('UnknownOperationException', `Unknown target ${target}`);
         call.input = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
         calls.push(call);
-        const fault = backend.faults.take(service, parsed.operation, call.atMs);
+        const fault = backend.faults.take(service, parsed.operation, call.atMs, call.input);
         if (fault) throw fault;
         send(
           response,
@@ -119,8 +139,10 @@ export async function startApiServer(backend: ApiBackend): Promise<ApiServer> {
     }
     const params = new QueryParams(body);
     const action = params.action ?? '';
+    const cloudFormation = params.version === CLOUDFORMATION_VERSION;
+    const namespace = cloudFormation ? CLOUDFORMATION_NAMESPACE : undefined;
     const call: ApiCall = {
-      service: 'autoscaling',
+      service: cloudFormation ? 'cloudformation' : 'autoscaling',
       operation: action,
       input: Object.fromEntries(new URLSearchParams(body)),
       atMs: backend.now(),
@@ -128,14 +150,24 @@ export async function startApiServer(backend: ApiBackend): Promise<ApiServer> {
     };
     calls.push(call);
     try {
-      const fault = backend.faults.take('autoscaling', action, call.atMs);
+      const fault = backend.faults.take(call.service, action, call.atMs, call.input);
       if (fault) throw fault;
-      send(response, 200, 'text/xml', queryResponse(action, backend.autoScaling(params), requestId), common);
+      const result = !cloudFormation
+        ? backend.autoScaling(params)
+        : backend.cloudFormation
+          ? backend.cloudFormation(params, signedRegion(request.headers.authorization))
+          : undefined;
+      if (result === undefined)
+        throw new AwsError(
+          'InvalidAction',
+          `Could not find operation ${action} for version ${params.version}`,
+        );
+      send(response, 200, 'text/xml', queryResponse(action, result, requestId, namespace), common);
     } catch (error) {
       const awsError =
         error instanceof AwsError ? error : new AwsError('InternalFailure', String(error), 500);
       call.errorCode = awsError.code;
-      send(response, awsError.status, 'text/xml', queryError(awsError, requestId), common);
+      send(response, awsError.status, 'text/xml', queryError(awsError, requestId, namespace), common);
     }
   }
 

@@ -1,8 +1,8 @@
 // Reads what the twin needs from a synthesized CloudFormation template (the stable interface with lib/):
 // the SSM Command documents, the terminate lifecycle hooks, the rules with their event patterns and
 // schedules, the SQS queues they deliver to, the event source mappings that feed the drainer Lambda from
-// those queues, and the drainer Lambda with its environment. Intrinsics are resolved the way a deployment
-// would, with the twin's account and region and stand-in physical names.
+// those queues, the drainer Lambda with its environment, and the stack's outputs. Intrinsics are resolved the
+// way a deployment would, with the twin's account and region and stand-in physical names.
 
 import { ACCOUNT_ID } from './commands';
 import type { DocumentContent } from './document';
@@ -15,7 +15,17 @@ interface Resource {
 }
 
 export interface CfnTemplate {
+  Description?: string;
   Resources: Record<string, Resource>;
+  Outputs?: Record<string, { Value: unknown; Description?: string; Export?: { Name: unknown } }>;
+}
+
+/** One output of the stack, resolved as DescribeStacks returns it. */
+export interface TemplateOutput {
+  key: string;
+  value: string;
+  description: string | undefined;
+  exportName: string | undefined;
 }
 
 export interface TemplateHook {
@@ -80,6 +90,7 @@ export interface TwinTemplate {
   queues: TemplateQueue[];
   mappings: TemplateMapping[];
   drainer: TemplateFunction;
+  outputs: TemplateOutput[];
 }
 
 const STACK_NAME = 'twin';
@@ -358,6 +369,22 @@ export function readTemplate(template: CfnTemplate): TwinTemplate {
     queueIds: targetsOf(raw).filter((id): id is string => id !== undefined && isQueue(id, template)),
   }));
 
+  const outputs = Object.entries(template.Outputs ?? {}).map(([key, output]) => {
+    let value: unknown;
+    try {
+      value = resolveValue(output.Value, template);
+    } catch (error) {
+      throw new Error(`output ${key}: ${(error as Error).message}`);
+    }
+    return {
+      key,
+      value: String(value),
+      description: output.Description,
+      exportName:
+        output.Export === undefined ? undefined : String(resolveValue(output.Export.Name, template)),
+    };
+  });
+
   const environment = ((drainerProps.Environment as { Variables?: Record<string, unknown> } | undefined)
     ?.Variables ?? {}) as Record<string, unknown>;
   return {
@@ -373,5 +400,6 @@ export function readTemplate(template: CfnTemplate): TwinTemplate {
       ),
       retryAttempts,
     },
+    outputs,
   };
 }

@@ -1,10 +1,11 @@
 // The local twin: wires the models, the instances, the event bus, the HTTP endpoint and the real handler
 // from one synthesized template. Everything runs on one clock, moved along by a short wall-clock pump.
 
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { AgentRegistry } from './agents';
 import { autoScalingAction } from './auto-scaling-api';
 import { type Clock, wallClock } from './clock';
+import { cloudFormationAction, type DeployedStack, stackArn } from './cloudformation-api';
 import {
   type Command,
   CommandsModel,
@@ -38,6 +39,8 @@ import { Timeline } from './timeline';
 export interface TwinOptions {
   /** The synthesized CloudFormation template (JSON). */
   template: CfnTemplate;
+  /** The stack's name, as CloudFormation's DescribeStacks knows it. Default `twin`. */
+  stackName?: string;
   /** Default: the wall clock. A `SteppedClock` runs the twin and a composed handler faster. */
   clock?: Clock;
   /** Overrides the hooks' HeartbeatTimeout inside the twin (the Lambda's environment is not changed). */
@@ -131,6 +134,8 @@ export class Twin {
   readonly template: TwinTemplate;
   readonly interruptions: SpotInterruption[] = [];
   readonly replacements: Replacement[] = [];
+  /** The stack the template is deployed as (CloudFormation's DescribeStacks). */
+  readonly stack: DeployedStack;
   /** The workers each group's instances boot with, for the instances the group launches itself. */
   private readonly groupWorkers = new Map<string, (instanceId: string) => WorkerSpec[]>();
   /** Instances the group replaces once they are terminated (health check), and why. */
@@ -153,6 +158,14 @@ export class Twin {
     readonly clock: Clock,
   ) {
     this.template = readTemplate(options.template);
+    const stackName = options.stackName ?? 'twin';
+    this.stack = {
+      name: stackName,
+      id: stackArn(stackName, randomUUID()),
+      description: options.template.Description,
+      createdMs: clock.now(),
+      outputs: this.template.outputs,
+    };
     for (const [name, content] of this.template.documents) {
       const problems = checkDocument(content);
       if (problems.length > 0) throw new Error(`document ${name}: ${problems.join('; ')}`);
@@ -233,11 +246,16 @@ export class Twin {
     return { ...this.template.drainer.environment, ...this.options.environment };
   }
 
-  /** Boots `count` instances in a group, each running the workers `workers(instanceId)` gives. */
+  /**
+   * Boots `count` instances in a group, each running the workers `workers(instanceId)` gives. With
+   * `ssmAgent: false` they never register with SSM (no agent, or no instance profile): SendCommand and
+   * DescribeInstanceInformation answer InvalidInstanceId for them.
+   */
   async launch(
     groupName: string,
     count: number,
     workers: (instanceId: string) => WorkerSpec[],
+    options: { ssmAgent?: boolean } = {},
   ): Promise<string[]> {
     this.groupWorkers.set(groupName, workers);
     const ids: string[] = [];
@@ -249,7 +267,7 @@ export class Twin {
         throw new Error('twin: stopped while an instance was booting');
       }
       this.hosts.set(instanceId, host);
-      this.agents.register(instanceId, this.clock.now());
+      if (options.ssmAgent !== false) this.agents.register(instanceId, this.clock.now());
       this.autoScaling.addInstance(groupName, instanceId);
       ids.push(instanceId);
     }
@@ -411,6 +429,7 @@ export class Twin {
       now: () => this.clock.now(),
       faults: this.faults,
       autoScaling: (params) => autoScalingAction(this.autoScaling, params, this.clock.now()),
+      cloudFormation: (params, region) => cloudFormationAction(this.stack, params, region),
       json: (service, operation, input) => {
         if (service === 'ssm')
           return ssmOperation(this.commands, this.agents, operation, input, this.clock.now());

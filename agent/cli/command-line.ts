@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../common/errors.js';
 import { parseLineage } from '../drain/guardian.js';
-import { DRAIN_PARAMETERS } from '../policy/drain-parameters.js';
+import { DRAIN_ACTIONS, DRAIN_PARAMETERS } from '../policy/drain-parameters.js';
 import { parseDuration } from '../policy/duration.js';
 import { UsageError } from './usage.js';
 
@@ -110,7 +110,8 @@ function checkCommandNeeds(command: string, values: OptionValues): void {
       throw new UsageError('give either --config or --config-b64, not both');
     }
   }
-  if (values.action !== undefined && !new RegExp(DRAIN_PARAMETERS.action.pattern).test(values.action)) {
+  // `plan` is the document's action for the `plan` command, never a drain's.
+  if (values.action !== undefined && !(DRAIN_ACTIONS as readonly string[]).includes(values.action)) {
     throw new UsageError(
       `--action "${values.action.slice(0, QUOTE_MAX_CHARS)}" is neither drain nor prepare`,
     );

@@ -2,6 +2,7 @@
 // mistake gets a message naming what is wrong and the documented exit code, never a stack trace.
 
 import { randomUUID } from 'node:crypto';
+import { formatPlanOutput } from '../../common/plan-output.js';
 import { DEFAULT_STATE_DIR } from '../drain/drain-state.js';
 import { pseudoFsProblem } from '../host/safe-fs.js';
 import { EXIT } from '../report/exit-codes.js';
@@ -46,8 +47,7 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
     if (command !== 'drain' && command !== 'plan')
       return await HOST_COMMANDS[command]({ values, stateDir, io });
     run.drainId = values.id ?? randomUUID();
-    if (command === 'plan')
-      return print(io, `${JSON.stringify(await plan(loadPolicy(values, io)), null, 2)}\n`);
+    if (command === 'plan') return print(io, formatPlanOutput(await plan(loadPolicy(values, io))));
     return await drainCommand({ id: run.drainId, values, stateDir, io, abort });
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;

@@ -7,6 +7,7 @@ import {
   DRAIN_PARAMETERS,
   type DrainParameters,
   findInvalidParameter,
+  PLAN_ACTION,
 } from '../../agent/policy/drain-parameters';
 import type { DrainerConfig } from '../config';
 import type { DRAIN_TRIGGERS } from '../telemetry-names';
@@ -192,14 +193,17 @@ export function readCommandComment(
   return undefined;
 }
 
-/** Reads a listed command back; undefined when it is not one of ours (missing or invalid parameters). */
+/**
+ * Reads a listed command back; undefined when it is not a drain of ours (missing or invalid parameters), or
+ * is an operator's plan (action `plan`: it drains nothing and owns no lifecycle action).
+ */
 export function toDrainCommand(listed: ListedCommand): DrainCommand | undefined {
   if (listed.commandId === undefined || listed.requestedMs === undefined || listed.status === undefined) {
     return undefined;
   }
   const values: Record<string, string | undefined> = {};
   for (const [name, list] of Object.entries(listed.parameters ?? {})) values[name] = list[0];
-  if (findInvalidParameter(values) !== undefined) return undefined;
+  if (findInvalidParameter(values) !== undefined || values.action === PLAN_ACTION) return undefined;
   const params: DrainParameters = {
     drainId: values.drainId as string,
     deadline: values.deadline as string,

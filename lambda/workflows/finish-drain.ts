@@ -1,6 +1,7 @@
 // Finish: a drain command reached a terminal status → read its result, complete the lifecycle action,
 // emit `Fleet Drain Finished`. Used by the status-change event and by the reconciler for lost events.
 
+import { isPlanComment } from '../../common/plan-output';
 import type { Deps } from '../aws/ports';
 import type { DrainerConfig } from '../config';
 import { type CommandStatusWork, documentBaseName } from '../decide/classify-event';
@@ -33,6 +34,11 @@ export async function finishCommandById(
     documentBaseName(invocation.documentName) !== documentBaseName(config.documentName)
   ) {
     deps.log.warn('status event for a command of another document', { commandId, instanceId });
+    return 'not-ours';
+  }
+  // An operator's `fleet-drainer plan`: it drained nothing, no lifecycle action waits on it.
+  if (isPlanComment(invocation.comment)) {
+    deps.log.info('status event for a plan command: nothing to finish', { commandId, instanceId });
     return 'not-ours';
   }
   const command = await commandOf(deps, config, work, invocation);

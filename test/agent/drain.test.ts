@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseStat } from '../../agent/host/proc.js';
+import { parsePlanOutput } from '../../common/plan-output.js';
 import { AGENT, AGENT_NODE, isAlive, runAgent, Sandbox, startAgent } from './helpers.js';
 
 let box: Sandbox;
@@ -564,19 +565,26 @@ describe('steps, ordering and dry runs', () => {
     expect(isAlive(worker.pid as number)).toBe(true);
   });
 
-  it('plan lists what each target would match and signals nothing', async () => {
+  it('plan lists what each target would match, flags one that matches nothing, and signals nothing', async () => {
     const worker = await box.start('graceful-worker.mjs');
     const policy = box.policy({
       version: 1,
-      targets: [{ name: 'w', match: { cmdline: box.tag }, preset: 'celery' }],
+      targets: [
+        { name: 'w', match: { cmdline: box.tag }, preset: 'celery' },
+        { name: 'gone', match: { cmdline: `${box.tag}-renamed` } },
+      ],
     });
 
     const run = await runAgent(['plan', '--config', policy]);
-    const plan = JSON.parse(run.stdout);
+    const parsed = parsePlanOutput(run.stdout);
 
     expect(run.code).toBe(0);
-    expect(plan.targets[0]).toMatchObject({ name: 'w', schedule: 'TERM/10m/QUIT/30s/KILL/5s' });
-    expect(plan.targets[0].processes).toEqual([expect.objectContaining({ pid: worker.pid, matched: true })]);
+    expect(run.stdout.split('\n')[0]).toBe('fleet-drain-plan v1 targets=2 unmatched=1 errors=0');
+    const [w, gone] = parsed.plan?.targets ?? [];
+    expect(w).toMatchObject({ name: 'w', schedule: 'TERM/10m/QUIT/30s/KILL/5s', matches: 1 });
+    expect(w?.unmatched).toBeUndefined();
+    expect(w?.processes).toEqual([expect.objectContaining({ pid: worker.pid, matched: true })]);
+    expect(gone).toMatchObject({ name: 'gone', matches: 0, unmatched: true, processes: [] });
     expect(box.signalsOf(worker.pid as number)).toEqual([]);
   });
 

@@ -119,9 +119,10 @@ export interface AgentRun {
   report: DrainReport;
 }
 
-/** Splits what `drain` prints: the summary line, then the JSON report (or another command's JSON). */
+/** Splits what `drain` or `plan` prints: the summary line, then the JSON (or another command's JSON). */
 export function splitOutput(stdout: string): { summary: string | undefined; json: string } {
-  if (!stdout.startsWith('fleet-drain v1 ')) return { summary: undefined, json: stdout };
+  if (!stdout.startsWith('fleet-drain v1 ') && !stdout.startsWith('fleet-drain-plan v1 '))
+    return { summary: undefined, json: stdout };
   const newline = stdout.indexOf('\n');
   return { summary: stdout.slice(0, newline), json: stdout.slice(newline + 1) };
 }

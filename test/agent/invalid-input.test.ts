@@ -92,6 +92,13 @@ const cases: [string, string[], number, RegExp][] = [
     /is not a drain id/,
   ],
   [
+    // `plan` is the document's action for the plan command: a drain never runs as one.
+    'drain with the action plan',
+    ['drain', '--config-b64', b64(withTarget({})), '--action', 'plan'],
+    64,
+    /--action "plan" is neither drain nor prepare/,
+  ],
+  [
     'bad deadline',
     ['drain', '--config-b64', b64(withTarget({})), '--deadline', 'tomorrow'],
     64,

@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FIXTURES, isAlive, runAgent, Sandbox, startAgent } from './helpers.js';
+import type { PlanOutput } from '../../common/plan-output.js';
+import { FIXTURES, isAlive, parseJson, runAgent, Sandbox, startAgent } from './helpers.js';
 
 let box: Sandbox;
 let env: Record<string, string>;
@@ -384,7 +385,9 @@ describe('docker target (recording stand-in docker CLI)', () => {
 
     const run = await runAgent(['plan', '--config', policy], { env });
 
-    expect(JSON.parse(run.stdout).targets[0].processes).toEqual([{ pid: labelled.pid, command: id(3) }]);
+    expect((parseJson(run.stdout) as PlanOutput).targets[0]?.processes).toEqual([
+      { pid: labelled.pid, command: id(3) },
+    ]);
     expect(calls().map((c) => c.argv[0])).toEqual(['ps', 'inspect']);
     expect(existsSync(join(box.dir, 'run-systemd'))).toBe(false);
   });

@@ -1,7 +1,7 @@
 // Runs the fleet-drain document's own script, extracted from the synthesized template, the way the SSM Agent
 // would: a shell with the $SSM_<name> parameters in its environment, against real fixture workers.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
   mkdirSync,
@@ -13,9 +13,10 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DRAIN_PARAMETERS } from '../../agent/policy/drain-parameters';
+import { DRAIN_PARAMETERS, POLICY_PARAMETER_MAX_CHARS } from '../../agent/policy/drain-parameters';
 import type { DrainPolicy } from '../../agent/policy/policy';
 import type { DrainReport } from '../../agent/report/report';
+import { parsePlanOutput } from '../../common/plan-output';
 import {
   DOCUMENT_CONTENT_LIMIT_BYTES,
   documentContentBytes,
@@ -23,7 +24,7 @@ import {
   WATCHDOG_GRACE_ENV,
   WATCHDOG_MARGIN_ENV,
 } from '../../lib/drain-document';
-import { isAlive, parseJson, Sandbox } from '../agent/helpers';
+import { canUnshare, FIXTURES, isAlive, parseJson, Sandbox } from '../agent/helpers';
 import { documentScript, drainerStack, onlyResource } from './helpers';
 
 interface ScriptRun {
@@ -46,6 +47,8 @@ function ssmEnv(drainId: string): Record<string, string> {
     SSM_autoScalingGroupName: 'workers',
     SSM_lifecycleHookName: 'fleet-drainer',
     SSM_action: 'drain',
+    // SSM exports every parameter, a default too: `policy` is empty unless a plan sends one.
+    SSM_policy: '',
   };
 }
 
@@ -388,5 +391,119 @@ describe("the document's script", () => {
       expect(new RegExp(pattern).test('a"b')).toBe(false);
       expect(new RegExp(pattern).test('a`id`')).toBe(false);
     }
+  });
+});
+
+describe("the document's script with action plan", () => {
+  const b64 = (policy: unknown) => Buffer.from(JSON.stringify(policy)).toString('base64');
+  const planEnv = (policy: string, stateDir: string) => ({
+    ...ssmEnv('plan-0123456789ab'),
+    SSM_action: 'plan',
+    SSM_policy: policy,
+    [STATE_DIR_OVERRIDE_ENV]: stateDir,
+  });
+
+  /**
+   * Runs the script in a PID namespace of its own beside two real workers (PID 1 is a shell), the way the SSM
+   * Agent would on a host: the agent sees the namespace's processes only. The workers die with the namespace.
+   */
+  function planInNamespace(name: string, policy: string) {
+    const out = (file: string) => join(sandbox.dir, `${name}.${file}`);
+    const stateDir = join(sandbox.dir, `${name}-state`);
+    const shell = `
+      node ${FIXTURES}/graceful-worker.mjs ${sandbox.tag} &
+      node ${FIXTURES}/ignores-term.mjs ${sandbox.tag} &
+      while [ "$(grep -c ready ${sandbox.log})" -lt 2 ]; do sleep 0.05; done
+      bash ${scriptFile} > ${out('stdout')} 2> ${out('stderr')}; echo $? > ${out('code')}
+    `;
+    execFileSync('unshare', ['--pid', '--fork', '--mount-proc', 'sh', '-c', shell], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        FIXTURE_LOG: sandbox.log,
+        ...planEnv(policy, stateDir),
+      },
+      timeout: 30_000,
+    });
+    const read = (file: string) => readFileSync(out(file), 'utf8');
+    return { code: Number(read('code').trim()), stdout: read('stdout'), stderr: read('stderr'), stateDir };
+  }
+
+  const freshLog = () => writeFileSync(sandbox.log, '');
+
+  it.runIf(canUnshare)(
+    'lists what each target of a sent policy matches, flags the one that matches nothing, signals nothing and writes no lock or state',
+    () => {
+      freshLog();
+      const policy = b64({
+        version: 1,
+        targets: [
+          { name: 'workers', match: { cmdline: sandbox.tag }, schedule: 'TERM/10s/KILL/1s' },
+          { name: 'renamed', match: { cmdline: `${sandbox.tag}-renamed` } },
+        ],
+      });
+
+      const run = planInNamespace('plan-sent', policy);
+
+      expect(run.code, run.stderr).toBe(0);
+      const { summary, plan, truncated } = parsePlanOutput(run.stdout);
+      expect(summary).toEqual({ targets: 2, unmatched: 1, errors: 0 });
+      expect(truncated).toBe(false);
+      const ready = sandbox
+        .records()
+        .filter((record) => record.event === 'ready')
+        .map((record) => record.pid);
+      const [workers, renamed] = plan?.targets ?? [];
+      expect(workers).toMatchObject({ name: 'workers', schedule: 'TERM/10s/KILL/1s', matches: 2 });
+      expect(workers?.processes.map((p) => p.pid).sort()).toEqual([...ready].sort());
+      expect(renamed).toMatchObject({ name: 'renamed', matches: 0, unmatched: true, processes: [] });
+      // Nothing signalled: the workers recorded no signal (the namespace's end kills them with KILL).
+      expect(sandbox.records().filter((record) => record.event === 'signal')).toEqual([]);
+      // Nothing written but the agent itself: no lock, no state, no watchdog flag.
+      expect(readdirSync(run.stateDir)).toEqual([
+        expect.stringMatching(/^fleet-drain-agent-[0-9a-f]{16}\.js$/),
+      ]);
+    },
+  );
+
+  it.runIf(canUnshare)('plans with the deployed policy when none is sent', () => {
+    freshLog();
+    const run = planInNamespace('plan-deployed', '');
+    expect(run.code, run.stderr).toBe(0);
+    const { plan } = parsePlanOutput(run.stdout);
+    expect(plan?.targets).toEqual([
+      expect.objectContaining({ name: 'workers', schedule: 'TERM/10s/KILL/1s', matches: 2 }),
+    ]);
+    expect(sandbox.records().filter((record) => record.event === 'signal')).toEqual([]);
+  });
+
+  it("exits 78 naming what is wrong with a sent policy the agent's schema refuses, and plans nothing", async () => {
+    const stateDir = join(sandbox.dir, 'plan-bad-state');
+    const bad = b64({ version: 1, targets: [{ name: 'x', match: { cmdline: 'w' }, schedule: 'TERM/soon' }] });
+    const run = await runScript(scriptFile, planEnv(bad, stateDir));
+    expect(run.code).toBe(78);
+    expect(run.stderr).toMatch(/fleet-drain-agent: invalid config:\n {2}targets\[0\]\.schedule: /);
+    expect(run.stdout).toBe('');
+    expect(readdirSync(stateDir).filter((file) => !file.startsWith('fleet-drain-agent-'))).toEqual([]);
+  });
+
+  it('exits 78 for a policy over POLICY_PARAMETER_MAX_CHARS, before anything is written', async () => {
+    const stateDir = join(sandbox.dir, 'plan-long-state');
+    const run = await runScript(scriptFile, planEnv('A'.repeat(POLICY_PARAMETER_MAX_CHARS + 4), stateDir));
+    expect(run.code).toBe(78);
+    expect(run.stderr).toMatch(
+      /the policy parameter is \d+ characters of base64, over 65536: shorten the policy/,
+    );
+    expect(() => readdirSync(stateDir)).toThrow();
+  });
+
+  it('refuses a policy sent with a drain (exit 64): a drain runs the deployed policy only', async () => {
+    const worker = await sandbox.start('graceful-worker.mjs');
+    const env = { ...ssmEnv('drain-with-policy'), SSM_policy: b64({ version: 1, targets: [] }) };
+    const run = await runScript(scriptFile, env);
+    expect(run.code).toBe(64);
+    expect(run.stderr).toMatch(/the policy parameter is for action plan only.*Nothing was drained/);
+    expect(sandbox.signalsOf(worker.pid as number)).toEqual([]);
+    process.kill(worker.pid as number, 'SIGKILL');
+    await sandbox.waitFor(() => !isAlive(worker.pid as number));
   });
 });

@@ -8,7 +8,11 @@ import {
 } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { DRAIN_PARAMETERS, findInvalidParameter } from '../../agent/policy/drain-parameters';
+import {
+  DRAIN_PARAMETERS,
+  findInvalidParameter,
+  POLICY_PARAMETER_MAX_CHARS,
+} from '../../agent/policy/drain-parameters';
 import {
   ENV_DOCUMENT_NAME,
   ENV_EVENT_BUS_NAME,
@@ -135,7 +139,7 @@ describe('the document', () => {
 
   it('defaults the action parameter to drain, as the agent reads a command without it', () => {
     expect(content.parameters.action).toMatchObject({
-      allowedPattern: '^(drain|prepare)$',
+      allowedPattern: '^(drain|prepare|plan)$',
       default: 'drain',
     });
     const sent = {
@@ -148,6 +152,32 @@ describe('the document', () => {
     expect(findInvalidParameter(sent)).toBeUndefined();
     expect(findInvalidParameter({ ...sent, action: 'prepare' })).toBeUndefined();
     expect(findInvalidParameter({ ...sent, action: 'stop' })).toBe('action');
+  });
+
+  it('takes a policy to plan with as strict base64 of at most POLICY_PARAMETER_MAX_CHARS, empty by default', () => {
+    expect(content.parameters.policy).toMatchObject({
+      allowedPattern: DRAIN_PARAMETERS.policy.pattern,
+      default: '',
+    });
+    const sent = {
+      drainId: 'plan-0123456789ab',
+      deadline: '2026-12-06T19:01:40Z',
+      instanceId: 'i-0123456789abcdef0',
+      autoScalingGroupName: 'workers',
+      lifecycleHookName: 'fleet-drainer',
+      action: 'plan',
+    };
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    expect(findInvalidParameter(sent)).toBeUndefined();
+    for (const text of ['{}', '{"a":1}', '{"ab":1}', JSON.stringify(POLICY)]) {
+      expect(findInvalidParameter({ ...sent, policy: b64(text) }), text).toBeUndefined();
+    }
+    for (const bad of ['e30', 'e30=e30=', '=e30', 'e3 0', 'e30-', 'e30_', 'e30\n', '$(id)']) {
+      expect(findInvalidParameter({ ...sent, policy: bad }), bad).toBe('policy');
+    }
+    const longest = 'A'.repeat(POLICY_PARAMETER_MAX_CHARS);
+    expect(findInvalidParameter({ ...sent, policy: longest })).toBeUndefined();
+    expect(findInvalidParameter({ ...sent, policy: `${longest}AAAA` })).toBe('policy');
   });
 
   it('has one runShellScript step whose timeout is the maximum drain time plus a margin', () => {

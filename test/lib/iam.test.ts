@@ -2,36 +2,12 @@
 // above all what it may not.
 
 import { readdirSync, readFileSync } from 'node:fs';
-import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { App, aws_autoscaling as autoscaling, aws_ec2 as ec2, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { FleetDrainer } from '../../lib/index';
 import { POLICY } from './helpers';
-
-const ACCOUNT = '123456789012';
-const REGION = 'eu-west-1';
-const PSEUDO: Record<string, string> = {
-  'AWS::Partition': 'aws',
-  'AWS::Region': REGION,
-  'AWS::AccountId': ACCOUNT,
-};
-
-/** Resolves the pseudo parameters and joins of a synthesized value (env-agnostic stacks use them in ARNs). */
-function concrete(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(concrete);
-  if (value === null || typeof value !== 'object') return value;
-  const node = value as Record<string, unknown>;
-  if (typeof node.Ref === 'string' && node.Ref in PSEUDO) return PSEUDO[node.Ref];
-  // The stack's own resources (log group, queue): a stand-in ARN of a service the tests do not ask about.
-  if (Array.isArray(node['Fn::GetAtt']))
-    return `arn:aws:sqs:${REGION}:${ACCOUNT}:${(node['Fn::GetAtt'] as string[])[0]}`;
-  if (Array.isArray(node['Fn::Join'])) {
-    const [delimiter, parts] = node['Fn::Join'] as [string, unknown[]];
-    return parts.map(concrete).join(delimiter);
-  }
-  return Object.fromEntries(Object.entries(node).map(([key, inner]) => [key, concrete(inner)]));
-}
+import { ACCOUNT, concrete, REGION, simulate } from './iam-simulation';
 
 const app = new App();
 const stack = new Stack(app, 'Iam');
@@ -55,24 +31,8 @@ const groupArn = (name: string) =>
 const instanceArn = `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0123456789abcdef0`;
 const documentArn = (name: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:document/${name}`;
 
-async function decide(action: string, resource: string, context: Record<string, string> = {}) {
-  const response = await runSimulation(
-    {
-      request: {
-        principal: `arn:aws:iam::${ACCOUNT}:role/drainer`,
-        action,
-        resource: { resource, accountId: ACCOUNT },
-        contextVariables: context,
-      },
-      identityPolicies: policies,
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-    },
-    {},
-  );
-  if (response.resultType === 'error') throw new Error(JSON.stringify(response.errors));
-  return response.overallResult;
-}
+const decide = (action: string, resource: string, context: Record<string, string> = {}) =>
+  simulate(policies, action, resource, context);
 
 const tagged = (group: string) => ({ 'ssm:resourceTag/aws:autoscaling:groupName': group });
 

@@ -5,8 +5,11 @@ import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { POLICY_PARAMETER_MAX_CHARS } from '../../agent/policy/drain-parameters';
 import { EXIT } from '../../agent/report/exit-codes';
 import { SSM_STDOUT_MAX_BYTES } from '../../agent/report/report';
+import { OPERATOR_OUTPUT_DESCRIPTION } from '../../common/operator-config';
+import { PLAN_COMMENT_PREFIX } from '../../common/plan-output';
 import { DEFAULT_ADOPTION_DELAY_SECONDS, DEFAULT_EXPIRY_GRACE_SECONDS } from '../../lambda/config';
 import { STATUS_BATCH_CONCURRENCY } from '../../lambda/create-handler';
 import {
@@ -23,7 +26,9 @@ import {
   LAMBDA_ENVIRONMENT_LIMIT_BYTES,
   MANAGED_POLICIES_PER_ROLE,
   MANAGED_POLICY_LIMIT_CHARS,
+  OUTPUT_DESCRIPTION_LIMIT_BYTES,
   ROLE_INLINE_POLICIES_LIMIT_CHARS,
+  STACK_OUTPUTS_LIMIT,
 } from '../../lib/deploy-quotas';
 import {
   DOCUMENT_CONTENT_LIMIT_BYTES,
@@ -75,6 +80,7 @@ import {
   STATUS_QUEUE_MAX_CONCURRENCY,
   TRIGGERS,
 } from '../../lib/index';
+import { OPERATOR_COMMANDS, operatorPolicyDocument, operatorStatements } from '../../lib/operator-access';
 import { unwrap } from '../docs/markdown';
 import { documentScript, drainerStack, onlyResource, POLICY } from './helpers';
 
@@ -384,4 +390,35 @@ it('asks for the Node.js the package declares', () => {
     engines: { node: string };
   };
   expect(text).toContain(`Node.js ${engines.node.replace('>=', '≥ ')} and this repository`);
+});
+
+describe('the Operators section', () => {
+  const section = readme.slice(readme.indexOf('## Operators'), readme.indexOf('## What it costs'));
+  const sectionText = unwrap(section);
+
+  it.each(OPERATOR_COMMANDS)('prints the IAM policy grantOperator gives %s, with placeholders', (command) => {
+    const block = new RegExp(`^\`${command}\`:\n\n\`\`\`json\n([\\s\\S]*?)\n\`\`\`$`, 'm').exec(section);
+    expect(block, command).not.toBeNull();
+    const placeholders = {
+      stackArn: 'arn:aws:cloudformation:REGION:ACCOUNT:stack/STACK/*',
+      documentArn: 'arn:aws:ssm:REGION:ACCOUNT:document/DOCUMENT',
+      instanceArn: 'arn:aws:ec2:REGION:ACCOUNT:instance/*',
+      groupNames: ['GROUP-1', 'GROUP-2'],
+    };
+    expect(JSON.parse(block?.[1] as string)).toEqual(
+      operatorPolicyDocument(operatorStatements([command], placeholders)),
+    );
+  });
+
+  it('quotes the output, its limits and plan mode as the code has them', () => {
+    expect(sectionText).toContain(`whose Description is \`${OPERATOR_OUTPUT_DESCRIPTION}\``);
+    expect(sectionText).toContain(
+      `at most ${STACK_OUTPUTS_LIMIT} outputs in a template and a Description of at most ${n(OUTPUT_DESCRIPTION_LIMIT_BYTES)} bytes`,
+    );
+    expect(sectionText).toContain(`at most ${n(POLICY_PARAMETER_MAX_CHARS)} characters`);
+    expect(sectionText).toContain(`a bad one is exit ${EXIT.config}`);
+    expect(sectionText).toContain(`refused with any other action (exit ${EXIT.usage})`);
+    expect(sectionText).toContain(`\`${PLAN_COMMENT_PREFIX} <instance>\``);
+    expect(sectionText).toContain(`checked at ${LAMBDA_ENVIRONMENT_LIMIT_BYTES / 1024} KB`);
+  });
 });
