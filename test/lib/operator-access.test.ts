@@ -41,11 +41,12 @@ describe('the operator output', () => {
     const [output, ...others] = operatorOutputs(template);
     expect(others).toEqual([]);
     expect(output?.logicalId).toMatch(/^DrainerOperatorConfig[0-9A-F]{8}$/);
-    expect(parseOperatorConfig(output?.value as string)).toEqual({
+    expect(parseOperatorConfig(output?.value as string)).toMatchObject({
       v: 1,
       document: drainer.documentName,
       hook: drainer.hookName,
       groups: ['web', 'workers'],
+      timing: { maxDrainSeconds: expect.any(Number), heartbeatTimeoutSeconds: expect.any(Number) },
     });
   });
 
