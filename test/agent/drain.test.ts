@@ -480,6 +480,7 @@ describe('steps, ordering and dry runs', () => {
   it('runs prepare before any signal and finally after the last target', async () => {
     const worker = await box.start('graceful-worker.mjs');
     const marker = join(box.dir, 'run/app/no-dispatch');
+    mkdirSync(join(box.dir, 'run/app'), { recursive: true });
     const policy = box.policy({
       version: 1,
       prepare: [{ touch: marker }, { run: ['sh', '-c', `echo '{"event":"prepare"}' >> ${box.log}`] }],
