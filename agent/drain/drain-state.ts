@@ -275,6 +275,12 @@ export class DrainStore {
     throw new Error(`could not take the drain lock ${this.lockPath}`);
   }
 
+  /** The live process that holds the drain lock, if any (a lock left by a dead agent counts as none). */
+  lockHolder(): LockOwner | undefined {
+    const owner = this.readOwner(this.lockPath);
+    return owner && this.isAlive(owner) ? owner : undefined;
+  }
+
   release(): void {
     rmSync(this.lockPath, { force: true });
   }
@@ -282,16 +288,23 @@ export class DrainStore {
   /** The most recently changed drain state in the directory, for `status`. */
   latest(): DrainState | undefined {
     let newest: { id: string; mtimeMs: number } | undefined;
+    // A folder that is missing reads as empty; one that is a file or unreadable throws (the caller says so).
     let names: string[];
     try {
       names = readdirSync(this.dir);
-    } catch {
-      return undefined;
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return undefined;
+      throw error;
     }
     // Bounded: a state dir that filled up with files must not stall `status`.
     for (const name of names.slice(0, MAX_STATE_FILES)) {
       if (!name.endsWith('.json')) continue;
-      const { mtimeMs } = statSync(join(this.dir, name));
+      let mtimeMs: number;
+      try {
+        mtimeMs = statSync(join(this.dir, name)).mtimeMs;
+      } catch {
+        continue; // removed meanwhile
+      }
       if (!newest || mtimeMs > newest.mtimeMs) newest = { id: name.slice(0, -'.json'.length), mtimeMs };
     }
     return newest ? this.read(newest.id) : undefined;

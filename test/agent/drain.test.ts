@@ -133,14 +133,14 @@ describe('drain exit codes and outcomes', () => {
     expect(stderr).toContain('"message":"drain finished"');
   });
 
-  it('exits 70 with a clear message when the state dir cannot be created', async () => {
+  it('exits 78 with a clear message when the state dir cannot be created', async () => {
     const policy = box.policy({ version: 1, targets: [{ name: 'w', match: { cmdline: box.tag } }] });
 
     const run = await runAgent(['drain', '--config', policy, '--state-dir', join(policy, 'not-a-dir')]);
 
-    expect(run.code).toBe(70);
+    expect(run.code).toBe(78);
     expect(run.report.outcome).toBe('error');
-    expect(run.report.error).toMatch(/ENOTDIR/);
+    expect(run.report.error).toMatch(/not a folder \(ENOTDIR\)/);
     expect(run.stderr).not.toMatch(/^\s+at /m);
   });
 });
