@@ -116,6 +116,13 @@ export type Acquired =
   | { kind: 'running'; owner: LockOwner }
   | { kind: 'finished'; state: DrainState };
 
+/**
+ * A drain that is over for good: finished, but not interrupted. An interrupted drain (TERM/INT: a cancel, an
+ * operator) stopped with workers perhaps still running: the same id run again resumes it where it stood.
+ */
+export const isDone = (state: DrainState | undefined): state is DrainState =>
+  state?.status === 'finished' && state.report?.outcome !== 'interrupted';
+
 export class DrainStore {
   constructor(
     readonly dir: string,
@@ -238,11 +245,11 @@ export class DrainStore {
     let orphan: DrainState | undefined;
     for (let attempt = 0; attempt < MAX_LOCK_ATTEMPTS; attempt++) {
       const state = this.read(id);
-      if (state?.status === 'finished') return { kind: 'finished', state };
+      if (isDone(state)) return { kind: 'finished', state };
       if (this.tryCreate(this.lockPath, id)) {
         // Re-read: a drain may have finished between the first read and taking the lock.
         const latest = this.read(id);
-        if (latest?.status === 'finished') {
+        if (isDone(latest)) {
           this.release();
           return { kind: 'finished', state: latest };
         }

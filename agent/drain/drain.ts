@@ -51,7 +51,9 @@ async function ownDrain(
 ): Promise<DrainReport> {
   const { store, previous } = storage;
   options.startGuardian?.();
-  if (previous) {
+  if (previous?.status === 'finished') {
+    options.log.log('warn', 'resuming an interrupted drain where it stood', { resumedDrainId: previous.id });
+  } else if (previous) {
     options.log.log('warn', 'resuming a drain whose agent died', {
       phase: previous.phase,
       resumedDrainId: previous.id,
@@ -194,7 +196,8 @@ function finishRun(run: DrainRun, targets: TargetReport[], outcome: DrainOutcome
   };
   state.status = 'finished';
   state.report = report;
-  state.targets = {}; // the report holds every process now
+  // The report holds every process now; an interrupted drain keeps its progress, for the same id to resume.
+  if (outcome !== 'interrupted') state.targets = {};
   run.save();
   return report;
 }

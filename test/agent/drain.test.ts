@@ -243,6 +243,33 @@ describe('idempotence on the host', () => {
     expect(box.signalsOf(again.pid as number)).toEqual([]);
   });
 
+  it('the same id run again after an interruption resumes the drain where it stood: KILL, no second TERM', async () => {
+    // Regression: it replayed `interrupted` (exit 4) and signalled nothing, the worker left running.
+    const worker = await box.start('ignores-term.mjs');
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/1500ms/KILL/5s' }],
+    });
+    const first = startAgent(drainArgs(policy, 'interrupted-1'));
+    await box.waitFor(
+      () => box.signalsOf(worker.pid as number).length === 1 && signalRecorded('interrupted-1'),
+    );
+    first.child.kill('SIGTERM');
+    expect((await first.done).code).toBe(4);
+
+    const second = await runAgent(drainArgs(policy, 'interrupted-1'));
+
+    expect(second.stderr).toContain('resuming an interrupted drain where it stood');
+    expect(second.code).toBe(3);
+    expect(second.report).toMatchObject({ id: 'interrupted-1', outcome: 'forced', joined: false });
+    expect(second.report.targets[0]?.processes[0]?.signals.map(([name]) => name)).toEqual(['TERM', 'KILL']);
+    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
+    expect(isAlive(worker.pid as number)).toBe(false);
+    // Finished now: a third run replays it.
+    const third = await runAgent(drainArgs(policy, 'interrupted-1'));
+    expect(third.report).toEqual({ ...second.report, joined: true });
+  });
+
   it('a drain whose agent was killed resumes where it stood: no signal is sent twice', async () => {
     const worker = await box.start('ignores-term.mjs');
     const policy = box.policy({
