@@ -88,6 +88,7 @@ export function startRun(options: DrainOptions, { proc, store, previous }: RunSt
   // An interrupted drain taken up again runs once more until it finishes.
   state.status = 'running';
   delete state.report;
+  delete state.handedTo;
   // An earlier agent version counted the prepare steps it ran, in order, and recorded no finally step.
   const legacyPrepareDone = state.stepsDone === undefined ? (state.prepareDone ?? 0) : 0;
   state.stepsDone ??= { prepare: [], finally: [] };

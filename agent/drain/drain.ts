@@ -33,8 +33,11 @@ export async function drain(options: DrainOptions): Promise<DrainReport> {
   for (;;) {
     const acquired = store.acquire(options.id);
     if (acquired.kind === 'finished' && acquired.state.report) {
+      const { id, report } = { id: acquired.state.id, report: acquired.state.report };
       options.log.log('info', 'drain already finished: replaying its report');
-      return { ...acquired.state.report, joined: true };
+      // Its agent died and a drain of another id finished it (handed over): that one's report, under our id.
+      if (id === options.id) return { ...report, joined: true };
+      return { ...report, id: options.id, joined: true, joinedDrainId: id };
     }
     if (acquired.kind === 'owner') return ownDrain(options, { proc, store, previous: acquired.previous });
     if (acquired.kind === 'running') {
