@@ -27,8 +27,9 @@ plan    prints what each target would match and its schedule. Signals nothing. E
 status  prints the current or last drain as JSON: running only while its agent lives, else
         abandoned, with what to do.
 restore undoes what a drain whose agent was killed changed on the host (containers' restart policies,
-        systemd drop-ins, files its touch steps created); \`run\` steps cannot be undone. Each drain starts
-        a guardian (\`guard\`, in a session of its own) that does this by itself when the agent is killed.
+        systemd drop-ins, files its touch steps created); \`run\` steps cannot be undone. A drain that makes
+        such changes starts a guardian (\`guard\`, in a session of its own) that does this by itself when
+        the agent is killed.
 
 Options:
   --config FILE|-     the drain policy as JSON (- reads stdin)

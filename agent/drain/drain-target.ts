@@ -92,7 +92,7 @@ function openTarget(run: DrainRun, spec: ResolvedTarget): TargetRun {
     kill: run.options.kill,
     known,
     spared: run.spared,
-    restarts: { byId: restartPolicies[spec.name] ?? {}, save: run.save },
+    restarts: { byId: restartPolicies[spec.name] ?? {}, save: run.saveChange },
     dropIns: run.dropIns,
   });
   const log = run.options.log.with({ target: spec.name });

@@ -53,7 +53,6 @@ async function ownDrain(
   storage: RunStorage & { store: DrainStore },
 ): Promise<DrainReport> {
   const { store, previous } = storage;
-  options.startGuardian?.();
   if (previous?.status === 'finished') {
     options.log.log('warn', 'resuming an interrupted drain where it stood', { resumedDrainId: previous.id });
   } else if (previous) {
