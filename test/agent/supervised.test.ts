@@ -333,6 +333,8 @@ describe('docker target (recording stand-in docker CLI)', () => {
     const before = box.policy({ version: 1, targets: [{ ...target, schedule: 'TERM/10m/KILL/5s' }] });
     const first = await drain(before);
     expect(first.code).toBeNull();
+    // The worker records the TERM from its handler, which may run after the agent is gone.
+    await box.waitFor(() => box.signalsOf(stubborn.pid as number).length > 0);
     expect(box.signalsOf(stubborn.pid as number)).toEqual(['SIGTERM']);
     const after = box.policy({
       version: 1,
