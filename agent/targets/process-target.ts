@@ -185,9 +185,20 @@ export class ProcessTarget implements DrainTarget {
       }
     }
     if (this.live.length > 0) return true;
-    // Everything known has exited: look once more for new children and stragglers before saying so.
+    // Everything known has exited: look once more for new processes (a respawned worker) before saying so.
+    if (!this.newProcesses()) return false;
     this.rescan();
     return this.live.length > 0;
+  }
+
+  /**
+   * Whether /proc lists a PID the last scan did not see. With every tracked process gone, no group or session
+   * is anchored and no descendant is left to find: only a new process can be new work, so a full rescan is
+   * owed only then (a PID reused within that interval, after the kernel wrapped its PID range, is missed).
+   */
+  private newProcesses(): boolean {
+    const seen = this.snapshot?.byPid;
+    return seen === undefined || this.options.proc.listPids().some((pid) => !seen.has(pid));
   }
 
   async signal(signal: Signal): Promise<void> {
