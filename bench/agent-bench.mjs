@@ -45,8 +45,9 @@ const MAX_DELAY_MS = 2_000;
 const SCHEDULE = 'TERM/30s/KILL/5s';
 const SCAN_PATTERN = 'pauser';
 
-const GOAL_OVERHEAD_MS = 20;
 const GOAL_SCAN_MS = 30;
+/** The agent's first TERM after its start, with WORKERS processes to drain. */
+const GOAL_FIRST_SIGNAL_MS = 50;
 
 const { values: flags } = parseArgs({
   options: {
@@ -625,9 +626,11 @@ function table(trials, scan) {
     `| scan: protectProcesses + takeSnapshot + matchProcesses | ${ms(median(scan.scanFirstMs))} ms (${ms(Math.max(...scan.scanFirstMs))}) | **${ms(median(scan.scanWarmMs))} ms** | **${ms(percentile(scan.scanWarmMs, 95))} ms** | ${scan.scanWarmMs.length} |`,
     `| ProcessTarget.discover (the drain's first scan, tracking ${scan.tracked}) | ${ms(median(scan.discoverFirstMs))} ms (${ms(Math.max(...scan.discoverFirstMs))}) | ${ms(median(scan.discoverWarmMs))} ms | ${ms(percentile(scan.discoverWarmMs, 95))} ms | ${scan.discoverWarmMs.length} |`,
     '',
-    `Goals: overhead ≤ ${GOAL_OVERHEAD_MS} ms median and below start-stop-daemon's: ${
-      agent.overhead <= GOAL_OVERHEAD_MS && agent.overhead < ssd.overhead ? 'met' : 'MISSED'
-    } (${ms(agent.overhead)} ms vs ${ms(ssd.overhead)} ms); scan ≤ ${GOAL_SCAN_MS} ms: ${
+    `Goals: overhead median at or below start-stop-daemon's in this run: ${
+      agent.overhead <= ssd.overhead ? 'met' : 'MISSED'
+    } (${ms(agent.overhead)} ms vs ${ms(ssd.overhead)} ms); first TERM ≤ ${GOAL_FIRST_SIGNAL_MS} ms after start: ${
+      agent.firstTerm <= GOAL_FIRST_SIGNAL_MS ? 'met' : 'MISSED'
+    } (${ms(agent.firstTerm)} ms); scan ≤ ${GOAL_SCAN_MS} ms: ${
       median(scan.scanWarmMs) <= GOAL_SCAN_MS ? 'met' : 'MISSED'
     } (warm median ${ms(median(scan.scanWarmMs))} ms, p95 ${ms(percentile(scan.scanWarmMs, 95))} ms, first call ${ms(median(scan.scanFirstMs))} ms).`,
     '',

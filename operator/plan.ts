@@ -76,7 +76,10 @@ export async function plan(clients: OperatorClients, options: PlanOptions): Prom
       EXIT.unavailable,
     );
   }
-  if (result?.status !== 'Success') {
+  // The agent's plan exits 2 (Failed in Run Command) when a target could not be examined: its plan is still
+  // on stdout, and the view shows the target's error.
+  const examined = result?.status === 'Success' || (result?.status === 'Failed' && result.responseCode === 2);
+  if (!examined || result === undefined) {
     const why = (result?.stderr ?? '').trim().split('\n').pop()?.trim() || 'no error output';
     throw new OperatorError(
       `the plan command ${commandId} ended ${result?.status}${result?.responseCode === undefined ? '' : ` (exit ${result.responseCode})`} on ${instanceId}: ${why}; fix the policy or the host, then retry`,

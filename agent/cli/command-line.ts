@@ -5,22 +5,24 @@ import { parseArgs } from 'node:util';
 import { errorMessage } from '../../common/errors.js';
 import { parseLineage } from '../drain/guardian.js';
 import { DRAIN_ACTIONS, DRAIN_PARAMETERS } from '../policy/drain-parameters.js';
-import { parseDuration } from '../policy/duration.js';
+import { formatDuration, parseDuration } from '../policy/duration.js';
+import { MAX_WAIT_MS } from '../policy/schedule.js';
 import { UsageError } from './usage.js';
 
 /** A user's value is quoted in an error message at most this long: enough to recognise it, never a flood. */
 export const QUOTE_MAX_CHARS = 80;
 
+// Every string option is parsed as `multiple`, so that one given twice is an error, not the last one silently.
 const OPTIONS = {
-  config: { type: 'string' },
-  'config-b64': { type: 'string' },
-  id: { type: 'string' },
-  deadline: { type: 'string' },
-  action: { type: 'string' },
-  'state-dir': { type: 'string' },
+  config: { type: 'string', multiple: true },
+  'config-b64': { type: 'string', multiple: true },
+  id: { type: 'string', multiple: true },
+  deadline: { type: 'string', multiple: true },
+  action: { type: 'string', multiple: true },
+  'state-dir': { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' },
-  pid: { type: 'string' },
-  until: { type: 'string' },
+  pid: { type: 'string', multiple: true },
+  until: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -67,11 +69,21 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
 }
 
 function parseOptions(argv: readonly string[]): { values: OptionValues; positionals: string[] } {
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>
+  >;
   try {
-    return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError(errorMessage(error).replace(/\. To specify a positional.*$/s, ''));
   }
+  const values: Record<string, string | boolean | undefined> = {};
+  for (const [key, value] of Object.entries(parsed.values)) {
+    if (!Array.isArray(value)) values[key] = value;
+    else if (value.length > 1) throw new UsageError(`--${key} is given ${value.length} times; give it once`);
+    else values[key] = value[0];
+  }
+  return { values: values as OptionValues, positionals: parsed.positionals };
 }
 
 function commandOf(positionals: readonly string[]): string {
@@ -123,15 +135,31 @@ function checkCommandNeeds(command: string, values: OptionValues): void {
   }
 }
 
-/** An ISO 8601 time or a duration from `now`; UsageError when it is neither. */
+/**
+ * An ISO 8601 time or a duration with its unit from `now`, at most MAX_WAIT_MS (48 h, what a drain can last)
+ * ahead; UsageError otherwise. A bare number is refused: `1700000000` is an epoch time to some, seconds to
+ * the duration syntax (a deadline in 2080).
+ */
 export function parseDeadline(text: string, now: Date = new Date()): Date {
+  const quoted = text.slice(0, QUOTE_MAX_CHARS);
+  if (/^\d+(\.\d+)?$/.test(text.trim()))
+    throw new UsageError(
+      `--deadline "${quoted}" has no unit; give a duration with one (90s, 10m, 2h) or an ISO 8601 time with a zone (2026-11-22T10:30:00Z)`,
+    );
   const ms = parseDuration(text);
-  if (ms !== undefined) return new Date(now.getTime() + ms);
-  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text)) {
-    const time = Date.parse(text);
-    if (!Number.isNaN(time)) return new Date(time);
-  }
+  const time = ms !== undefined ? now.getTime() + ms : isoTime(text);
+  if (time !== undefined && time - now.getTime() > MAX_WAIT_MS)
+    throw new UsageError(
+      `--deadline "${quoted}" is more than ${formatDuration(MAX_WAIT_MS)} away, longer than a drain can last; give a nearer one`,
+    );
+  if (time !== undefined) return new Date(time);
   throw new UsageError(
-    `--deadline "${text.slice(0, QUOTE_MAX_CHARS)}" is neither an ISO 8601 time with a zone (2026-11-22T10:30:00Z) nor a duration (90s, 10m, 2h)`,
+    `--deadline "${quoted}" is neither an ISO 8601 time with a zone (2026-11-22T10:30:00Z) nor a duration (90s, 10m, 2h)`,
   );
+}
+
+function isoTime(text: string): number | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text)) return undefined;
+  const time = Date.parse(text);
+  return Number.isNaN(time) ? undefined : time;
 }

@@ -2,9 +2,11 @@
 // mistake gets a message naming what is wrong and the documented exit code, never a stack trace.
 
 import { randomUUID } from 'node:crypto';
+import { accessSync, constants } from 'node:fs';
+import { errorCode, errorMessage } from '../../common/errors.js';
 import { formatPlanOutput } from '../../common/plan-output.js';
 import { DEFAULT_STATE_DIR } from '../drain/drain-state.js';
-import { pseudoFsProblem } from '../host/safe-fs.js';
+import { makeDirs, pseudoFsProblem } from '../host/safe-fs.js';
 import { EXIT } from '../report/exit-codes.js';
 import { type OptionValues, type ParsedCommand, parseCommandLine } from './command-line.js';
 import { drainCommand } from './drain-command.js';
@@ -44,15 +46,25 @@ export async function main(argv: readonly string[], io: Io, abort: AbortSignal):
     if (command === 'help') return print(io, HELP);
     if (command === 'version') return print(io, `${VERSION}\n`);
     const stateDir = checkStateDir(values);
-    if (command !== 'drain' && command !== 'plan')
-      return await HOST_COMMANDS[command]({ values, stateDir, io });
+    if (command === 'plan') return await planCommand(values, io);
+    if (command !== 'status' && !values['dry-run']) checkWritableStateDir(stateDir);
+    if (command !== 'drain') return await HOST_COMMANDS[command]({ values, stateDir, io });
     run.drainId = values.id ?? randomUUID();
-    if (command === 'plan') return print(io, formatPlanOutput(await plan(loadPolicy(values, io))));
     return await drainCommand({ id: run.drainId, values, stateDir, io, abort });
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     return reportUsageError(run, error);
   }
+}
+
+/**
+ * `plan` exits as a drain with the policy would end when a target cannot be handled (its `error`: an unknown
+ * user, a supervisor CLI that fails): 2, `incomplete`. Otherwise 0.
+ */
+async function planCommand(values: OptionValues, io: Io): Promise<number> {
+  const result = await plan(loadPolicy(values, io));
+  io.stdout(formatPlanOutput(result));
+  return result.targets.some((target) => target.error !== undefined) ? EXIT.incomplete : EXIT.drained;
 }
 
 const print = (io: Io, text: string): number => {
@@ -69,6 +81,25 @@ function checkStateDir(values: OptionValues): string {
     `--state-dir ${stateDir.slice(0, STATE_DIR_QUOTE_MAX_CHARS)}: ${problem}; give a folder on a real file system (default ${DEFAULT_STATE_DIR})`,
     EXIT.config,
   );
+}
+
+/**
+ * A state folder the drain can write: created if missing (mode 0700), else a UsageError (exit 78) naming why
+ * not (a file, a read-only file system, no permission), before any process is touched.
+ */
+function checkWritableStateDir(stateDir: string): void {
+  try {
+    makeDirs(stateDir, 0o700);
+    accessSync(stateDir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    const code = errorCode(error) ?? errorMessage(error);
+    const why =
+      code === 'ENOTDIR' || code === 'EEXIST' ? 'is not a folder' : 'is not a folder this agent can write';
+    throw new UsageError(
+      `--state-dir ${stateDir.slice(0, STATE_DIR_QUOTE_MAX_CHARS)} ${why} (${code}); give a writable folder (default ${DEFAULT_STATE_DIR}, as root)`,
+      EXIT.config,
+    );
+  }
 }
 
 /**

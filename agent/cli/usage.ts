@@ -22,11 +22,14 @@ drain   runs the policy: prepare steps, each target's schedule, finally steps. P
         log lines on stderr. A second drain joins the running one (with an earlier --deadline,
         it moves that drain's deadline to its own), or, with the same --id, replays its report
         once it has finished: no signal is ever sent twice.
-plan    prints what each target would match and its schedule. Signals nothing.
-status  prints the current or last drain as JSON.
+plan    prints what each target would match and its schedule. Signals nothing. Exits 2 when a
+        target has an error (an unknown user, a failing supervisor CLI).
+status  prints the current or last drain as JSON: running only while its agent lives, else
+        abandoned, with what to do.
 restore undoes what a drain whose agent was killed changed on the host (containers' restart policies,
-        systemd drop-ins, files its touch steps created); \`run\` steps cannot be undone. Each drain starts
-        a guardian (\`guard\`, in a session of its own) that does this by itself when the agent is killed.
+        systemd drop-ins, files its touch steps created); \`run\` steps cannot be undone. A drain that makes
+        such changes starts a guardian (\`guard\`, in a session of its own) that does this by itself when
+        the agent is killed.
 
 Options:
   --config FILE|-     the drain policy as JSON (- reads stdin)
@@ -40,8 +43,8 @@ Options:
   --dry-run           find the targets and report them; run no step, send no signal
 
 Exit codes: 0 drained (or nothing to drain, or prepared) · 3 drained, some only after KILL · 2 still running when
-the schedule or the deadline ran out · 4 the agent was interrupted (TERM/INT) · 64 usage error ·
-78 invalid config · 70 internal error.
+the schedule or the deadline ran out, or a target could not be handled (plan: a target has an error) ·
+4 the agent was interrupted (TERM/INT) · 64 usage error · 78 invalid config or state dir · 70 internal error.
 `;
 
 /** A user's mistake: message and exit code, no stack trace. */

@@ -30,8 +30,8 @@ export interface DrainOptions {
   /** How often a drain that joined another re-reads that drain's state. */
   joinPollMs?: number;
   /**
-   * Called once this process owns the drain, before it changes anything on the host: starts the guardian
-   * that undoes those changes if this process is killed (guardian.ts).
+   * Called once this process owns the drain, before its first change to the host that a restore undoes:
+   * starts the guardian that undoes those changes if this process is killed (guardian.ts).
    */
   startGuardian?: () => void;
 }
@@ -68,6 +68,12 @@ export interface DrainRun {
   spared: Set<string>;
   /** Writes the state; a failure is logged once and never stops the drain. */
   save: () => void;
+  /**
+   * Writes the state before a change to the host that a restore can undo (a marker, a drop-in, a restart
+   * policy), starting the guardian first if it is not running yet: a drain that changes nothing (processes
+   * alone) never pays for one.
+   */
+  saveChange: () => void;
 }
 
 /** Where a run keeps its state: none for a dry run. `previous`: the state of an agent that died. */
@@ -85,6 +91,10 @@ export function startRun(options: DrainOptions, { proc, store, previous }: RunSt
   const state = previous
     ? resumeState(previous, fingerprint, log)
     : newState(options, startedAt, fingerprint);
+  // An interrupted drain taken up again runs once more until it finishes.
+  state.status = 'running';
+  delete state.report;
+  delete state.handedTo;
   // An earlier agent version counted the prepare steps it ran, in order, and recorded no finally step.
   const legacyPrepareDone = state.stepsDone === undefined ? (state.prepareDone ?? 0) : 0;
   state.stepsDone ??= { prepare: [], finally: [] };
@@ -97,6 +107,12 @@ export function startRun(options: DrainOptions, { proc, store, previous }: RunSt
     });
   }
   const save = stateSaver(store, state, log);
+  let guarded = false;
+  const saveChange = () => {
+    if (!guarded) options.startGuardian?.();
+    guarded = true;
+    save();
+  };
   const clock: DrainClock = () => Date.now() - startedAt.getTime();
   const deadline = deadlineKeeper(options, { store, state, save });
   const run: DrainRun = {
@@ -115,11 +131,15 @@ export function startRun(options: DrainOptions, { proc, store, previous }: RunSt
     stepsDone: state.stepsDone,
     restartPolicies: state.restartPolicies,
     markers: state.markers,
-    dropIns: { paths: state.dropIns, save },
+    dropIns: { paths: state.dropIns, save: saveChange },
     legacyPrepareDone,
     spared: new Set(state.spared),
     save,
+    saveChange,
   };
+  // Changes an earlier agent of this drain made are guarded from the start.
+  const containers = Object.values(state.restartPolicies).some((byId) => Object.keys(byId).length > 0);
+  if (state.markers.length > 0 || state.dropIns.length > 0 || containers) saveChange();
   deadline(); // a deadline handed over while no agent ran goes into the first save
   save();
   return run;

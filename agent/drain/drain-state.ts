@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { errorCode } from '../../common/errors.js';
 import type { ProcReader } from '../host/proc.js';
 import { makeDirs } from '../host/safe-fs.js';
+import { pauseAt } from '../host/test-pauses.js';
 import type { DrainReport, ProcessReport, StepReport } from '../report/report.js';
 
 export const DEFAULT_STATE_DIR = '/run/fleet-drainer';
@@ -29,6 +30,10 @@ const MAX_STATE_FILES = 10_000;
  */
 const MAX_LOCK_ATTEMPTS = 200;
 const LOCK_RETRY_MS = 5;
+/** How many guards of guards `claim` goes through at most: each level needs an agent to die inside one. */
+const MAX_GUARD_DEPTH = 4;
+/** How many handovers `current` follows at most (each one an agent that died). */
+const MAX_HANDOVERS = 16;
 /** How often `offerDeadline` re-writes while concurrent joiners overwrite it with later deadlines. */
 const MAX_DEADLINE_WRITES = 20;
 
@@ -99,6 +104,8 @@ export interface DrainState {
   dropIns?: string[];
   /** Files that touch steps created (they did not exist before), with the step's key in `stepsDone`. */
   markers?: { path: string; key: string; phase: 'prepare' | 'finally' }[];
+  /** This drain's agent died and another drain, of this id, took its progress over: follow it there. */
+  handedTo?: string;
   /** When a guardian (or `restore`) undid the drain's changes after its agent was killed (restore.ts). */
   restored?: { at: string; markers: number; dropIns: number; containers: number };
   report?: DrainReport;
@@ -115,6 +122,19 @@ export type Acquired =
   | { kind: 'owner'; previous?: DrainState }
   | { kind: 'running'; owner: LockOwner }
   | { kind: 'finished'; state: DrainState };
+
+/**
+ * A drain that is over for good: finished, but not interrupted. An interrupted drain (TERM/INT: a cancel, an
+ * operator) stopped with workers perhaps still running: the same id run again resumes it where it stood.
+ */
+const sameOwner = (a: LockOwner | undefined, b: LockOwner): boolean =>
+  a !== undefined && a.pid === b.pid && a.startTime === b.startTime;
+
+/** A guard's name for the file of holder `who`: `break-PID-START`. */
+const guardSuffix = (who: LockOwner): string => `break-${who.pid}-${who.startTime}`;
+
+export const isDone = (state: DrainState | undefined): state is DrainState =>
+  state?.status === 'finished' && state.report?.outcome !== 'interrupted';
 
 export class DrainStore {
   constructor(
@@ -231,69 +251,136 @@ export class DrainStore {
   /**
    * Takes the host's drain lock for `id`, or says who holds it (a drain of this or another id), or hands back
    * the finished state. One drain runs on a host at a time, whatever its id: two drains would signal the
-   * same workers twice. When the holder died, its progress is handed over so its schedule goes on.
+   * same workers twice. When the holder died, its lock is taken over whole (never removed, so no other
+   * agent can slip in between) and its progress handed over, so its schedule goes on.
    */
   acquire(id: string): Acquired {
     makeDirs(this.dir, 0o700);
-    let orphan: DrainState | undefined;
     for (let attempt = 0; attempt < MAX_LOCK_ATTEMPTS; attempt++) {
-      const state = this.read(id);
-      if (state?.status === 'finished') return { kind: 'finished', state };
+      const state = this.current(id);
+      if (isDone(state)) return { kind: 'finished', state };
       if (this.tryCreate(this.lockPath, id)) {
         // Re-read: a drain may have finished between the first read and taking the lock.
-        const latest = this.read(id);
-        if (latest?.status === 'finished') {
+        const latest = this.current(id);
+        if (isDone(latest)) {
           this.release();
           return { kind: 'finished', state: latest };
         }
-        const previous = latest ?? (orphan ? { ...orphan, id } : undefined);
-        return previous ? { kind: 'owner', previous } : { kind: 'owner' };
+        return this.owned(id, latest);
       }
       const owner = this.readOwner(this.lockPath);
       if (owner && this.isAlive(owner)) return { kind: 'running', owner };
-      // The holder died. Breaking its lock is itself guarded, so that two successors cannot both break it,
-      // the second one removing the lock the first one has just taken.
-      const takeover = `${this.lockPath}.takeover`;
-      if (this.tryCreate(takeover)) {
-        try {
-          const stale = this.readOwner(this.lockPath);
-          if (!stale || !this.isAlive(stale)) {
-            const progress = stale?.id && stale.id !== id ? this.read(stale.id) : undefined;
-            if (progress?.status === 'running') orphan = progress;
-            rmSync(this.lockPath, { force: true });
-          }
-        } finally {
-          rmSync(takeover, { force: true });
-        }
-      } else {
-        const breaker = this.readOwner(takeover);
-        if (!breaker || !this.isAlive(breaker)) rmSync(takeover, { force: true });
-        // A synchronous sleep: acquire must not yield (its caller holds no lock yet).
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, LOCK_RETRY_MS);
-      }
+      const taken = owner ? this.takeOver(owner, id) : undefined;
+      if (taken) return taken;
+      // A synchronous sleep: acquire must not yield (its caller holds no lock yet).
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, LOCK_RETRY_MS);
     }
     throw new Error(`could not take the drain lock ${this.lockPath}`);
   }
 
+  /**
+   * Replaces the lock of `stale`, a holder that died, with ours, if it is still its lock. Only the agent that
+   * creates the guard named for that holder may: of successors racing for one dead lock, one replaces it and
+   * the others find it held by a live agent. The orphan's progress (its state, if it ran another id) is ours.
+   */
+  private takeOver(stale: LockOwner, id: string): Acquired | undefined {
+    const guard = `${this.lockPath}.${guardSuffix(stale)}`;
+    if (!this.claim(guard)) return undefined;
+    try {
+      pauseAt('lock-guarded');
+      if (!sameOwner(this.readOwner(this.lockPath), stale)) return undefined;
+      pauseAt('lock-judged');
+      const own = this.current(id);
+      const orphan = stale.id && stale.id !== id ? this.current(stale.id) : undefined;
+      const previous = own?.status === 'running' ? own : orphan?.status === 'running' ? orphan : own;
+      this.replaceJson(this.lockPath, { ...this.self, id });
+      pauseAt('lock-broken');
+      return this.owned(id, previous);
+    } finally {
+      rmSync(guard, { force: true });
+    }
+  }
+
+  /**
+   * Ours now, with the progress to go on from. A state of another id (an orphan, or the drain its id was
+   * handed to) is copied under ours first, then marked handed over to us, so that its own id run again
+   * follows to this drain instead of resuming it (and running its finally steps a second time).
+   */
+  private owned(id: string, previous: DrainState | undefined): Acquired {
+    if (!previous) return { kind: 'owner' };
+    if (previous.id === id) return { kind: 'owner', previous };
+    const adopted: DrainState = { ...previous, id };
+    delete adopted.handedTo;
+    this.write(adopted);
+    this.write({ ...previous, handedTo: id });
+    return { kind: 'owner', previous: adopted };
+  }
+
+  /**
+   * Creates `path` (a guard), or, when a holder that died left it, removes it for the next try. Removing a
+   * stale file is itself guarded by a file named for its holder, so that an agent that judged it stale can
+   * never remove one that another agent has created since (depth-bounded: each level needs a death).
+   */
+  private claim(path: string, depth = 0): boolean {
+    if (this.tryCreate(path)) return true;
+    pauseAt('takeover-busy');
+    const holder = this.readOwner(path);
+    if (!holder || this.isAlive(holder) || depth >= MAX_GUARD_DEPTH) return false;
+    pauseAt('takeover-judged');
+    const guard = `${path}.${guardSuffix(holder)}`;
+    if (!this.claim(guard, depth + 1)) return false;
+    try {
+      if (sameOwner(this.readOwner(path), holder)) rmSync(path, { force: true });
+    } finally {
+      rmSync(guard, { force: true });
+    }
+    return false;
+  }
+
+  /** The state of drain `id`, or of the drain it was handed to (following at most MAX_HANDOVERS). */
+  current(id: string): DrainState | undefined {
+    let state = this.read(id);
+    for (let hops = 0; state?.handedTo !== undefined && hops < MAX_HANDOVERS; hops++) {
+      const next = this.read(state.handedTo);
+      if (!next) break;
+      state = next;
+    }
+    return state;
+  }
+
+  /** The live process that holds the drain lock, if any (a lock left by a dead agent counts as none). */
+  lockHolder(): LockOwner | undefined {
+    const owner = this.readOwner(this.lockPath);
+    return owner && this.isAlive(owner) ? owner : undefined;
+  }
+
+  /** Lets the lock go, if it is ours (a live holder's lock is never taken over, so the check is enough). */
   release(): void {
-    rmSync(this.lockPath, { force: true });
+    if (sameOwner(this.readOwner(this.lockPath), this.self)) rmSync(this.lockPath, { force: true });
   }
 
   /** The most recently changed drain state in the directory, for `status`. */
   latest(): DrainState | undefined {
     let newest: { id: string; mtimeMs: number } | undefined;
+    // A folder that is missing reads as empty; one that is a file or unreadable throws (the caller says so).
     let names: string[];
     try {
       names = readdirSync(this.dir);
-    } catch {
-      return undefined;
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return undefined;
+      throw error;
     }
     // Bounded: a state dir that filled up with files must not stall `status`.
     for (const name of names.slice(0, MAX_STATE_FILES)) {
       if (!name.endsWith('.json')) continue;
-      const { mtimeMs } = statSync(join(this.dir, name));
+      let mtimeMs: number;
+      try {
+        mtimeMs = statSync(join(this.dir, name)).mtimeMs;
+      } catch {
+        continue; // removed meanwhile
+      }
       if (!newest || mtimeMs > newest.mtimeMs) newest = { id: name.slice(0, -'.json'.length), mtimeMs };
     }
-    return newest ? this.read(newest.id) : undefined;
+    return newest ? this.current(newest.id) : undefined;
   }
 }

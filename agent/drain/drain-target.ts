@@ -92,7 +92,7 @@ function openTarget(run: DrainRun, spec: ResolvedTarget): TargetRun {
     kill: run.options.kill,
     known,
     spared: run.spared,
-    restarts: { byId: restartPolicies[spec.name] ?? {}, save: run.save },
+    restarts: { byId: restartPolicies[spec.name] ?? {}, save: run.saveChange },
     dropIns: run.dropIns,
   });
   const log = run.options.log.with({ target: spec.name });
@@ -176,6 +176,9 @@ function targetDone({ spec, target, log }: TargetRun, result: TargetResult): Tar
   const outcome = targetOutcome(target, result);
   const report: TargetReport = { name: spec.name, kind: target.kind, outcome, processes: target.processes() };
   if (target.error) report.error = target.error;
-  log.log(outcome === 'incomplete' || outcome === 'error' ? 'warn' : 'info', 'target done', { outcome });
+  log.log(outcome === 'incomplete' || outcome === 'error' ? 'warn' : 'info', 'target done', {
+    outcome,
+    ...(target.error ? { error: target.error } : {}),
+  });
   return report;
 }

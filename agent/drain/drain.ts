@@ -33,8 +33,11 @@ export async function drain(options: DrainOptions): Promise<DrainReport> {
   for (;;) {
     const acquired = store.acquire(options.id);
     if (acquired.kind === 'finished' && acquired.state.report) {
+      const { id, report } = { id: acquired.state.id, report: acquired.state.report };
       options.log.log('info', 'drain already finished: replaying its report');
-      return { ...acquired.state.report, joined: true };
+      // Its agent died and a drain of another id finished it (handed over): that one's report, under our id.
+      if (id === options.id) return { ...report, joined: true };
+      return { ...report, id: options.id, joined: true, joinedDrainId: id };
     }
     if (acquired.kind === 'owner') return ownDrain(options, { proc, store, previous: acquired.previous });
     if (acquired.kind === 'running') {
@@ -50,8 +53,9 @@ async function ownDrain(
   storage: RunStorage & { store: DrainStore },
 ): Promise<DrainReport> {
   const { store, previous } = storage;
-  options.startGuardian?.();
-  if (previous) {
+  if (previous?.status === 'finished') {
+    options.log.log('warn', 'resuming an interrupted drain where it stood', { resumedDrainId: previous.id });
+  } else if (previous) {
     options.log.log('warn', 'resuming a drain whose agent died', {
       phase: previous.phase,
       resumedDrainId: previous.id,
@@ -194,7 +198,8 @@ function finishRun(run: DrainRun, targets: TargetReport[], outcome: DrainOutcome
   };
   state.status = 'finished';
   state.report = report;
-  state.targets = {}; // the report holds every process now
+  // The report holds every process now; an interrupted drain keeps its progress, for the same id to resume.
+  if (outcome !== 'interrupted') state.targets = {};
   run.save();
   return report;
 }

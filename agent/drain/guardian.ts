@@ -106,7 +106,7 @@ export async function guard(options: GuardOptions): Promise<'finished' | 'resume
   const store = new DrainStore(options.stateDir, proc, { pid: process.pid, startTime: self?.startTime ?? 0 });
   const alive = (who: ProcessIdentity) => who.pid > 0 && store.isAlive(who);
   while (Date.now() < options.until.getTime()) {
-    if (store.read(options.id)?.status === 'finished') return 'finished';
+    if (store.current(options.id)?.status === 'finished') return 'finished';
     if (!alive(agent) && !alive(parent)) {
       const acquired = store.acquire(options.id);
       if (acquired.kind === 'finished') return 'finished';

@@ -13,7 +13,7 @@ export type StepPhase = 'prepare' | 'finally';
  * be listed twice). A step that was running when that agent died did not complete: it runs again.
  */
 export function runPhase(run: DrainRun, phase: StepPhase, reserveMs: number): Promise<StepReport[]> {
-  const { options, stepsDone, markers, save } = run;
+  const { options, stepsDone, markers, save, saveChange } = run;
   const keys = options.policy[phase].map((step) => canonicalJson(step));
   const done = stepsAlreadyDone(run, phase, keys);
   const countDone = () => countPrepareDone(run, phase, done);
@@ -25,7 +25,7 @@ export function runPhase(run: DrainRun, phase: StepPhase, reserveMs: number): Pr
     skip: (index) => done[index] === true,
     onCreate: (index, path) => {
       markers.push({ path, key: keys[index] as string, phase });
-      save();
+      saveChange();
     },
     onDone: (index, report) => {
       stepsDone[phase].push({ key: keys[index] as string, report });

@@ -5,11 +5,9 @@ import { dirname } from 'node:path';
 import { errorCode, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { describeResult, runCommand } from '../host/run-command.js';
-import { makeDirs } from '../host/safe-fs.js';
 import type { ResolvedStep } from '../policy/policy.js';
 import type { StepReport } from '../report/report.js';
 
-/** How a step shows in logs and the report. */
 /** A step is named in logs and the report by its command, cut to this many characters. */
 const STEP_NAME_MAX_CHARS = 200;
 
@@ -28,9 +26,14 @@ export async function runStep(
   const name = describeStep(step).slice(0, STEP_NAME_MAX_CHARS);
   if (step.kind === 'touch') {
     try {
+      // No folder is created: one made by root where the app expects its own would lock the app out, and a
+      // typo would go unnoticed. The step fails instead, naming the folder.
+      if (!existsSync(dirname(step.path))) {
+        const error = `ENOENT: no folder ${dirname(step.path)} (a touch step creates no folders)`;
+        return { step: name, ok: false, durationMs: Math.round(performance.now() - started), error };
+      }
       // A file the drain creates is the drain's to remove if the drain is undone (restore.ts): said before.
       if (!existsSync(step.path)) onCreate?.(step.path);
-      makeDirs(dirname(step.path));
       closeSync(openSync(step.path, 'a'));
       const now = new Date();
       utimesSync(step.path, now, now);

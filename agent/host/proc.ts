@@ -30,22 +30,34 @@ export interface ProcReader {
 /** PF_KTHREAD in include/linux/sched.h: the process is a kernel thread. */
 const PF_KTHREAD = 0x00200000;
 
-/** Parses the text of /proc/PID/stat; the command name may itself contain spaces and parentheses. */
+/** The fields of /proc/PID/stat after the command name that ProcStat keeps (0 is field 3 of proc(5)). */
+const STAT_FIELDS = { state: 0, ppid: 1, pgid: 2, sid: 3, flags: 6, startTime: 19 } as const;
+
+/**
+ * Parses the text of /proc/PID/stat; the command name may itself contain spaces and parentheses. Walks the
+ * spaces up to field 22 rather than splitting all 52 fields: a scan parses every process on the host.
+ */
 export function parseStat(text: string): ProcStat | undefined {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
-  const fields = text.slice(close + 2).split(' ');
-  // fields[0] is field 3 of proc(5).
-  const startTime = Number(fields[19]);
+  const fields: string[] = [];
+  let start = close + 2;
+  while (fields.length <= STAT_FIELDS.startTime) {
+    const end = text.indexOf(' ', start);
+    fields.push(text.slice(start, end < 0 ? undefined : end));
+    if (end < 0) break;
+    start = end + 1;
+  }
+  const startTime = Number(fields[STAT_FIELDS.startTime]);
   const stat: ProcStat = {
     pid: Number(text.slice(0, open)),
     comm: text.slice(open + 1, close),
-    state: fields[0] ?? '?',
-    ppid: Number(fields[1]),
-    pgid: Number(fields[2]),
-    sid: Number(fields[3]),
-    flags: Number(fields[6]),
+    state: fields[STAT_FIELDS.state] || '?',
+    ppid: Number(fields[STAT_FIELDS.ppid]),
+    pgid: Number(fields[STAT_FIELDS.pgid]),
+    sid: Number(fields[STAT_FIELDS.sid]),
+    flags: Number(fields[STAT_FIELDS.flags]),
     startTime,
   };
   return Number.isFinite(stat.pid) && Number.isFinite(startTime) ? stat : undefined;
@@ -108,6 +120,10 @@ const DIGIT_9 = '9'.charCodeAt(0);
 export const MAX_ANCESTRY_HOPS = 4096;
 
 export function procReader(root = '/proc'): ProcReader {
+  // Command lines by PID, kept while the process is the same one: its last stat read gave the same start
+  // time and command name (an exec changes the name). A rescan then reads stat alone for the processes it
+  // knows; a drain reads each command line once.
+  const known = new Map<number, { key: string; cmdline?: string }>();
   return {
     listPids() {
       const pids: number[] = [];
@@ -119,12 +135,21 @@ export function procReader(root = '/proc'): ProcReader {
     },
     stat(pid) {
       const text = read(`${root}/${pid}/stat`);
-      return text === undefined ? undefined : parseStat(text);
+      const stat = text === undefined ? undefined : parseStat(text);
+      if (!stat) return undefined;
+      const key = `${stat.startTime}:${stat.comm}`;
+      if (known.get(pid)?.key !== key) known.set(pid, { key });
+      return stat;
     },
     cmdline(pid) {
+      const entry = known.get(pid);
+      if (entry?.cmdline !== undefined) return entry.cmdline;
       const text = read(`${root}/${pid}/cmdline`);
       if (text === undefined) return undefined;
-      return (text.endsWith('\0') ? text.slice(0, -1) : text).replaceAll('\0', ' ');
+      const cmdline = (text.endsWith('\0') ? text.slice(0, -1) : text).replaceAll('\0', ' ');
+      // A zombie's is empty: not worth keeping, and a process is read again once it has exited.
+      if (entry && cmdline !== '') entry.cmdline = cmdline;
+      return cmdline;
     },
     exe(pid) {
       try {

@@ -25,6 +25,7 @@ export class ScheduleError extends Error {}
 /** Parses a schedule, adding the implied final KILL (and its wait). Throws ScheduleError naming the bad item. */
 export function parseSchedule(text: string): Schedule {
   const items = text.split('/');
+  refuseLoneNumber(items);
   const steps: ScheduleStep[] = [];
   for (const [index, raw] of items.entries()) {
     const item = raw.trim();
@@ -34,7 +35,7 @@ export function parseSchedule(text: string): Schedule {
       throw new ScheduleError('"forever" is not supported: a drain must end; write a long wait such as 2h');
     }
     const previous = steps.at(-1);
-    // A bare number is a duration where a wait is due (after a signal, or alone) and a signal elsewhere.
+    // A bare number is a duration where a wait is due (after a signal) and a signal elsewhere.
     const waitDue = /^\d+$/.test(item) && ((previous && 'signal' in previous) || items.length === 1);
     const signal = waitDue ? undefined : parseSignal(item);
     if (signal) {
@@ -80,6 +81,15 @@ export function parseSchedule(text: string): Schedule {
   }
   if (!('waitMs' in (steps.at(-1) as ScheduleStep))) steps.push({ waitMs: FINAL_KILL_WAIT_MS });
   return { steps, text: formatSchedule(steps) };
+}
+
+/** `9` alone reads as "signal 9" to many, but start-stop-daemon takes it as TERM/9s/KILL/9s: say which. */
+function refuseLoneNumber(items: readonly string[]): void {
+  const lone = items.length === 1 ? (items[0] as string).trim() : '';
+  if (!/^\d+$/.test(lone)) return;
+  throw new ScheduleError(
+    `"${lone}" alone is ambiguous: write ${lone}s for TERM/${lone}s/KILL/${lone}s, or a signal with a wait such as ${parseSignal(lone)?.name ?? 'TERM'}/5s`,
+  );
 }
 
 /** The schedule in the policy's notation. */

@@ -69,7 +69,7 @@ export class DockerTarget extends SupervisedTarget {
     return states;
   }
 
-  protected async send(ids: string[], signal: Signal): Promise<string[]> {
+  protected async sendTo(ids: string[], signal: Signal): Promise<string[]> {
     const result = await cli(
       ['docker', 'kill', `--signal=${signal.name}`, '--', ...ids],
       (r) => r.exitCode === 0 || onlyGone(r),

@@ -106,13 +106,13 @@ export class ProcessTarget implements DrainTarget {
       if (!stat || stat.startTime !== tracked.startTime) tracked.exitedAfterMs = now;
     }
     const matched = matchProcesses(snapshot, this.matcher, proc, protection, this.verdicts);
-    for (const stat of matched) this.add(stat, { matched: true, snapshot });
+    for (const stat of matched) this.add(stat, { matched: true, snapshot, proc });
     const alive = [...this.tracked.values()].filter((tracked) => tracked.exitedAfterMs === null);
     for (const stat of descendantsOf(
       snapshot,
       alive.map((tracked) => tracked.pid),
     ))
-      this.add(stat, { matched: false, snapshot });
+      this.add(stat, { matched: false, snapshot, proc });
     // Groups and sessions led by a tracked process hold its double-forked stragglers. One counts only while a
     // process we already know (by identity) is still in it: the kernel frees a group's number for reuse only
     // once the group is empty, so an anchored group cannot belong to someone else.
@@ -129,12 +129,15 @@ export class ProcessTarget implements DrainTarget {
     for (const group of this.groups) if (!anchoredGroups.has(group)) this.groups.delete(group);
     for (const session of this.sessions) if (!anchoredSessions.has(session)) this.sessions.delete(session);
     for (const stat of membersOf(snapshot, this.groups, this.sessions))
-      this.add(stat, { matched: false, snapshot });
+      this.add(stat, { matched: false, snapshot, proc });
     this.live = [...this.tracked.values()].filter((tracked) => tracked.exitedAfterMs === null);
     return snapshot;
   }
 
-  private add(stat: ProcStat, { matched, snapshot }: { matched: boolean; snapshot: Snapshot }): void {
+  private add(
+    stat: ProcStat,
+    { matched, snapshot, proc }: { matched: boolean; snapshot: Snapshot; proc: ProcReader },
+  ): void {
     if (this.options.protection.covers(stat, snapshot)) return;
     const key = identity(stat.pid, stat.startTime);
     const existing = this.tracked.get(key);
@@ -142,7 +145,7 @@ export class ProcessTarget implements DrainTarget {
       existing.matched ||= matched;
       return;
     }
-    const command = (this.options.proc.cmdline(stat.pid) || `[${stat.comm}]`).slice(0, COMMAND_CHARS);
+    const command = (proc.cmdline(stat.pid) || `[${stat.comm}]`).slice(0, COMMAND_CHARS);
     this.tracked.set(key, {
       pid: stat.pid,
       startTime: stat.startTime,
@@ -182,26 +185,53 @@ export class ProcessTarget implements DrainTarget {
       }
     }
     if (this.live.length > 0) return true;
-    // Everything known has exited: look once more for new children and stragglers before saying so.
+    // Everything known has exited: look once more for new processes (a respawned worker) before saying so.
+    if (!this.newProcesses()) return false;
     this.rescan();
     return this.live.length > 0;
   }
 
+  /**
+   * Whether /proc lists a PID the last scan did not see. With every tracked process gone, no group or session
+   * is anchored and no descendant is left to find: only a new process can be new work, so a full rescan is
+   * owed only then (a PID reused within that interval, after the kernel wrapped its PID range, is missed).
+   */
+  private newProcesses(): boolean {
+    const seen = this.snapshot?.byPid;
+    return seen === undefined || this.options.proc.listPids().some((pid) => !seen.has(pid));
+  }
+
   async signal(signal: Signal): Promise<void> {
-    // A scan from this very moment (the wait that just ended) is fresh enough: identities are re-checked
-    // one by one right before each kill anyway.
-    const fresh = this.snapshot && this.options.clock() - this.lastRescanMs <= FRESH_SCAN_MS;
-    const snapshot = fresh ? this.snapshot : this.rescan();
-    if (!snapshot) return;
-    const lookup = (pid: number) => snapshot.byPid.get(pid);
-    const recipients =
-      this.scope === 'all' || signal.number === SIGKILL.number
-        ? this.live
-        : rootsOf(
-            this.live.filter((tracked) => tracked.matched).map((tracked) => lookup(tracked.pid) as ProcStat),
-            lookup,
-          ).map((stat) => this.tracked.get(identity(stat.pid, stat.startTime)) as TrackedProcess);
+    if (!this.snapshot) return;
     const now = this.options.clock();
+    const sent = new Set<TrackedProcess>();
+    // The processes of the last scan get the signal at once; a scan after that (unless that one is from this
+    // very moment) finds those started since, and they get it too. Identities are re-checked before each kill.
+    this.send(this.recipients(this.snapshot, signal), signal, now, sent);
+    if (now - this.lastRescanMs > FRESH_SCAN_MS) {
+      const snapshot = this.rescan();
+      if (snapshot)
+        this.send(
+          this.recipients(snapshot, signal).filter((tracked) => !sent.has(tracked)),
+          signal,
+          now,
+          sent,
+        );
+    }
+    this.live = this.live.filter((tracked) => tracked.exitedAfterMs === null);
+  }
+
+  /** Who gets `signal` by the scope, among the live processes of `snapshot`. */
+  private recipients(snapshot: Snapshot, signal: Signal): TrackedProcess[] {
+    if (this.scope === 'all' || signal.number === SIGKILL.number) return this.live;
+    const lookup = (pid: number) => snapshot.byPid.get(pid);
+    const matched = this.live.flatMap((tracked) => (tracked.matched ? (lookup(tracked.pid) ?? []) : []));
+    return rootsOf(matched, lookup).map(
+      (stat) => this.tracked.get(identity(stat.pid, stat.startTime)) as TrackedProcess,
+    );
+  }
+
+  private send(recipients: TrackedProcess[], signal: Signal, now: number, sent: Set<TrackedProcess>): void {
     const graceful = signal.number !== SIGKILL.number;
     for (const tracked of recipients) {
       if (graceful && this.options.spared?.has(identity(tracked.pid, tracked.startTime))) continue;
@@ -221,10 +251,10 @@ export class ProcessTarget implements DrainTarget {
         this.error = `cannot signal PID ${tracked.pid}: ${code ?? errorMessage(error)}`;
         continue;
       }
+      sent.add(tracked);
       tracked.signals.push([signal.name, now]);
-      if (signal.number === SIGKILL.number) tracked.forced = true;
+      if (!graceful) tracked.forced = true;
     }
-    this.live = this.live.filter((tracked) => tracked.exitedAfterMs === null);
   }
 
   /** Every process seen, for the report and the state file. */

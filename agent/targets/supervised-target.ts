@@ -37,10 +37,20 @@ export async function cli(
   return result;
 }
 
+/**
+ * How often a wait lists the supervisor's units again: a socket, a timer or a path unit may start one (or a
+ * container be started) during the drain, and it must be drained too.
+ */
+export const RELIST_INTERVAL_MS = 1_000;
+
 export abstract class SupervisedTarget implements DrainTarget {
   readonly pollIntervalMs = 250;
   error?: string;
   protected units: Supervised[] = [];
+  private readOnly = false;
+  private listedAtMs = 0;
+  /** The last signal the schedule sent: a unit found late gets it at once, joining the schedule where it is. */
+  private lastSignal?: Signal;
 
   constructor(
     readonly name: string,
@@ -57,29 +67,60 @@ export abstract class SupervisedTarget implements DrainTarget {
   /** The current state of each unit; a unit missing from the map is gone. */
   protected abstract query(ids: string[]): Promise<Map<string, UnitState>>;
   /** Sends the signal; returns the ids it reached (a unit without a main process may refuse a non-KILL). */
-  protected abstract send(ids: string[], signal: Signal): Promise<string[]>;
+  protected abstract sendTo(ids: string[], signal: Signal): Promise<string[]>;
 
   async discover({ readOnly = false }: DiscoverOptions = {}): Promise<void> {
+    this.readOnly = readOnly;
     await this.guard(async () => {
-      const ids = await this.list();
-      if (ids.length === 0) return;
-      if (!readOnly) await this.holdRestarts(ids);
-      const states = await this.query(ids);
-      this.units = ids.map((id) => ({
+      await this.adopt(await this.list());
+    });
+  }
+
+  /** Takes units on (holding their restarts first): new ones, and known ones that run again. */
+  private async adopt(ids: string[]): Promise<Supervised[]> {
+    this.listedAtMs = this.clock();
+    const known = new Map(this.units.map((unit) => [unit.id, unit]));
+    const fresh = ids.filter((id) => !known.has(id));
+    const ended = ids.filter((id) => known.get(id)?.exitedAfterMs != null);
+    if (fresh.length === 0 && ended.length === 0) return [];
+    // Restarts of a known unit are held already (a oneshot that stays active is listed every time).
+    if (!this.readOnly && fresh.length > 0) await this.holdRestarts(fresh);
+    const states = await this.query([...fresh, ...ended]);
+    const adopted: Supervised[] = [];
+    for (const id of fresh) {
+      const unit: Supervised = {
         id,
         pid: states.get(id)?.pid ?? 0,
         signals: [],
         exitedAfterMs: null,
         forced: false,
-      }));
-      this.markExits(states);
-    });
+      };
+      this.units.push(unit);
+      adopted.push(unit);
+    }
+    for (const id of ended) {
+      const unit = known.get(id) as Supervised;
+      if (states.get(id)?.running)
+        adopted.push(Object.assign(unit, { pid: states.get(id)?.pid ?? 0, exitedAfterMs: null }));
+    }
+    this.markExits(states, fresh);
+    return adopted.filter((unit) => unit.exitedAfterMs === null);
   }
 
-  private markExits(states: Map<string, UnitState>): void {
+  /** Units started since the last look get the schedule's last signal at once. */
+  private async adoptLate(): Promise<void> {
+    const late = await this.adopt(await this.list());
+    if (late.length === 0) return;
+    if (this.lastSignal) await this.send(late, this.lastSignal);
+  }
+
+  /** Marks the units among `queried` that `states` says are not running (missing from it: gone). */
+  private markExits(states: Map<string, UnitState>, queried: readonly string[]): void {
     const now = this.clock();
+    const asked = new Set(queried);
     for (const unit of this.units) {
-      if (unit.exitedAfterMs === null && !states.get(unit.id)?.running) unit.exitedAfterMs = now;
+      if (asked.has(unit.id) && unit.exitedAfterMs === null && !states.get(unit.id)?.running)
+        unit.exitedAfterMs = now;
     }
   }
 
@@ -88,30 +129,40 @@ export abstract class SupervisedTarget implements DrainTarget {
   }
 
   async isRunning(): Promise<boolean> {
+    if (this.error) return false;
+    // Before saying "gone", and every RELIST_INTERVAL_MS: units started meanwhile.
+    if (this.live().length === 0 || this.clock() - this.listedAtMs >= RELIST_INTERVAL_MS)
+      await this.guard(() => this.adoptLate());
     const live = this.live();
     if (live.length === 0 || this.error) return false;
-    await this.guard(async () => this.markExits(await this.query(live.map((unit) => unit.id))));
+    const ids = live.map((unit) => unit.id);
+    await this.guard(async () => this.markExits(await this.query(ids), ids));
     // Unknown after an error: say "not running" so the wait ends; the outcome reports the error.
     return this.error ? false : this.live().length > 0;
   }
 
   async signal(signal: Signal): Promise<void> {
+    this.lastSignal = signal;
+    if (this.error) return;
+    await this.guard(() => this.send(this.live(), signal));
+  }
+
+  /** Sends `signal` to `units` (a graceful one to none that got one under an earlier policy). */
+  private async send(units: Supervised[], signal: Signal): Promise<void> {
     const graceful = signal.number !== SIGKILL.number;
-    const live = this.live().filter((unit) => !(graceful && this.spared.has(unit.id)));
-    if (live.length === 0 || this.error) return;
+    const live = units.filter((unit) => !(graceful && this.spared.has(unit.id)));
+    if (live.length === 0) return;
     const now = this.clock();
-    await this.guard(async () => {
-      const reached = new Set(
-        await this.send(
-          live.map((unit) => unit.id),
-          signal,
-        ),
-      );
-      for (const unit of live.filter(({ id }) => reached.has(id))) {
-        unit.signals.push([signal.name, now]);
-        if (signal.number === SIGKILL.number) unit.forced = true;
-      }
-    });
+    const reached = new Set(
+      await this.sendTo(
+        live.map((unit) => unit.id),
+        signal,
+      ),
+    );
+    for (const unit of live.filter(({ id }) => reached.has(id))) {
+      unit.signals.push([signal.name, now]);
+      if (!graceful) unit.forced = true;
+    }
   }
 
   processes(): ProcessReport[] {

@@ -126,7 +126,7 @@ export class SystemdTarget extends SupervisedTarget {
     return states;
   }
 
-  protected async send(units: string[], signal: Signal): Promise<string[]> {
+  protected async sendTo(units: string[], signal: Signal): Promise<string[]> {
     // --kill-who is the spelling systemd 219 (Amazon Linux 2) knows; newer versions accept it as an alias.
     const whom = signal.number === SIGKILL.number ? 'all' : 'main';
     const reached: string[] = [];

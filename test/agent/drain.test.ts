@@ -134,14 +134,14 @@ describe('drain exit codes and outcomes', () => {
     expect(stderr).toContain('"message":"drain finished"');
   });
 
-  it('exits 70 with a clear message when the state dir cannot be created', async () => {
+  it('exits 78 with a clear message when the state dir cannot be created', async () => {
     const policy = box.policy({ version: 1, targets: [{ name: 'w', match: { cmdline: box.tag } }] });
 
     const run = await runAgent(['drain', '--config', policy, '--state-dir', join(policy, 'not-a-dir')]);
 
-    expect(run.code).toBe(70);
+    expect(run.code).toBe(78);
     expect(run.report.outcome).toBe('error');
-    expect(run.report.error).toMatch(/ENOTDIR/);
+    expect(run.report.error).toMatch(/not a folder \(ENOTDIR\)/);
     expect(run.stderr).not.toMatch(/^\s+at /m);
   });
 });
@@ -242,6 +242,33 @@ describe('idempotence on the host', () => {
     expect(replay.report).toEqual({ ...first.report, joined: true });
     expect(box.signalsOf(worker.pid as number)).toEqual(['SIGHUP']);
     expect(box.signalsOf(again.pid as number)).toEqual([]);
+  });
+
+  it('the same id run again after an interruption resumes the drain where it stood: KILL, no second TERM', async () => {
+    // Regression: it replayed `interrupted` (exit 4) and signalled nothing, the worker left running.
+    const worker = await box.start('ignores-term.mjs');
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/1500ms/KILL/5s' }],
+    });
+    const first = startAgent(drainArgs(policy, 'interrupted-1'));
+    await box.waitFor(
+      () => box.signalsOf(worker.pid as number).length === 1 && signalRecorded('interrupted-1'),
+    );
+    first.child.kill('SIGTERM');
+    expect((await first.done).code).toBe(4);
+
+    const second = await runAgent(drainArgs(policy, 'interrupted-1'));
+
+    expect(second.stderr).toContain('resuming an interrupted drain where it stood');
+    expect(second.code).toBe(3);
+    expect(second.report).toMatchObject({ id: 'interrupted-1', outcome: 'forced', joined: false });
+    expect(second.report.targets[0]?.processes[0]?.signals.map(([name]) => name)).toEqual(['TERM', 'KILL']);
+    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
+    expect(isAlive(worker.pid as number)).toBe(false);
+    // Finished now: a third run replays it.
+    const third = await runAgent(drainArgs(policy, 'interrupted-1'));
+    expect(third.report).toEqual({ ...second.report, joined: true });
   });
 
   it('a drain whose agent was killed resumes where it stood: no signal is sent twice', async () => {
@@ -481,6 +508,7 @@ describe('steps, ordering and dry runs', () => {
   it('runs prepare before any signal and finally after the last target', async () => {
     const worker = await box.start('graceful-worker.mjs');
     const marker = join(box.dir, 'run/app/no-dispatch');
+    mkdirSync(join(box.dir, 'run/app'), { recursive: true });
     const policy = box.policy({
       version: 1,
       prepare: [{ touch: marker }, { run: ['sh', '-c', `echo '{"event":"prepare"}' >> ${box.log}`] }],

@@ -5,7 +5,7 @@
 // for docker and systemctl, with a real touched file.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { AGENT, AGENT_NODE, canUnshare, FIXTURES, parseJson, runAgent, Sandbox } from './helpers.js';
@@ -22,6 +22,7 @@ it.runIf(canUnshare)(
   'a SIGKILL of the whole process group leaves the guardian, which restores the host; a later drain of the same id makes its changes again and finishes',
   () => {
     const marker = join(box.dir, 'app', 'no-dispatch');
+    mkdirSync(join(box.dir, 'app'));
     const runtimeDir = join(box.dir, 'run-systemd');
     const dropIn = join(runtimeDir, 'web.service.d', 'zz-fleet-drain.conf');
     const standinState = join(box.dir, 'standin.json');

@@ -1,7 +1,7 @@
 // `drain --action prepare` (a rebalance recommendation): the prepare steps only, nothing signalled, outcome
 // `prepared`; it leaves the host free for a later full drain with another id. Real processes.
 
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAlive, runAgent, Sandbox, startAgent } from './helpers.js';
@@ -26,6 +26,7 @@ const drainArgs = (policy: string, id: string, ...extra: string[]) => [
 async function workerAndPolicy(prepare: unknown[] = []) {
   const worker = await box.start('graceful-worker.mjs');
   const marker = join(box.dir, 'run/app/no-dispatch');
+  mkdirSync(join(box.dir, 'run/app'), { recursive: true });
   const policy = box.policy({
     version: 1,
     prepare: [{ touch: marker }, ...prepare],

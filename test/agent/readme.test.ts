@@ -9,10 +9,11 @@ import { GUARD_AFTER_DEADLINE_MS } from '../../agent/drain/guardian';
 import { PSEUDO_ROOTS } from '../../agent/host/safe-fs';
 import { POLICY_VERSION } from '../../agent/policy/policy';
 import { DEFAULT_SCHEDULE, PRESETS } from '../../agent/policy/presets';
-import { FINAL_KILL_WAIT_MS } from '../../agent/policy/schedule';
+import { FINAL_KILL_WAIT_MS, MAX_WAIT_MS } from '../../agent/policy/schedule';
 import { EXIT } from '../../agent/report/exit-codes';
 import { AGENT_STDOUT_MAX_BYTES, SSM_STDOUT_MAX_BYTES } from '../../agent/report/report';
 import { SUMMARY_PREFIX } from '../../agent/report/summary-line';
+import { RELIST_INTERVAL_MS } from '../../agent/targets/supervised-target';
 import { DROP_IN_NAME } from '../../agent/targets/systemd-target';
 import { MIN_NODE_MAJOR, MIN_NODE_MINOR } from '../../lib/drain-document';
 // @ts-expect-error: a plain .mjs script without types
@@ -79,4 +80,7 @@ it('quotes the limits and defaults the agent uses', () => {
   expect(text).toContain(`/${DROP_IN_NAME}\``);
   expect(text).toContain(`or ${GUARD_AFTER_DEADLINE_MS / 60_000} minutes past the deadline at the latest`);
   expect(text).toContain(`needs only \`node\` ≥ ${MIN_NODE_MAJOR}.${MIN_NODE_MINOR}`);
+  expect(text).toContain(`at most ${MAX_WAIT_MS / 3_600_000} h away`);
+  expect(RELIST_INTERVAL_MS).toBe(1_000);
+  expect(text).toContain('by listing them again every second');
 });

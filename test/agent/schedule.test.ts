@@ -57,7 +57,7 @@ describe('parseSchedule', () => {
     ['TERM/30s', 'TERM/30s/KILL/5s'],
     ['QUIT/30s/TERM/10s/KILL', 'QUIT/30s/TERM/10s/KILL/5s'],
     ['SIGHUP/10m/1/20s/9/5s', 'HUP/10m/HUP/20s/KILL/5s'],
-    ['30', 'TERM/30s/KILL/30s'],
+    ['30s', 'TERM/30s/KILL/30s'],
     ['10s/KILL/5s', '10s/KILL/5s'],
     ['TERM/KILL', 'TERM/KILL/5s'],
     ['TERM/500ms/KILL/0', 'TERM/500ms/KILL/0s'],
@@ -81,6 +81,11 @@ describe('parseSchedule', () => {
     ['TERM/forever', /forever/],
     ['TERM', /needs a wait before the implied KILL/],
     ['TERM/49h', /longer than the 48h/],
+    [
+      '9',
+      /"9" alone is ambiguous: write 9s for TERM\/9s\/KILL\/9s, or a signal with a wait such as KILL\/5s/,
+    ],
+    [' 30 ', /"30" alone is ambiguous/],
   ])('%j is refused: %s', (text, message) => expect(() => parseSchedule(text)).toThrow(message));
 
   it('throws ScheduleError (not a crash) on any string', () => {

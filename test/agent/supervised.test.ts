@@ -76,6 +76,42 @@ describe('systemd target (recording stand-in systemctl)', () => {
     expect(isAlive(other.pid as number)).toBe(true);
   });
 
+  it('drains a unit that starts during the drain (a socket or a timer started it): restarts held, TERM at once', async () => {
+    // Regression: units were listed once, at the start; one started later ran on, undrained.
+    const first = await box.start('graceful-worker.mjs', { env: { EXIT_DELAY_MS: '2500' } });
+    writeFileSync(env.STANDIN_STATE as string, JSON.stringify({ units: { 'worker@1.service': first.pid } }));
+    const policy = box.policy({
+      version: 1,
+      targets: [{ name: 'queue', systemd: 'worker@*', schedule: 'TERM/20s/KILL/5s' }],
+    });
+    const agent = startAgent(['drain', '--config', policy, '--id', 'sup-1', '--state-dir', box.stateDir], {
+      env,
+    });
+    await box.waitFor(() => box.signalsOf(first.pid as number).length === 1);
+    const late = await box.start('graceful-worker.mjs', { env: { EXIT_DELAY_MS: '100' } });
+    writeFileSync(
+      env.STANDIN_STATE as string,
+      JSON.stringify({ units: { 'worker@1.service': first.pid, 'worker@2.service': late.pid } }),
+    );
+
+    const run = await agent.done;
+
+    expect(box.signalsOf(late.pid as number)).toEqual(['SIGTERM']);
+    expect(run.report.targets[0]?.processes.map((p) => [p.command, p.signals.map(([name]) => name)])).toEqual(
+      [
+        ['worker@1.service', ['TERM']],
+        ['worker@2.service', ['TERM']],
+      ],
+    );
+    expect(
+      existsSync(
+        join(env.FLEET_DRAIN_SYSTEMD_RUNTIME_DIR as string, 'worker@2.service.d/zz-fleet-drain.conf'),
+      ),
+    ).toBe(true);
+    expect(run.code).toBe(0);
+    expect(isAlive(late.pid as number)).toBe(false);
+  });
+
   it('sends KILL to the whole control group when the unit ignores TERM', async () => {
     const stubborn = await box.start('ignores-term.mjs');
     writeFileSync(env.STANDIN_STATE as string, JSON.stringify({ units: { 'legacy.service': stubborn.pid } }));
@@ -298,6 +334,8 @@ describe('docker target (recording stand-in docker CLI)', () => {
     const before = box.policy({ version: 1, targets: [{ ...target, schedule: 'TERM/10m/KILL/5s' }] });
     const first = await drain(before);
     expect(first.code).toBeNull();
+    // The worker records the TERM from its handler, which may run after the agent is gone.
+    await box.waitFor(() => box.signalsOf(stubborn.pid as number).length > 0);
     expect(box.signalsOf(stubborn.pid as number)).toEqual(['SIGTERM']);
     const after = box.policy({
       version: 1,

@@ -293,6 +293,32 @@ describe('plan', () => {
     expect(mocks.ssm.commandCalls(GetCommandInvocationCommand)).toHaveLength(PLAN_WAIT_MS / PLAN_POLL_MS + 1);
   });
 
+  it('shows the plan of an agent that exited 2 for a target it could not examine (Failed in Run Command)', async () => {
+    serveInstance();
+    const plan: PlanOutput = {
+      version: 1,
+      targets: [
+        PLAN.targets[0] as PlanTarget,
+        {
+          ...(PLAN.targets[0] as PlanTarget),
+          name: 'units',
+          kind: 'systemd',
+          matches: 0,
+          processes: [],
+          error: 'systemctl: Failed to connect to bus',
+        },
+      ],
+    };
+    mocks.ssm
+      .on(GetCommandInvocationCommand)
+      .resolves({ ...invocationWith('Failed', formatPlanOutput(plan)), ResponseCode: 2 });
+    const result = await run('plan', ['--instance', INSTANCE]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('error: systemctl: Failed to connect to bus');
+    expect(result.stdout).toContain(`WARNING: 1 targets could not be looked at on ${INSTANCE}: units`);
+  });
+
   it('names a plan that failed on the host, with the last line of its stderr, exit 1', async () => {
     serveInstance();
     mocks.ssm
