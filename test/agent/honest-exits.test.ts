@@ -5,6 +5,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parsePlanOutput } from '../../common/plan-output';
 import { AGENT, AGENT_NODE, isAlive, runAgent, Sandbox, startAgent } from './helpers.js';
 
 let box: Sandbox;
@@ -29,7 +30,9 @@ describe('a target that cannot be handled', () => {
     const run = await runAgent(['plan', '--config', unknownUser()]);
 
     expect(run.code).toBe(2);
-    const plan = JSON.parse(run.stdout);
+    const { plan, summary } = parsePlanOutput(run.stdout);
+    expect(summary.errors).toBe(1);
+    if (plan === undefined) throw new Error('no plan on stdout');
     expect(plan.targets[1]).toMatchObject({
       name: 'nobody-here',
       error: 'user "nosuchuser" is not in /etc/passwd; give a numeric uid',
