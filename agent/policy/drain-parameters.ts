@@ -31,12 +31,22 @@ export const DRAIN_PARAMETERS = {
       "drain: the whole drain. prepare: only the policy's prepare steps, nothing signalled (a rebalance recommendation).",
     default: 'drain',
   },
+  drainIds: {
+    pattern:
+      '^((i|mi)-[0-9a-f]{8,17}=[A-Za-z0-9][A-Za-z0-9-]{0,63}(,(i|mi)-[0-9a-f]{8,17}=[A-Za-z0-9][A-Za-z0-9-]{0,63}){0,49})?$',
+    description:
+      'A start batched over several instances: <instanceId>=<drainId> for each, comma-separated (at most 50, as SendCommand). Each host runs its own; drainId and instanceId then name the first. Empty: one instance.',
+    default: '',
+  },
 } as const;
 
 export type DrainParameterName = keyof typeof DRAIN_PARAMETERS;
 
-/** Values of the document's parameters, as SendCommand takes them (one string each); `action` has a default. */
-export type DrainParameters = Record<Exclude<DrainParameterName, 'action'>, string> & { action?: string };
+/** Values of the document's parameters, as SendCommand takes them (one string each); `action` and `drainIds` have defaults. */
+export type DrainParameters = Record<Exclude<DrainParameterName, 'action' | 'drainIds'>, string> & {
+  action?: string;
+  drainIds?: string;
+};
 
 /** What a drain does: all of it, or only the policy's prepare steps. */
 export type DrainAction = 'drain' | 'prepare';
