@@ -159,7 +159,14 @@ async function sendBatch(deps: Deps, starts: readonly Start[]): Promise<PromiseS
   }
   return Promise.allSettled(
     starts.map(async (start) => {
-      const member = { ...start, params: { ...start.params, deadline: params.deadline } };
+      // The tick counts heartbeat slots from the command's deadline: the batch's, maybe earlier than this
+      // drain's own, so its late-start heartbeat is judged from there too.
+      const batchStartMs = Date.parse(params.deadline) - start.config.maxDrainMs;
+      const member = {
+        ...start,
+        work: { ...start.work, eventTimeMs: Math.min(start.work.eventTimeMs, batchStartMs) },
+        params: { ...start.params, deadline: params.deadline },
+      };
       await announceStart(deps, { action: member.action, params: member.params, commandId, adopted: false });
       const sent = { commandId, requestedMs: deps.now(), status: 'Pending', params: member.params };
       await heartbeatIfLate(member, sent);
