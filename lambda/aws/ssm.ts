@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { errorCode, errorMessage } from '../../common/errors';
 import { documentBaseName } from '../decide/classify-event';
-import { isTerminalStatus } from '../decide/command-status';
+import { ENDED_INVOCATION, isTerminalStatus } from '../decide/command-status';
 import {
   batchComment,
   commandComment,
@@ -93,7 +93,7 @@ async function listCommands(
   documentName: string,
   listing: CommandListing,
 ): Promise<ListedCommand[]> {
-  return withInvocationStatuses(client, await listCommandPages(client, documentName, listing));
+  return withInvocationStatuses(client, documentName, await listCommandPages(client, documentName, listing));
 }
 
 async function listCommandPages(
@@ -154,16 +154,35 @@ async function listCommandPages(
 
 /** Batched commands' statuses read at once, a few calls in flight. */
 const INVOCATION_LOOKUPS_IN_FLIGHT = 10;
+/** Above this many running batched commands, one listing of the executing invocations replaces a call each. */
+const INVOCATION_LOOKUPS_PER_LISTING = 4;
 
 /**
  * A command of several instances has one status for all until every invocation has ended (monitor-commands.html):
- * a batched start still running gets each invocation's own, one ListCommandInvocations per 50 instances.
+ * a batched start still running gets each invocation's own, one ListCommandInvocations per 50 instances; for
+ * many (the tick of a scale-in), one listing of the document's executing invocations, whose pages shrink as
+ * drains end, where a call per batch would go on as long as one of its drains runs.
  */
-async function withInvocationStatuses(client: SSMClient, listed: ListedCommand[]): Promise<ListedCommand[]> {
+async function withInvocationStatuses(
+  client: SSMClient,
+  documentName: string,
+  listed: ListedCommand[],
+): Promise<ListedCommand[]> {
   const running = listed.filter(
     (command) =>
       isBatchedListing(command) && command.commandId !== undefined && !isTerminalStatus(command.status ?? ''),
   );
+  if (running.length > INVOCATION_LOOKUPS_PER_LISTING) {
+    const executing = await executingInvocations(client, documentName);
+    for (const command of running) {
+      const own = executing.get(command.commandId as string);
+      // None listed: SSM may not show a command's invocations yet (eventual consistency): its status stands.
+      if (own === undefined) continue;
+      const members = [...readDrainIds(command.parameters?.drainIds?.[0]).keys()];
+      command.invocationStatuses = new Map(members.map((id) => [id, own.get(id) ?? ENDED_INVOCATION]));
+    }
+    return listed;
+  }
   for (let index = 0; index < running.length; index += INVOCATION_LOOKUPS_IN_FLIGHT) {
     await Promise.all(
       running.slice(index, index + INVOCATION_LOOKUPS_IN_FLIGHT).map(async (command) => {
@@ -172,6 +191,35 @@ async function withInvocationStatuses(client: SSMClient, listed: ListedCommand[]
     );
   }
   return listed;
+}
+
+/** The document's executing invocations (all pages): command id → instance id → status. */
+async function executingInvocations(
+  client: SSMClient,
+  documentName: string,
+): Promise<Map<string, Map<string, string>>> {
+  const filters: CommandFilter[] = [{ key: 'ExecutionStage', value: 'Executing' }];
+  if (!documentName.startsWith('arn:')) filters.push({ key: 'DocumentName', value: documentName });
+  const byCommand = new Map<string, Map<string, string>>();
+  let nextToken: string | undefined;
+  try {
+    do {
+      const page = await client.send(
+        new ListCommandInvocationsCommand({ Filters: filters, MaxResults: PAGE_SIZE, NextToken: nextToken }),
+      );
+      for (const { CommandId, InstanceId, Status } of page.CommandInvocations ?? []) {
+        if (CommandId === undefined || InstanceId === undefined || Status === undefined) continue;
+        byCommand.set(
+          CommandId,
+          (byCommand.get(CommandId) ?? new Map<string, string>()).set(InstanceId, Status),
+        );
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    throw callError(error, 'ListCommandInvocations');
+  }
+  return byCommand;
 }
 
 async function invocationStatuses(client: SSMClient, commandId: string): Promise<Map<string, string>> {

@@ -356,6 +356,52 @@ describe('batched commands, read back', () => {
     expect(aws.ssm).not.toHaveReceivedCommand(CancelCommandCommand);
   });
 
+  it('reads many running batches with one listing of the executing invocations: an instance it leaves out has ended', async () => {
+    // Six batches of two: instance 2k+1 still runs, 2k+2 ended; a seventh batch, just sent, is not listed yet.
+    const batches = Array.from({ length: 7 }, (_, k) =>
+      batchedCommand([2 * k + 1, 2 * k + 2], { CommandId: commandIdOf(100 + k) }),
+    );
+    serveCommands(aws, batches);
+    aws.ssm.on(ListCommandInvocationsCommand).callsFake(async (input: { CommandId?: string }) => {
+      // A lookup of one instance's commands (an instance without a running drain) asks per command.
+      const k = batches.findIndex((batch) => batch.CommandId === input.CommandId);
+      if (input.CommandId !== undefined) {
+        const members = k < 6 ? [2 * k + 1, 2 * k + 2] : [];
+        return {
+          CommandInvocations: members.map((n) => ({
+            CommandId: input.CommandId,
+            InstanceId: host(n),
+            Status: n % 2 === 1 ? 'InProgress' : 'Success',
+          })),
+        };
+      }
+      return {
+        CommandInvocations: Array.from({ length: 6 }, (_, k) => ({
+          CommandId: commandIdOf(100 + k),
+          InstanceId: host(2 * k + 1),
+          Status: 'InProgress',
+        })),
+      };
+    });
+    aws.autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [groupWith(Array.from({ length: 14 }, (_, n) => ({ InstanceId: host(n + 1) })))],
+    });
+    const tickMs = EVENT_MS + 20 * 60_000;
+    const { handler } = makeHandler({ nowMs: tickMs });
+    const result = await handler(tickEvent(new Date(tickMs).toISOString()));
+
+    expect(aws.ssm).toHaveReceivedCommandWith(ListCommandInvocationsCommand, {
+      Filters: expect.arrayContaining([{ key: 'ExecutionStage', value: 'Executing' }]),
+    });
+    // The executing commands' statuses: one listing, not one call per batch.
+    const listings = aws.ssm
+      .commandCalls(ListCommandInvocationsCommand)
+      .filter((call) => call.args[0].input.CommandId === undefined);
+    expect(listings).toHaveLength(1);
+    // Running: the six listed, and both drains of the batch SSM does not show yet.
+    expect(JSON.parse(String(result.result))).toMatchObject({ inFlight: 8 });
+  });
+
   it('takes a redelivered event whose drain is in a batched command for a duplicate', async () => {
     serveCommands(aws, [batchedCommand([1, 2])]);
     aws.ssm.on(ListCommandInvocationsCommand).resolves({
