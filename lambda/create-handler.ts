@@ -25,7 +25,7 @@ import {
 import { runTick } from './tick';
 import { LOOKUP_TIMEOUT_MS } from './workflows/drain-actions';
 import { finishCommandById } from './workflows/finish-drain';
-import { startDrain } from './workflows/start-drain';
+import { startDrain, startDrains } from './workflows/start-drain';
 import { startNoticeDrain } from './workflows/start-notice-drain';
 
 /**
@@ -217,7 +217,54 @@ function batchConcurrency(records: readonly BatchRecord[]): number {
   const starts = records.every((record) =>
     START_SOURCES.has((record.event as { source?: unknown } | undefined)?.source),
   );
-  return starts ? records.length : STATUS_BATCH_CONCURRENCY;
+  return starts ? Math.max(1, records.length) : STATUS_BATCH_CONCURRENCY;
+}
+
+/** A lifecycle record of a batch, with its work: started together with the batch's others. */
+interface LifecycleRecord {
+  record: BatchRecord;
+  work: Extract<Work, { kind: 'lifecycle' }>;
+}
+
+/** The batch's lifecycle actions (valid configuration only); the other records are handled one by one. */
+function splitLifecycle(
+  { ready }: Wiring,
+  records: readonly BatchRecord[],
+): { lifecycle: LifecycleRecord[]; others: BatchRecord[] } {
+  const lifecycle: LifecycleRecord[] = [];
+  const others: BatchRecord[] = [];
+  for (const record of records) {
+    const work =
+      ready !== undefined && record.event !== undefined ? classify(record.event, ready.config) : undefined;
+    if (work?.kind === 'lifecycle') lifecycle.push({ record, work });
+    else others.push(record);
+  }
+  return { lifecycle, others };
+}
+
+/**
+ * Starts a batch's lifecycle actions together (start-drain.ts: one SendCommand per group and 50 instances).
+ * Returns the message ids of those that failed.
+ */
+async function startTogether(
+  wiring: Wiring,
+  lifecycle: readonly LifecycleRecord[],
+  context: InvocationContext | undefined,
+): Promise<string[]> {
+  if (lifecycle.length === 0 || wiring.ready === undefined) return [];
+  const { config, deps } = wiring.ready;
+  const requests = lifecycle.map(({ work, record }) => ({ work, delivery: record.delivery }));
+  const settled = await startDrains(withRemainingTime(deps, context), config, requests);
+  return settled.flatMap((result, index) => {
+    if (result.status === 'fulfilled') return [];
+    const { work, record } = lifecycle[index] as LifecycleRecord;
+    // Only AWS failures that outlasted the SDK's retries get here: SQS delivers the record again.
+    wiring.log.error('event failed; it will be delivered again', {
+      ...keysOf(work),
+      error: describeError(result.reason),
+    });
+    return [record.messageId];
+  });
 }
 
 /** An SQS batch: failed records, and those not started for lack of time, are returned as item failures. */
@@ -227,13 +274,16 @@ async function handleBatch(
   context: InvocationContext | undefined,
 ): Promise<BatchResponse> {
   const { log } = wiring;
-  const unique = uniqueRecords(records);
+  const { lifecycle, others } = splitLifecycle(wiring, uniqueRecords(records));
   const remainingMs =
     typeof context?.getRemainingTimeInMillis === 'function'
       ? () => context.getRemainingTimeInMillis()
       : undefined;
   const notStarted: string[] = [];
-  const failures = await mapConcurrent(unique, batchConcurrency(unique), async (record) => {
+  const tooLate = (remainingMs?.() ?? Number.POSITIVE_INFINITY) < RECORD_RESERVE_MS;
+  if (tooLate) notStarted.push(...lifecycle.map(({ record }) => record.messageId));
+  const startFailures = tooLate ? [] : await startTogether(wiring, lifecycle, context);
+  const failures = await mapConcurrent(others, batchConcurrency(others), async (record) => {
     if (record.event === undefined) {
       log.warn('queue message is not an event (its body is not JSON); dropped', {
         messageId: record.messageId,
@@ -253,10 +303,12 @@ async function handleBatch(
       remainingMs: remainingMs?.(),
     });
   }
-  const failedIds = [...failures.map(({ item }) => item.messageId), ...notStarted];
+  const failedIds = [...startFailures, ...failures.map(({ item }) => item.messageId), ...notStarted];
   await bringBackSooner(
     wiring,
-    unique.filter((record) => failedIds.includes(record.messageId)),
+    [...lifecycle.map(({ record }) => record), ...others].filter((record) =>
+      failedIds.includes(record.messageId),
+    ),
   );
   return { batchItemFailures: failedIds.map((id) => ({ itemIdentifier: id })) };
 }

@@ -98,8 +98,25 @@ export const EVENT_QUEUE_MAX_CONCURRENCY = 5;
  * fast as that budget allows and leave the tick most of it.
  */
 export const STATUS_QUEUE_MAX_CONCURRENCY = 2;
-/** Events per batch (the mapping's BatchSize; the handler runs a batch's records a few at a time). */
+/** Status events per batch (the mapping's BatchSize; the handler runs them one at a time). */
 export const EVENT_QUEUE_BATCH_SIZE = 10;
+/**
+ * Lifecycle events per batch: the handler starts those of one group (and policy) with one SendCommand per 50
+ * instances, SendCommand's limit on InstanceIds (API_SendCommand.html), so a batch of 100 is two full
+ * commands, or full ones for a scale-in of two groups at once. A standard queue's mapping takes up to 10,000
+ * with a batching window of at least 1 s (services-sqs-parameters.html); larger batches would pack no better
+ * and make one invocation hold more starts (each may wait out its unreachable grace) under the function
+ * timeout. 100 events of ~1.5 KB each stay far below the 6 MB invocation payload.
+ */
+export const LIFECYCLE_QUEUE_BATCH_SIZE = 100;
+/**
+ * How long the lifecycle mapping gathers events before it invokes the function, when fewer than a batch wait
+ * (MaximumBatchingWindowInSeconds, 0–300 s; at least 1 s above a batch of 10: services-sqs-parameters.html).
+ * Auto Scaling emits a scale-in's events within moments of each other, so 1 s, the least allowed, already
+ * gathers them; every second more would delay the drain of a lone instance by as much, while its
+ * `Terminating:Wait` time is the drain's.
+ */
+export const LIFECYCLE_QUEUE_BATCHING_WINDOW_SECONDS = 1;
 /**
  * The event queues' visibility timeout, in function timeouts: AWS asks for at least 6 × on a queue a mapping
  * consumes, or a throttled batch's records come back and run twice; the reconciler covers the slower retry.

@@ -74,6 +74,40 @@ export function policySelection(policy: DrainPolicy, groupPolicies: readonly Gro
   ];
 }
 
+/**
+ * A batched start (`drainIds`, lambda/decide/drain-command.ts) names every host's drain: this host runs the one
+ * paired with its own id, which the SSM Agent exports as AWS_SSM_INSTANCE_ID to every process it runs
+ * (github.com/aws/amazon-ssm-agent agent/executers/executers.go, prepareEnvironment). Not named: exit 64.
+ */
+function batchSelectionLines(): string[] {
+  return [
+    '# A batched start: run the drain paired with this host (AWS_SSM_INSTANCE_ID, set by the SSM Agent).',
+    'if [ -n "$SSM_drainIds" ]; then',
+    `  own_drain=; own_host="\${AWS_SSM_INSTANCE_ID:-}"; saved_ifs=$IFS; IFS=,`,
+    `  for pair in $SSM_drainIds; do case "$pair" in "$own_host="*) own_drain=\${pair#*=} ;; esac; done`,
+    '  IFS=$saved_ifs',
+    '  if [ -z "$own_host" ] || [ -z "$own_drain" ]; then',
+    `    echo "fleet-drainer: this batched drain names no drain for instance \${own_host:-(AWS_SSM_INSTANCE_ID not set)}. Nothing was drained." >&2`,
+    `    exit ${EXIT.usage}`,
+    '  fi',
+    '  export SSM_drainId="$own_drain" SSM_instanceId="$own_host"',
+    'fi',
+  ];
+}
+
+/**
+ * The largest runtime parameters a drain is sent with, each at its pattern's longest (`drainIds`: 50 pairs):
+ * SSM counts them in the document's 64 KB (API_CreateDocument.html, Content).
+ */
+export const RUNTIME_PARAMETERS_MAX_BYTES =
+  50 * (19 + 1 + 64) +
+  49 +
+  /* drainId */ 64 +
+  /* deadline */ 24 +
+  /* instanceId */ 19 +
+  2 * 255 +
+  /* action */ 7;
+
 /** The shell lines of the step: each one an element of runCommand. */
 export function drainScript({
   agentBundle,
@@ -90,6 +124,7 @@ export function drainScript({
     '# SSM Agents before 3.3.2746.0 do not export $SSM_<name> (interpolationType ENV_VAR): fall back to',
     "# SSM's text substitution, safe because every parameter's allowedPattern admits no shell syntax.",
     ...names.map((name) => `if [ -z "\${SSM_${name}+x}" ]; then export SSM_${name}="{{ ${name} }}"; fi`),
+    ...batchSelectionLines(),
     "# The agent puts these in every log line, so its logs join the Lambda's.",
     'export FLEET_DRAIN_INSTANCE_ID="$SSM_instanceId" FLEET_DRAIN_GROUP="$SSM_autoScalingGroupName" FLEET_DRAIN_HOOK="$SSM_lifecycleHookName"',
     ...policyParameterLines(),

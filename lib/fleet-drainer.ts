@@ -77,6 +77,8 @@ import {
   HEARTBEAT_TIMEOUT_MAX_SECONDS,
   HOOK_METADATA,
   HOOK_NAME_MAX_CHARS,
+  LIFECYCLE_QUEUE_BATCH_SIZE,
+  LIFECYCLE_QUEUE_BATCHING_WINDOW_SECONDS,
   LOG_RETENTION,
   MAX_CONCURRENT_DRAINS,
   MAX_DOCUMENT_TIMEOUT_SECONDS,
@@ -109,6 +111,7 @@ import {
   documentContentBytes,
   drainDocumentContent,
   type GroupPolicy,
+  RUNTIME_PARAMETERS_MAX_BYTES,
 } from './drain-document';
 import { DrainerMonitoring } from './drainer-monitoring';
 import {
@@ -369,15 +372,17 @@ export class FleetDrainer extends Construct {
       groupPolicies: groupPolicies(groupNames),
       timeoutSeconds,
     });
-    // Measured with every name CloudFormation gives a group at its longest.
-    const bytes = documentContentBytes(
-      drainDocumentContent({
-        agentBundle,
-        policy: props.policy,
-        groupPolicies: groupPolicies(longestNames(groupNames)),
-        timeoutSeconds,
-      }),
-    );
+    // Measured with every name CloudFormation gives a group at its longest, and the largest runtime parameters.
+    const bytes =
+      RUNTIME_PARAMETERS_MAX_BYTES +
+      documentContentBytes(
+        drainDocumentContent({
+          agentBundle,
+          policy: props.policy,
+          groupPolicies: groupPolicies(longestNames(groupNames)),
+          timeoutSeconds,
+        }),
+      );
     if (bytes > DOCUMENT_CONTENT_LIMIT_BYTES) {
       throw new Error(
         `The fleet-drain document would be up to ${bytes} bytes, over SSM's ${DOCUMENT_CONTENT_LIMIT_BYTES}: ` +
@@ -468,15 +473,23 @@ export class FleetDrainer extends Construct {
     // The function consumes both event queues. The sources grant it what consuming takes (ReceiveMessage,
     // DeleteMessage, ChangeMessageVisibility, GetQueueAttributes, GetQueueUrl): the tick's GetQueueAttributes
     // is among them. A record that fails is reported alone (ReportBatchItemFailures), not the whole batch.
-    for (const [queue, maxConcurrency] of [
-      [this.lifecycleQueue, EVENT_QUEUE_MAX_CONCURRENCY],
-      [this.statusQueue, STATUS_QUEUE_MAX_CONCURRENCY],
+    // Lifecycle events come in large batches, gathered for a second, so that a scale-in's starts share
+    // SendCommands (50 instances each); status events in small ones, completed one at a time.
+    for (const [queue, maxConcurrency, batchSize, window] of [
+      [
+        this.lifecycleQueue,
+        EVENT_QUEUE_MAX_CONCURRENCY,
+        LIFECYCLE_QUEUE_BATCH_SIZE,
+        LIFECYCLE_QUEUE_BATCHING_WINDOW_SECONDS,
+      ],
+      [this.statusQueue, STATUS_QUEUE_MAX_CONCURRENCY, EVENT_QUEUE_BATCH_SIZE, 0],
     ] as const) {
       this.function.addEventSource(
         new eventSources.SqsEventSource(queue, {
-          batchSize: EVENT_QUEUE_BATCH_SIZE,
+          batchSize,
           maxConcurrency,
           reportBatchItemFailures: true,
+          ...(window > 0 ? { maxBatchingWindow: Duration.seconds(window) } : {}),
         }),
       );
     }
@@ -768,13 +781,15 @@ export class FleetDrainer extends Construct {
       // These calls support no resource-level permissions, so `*` is the only resource they take:
       // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
       // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html
-      // ListCommands/GetCommandInvocation read the document's command history; CancelCommand stops a drain
+      // ListCommands/GetCommandInvocation read the document's command history (ListCommandInvocations: the
+      // statuses of a batched start's instances); CancelCommand stops a drain
       // whose lifecycle action is gone; DescribeInstanceInformation tells an offline SSM Agent apart; the
       // Auto Scaling describes read lifecycle states (DescribeWarmPool: of warm-pool instances).
       new iam.PolicyStatement({
         sid: 'ReadCommandsAndLifecycleStates',
         actions: [
           'ssm:ListCommands',
+          'ssm:ListCommandInvocations',
           'ssm:GetCommandInvocation',
           'ssm:CancelCommand',
           'ssm:DescribeInstanceInformation',

@@ -87,6 +87,9 @@ export interface ListFilter {
   value: string;
 }
 
+/** SendCommand's limit on InstanceIds. */
+export const MAX_INSTANCE_IDS = 50;
+
 const STATUS_FILTER_VALUES = [
   'Pending',
   'InProgress',
@@ -184,6 +187,17 @@ export class CommandsModel {
     const instanceIds = input.InstanceIds ?? [];
     if (instanceIds.length === 0)
       throw new AwsError('ValidationException', 'InstanceIds or Targets must be specified.');
+    // "you can specify up to 50 IDs" (API_SendCommand.html); the message is the usual constraint wording.
+    if (instanceIds.length > MAX_INSTANCE_IDS) {
+      throw new AwsError(
+        'ValidationException',
+        constraintMessage(
+          instanceIds,
+          'instanceIds',
+          `have length less than or equal to ${MAX_INSTANCE_IDS}`,
+        ),
+      );
+    }
     const values = resolveParameters(content, input.Parameters);
     const offline = instanceIds.filter((id) => !this.runner.isOnline(id));
     if (offline.length > 0) {

@@ -214,6 +214,33 @@ export const SCENARIOS: readonly Scenario[] = [
     }),
   },
   {
+    name: 'duplicate-in-batch',
+    proves:
+      'lifecycle events that arrive together start with one SendCommand, each host its own drain, and a duplicate inside that batch signals nothing twice',
+    fault: "three instances scaled in at once; instance 2's event duplicated at once, into the same batch",
+    expect: 'forced, forced, forced (one command for all three, one Finished each)',
+    plan: () => ({
+      instances: 3,
+      twin: stepped(600),
+      prepare: ({ twin, instances }) =>
+        twin.injectEventFault({ kind: 'duplicate', match: lifecycleEventOf(instances[1]) }),
+      scaleIn: scaleInAll,
+      settleMs: 1500,
+      expected: outcomes(DRAINED, DRAINED, DRAINED),
+      verify: ({ twin, instances }) => {
+        const problems: string[] = [];
+        const batched = twin.commands.all().filter((command) => command.instanceIds.length > 1);
+        const covered = new Set(batched.flatMap((command) => command.instanceIds));
+        if (!instances.every((id) => covered.has(id)))
+          problems.push(`no command was sent to all three instances (${batched.length} batched commands)`);
+        const delivered = twin.bus.invocations.filter((i) => lifecycleEventOf(instances[1])(i.event));
+        if (delivered.length < 2)
+          problems.push('the duplicate of the lifecycle event never reached the handler');
+        return problems;
+      },
+    }),
+  },
+  {
     name: 'lost-lifecycle-event',
     proves: 'an instance whose lifecycle event is lost is adopted by the reconciler and drained',
     fault: 'instance 1: its lifecycle event is dropped',
@@ -294,6 +321,36 @@ export const SCENARIOS: readonly Scenario[] = [
       expected: outcomes(['unreachable'], DRAINED),
       verify: (fleet) =>
         signalled(fleet, fleet.instances[0]).length > 0 ? ['the unreachable instance was signalled'] : [],
+    }),
+  },
+  {
+    name: 'unreachable-in-batch',
+    proves:
+      'one unreachable instance of a batched start takes its own path (grace, then unreachable); its batch-mates drain',
+    fault:
+      'three instances scaled in at once; instance 2: SSM Agent offline, so SSM refuses the batched SendCommand',
+    expect: 'forced, unreachable, forced',
+    plan: () => ({
+      instances: 3,
+      twin: stepped(1200),
+      prepare: ({ twin, instances }) => twin.setAgentOnline(instances[1] as string, false),
+      scaleIn: scaleInAll,
+      expected: outcomes(DRAINED, ['unreachable'], DRAINED),
+      verify: (fleet) => {
+        const { twin, instances } = fleet;
+        const problems: string[] = [];
+        const refused = twin.calls.filter(
+          (call) =>
+            call.operation === 'SendCommand' &&
+            call.errorCode === 'InvalidInstanceId' &&
+            ((call.input.InstanceIds as string[] | undefined)?.length ?? 0) > 1,
+        );
+        if (refused.length === 0)
+          problems.push('no batched SendCommand was refused: the batch path did not run');
+        if (signalled(fleet, instances[1]).length > 0)
+          problems.push('the unreachable instance was signalled');
+        return problems;
+      },
     }),
   },
   {

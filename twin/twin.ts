@@ -20,6 +20,7 @@ import {
   commandStatusEvent,
   invocationStatusEvent,
   lifecycleActionEvent,
+  REGION,
   rebalanceRecommendationEvent,
   type SpotInterruptionAction,
   spotInterruptionEvent,
@@ -548,7 +549,9 @@ export class Twin {
             done(output);
             return;
           }
-          current = host.run(step.script, step.env, (result) => {
+          // The SSM Agent exports the node's id and Region to every process it runs (executers.go).
+          const env = { ...step.env, AWS_SSM_INSTANCE_ID: instanceId, AWS_SSM_REGION_NAME: REGION };
+          current = host.run(step.script, env, (result) => {
             output = {
               exitCode: result.exitCode,
               stdout: output.stdout + result.stdout,

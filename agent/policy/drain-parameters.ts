@@ -41,6 +41,13 @@ export const DRAIN_PARAMETERS = {
       'plan only: a drain policy to try instead of the deployed one, as base64 of its JSON. Empty: the deployed policy.',
     default: '',
   },
+  drainIds: {
+    pattern:
+      '^((i|mi)-[0-9a-f]{8,17}=[A-Za-z0-9][A-Za-z0-9-]{0,63}(,(i|mi)-[0-9a-f]{8,17}=[A-Za-z0-9][A-Za-z0-9-]{0,63}){0,49})?$',
+    description:
+      'A start batched over several instances: <instanceId>=<drainId> for each, comma-separated (at most 50, as SendCommand). Each host runs its own; drainId and instanceId then name the first. Empty: one instance.',
+    default: '',
+  },
 } as const;
 
 /**
@@ -60,12 +67,16 @@ export const PLAN_ACTION = 'plan';
 export type DrainParameterName = keyof typeof DRAIN_PARAMETERS;
 
 /**
- * Values of the document's parameters, as SendCommand takes them (one string each); `action` and `policy`
- * have defaults.
+ * Values of the document's parameters, as SendCommand takes them (one string each); `action`, `policy` and
+ * `drainIds` have defaults.
  */
-export type DrainParameters = Record<Exclude<DrainParameterName, 'action' | 'policy'>, string> & {
+export type DrainParameters = Record<
+  Exclude<DrainParameterName, 'action' | 'policy' | 'drainIds'>,
+  string
+> & {
   action?: string;
   policy?: string;
+  drainIds?: string;
 };
 
 /** What a drain does: all of it, or only the policy's prepare steps. */

@@ -74,6 +74,8 @@ export const percentile = (values: number[], p: number): number => {
 /** What one virtual host did: when its agent ran and exited, and how many drain commands reached it. */
 interface HostRecord {
   deliveries: number;
+  /** When the first drain command reached the host: its drain started. */
+  startedMs: number;
   exitMs: number | undefined;
   forced: boolean;
   /** Runs waiting for the running drain (joined), answered when it ends. */
@@ -94,10 +96,20 @@ export async function runScale(options: ScaleOptions) {
   };
 
   const virtualRun = (command: Command, instanceId: string, done: (result: RunResult) => void) => {
-    const host = hosts.get(instanceId) ?? { deliveries: 0, exitMs: undefined, forced: false, joined: [] };
+    const host = hosts.get(instanceId) ?? {
+      deliveries: 0,
+      startedMs: Date.now(),
+      exitMs: undefined,
+      forced: false,
+      joined: [],
+    };
     hosts.set(instanceId, host);
     host.deliveries += 1;
-    const id = command.parameters.drainId?.[0] ?? 'unknown';
+    // A batched start names each host's drain in `drainIds` (`<instanceId>=<drainId>,…`), as the script picks it.
+    const paired = (command.parameters.drainIds?.[0] ?? '')
+      .split(',')
+      .find((pair) => pair.startsWith(`${instanceId}=`));
+    const id = paired?.slice(instanceId.length + 1) ?? command.parameters.drainId?.[0] ?? 'unknown';
     const startMs = Date.now();
     if (host.deliveries > 1) {
       // The agent's host lock: a second drain joins the running one, or replays a finished one's result.
@@ -352,6 +364,10 @@ function summarize(run: {
     if (made > 2 + Math.floor(durationMs / slotMs)) overDesign += 1;
   }
 
+  // When the last host's drain started after the scale-in (its first command delivered), and how many
+  // SendCommands (throttled attempts left out) the drains cost.
+  const starts = [...hosts.values()].map((host) => host.startedMs - run.scaleInMs);
+  const sendCommands = count('ssm', 'SendCommand') - (byOperation['ssm:SendCommand']?.throttled ?? 0);
   const ticks = twin.bus.invocations.filter((i) => i.event['detail-type'] === 'Scheduled Event');
   const tickMs = ticks.filter((t) => t.endedMs !== undefined).map((t) => (t.endedMs as number) - t.startedMs);
   const tickWaitMs = ticks.map((t) => t.startedMs - t.queuedMs);
@@ -370,6 +386,8 @@ function summarize(run: {
     doubleSignalled,
     finishedNotOnce,
     outcomes,
+    drainStartMs: { p50: percentile(starts, 50), max: percentile(starts, 100) },
+    sendCommandsPerDrain: sendCommands / ids.length,
     latencyMs: {
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),

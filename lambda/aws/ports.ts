@@ -30,11 +30,14 @@ export interface AutoScalingPort {
 }
 
 export interface SsmPort {
-  /** Returns the command id. Throws InstanceUnreachableError or AwsCallError. */
+  /**
+   * Returns the command id. A batched start (`drainIds`) goes to each of its instances. Throws
+   * InstanceUnreachableError (for the whole call, when any of its instances is unreachable) or AwsCallError.
+   */
   sendDrainCommand(params: SentDrainParameters): Promise<string>;
   /**
    * Commands of the document (all pages), optionally only for one instance or one command id, or only
-   * those still executing.
+   * those still executing. A batched start still running comes with its invocations' statuses.
    */
   listCommands(filter: {
     instanceId?: string;
@@ -42,6 +45,11 @@ export interface SsmPort {
     invokedAfterMs?: number;
     executingOnly?: boolean;
   }): Promise<ListedCommand[]>;
+  /**
+   * One command by id, for its parameters and request time, which never change: remembered for the life of
+   * the execution environment. Undefined while SSM does not list it (yet).
+   */
+  readCommand(commandId: string): Promise<ListedCommand | undefined>;
   /** Throws InvocationNotFoundError or AwsCallError. */
   getInvocation(commandId: string, instanceId: string): Promise<InvocationResult>;
   cancelCommand(command: DrainCommand): Promise<void>;

@@ -6,17 +6,22 @@ import {
   type CommandFilter,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
   ListCommandsCommand,
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { errorCode, errorMessage } from '../../common/errors';
 import { documentBaseName } from '../decide/classify-event';
+import { ENDED_INVOCATION, isTerminalStatus } from '../decide/command-status';
 import {
+  batchComment,
   commandComment,
   DELIVERY_TIMEOUT_SECONDS,
   type DrainCommand,
+  isBatchedListing,
   type ListedCommand,
+  readDrainIds,
   type SentDrainParameters,
 } from '../decide/drain-command';
 import type { InvocationResult } from '../decide/outcome';
@@ -50,12 +55,14 @@ async function sendDrainCommand(
   documentName: string,
   params: SentDrainParameters,
 ): Promise<string> {
+  // A batched start goes to every instance it names, with one comment for all (its group).
+  const batch = [...readDrainIds(params.drainIds).keys()];
   try {
     const response = await client.send(
       new SendCommandCommand({
         DocumentName: documentName,
         DocumentVersion: DRAIN_DOCUMENT_VERSION,
-        InstanceIds: [params.instanceId],
+        InstanceIds: batch.length > 0 ? batch : [params.instanceId],
         Parameters: {
           drainId: [params.drainId],
           deadline: [params.deadline],
@@ -63,8 +70,9 @@ async function sendDrainCommand(
           autoScalingGroupName: [params.autoScalingGroupName],
           lifecycleHookName: [params.lifecycleHookName],
           action: [params.action],
+          ...(batch.length > 0 ? { drainIds: [params.drainIds as string] } : {}),
         },
-        Comment: commandComment(params),
+        Comment: batch.length > 0 ? batchComment(params.autoScalingGroupName) : commandComment(params),
         TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
       }),
     );
@@ -81,6 +89,14 @@ async function sendDrainCommand(
 }
 
 async function listCommands(
+  client: SSMClient,
+  documentName: string,
+  listing: CommandListing,
+): Promise<ListedCommand[]> {
+  return withInvocationStatuses(client, documentName, await listCommandPages(client, documentName, listing));
+}
+
+async function listCommandPages(
   client: SSMClient,
   documentName: string,
   { instanceId, commandId, invokedAfterMs, executingOnly }: CommandListing,
@@ -134,6 +150,119 @@ async function listCommands(
     throw callError(error, 'ListCommands');
   }
   return listed;
+}
+
+/** Batched commands' statuses read at once, a few calls in flight. */
+const INVOCATION_LOOKUPS_IN_FLIGHT = 10;
+/** Above this many running batched commands, one listing of the executing invocations replaces a call each. */
+const INVOCATION_LOOKUPS_PER_LISTING = 4;
+
+/**
+ * A command of several instances has one status for all until every invocation has ended (monitor-commands.html):
+ * a batched start still running gets each invocation's own, one ListCommandInvocations per 50 instances; for
+ * many (the tick of a scale-in), one listing of the document's executing invocations, whose pages shrink as
+ * drains end, where a call per batch would go on as long as one of its drains runs.
+ */
+async function withInvocationStatuses(
+  client: SSMClient,
+  documentName: string,
+  listed: ListedCommand[],
+): Promise<ListedCommand[]> {
+  const running = listed.filter(
+    (command) =>
+      isBatchedListing(command) && command.commandId !== undefined && !isTerminalStatus(command.status ?? ''),
+  );
+  if (running.length > INVOCATION_LOOKUPS_PER_LISTING) {
+    const executing = await executingInvocations(client, documentName);
+    for (const command of running) {
+      const own = executing.get(command.commandId as string);
+      // None listed: SSM may not show a command's invocations yet (eventual consistency): its status stands.
+      if (own === undefined) continue;
+      const members = [...readDrainIds(command.parameters?.drainIds?.[0]).keys()];
+      command.invocationStatuses = new Map(members.map((id) => [id, own.get(id) ?? ENDED_INVOCATION]));
+    }
+    return listed;
+  }
+  for (let index = 0; index < running.length; index += INVOCATION_LOOKUPS_IN_FLIGHT) {
+    await Promise.all(
+      running.slice(index, index + INVOCATION_LOOKUPS_IN_FLIGHT).map(async (command) => {
+        command.invocationStatuses = await invocationStatuses(client, command.commandId as string);
+      }),
+    );
+  }
+  return listed;
+}
+
+/** The document's executing invocations (all pages): command id → instance id → status. */
+async function executingInvocations(
+  client: SSMClient,
+  documentName: string,
+): Promise<Map<string, Map<string, string>>> {
+  const filters: CommandFilter[] = [{ key: 'ExecutionStage', value: 'Executing' }];
+  if (!documentName.startsWith('arn:')) filters.push({ key: 'DocumentName', value: documentName });
+  const byCommand = new Map<string, Map<string, string>>();
+  let nextToken: string | undefined;
+  try {
+    do {
+      const page = await client.send(
+        new ListCommandInvocationsCommand({ Filters: filters, MaxResults: PAGE_SIZE, NextToken: nextToken }),
+      );
+      for (const { CommandId, InstanceId, Status } of page.CommandInvocations ?? []) {
+        if (CommandId === undefined || InstanceId === undefined || Status === undefined) continue;
+        byCommand.set(
+          CommandId,
+          (byCommand.get(CommandId) ?? new Map<string, string>()).set(InstanceId, Status),
+        );
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    throw callError(error, 'ListCommandInvocations');
+  }
+  return byCommand;
+}
+
+async function invocationStatuses(client: SSMClient, commandId: string): Promise<Map<string, string>> {
+  const statuses = new Map<string, string>();
+  let nextToken: string | undefined;
+  try {
+    do {
+      const page = await client.send(
+        new ListCommandInvocationsCommand({
+          CommandId: commandId,
+          MaxResults: PAGE_SIZE,
+          NextToken: nextToken,
+        }),
+      );
+      for (const invocation of page.CommandInvocations ?? []) {
+        if (invocation.InstanceId !== undefined && invocation.Status !== undefined)
+          statuses.set(invocation.InstanceId, invocation.Status);
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    throw callError(error, 'ListCommandInvocations');
+  }
+  return statuses;
+}
+
+/** Commands read by id, at most this many remembered (a batch's parameters are about 3 KB). */
+const REMEMBERED_COMMANDS = 1000;
+
+/** readCommand over one client: a command's parameters and request time never change. */
+function commandReader(client: SSMClient, documentName: string): SsmPort['readCommand'] {
+  const remembered = new Map<string, ListedCommand>();
+  return async (commandId) => {
+    const known = remembered.get(commandId);
+    if (known !== undefined) return known;
+    const found = (await listCommandPages(client, documentName, { commandId })).find(
+      (command) => command.commandId === commandId,
+    );
+    if (found === undefined) return undefined;
+    if (remembered.size >= REMEMBERED_COMMANDS) remembered.delete(remembered.keys().next().value as string);
+    remembered.set(commandId, found);
+    return found;
+  };
 }
 
 async function getInvocation(
@@ -229,6 +358,7 @@ async function cancelCommand(client: SSMClient, command: DrainCommand): Promise<
 export function createSsmPort(client: SSMClient, documentName: string): SsmPort {
   return {
     sendDrainCommand: (params) => sendDrainCommand(client, documentName, params),
+    readCommand: commandReader(client, documentName),
     listCommands: (listing) => listCommands(client, documentName, listing),
     getInvocation: (commandId, instanceId) => getInvocation(client, commandId, instanceId),
     describeAgents: (instanceIds) => describeAgents(client, instanceIds),

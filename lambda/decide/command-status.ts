@@ -16,7 +16,13 @@ export const TERMINAL_COMMAND_STATUSES: readonly string[] = [
   'Access Denied',
 ];
 
-const TERMINAL_STATUSES: ReadonlySet<string> = new Set(TERMINAL_COMMAND_STATUSES);
+/**
+ * An invocation of a batched start that ended: a listing of the executing invocations left it out while it
+ * listed others of its command (its own final status is GetCommandInvocation's). Never an SSM status.
+ */
+export const ENDED_INVOCATION = 'Ended';
+
+const TERMINAL_STATUSES: ReadonlySet<string> = new Set([...TERMINAL_COMMAND_STATUSES, ENDED_INVOCATION]);
 
 /** True when SSM will not change this status any more. Unknown statuses count as still running. */
 export function isTerminalStatus(status: string | undefined): boolean {

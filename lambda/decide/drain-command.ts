@@ -36,7 +36,10 @@ export interface ListedCommand {
   commandId: string | undefined;
   parameters: Record<string, string[]> | undefined;
   requestedMs: number | undefined;
+  /** The command's status: for several instances, SSM's sum of their invocations'. */
   status: string | undefined;
+  /** A batched command still running: each instance's invocation status (ListCommandInvocations). */
+  invocationStatuses?: ReadonlyMap<string, string>;
 }
 
 /** How the lifecycle action of a drain is addressed: by token, or by instance id for an adopted drain. */
@@ -177,6 +180,27 @@ export function commandComment(params: Pick<DrainParameters, 'drainId' | 'autoSc
     : `${COMMENT_PREFIX} ${params.drainId} ${groupDigest(params.autoScalingGroupName)}`;
 }
 
+/** Marks the comment of a batched start, which names its group only: its drains are in `drainIds`. */
+const BATCH_COMMENT_PREFIX = 'fleet-drainer:batch';
+
+/** SendCommand's Comment of a batched start: `fleet-drainer:batch <group>` (the digest when it does not fit). */
+export function batchComment(groupName: string): string {
+  const comment = `${BATCH_COMMENT_PREFIX} ${groupName}`;
+  return comment.length <= COMMENT_LIMIT ? comment : `${BATCH_COMMENT_PREFIX} ${groupDigest(groupName)}`;
+}
+
+/** The group a batched start's comment names, when it is a configured one; undefined otherwise. */
+export function readBatchComment(
+  comment: string | undefined,
+  groupNames: ReadonlySet<string>,
+): string | undefined {
+  const [prefix, group, ...rest] = (comment ?? '').split(' ');
+  if (prefix !== BATCH_COMMENT_PREFIX || group === undefined || rest.length > 0) return undefined;
+  if (groupNames.has(group)) return group;
+  for (const name of groupNames) if (groupDigest(name) === group) return name;
+  return undefined;
+}
+
 /** The drain a comment names, when it is one of ours for a configured group; undefined otherwise. */
 export function readCommandComment(
   comment: string | undefined,
@@ -194,16 +218,16 @@ export function readCommandComment(
 }
 
 /**
- * Reads a listed command back; undefined when it is not a drain of ours (missing or invalid parameters), or
- * is an operator's plan (action `plan`: it drains nothing and owns no lifecycle action).
+ * Reads a listed command back as the drains it carries: one, or one per instance of a batched start (each
+ * with its own drain id and, while the command runs, its own invocation's status). Empty when it is not one
+ * of ours (missing or invalid parameters).
  */
-export function toDrainCommand(listed: ListedCommand): DrainCommand | undefined {
-  if (listed.commandId === undefined || listed.requestedMs === undefined || listed.status === undefined) {
-    return undefined;
-  }
+export function toDrainCommands(listed: ListedCommand): DrainCommand[] {
+  const { commandId, requestedMs, status } = listed;
+  if (commandId === undefined || requestedMs === undefined || status === undefined) return [];
   const values: Record<string, string | undefined> = {};
   for (const [name, list] of Object.entries(listed.parameters ?? {})) values[name] = list[0];
-  if (findInvalidParameter(values) !== undefined || values.action === PLAN_ACTION) return undefined;
+  if (findInvalidParameter(values) !== undefined || values.action === PLAN_ACTION) return [];
   const params: DrainParameters = {
     drainId: values.drainId as string,
     deadline: values.deadline as string,
@@ -211,7 +235,97 @@ export function toDrainCommand(listed: ListedCommand): DrainCommand | undefined 
     autoScalingGroupName: values.autoScalingGroupName as string,
     lifecycleHookName: values.lifecycleHookName as string,
   };
-  return { commandId: listed.commandId, requestedMs: listed.requestedMs, status: listed.status, params };
+  const members = readDrainIds(values.drainIds);
+  if (members.size === 0) return [{ commandId, requestedMs, status, params }];
+  // A command that ended ended for every instance; one still running is read per invocation.
+  return [...members].map(([instanceId, drainId]) => ({
+    commandId,
+    requestedMs,
+    status: listed.invocationStatuses?.get(instanceId) ?? status,
+    params: { ...params, drainId, instanceId },
+  }));
+}
+
+/** SendCommand's limit on InstanceIds: a batched start carries at most this many drains. */
+export const BATCH_LIMIT = 50;
+
+/**
+ * The drains of one batch may have been asked for a little apart; the batch's deadline is the earliest of
+ * theirs, so no drain is batched with one whose deadline is more than this earlier than its own.
+ */
+export const BATCH_DEADLINE_SPREAD_MS = 60_000;
+
+/** The `drainIds` parameter of a batched start: `<instanceId>=<drainId>`, comma-separated. */
+export function formatDrainIds(members: readonly Pick<DrainParameters, 'drainId' | 'instanceId'>[]): string {
+  return members.map(({ instanceId, drainId }) => `${instanceId}=${drainId}`).join(',');
+}
+
+/** A `drainIds` parameter read back: instance id → drain id (empty for a command of one drain). */
+export function readDrainIds(value: string | undefined): Map<string, string> {
+  const members = new Map<string, string>();
+  for (const pair of (value ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at > 0) members.set(pair.slice(0, at), pair.slice(at + 1));
+  }
+  return members;
+}
+
+/** True for a listed command that starts several drains (its instances' statuses are read one by one). */
+export function isBatchedListing(listed: ListedCommand): boolean {
+  return (listed.parameters?.drainIds?.[0] ?? '') !== '';
+}
+
+/** What drains must share to go in one command: everything they are sent but their own id, host and deadline. */
+function batchKey({ drainId, instanceId, deadline, drainIds, ...shared }: SentDrainParameters): string {
+  return JSON.stringify(Object.entries(shared).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * Splits drains to start into batches for one SendCommand each: drains of the same group, hook, action (and
+ * whatever else the document is sent), at most BATCH_LIMIT, deadlines within BATCH_DEADLINE_SPREAD_MS, an
+ * instance at most once. Returns indexes into `starts`, in order of deadline.
+ */
+export function planBatches(starts: readonly SentDrainParameters[]): number[][] {
+  const byKey = new Map<string, number[]>();
+  for (const [index, start] of starts.entries()) {
+    const key = batchKey(start);
+    byKey.set(key, [...(byKey.get(key) ?? []), index]);
+  }
+  const batches: number[][] = [];
+  for (const indexes of byKey.values()) {
+    const left = [...indexes].sort((a, b) => deadlineMs(starts[a]) - deadlineMs(starts[b]) || a - b);
+    while (left.length > 0) {
+      const first = deadlineMs(starts[left[0] as number]);
+      const hosts = new Set<string>();
+      const batch: number[] = [];
+      for (const index of left) {
+        const { instanceId } = starts[index] as SentDrainParameters;
+        if (batch.length >= BATCH_LIMIT || deadlineMs(starts[index]) - first > BATCH_DEADLINE_SPREAD_MS)
+          break;
+        if (hosts.has(instanceId)) continue;
+        hosts.add(instanceId);
+        batch.push(index);
+      }
+      batches.push(batch);
+      for (const index of batch) left.splice(left.indexOf(index), 1);
+    }
+  }
+  return batches;
+}
+
+const deadlineMs = (params: SentDrainParameters | undefined): number => Date.parse(params?.deadline ?? '');
+
+/**
+ * The parameters of one command for a batch of drains: `drainIds` pairs each host with its drain; `drainId`
+ * and `instanceId` name the first; the deadline is the earliest, never later than any drain's own. A batch
+ * of one is sent as a drain of its own.
+ */
+export function batchParameters(members: readonly SentDrainParameters[]): SentDrainParameters {
+  const [first, ...rest] = members;
+  if (first === undefined) throw new Error('batchParameters: an empty batch');
+  if (rest.length === 0) return first;
+  const earliest = members.reduce((a, b) => (deadlineMs(b) < deadlineMs(a) ? b : a));
+  return { ...first, deadline: earliest.deadline, drainIds: formatDrainIds(members) };
 }
 
 /** The deadline parameter: `timeMs` as ISO 8601 UTC, whole seconds (the pattern allows milliseconds too). */

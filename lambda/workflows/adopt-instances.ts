@@ -10,12 +10,11 @@ import type { DrainerConfig } from '../config';
 import { isTerminalStatus } from '../decide/command-status';
 import {
   adoptedDrainId,
-  type DrainCommand,
   formatDeadline,
   isLifecycleDrainId,
   type LifecycleActionRef,
   type SentDrainParameters,
-  toDrainCommand,
+  toDrainCommands,
 } from '../decide/drain-command';
 import type { AdoptionCandidate } from '../decide/fleet-state';
 import { isTerminatingWait } from '../decide/lifecycle-state';
@@ -155,10 +154,10 @@ async function hasNoDrain(
   const commands = (
     await deps.ssm.listCommands({ instanceId: candidate.instanceId, invokedAfterMs: historyStartMs })
   )
-    .map(toDrainCommand)
+    .flatMap(toDrainCommands)
     .filter(
-      (command): command is DrainCommand =>
-        command?.params.instanceId === candidate.instanceId && isLifecycleDrainId(command.params.drainId),
+      (command) =>
+        command.params.instanceId === candidate.instanceId && isLifecycleDrainId(command.params.drainId),
     );
   const nowMs = deps.now();
   return !commands.some(

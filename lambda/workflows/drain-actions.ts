@@ -21,7 +21,7 @@ import {
   type LifecycleActionRef,
   lifecycleActionOf,
   type SentDrainParameters,
-  toDrainCommand,
+  toDrainCommands,
   triggerOfDrainId,
 } from '../decide/drain-command';
 import {
@@ -439,10 +439,9 @@ async function siblingRuns(deps: Deps, config: DrainerConfig, command: Finishabl
     invokedAfterMs: command.requestedMs - config.maxDrainMs - CLOCK_SKEW_MS,
   });
   return listed
-    .map(toDrainCommand)
+    .flatMap(toDrainCommands)
     .some(
       (sibling) =>
-        sibling !== undefined &&
         sibling.commandId !== command.commandId &&
         sibling.params.instanceId === instanceId &&
         sibling.params.drainId === drainId &&

@@ -5,7 +5,12 @@ import { isPlanComment } from '../../common/plan-output';
 import type { Deps } from '../aws/ports';
 import type { DrainerConfig } from '../config';
 import { type CommandStatusWork, documentBaseName } from '../decide/classify-event';
-import { readCommandComment, toDrainCommand } from '../decide/drain-command';
+import {
+  type DrainCommand,
+  readBatchComment,
+  readCommandComment,
+  toDrainCommands,
+} from '../decide/drain-command';
 import type { InvocationResult } from '../decide/outcome';
 import {
   type FinishableCommand,
@@ -62,7 +67,9 @@ export async function finishCommandById(
 
 /**
  * The drain command a status event is about: its comment names the drain (GetCommandInvocation returns no
- * parameters); a command sent by an earlier version, or not ours, is read from its listing.
+ * parameters); a batched start's names only its group, so its drains are read from its parameters, which
+ * the SSM port remembers per command (one listing for a batch's 50 status events); a command sent by an
+ * earlier version, or not ours, is read from its listing.
  */
 async function commandOf(
   deps: Deps,
@@ -84,8 +91,20 @@ async function commandOf(
       },
     };
   }
+  if (readBatchComment(invocation.comment, config.groupNames) !== undefined) {
+    return lookUp(deps, async () => {
+      const listed = await deps.ssm.readCommand(commandId);
+      return listed === undefined ? undefined : drainOn(toDrainCommands(listed), commandId, instanceId);
+    });
+  }
   return lookUp(deps, async () => {
     const listed = await deps.ssm.listCommands({ commandId });
-    return listed.map(toDrainCommand).find((found) => found?.commandId === commandId);
+    return drainOn(listed.flatMap(toDrainCommands), commandId, instanceId);
   });
+}
+
+/** The command's drain on this instance; else any of its drains (the caller finds it not ours). */
+function drainOn(drains: DrainCommand[], commandId: string, instanceId: string): DrainCommand | undefined {
+  const ofCommand = drains.filter((drain) => drain.commandId === commandId);
+  return ofCommand.find((drain) => drain.params.instanceId === instanceId) ?? ofCommand[0];
 }

@@ -7,6 +7,7 @@ import { AwsCallError, LifecycleConfigError } from '../aws/errors';
 import type { AgentState, Deps, InstanceState, LogKeys } from '../aws/ports';
 import type { DrainerConfig } from '../config';
 import type { TickWork } from '../decide/classify-event';
+import { isTerminalStatus } from '../decide/command-status';
 import {
   adoptedDrainId,
   type DrainCommand,
@@ -14,7 +15,7 @@ import {
   type LifecycleActionRef,
   type ListedCommand,
   lifecycleActionOf,
-  toDrainCommand,
+  toDrainCommands,
 } from '../decide/drain-command';
 import type { AdoptionCandidate } from '../decide/fleet-state';
 import { alignTick } from '../decide/heartbeat-schedule';
@@ -90,11 +91,11 @@ async function withFinishedCommands(
   const { deps, config, historyStartMs } = ctx;
   const none = { unknown: new Set<string>(), failures: [] };
   const running = new Set<string>();
-  for (const listed of executing) {
-    const instanceId = listed.parameters?.instanceId?.[0];
-    const drainId = listed.parameters?.drainId?.[0] ?? '';
+  for (const command of executing.flatMap(toDrainCommands)) {
     // A running EC2-notice drain owns no action: its instance's finished lifecycle drains are still listed.
-    if (instanceId !== undefined && isLifecycleDrainId(drainId)) running.add(instanceId);
+    // A batched command runs while any of its drains does: each drain's own status counts.
+    if (!isTerminalStatus(command.status) && isLifecycleDrainId(command.params.drainId))
+      running.add(command.params.instanceId);
   }
   const lacking = [
     ...new Set(
@@ -241,9 +242,7 @@ async function listFleet(ctx: TickContext): Promise<Listing> {
   for (const { item, error } of finished.failures) {
     ctx.failures.push({ error, keys: { instanceId: item, call: 'ListCommands' }, heartbeat: false });
   }
-  const commands = finished.listed
-    .map(toDrainCommand)
-    .filter((command): command is DrainCommand => command !== undefined);
+  const commands = finished.listed.flatMap(toDrainCommands);
   return { commands, instances, warmPool, unknown: finished.unknown, queuedStatus };
 }
 

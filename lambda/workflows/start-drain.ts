@@ -1,20 +1,23 @@
-// Start: a terminate lifecycle action for a configured group and hook → one drain command on the host.
+// Start: terminate lifecycle actions for a configured group and hook → a drain command on each host. The
+// actions of one batch that arrive together share their SendCommands: one per group and 50 instances.
 
 import { findInvalidParameter } from '../../agent/policy/drain-parameters';
 import { describeError } from '../../common/errors';
-import { LifecycleConfigError } from '../aws/errors';
+import { InstanceUnreachableError, LifecycleConfigError } from '../aws/errors';
 import type { Deps, LogKeys } from '../aws/ports';
 import type { DrainerConfig } from '../config';
 import type { LifecycleWork } from '../decide/classify-event';
 import { isTerminalStatus } from '../decide/command-status';
 import {
+  batchParameters,
   type DrainCommand,
   formatDeadline,
   isAdoptedDrainId,
   isLifecycleDrainId,
   type LifecycleActionRef,
+  planBatches,
   type SentDrainParameters,
-  toDrainCommand,
+  toDrainCommands,
 } from '../decide/drain-command';
 import { isStartHeartbeatDue } from '../decide/heartbeat-schedule';
 import { isStoppedPoolState, mayHaveActiveAction } from '../decide/lifecycle-state';
@@ -51,6 +54,12 @@ interface Start {
   params: SentDrainParameters;
 }
 
+/** One terminate lifecycle action to start, and how SQS delivered it (none for a direct invocation). */
+export interface StartRequest {
+  work: LifecycleWork;
+  delivery?: Delivery | undefined;
+}
+
 /** Handles one terminate lifecycle action. Throws only AWS failures that Lambda should retry. */
 export async function startDrain(
   deps: Deps,
@@ -58,7 +67,49 @@ export async function startDrain(
   work: LifecycleWork,
   delivery?: Delivery,
 ): Promise<StartResult> {
-  const start = prepareStart(deps, config, work);
+  const [settled] = await startDrains(deps, config, [{ work, delivery }]);
+  if (settled === undefined || settled.status === 'rejected') throw settled?.reason;
+  return settled.value;
+}
+
+/**
+ * Handles the terminate lifecycle actions of one batch: each is checked on its own (warm pool, late, duplicate,
+ * expired), then those to send go out together, one SendCommand per batch of planBatches. Never throws: each
+ * request's result, or the AWS failure Lambda should retry it for, in the order of `requests`.
+ */
+export async function startDrains(
+  deps: Deps,
+  config: DrainerConfig,
+  requests: readonly StartRequest[],
+): Promise<PromiseSettledResult<StartResult>[]> {
+  const checked = await Promise.allSettled(
+    requests.map(({ work, delivery }) => checkStart(prepareStart(deps, config, work), delivery)),
+  );
+  const results: PromiseSettledResult<StartResult>[] = [];
+  const toSend: { index: number; start: Start }[] = [];
+  for (const [index, settled] of checked.entries()) {
+    if (settled.status === 'fulfilled' && typeof settled.value !== 'string')
+      toSend.push({ index, start: settled.value });
+    else results[index] = settled as PromiseSettledResult<StartResult>;
+  }
+  const batches = planBatches(toSend.map(({ start }) => start.params));
+  await Promise.all(
+    batches.map(async (batch) => {
+      const members = batch.map((at) => toSend[at] as { index: number; start: Start });
+      const sent = await sendBatch(
+        deps,
+        members.map(({ start }) => start),
+      );
+      for (const [at, { index }] of members.entries())
+        results[index] = sent[at] as PromiseSettledResult<StartResult>;
+    }),
+  );
+  return results;
+}
+
+/** The checks before sending: a result when there is nothing to send, else the start to send. */
+async function checkStart(start: Start, delivery: Delivery | undefined): Promise<StartResult | Start> {
+  const { deps, config, work } = start;
   const nowMs = deps.now();
   if (await leavesStoppedWarmPool(start)) return 'skipped';
   if (hasInvalidParameter(start)) return 'invalid';
@@ -75,7 +126,53 @@ export async function startDrain(
     });
     return 'expired';
   }
-  return sendAndAnnounce(start);
+  return start;
+}
+
+/**
+ * Sends one command for a batch of starts and announces each. SendCommand refuses the whole call when any of
+ * its instances is unreachable (InvalidInstanceId: API_SendCommand.html), so a refused batch is sent again in
+ * halves until the refused instances stand alone; each of those waits out its own unreachable grace, then is
+ * completed `unreachable`, and its batch-mates are drained meanwhile. Settled per start, in order.
+ */
+async function sendBatch(deps: Deps, starts: readonly Start[]): Promise<PromiseSettledResult<StartResult>[]> {
+  const [only] = starts;
+  if (starts.length === 1 && only !== undefined) return Promise.allSettled([sendAndAnnounce(only)]);
+  const params = batchParameters(starts.map((start) => start.params));
+  let commandId: string;
+  try {
+    commandId = await deps.ssm.sendDrainCommand(params);
+  } catch (error) {
+    if (!(error instanceof InstanceUnreachableError))
+      return starts.map(() => ({ status: 'rejected', reason: error }));
+    deps.log.warn('SSM refused a batched start (an instance is unreachable); sending it in halves', {
+      autoScalingGroupName: params.autoScalingGroupName,
+      instances: starts.length,
+      error: describeError(error),
+    });
+    const half = Math.ceil(starts.length / 2);
+    const halves = await Promise.all([
+      sendBatch(deps, starts.slice(0, half)),
+      sendBatch(deps, starts.slice(half)),
+    ]);
+    return halves.flat();
+  }
+  return Promise.allSettled(
+    starts.map(async (start) => {
+      // The tick counts heartbeat slots from the command's deadline: the batch's, maybe earlier than this
+      // drain's own, so its late-start heartbeat is judged from there too.
+      const batchStartMs = Date.parse(params.deadline) - start.config.maxDrainMs;
+      const member = {
+        ...start,
+        work: { ...start.work, eventTimeMs: Math.min(start.work.eventTimeMs, batchStartMs) },
+        params: { ...start.params, deadline: params.deadline },
+      };
+      await announceStart(deps, { action: member.action, params: member.params, commandId, adopted: false });
+      const sent = { commandId, requestedMs: deps.now(), status: 'Pending', params: member.params };
+      await heartbeatIfLate(member, sent);
+      return 'started' as const;
+    }),
+  );
 }
 
 function prepareStart(deps: Deps, config: DrainerConfig, work: LifecycleWork): Start {
@@ -174,11 +271,8 @@ async function findExistingDrain(start: Start): Promise<StartResult | undefined>
       invokedAfterMs: work.eventTimeMs - CLOCK_SKEW_MS,
     })
   )
-    .map(toDrainCommand)
-    .filter(
-      (command): command is DrainCommand =>
-        command !== undefined && command.params.instanceId === work.instanceId,
-    );
+    .flatMap(toDrainCommands)
+    .filter((command) => command.params.instanceId === work.instanceId);
   const own = existing.find((command) => command.params.drainId === work.token);
   if (own !== undefined) {
     deps.log.info('drain command already sent for this token; nothing to do', keys);

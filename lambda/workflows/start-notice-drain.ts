@@ -15,7 +15,7 @@ import {
   noticeDeadlineMs,
   noticeDrainId,
   type SentDrainParameters,
-  toDrainCommand,
+  toDrainCommands,
 } from '../decide/drain-command';
 import type { Delivery } from '../sqs-batch';
 import { announceStart, CLOCK_SKEW_MS, drainKeys, mayBeDuplicate, sendWithinGrace } from './drain-actions';
@@ -120,6 +120,6 @@ async function isListed(deps: Deps, work: InstanceNoticeWork, drainId: string): 
     invokedAfterMs: work.eventTimeMs - CLOCK_SKEW_MS,
   });
   return listed
-    .map(toDrainCommand)
-    .some((command) => command?.params.drainId === drainId && command.params.instanceId === work.instanceId);
+    .flatMap(toDrainCommands)
+    .some((command) => command.params.drainId === drainId && command.params.instanceId === work.instanceId);
 }

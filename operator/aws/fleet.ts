@@ -10,7 +10,7 @@ import {
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { createAutoScalingPort } from '../../lambda/aws/auto-scaling';
 import { createSsmPort } from '../../lambda/aws/ssm';
-import { type DrainCommand, type ListedCommand, toDrainCommand } from '../../lambda/decide/drain-command';
+import { type DrainCommand, type ListedCommand, toDrainCommands } from '../../lambda/decide/drain-command';
 import type { AgentState, InstanceState } from '../../lambda/decide/fleet-state';
 import { AwsOperationError } from '../explain-error';
 import { globalTimeoutMs, type HookTiming } from '../verdict';
@@ -89,11 +89,8 @@ export async function drainCommands(
   invokedAfterMs: number,
 ): Promise<DrainCommand[]> {
   const listed = await listedCommands(client, documentName, { invokedAfterMs });
-  return listed.flatMap((command) => {
-    if (command.parameters?.action?.[0] === 'plan') return [];
-    const drain = toDrainCommand(command);
-    return drain === undefined ? [] : [drain];
-  });
+  // A batched start is one drain per instance; a plan is none (toDrainCommands skips it).
+  return listed.flatMap(toDrainCommands);
 }
 
 /** The SSM agents of these instances; one SSM does not list is absent. */

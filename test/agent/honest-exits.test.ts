@@ -37,7 +37,7 @@ describe('a target that cannot be handled', () => {
       name: 'nobody-here',
       error: 'user "nosuchuser" is not in /etc/passwd; give a numeric uid',
     });
-    expect(plan.targets[0].processes).toEqual([expect.objectContaining({ pid: worker.pid })]);
+    expect(plan.targets[0]?.processes).toEqual([expect.objectContaining({ pid: worker.pid })]);
     expect(box.signalsOf(worker.pid as number)).toEqual([]);
   });
 

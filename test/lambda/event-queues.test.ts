@@ -123,9 +123,11 @@ describe('SQS batches', () => {
       .rejectsOnce(Object.assign(new Error('boom'), { name: 'InternalServerError', $fault: 'server' }))
       .resolves({ Command: { CommandId: COMMAND_ID } });
     const { handler } = makeHandler({ env: QUEUED_ENV });
+    // Another group: its own SendCommand (one group's starts share one).
     const other = lifecycleEvent({
       EC2InstanceId: 'i-0aaaaaaaaaaaaaaa1',
       LifecycleActionToken: '11111111-4321-4321-4321-210987654321',
+      AutoScalingGroupName: 'other-asg',
     });
     const response = await handler(
       batch([

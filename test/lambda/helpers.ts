@@ -18,6 +18,7 @@ import {
   type Command,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
   ListCommandsCommand,
   SendCommandCommand,
   SSMClient,
@@ -251,6 +252,7 @@ export function mockAws() {
     ).map((id: string) => ({ InstanceId: id, PingStatus: 'Online', LastPingDateTime: new Date() })),
   }));
   ssm.on(ListCommandsCommand).resolves({ Commands: [] });
+  ssm.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [] });
   ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
   ssm.on(CancelCommandCommand).resolves({});
   ssm.on(GetCommandInvocationCommand).resolves({

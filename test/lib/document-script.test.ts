@@ -49,6 +49,7 @@ function ssmEnv(drainId: string): Record<string, string> {
     SSM_action: 'drain',
     // SSM exports every parameter, a default too: `policy` is empty unless a plan sends one.
     SSM_policy: '',
+    SSM_drainIds: '',
   };
 }
 
@@ -382,6 +383,34 @@ describe("the document's script", () => {
     };
     expect(await policyRun('legacy')).toEqual(legacy);
     expect(await policyRun('workers')).toEqual(fallback);
+  });
+
+  it('runs, of a batched start, the drain paired with this host (AWS_SSM_INSTANCE_ID), else exits 64', async () => {
+    const stubBin = join(sandbox.dir, 'stub-batch-bin');
+    mkdirSync(stubBin);
+    const record = join(sandbox.dir, 'batch-agent-args');
+    writeFileSync(
+      join(stubBin, 'node'),
+      `#!/bin/sh\ncase "$1" in -e|--version) exec "${process.execPath}" "$@" ;; esac\nprintf '%s\\n' "$@" "$FLEET_DRAIN_INSTANCE_ID" > ${record}\n`,
+    );
+    chmodSync(join(stubBin, 'node'), 0o755);
+    const batched = (host: string | undefined) => ({
+      ...ssmEnv('i-first-drain'),
+      SSM_drainIds: 'i-0aaaaaaaaaaaaaaa1=first-drain,i-0bbbbbbbbbbbbbbb2=own-drain,i-0ccccccccccccccc3=third',
+      PATH: `${stubBin}:/usr/bin:/bin`,
+      ...(host === undefined ? {} : { AWS_SSM_INSTANCE_ID: host }),
+    });
+    const run = await runScript(scriptFile, batched('i-0bbbbbbbbbbbbbbb2'), 'sh');
+    expect(run.code, run.stderr).toBe(0);
+    const args = readFileSync(record, 'utf8').split('\n');
+    expect(args[args.indexOf('--id') + 1]).toBe('own-drain');
+    // The agent's logs name this host, not the first of the batch.
+    expect(args).toContain('i-0bbbbbbbbbbbbbbb2');
+    for (const host of ['i-0dddddddddddddd4', undefined]) {
+      const refused = await runScript(scriptFile, batched(host), 'sh');
+      expect(refused.code).toBe(64);
+      expect(refused.stderr).toMatch(/this batched drain names no drain for instance .*Nothing was drained/);
+    }
   });
 
   it('only ever runs parameters that match their allowedPattern', () => {

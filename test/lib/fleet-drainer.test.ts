@@ -32,6 +32,8 @@ import {
   EVENT_QUEUE_MAX_RECEIVE_COUNT,
   FleetDrainer,
   HOOK_METADATA,
+  LIFECYCLE_QUEUE_BATCH_SIZE,
+  LIFECYCLE_QUEUE_BATCHING_WINDOW_SECONDS,
   maxDrainSeconds,
   STATUS_QUEUE_MAX_CONCURRENCY,
   TRIGGERS,
@@ -287,12 +289,15 @@ describe('the event queues', () => {
   );
 
   it.each(QUEUES)(
-    'the function consumes the %s queue in batches of 10, a few at once, reporting failed records',
+    'the function consumes the %s queue in batches, a few at once, reporting failed records',
     (name, id) => {
+      // Lifecycle events in batches of 100 gathered for 1 s (two full SendCommands of 50); status events 10 at once.
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [id, 'Arn'] },
         FunctionName: { Ref: functionId },
-        BatchSize: EVENT_QUEUE_BATCH_SIZE,
+        BatchSize: name === 'status' ? EVENT_QUEUE_BATCH_SIZE : LIFECYCLE_QUEUE_BATCH_SIZE,
+        MaximumBatchingWindowInSeconds:
+          name === 'status' ? Match.absent() : LIFECYCLE_QUEUE_BATCHING_WINDOW_SECONDS,
         ScalingConfig: {
           MaximumConcurrency: name === 'status' ? STATUS_QUEUE_MAX_CONCURRENCY : EVENT_QUEUE_MAX_CONCURRENCY,
         },

@@ -62,6 +62,8 @@ import {
   HOST_STATE_DIR,
   heartbeatTimeoutSeconds,
   LIFECYCLE_OVERHEAD_SECONDS,
+  LIFECYCLE_QUEUE_BATCH_SIZE,
+  LIFECYCLE_QUEUE_BATCHING_WINDOW_SECONDS,
   LOG_RETENTION,
   MAX_CONCURRENT_DRAINS,
   MAX_DOCUMENT_TIMEOUT_SECONDS,
@@ -214,14 +216,21 @@ describe('what it deploys', () => {
           .Properties,
     );
     expect(mappings.map((mapping) => mapping.BatchSize)).toEqual([
-      EVENT_QUEUE_BATCH_SIZE,
+      LIFECYCLE_QUEUE_BATCH_SIZE,
       EVENT_QUEUE_BATCH_SIZE,
     ]);
+    const windows = mappings.map(
+      (mapping) => (mapping as { MaximumBatchingWindowInSeconds?: number }).MaximumBatchingWindowInSeconds,
+    );
+    expect(windows).toEqual([LIFECYCLE_QUEUE_BATCHING_WINDOW_SECONDS, undefined]);
+    expect(text).toContain(
+      `Lifecycle events come in batches of up to ${LIFECYCLE_QUEUE_BATCH_SIZE}, gathered for ${LIFECYCLE_QUEUE_BATCHING_WINDOW_SECONDS} s`,
+    );
     const concurrency = mappings.map((mapping) => mapping.ScalingConfig.MaximumConcurrency).sort();
     expect(concurrency).toEqual([EVENT_QUEUE_MAX_CONCURRENCY, STATUS_QUEUE_MAX_CONCURRENCY].sort());
     expect(STATUS_BATCH_CONCURRENCY).toBe(1);
     expect(text).toContain(`kept ${EVENT_QUEUE_RETENTION.toDays()} days)`);
-    expect(text).toContain(`\`ReportBatchItemFailures\` and batches of ${EVENT_QUEUE_BATCH_SIZE}.`);
+    expect(text).toContain(`Status events come in batches of ${EVENT_QUEUE_BATCH_SIZE};`);
     expect(text).toContain(
       `At most ${EVENT_QUEUE_MAX_CONCURRENCY} lifecycle batches run at once, their records all`,
     );

@@ -5,7 +5,7 @@ import { DescribeWarmPoolCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstanceInformationCommand, ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambda/config';
-import { toDrainCommand } from '../../lambda/decide/drain-command';
+import { toDrainCommands } from '../../lambda/decide/drain-command';
 import { actionStartMs, planTick } from '../../lambda/decide/plan-tick';
 import {
   COMMAND_ID,
@@ -121,7 +121,7 @@ describe('status', () => {
       FLEET_DRAINER_ADOPTION_DELAY_SECONDS: String(TIMING.adoptionDelaySeconds),
     });
     if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-    const command = toDrainCommand({
+    const [command] = toDrainCommands({
       commandId: COMMAND_ID,
       parameters: drainParameters(),
       requestedMs: NOW_MS - 3 * 60_000,

@@ -2,7 +2,7 @@
 
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../twin/clock';
-import { CommandsModel, type RunResult } from '../../twin/commands';
+import { CommandsModel, commandStatus, type RunResult } from '../../twin/commands';
 
 const DOCUMENT = {
   schemaVersion: '2.2',
@@ -236,5 +236,106 @@ describe('output, as the SSM Agent cuts it and GetCommandInvocation returns it',
     expect(run('', '€'.repeat(7_999)).stderr).toBe('€'.repeat(7_999));
     // 8,000 × "€" is 24,000 bytes: the agent keeps 7,993 of them, a cut one, and the suffix; the API the first 8,000.
     expect(run('', '€'.repeat(8_000)).stderr).toBe(`${'€'.repeat(7_993)}\uFFFD${SUFFIX.slice(0, 6)}`);
+  });
+});
+
+describe('a command to several instances (SendCommand takes up to 50 InstanceIds)', () => {
+  const hosts = ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'];
+  let finishes: Map<string, (result: RunResult) => void>;
+  let offline: Set<string>;
+  let changes: [string, string][];
+  let many: CommandsModel;
+
+  beforeEach(() => {
+    finishes = new Map();
+    offline = new Set();
+    changes = [];
+    many = new CommandsModel(
+      clock,
+      new Map([['FleetDrain', DOCUMENT]]),
+      {
+        isOnline: (id) => !offline.has(id),
+        run: (_command, instanceId, done) => {
+          finishes.set(instanceId, done);
+          return { kill: () => undefined };
+        },
+      },
+      {
+        invocationChanged: (_command, invocation) => changes.push([invocation.instanceId, invocation.status]),
+      },
+      1000,
+    );
+  });
+
+  const sendTo = (instanceIds: string[]) =>
+    many.sendCommand({
+      DocumentName: 'FleetDrain',
+      InstanceIds: instanceIds,
+      Parameters: { drainId: ['d-batch'] },
+      TimeoutSeconds: 120,
+    });
+
+  it('refuses more than 50 ids', () => {
+    const ids = Array.from({ length: 51 }, (_, n) => `i-${n.toString(16).padStart(17, '0')}`);
+    expect(() => sendTo(ids)).toThrow(
+      expect.objectContaining({
+        code: 'ValidationException',
+        message: expect.stringContaining('Member must have length less than or equal to 50'),
+      }),
+    );
+    expect(sendTo(ids.slice(0, 50)).invocations.size).toBe(50);
+  });
+
+  it('refuses the whole call when one instance is unreachable, naming it: nothing is sent to the others', () => {
+    offline.add(hosts[1] as string);
+    expect(() => sendTo(hosts)).toThrow(
+      expect.objectContaining({
+        code: 'InvalidInstanceId',
+        message: expect.stringContaining(`[[${hosts[1]}]]`),
+      }),
+    );
+    expect(changes).toEqual([]);
+  });
+
+  it('runs one invocation per instance, each with its own status and status events; the command’s waits for all', () => {
+    const command = sendTo(hosts);
+    many.advance();
+    clock.advance(1000);
+    expect(changes.filter(([, status]) => status === 'InProgress').map(([id]) => id)).toEqual(hosts);
+    finishes.get(hosts[0] as string)?.({ exitCode: 0, stdout: 'drained', stderr: '' });
+    finishes.get(hosts[1] as string)?.({ exitCode: 2, stdout: '', stderr: 'incomplete' });
+    const statusOf = () =>
+      many
+        .listInvocations({ commandId: command.commandId })
+        .items.map(({ invocation }) => [invocation.instanceId, invocation.status]);
+    expect(statusOf()).toEqual([
+      [hosts[0], 'Success'],
+      [hosts[1], 'Failed'],
+      [hosts[2], 'InProgress'],
+    ]);
+    // One status for the command while any invocation runs, then the worst of theirs.
+    expect(commandStatus(command)).toBe('InProgress');
+    finishes.get(hosts[2] as string)?.({ exitCode: 0, stdout: 'drained', stderr: '' });
+    expect(commandStatus(command)).toBe('Failed');
+    expect(changes.filter(([id]) => id === hosts[1])).toEqual([
+      [hosts[1], 'Pending'],
+      [hosts[1], 'InProgress'],
+      [hosts[1], 'Failed'],
+    ]);
+  });
+
+  it('times out delivery to one instance that went offline while the others run', () => {
+    const command = sendTo(hosts);
+    offline.add(hosts[2] as string);
+    many.advance();
+    for (const id of hosts.slice(0, 2)) finishes.get(id)?.({ exitCode: 0, stdout: 'drained', stderr: '' });
+    clock.advance(120_000 + 600_000);
+    many.advance();
+    expect(many.getInvocation(command.commandId, hosts[2] as string).invocation).toMatchObject({
+      status: 'TimedOut',
+      statusDetails: 'Delivery Timed Out',
+    });
+    expect(many.getInvocation(command.commandId, hosts[0] as string).invocation.status).toBe('Success');
+    expect(commandStatus(command)).toBe('TimedOut');
   });
 });
