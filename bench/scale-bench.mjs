@@ -92,10 +92,13 @@ const rows = [
     (r) => (Number.isFinite(r.sendCommandsPerDrain) ? r.sendCommandsPerDrain.toFixed(2) : '–'),
   ],
   ['drain time p50 · p99 (min)', (r) => `${f1(r.drainMinutes.p50)} · ${f1(r.drainMinutes.p99)}`],
-  ['completion after the agent exited p50 · p99', (r) => `${s1(r.latencyMs.p50)} · ${s1(r.latencyMs.p99)}`],
   [
-    '… its floor: every Auto Scaling token a completion, in exit order, p50 · p99',
-    (r) => `${s1(r.latencyFloorMs?.p50)} · ${s1(r.latencyFloorMs?.p99)}`,
+    'completion after the agent exited p50 · p99 · mean',
+    (r) => `${s1(r.latencyMs.p50)} · ${s1(r.latencyMs.p99)} · ${s1(r.latencyMs.mean)}`,
+  ],
+  [
+    '… its floor: every Auto Scaling token a completion, in exit order, p50 · p99 · mean',
+    (r) => `${s1(r.latencyFloorMs?.p50)} · ${s1(r.latencyFloorMs?.p99)} · ${s1(r.latencyFloorMs?.mean)}`,
   ],
   ['heartbeats sent after the agent exited', (r) => f0(r.heartbeatsAfterExit)],
   [

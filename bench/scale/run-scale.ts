@@ -65,6 +65,8 @@ function synthesize(maxDrainMinutes: number, maxConcurrentDrains: number): CfnTe
   return Template.fromStack(stack).toJSON() as CfnTemplate;
 }
 
+const mean = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
+
 export const percentile = (values: number[], p: number): number => {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -390,6 +392,7 @@ function summarize(run: {
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
       max: percentile(latencies, 100),
+      mean: mean(latencies),
     },
     drainMinutes: {
       p50: percentile(drainHours, 50) * 60,
@@ -486,7 +489,12 @@ function autoScalingBudget(
   return {
     autoScalingByMinute: byMinute,
     heartbeatsAfterExit,
-    latencyFloorMs: { p50: percentile(floor, 50), p99: percentile(floor, 99), max: percentile(floor, 100) },
+    latencyFloorMs: {
+      p50: percentile(floor, 50),
+      p99: percentile(floor, 99),
+      max: percentile(floor, 100),
+      mean: mean(floor),
+    },
   };
 }
 
