@@ -65,6 +65,8 @@ function synthesize(maxDrainMinutes: number, maxConcurrentDrains: number): CfnTe
   return Template.fromStack(stack).toJSON() as CfnTemplate;
 }
 
+const mean = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
+
 export const percentile = (values: number[], p: number): number => {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -340,16 +342,14 @@ function summarize(run: {
   const instanceOfToken = new Map(
     twin.autoScaling.ended.map((end) => [end.action.token, end.action.instanceId]),
   );
+  const instanceOf = perInstanceCall(instanceOfToken);
   const perInstance = new Map<string, number>();
   for (const call of calls) {
     if (call.service !== 'autoscaling' || call.errorCode === 'Throttling') continue;
-    const input = call.input as Record<string, string | undefined>;
-    const instanceId =
-      input.InstanceId ??
-      instanceOfToken.get(input.LifecycleActionToken ?? '') ??
-      (input['InstanceIds.member.2'] === undefined ? input['InstanceIds.member.1'] : undefined);
+    const instanceId = instanceOf(call);
     if (instanceId !== undefined) perInstance.set(instanceId, (perInstance.get(instanceId) ?? 0) + 1);
   }
+  const budget = autoScalingBudget(run, instanceOf);
   const slotMs = heartbeatSlotMs(60_000, run.heartbeatTimeoutMs);
   let overBudget = 0;
   let overDesign = 0;
@@ -392,6 +392,7 @@ function summarize(run: {
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
       max: percentile(latencies, 100),
+      mean: mean(latencies),
     },
     drainMinutes: {
       p50: percentile(drainHours, 50) * 60,
@@ -415,6 +416,7 @@ function summarize(run: {
       perDrainHour: ssmCalls / totalDrainHours,
     },
     byOperation,
+    ...budget,
     ticks: {
       count: ticks.length,
       p50: percentile(tickMs, 50),
@@ -428,6 +430,70 @@ function summarize(run: {
       rss: run.memory.rss / 2 ** 20,
       heapUsed: run.memory.heapUsed / 2 ** 20,
       tickHeapGrowth: run.memory.tickHeapGrowth / 2 ** 20,
+    },
+  };
+}
+
+type Call = Twin['calls'][number];
+const isThrottled = (call: Call) =>
+  call.errorCode === 'Throttling' || call.errorCode === 'ThrottlingException';
+
+/** The instance an Auto Scaling call acts for (by id, by action token, or a lookup of one instance). */
+function perInstanceCall(instanceOfToken: Map<string, string>) {
+  return (call: Call): string | undefined => {
+    const input = call.input as Record<string, string | undefined>;
+    return (
+      input.InstanceId ??
+      instanceOfToken.get(input.LifecycleActionToken ?? '') ??
+      (input['InstanceIds.member.2'] === undefined ? input['InstanceIds.member.1'] : undefined)
+    );
+  };
+}
+
+/**
+ * What the Auto Scaling budget does to completions: its calls per virtual minute after the scale-in by
+ * operation (admitted, throttled); heartbeats sent for a drain whose agent had already exited; and the
+ * floor of "completion after the agent exited": every token of the bucket spent on completions, one per
+ * action, in the order the agents exited (no order does better on the mean: every token is used either way).
+ */
+function autoScalingBudget(
+  run: { twin: Twin; hosts: Map<string, HostRecord>; scaleInMs: number; options: ScaleOptions },
+  instanceOf: (call: Call) => string | undefined,
+) {
+  const byMinute: Record<string, [number, number]>[] = [];
+  let heartbeatsAfterExit = 0;
+  for (const call of run.twin.calls) {
+    if (call.service !== 'autoscaling') continue;
+    const minute = Math.max(0, Math.floor((call.atMs - run.scaleInMs) / 60_000));
+    for (let m = byMinute.length; m <= minute; m += 1) byMinute.push({});
+    const counts = (byMinute[minute] as Record<string, [number, number]>)[call.operation] ?? [0, 0];
+    counts[isThrottled(call) ? 1 : 0] += 1;
+    (byMinute[minute] as Record<string, [number, number]>)[call.operation] = counts;
+    if (call.operation !== 'RecordLifecycleActionHeartbeat' || isThrottled(call)) continue;
+    const exitMs = run.hosts.get(instanceOf(call) ?? '')?.exitMs;
+    if (exitMs !== undefined && exitMs <= call.atMs) heartbeatsAfterExit += 1;
+  }
+  const exits = [...run.hosts.values()].flatMap((host) => (host.exitMs === undefined ? [] : [host.exitMs]));
+  exits.sort((a, b) => a - b);
+  const { burst, perSecond } = run.options.autoScaling;
+  const floor: number[] = [];
+  let tokens = burst;
+  let atMs = run.scaleInMs;
+  for (const exitMs of exits) {
+    const nowMs = Math.max(atMs, exitMs);
+    tokens = Math.min(burst, tokens + ((nowMs - atMs) / 1000) * perSecond);
+    atMs = tokens >= 1 ? nowMs : nowMs + ((1 - tokens) / perSecond) * 1000;
+    tokens = Math.max(tokens, 1) - 1;
+    floor.push(atMs - exitMs);
+  }
+  return {
+    autoScalingByMinute: byMinute,
+    heartbeatsAfterExit,
+    latencyFloorMs: {
+      p50: percentile(floor, 50),
+      p99: percentile(floor, 99),
+      max: percentile(floor, 100),
+      mean: mean(floor),
     },
   };
 }
