@@ -14,6 +14,7 @@ import type { DrainPolicy } from '../agent/policy/policy';
 import type { DrainReport } from '../agent/report/report';
 import { parseReport } from '../lambda/decide/parse-report';
 import { FleetDrainer, type FleetDrainerProps } from '../lib/index';
+import { table } from '../operator/format';
 import type { BusEvent } from './event-envelope';
 import { REGION } from './event-envelope';
 import { isolationMode, type WorkerSpec } from './instances';
@@ -450,9 +451,9 @@ function summarize(
   }
   problems.push(...(plan.verify?.(fleet) ?? []));
 
-  const rows = [
+  const rows = table(
     ['instance', 'outcome', 'result', 'drain', 'signals', 'completion after agent exit'],
-    ...summaries.map((s) => [
+    summaries.map((s) => [
       s.instanceId,
       s.outcome,
       s.result,
@@ -460,10 +461,9 @@ function summarize(
       s.signals,
       s.completionLatencyMs === null ? '—' : `${s.completionLatencyMs} ms`,
     ]),
-  ];
-  const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  );
   print('');
-  for (const row of rows) print(row.map((cell, i) => cell.padEnd(widths[i] as number)).join('  '));
+  for (const row of rows) print(row);
   // Interrupted by EC2 and not drained through a lifecycle action.
   const interruptedCount = instances.filter(
     (id) =>
