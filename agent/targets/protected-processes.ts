@@ -20,15 +20,20 @@ export interface Protection {
 
 /** The agent's file name (dist/fleet-drain-agent.js, or the document's fleet-drain-agent-<hash>.js). */
 const AGENT_SCRIPT = /(^|\/)fleet-drain-agent[\w.-]*\.js$/;
+/** The file the document unpacks the agent into before it renames it: fleet-drain-agent-<hash>.js.<pid>. */
+const AGENT_UNPACKING = /(^|\/)fleet-drain-agent[\w.-]*\.js\.\d+$/;
 
-/** True when the command line runs a fleet-drain agent: `node …/fleet-drain-agent….js …`. */
+/**
+ * True when the command line runs a fleet-drain agent, `node …/fleet-drain-agent….js …`, or is the document
+ * unpacking one, `node -e <code> …/fleet-drain-agent-<hash>.js.<pid>`: a second invocation that starts while
+ * a drain runs must get to join it, not be signalled by a policy for node workers.
+ */
 export function isDrainAgent(cmdline: string): boolean {
-  const [program, script] = cmdline.split(' ');
+  const words = cmdline.split(' ');
+  const [program, script] = words;
+  if (program === undefined || !/(^|\/)node[\w.-]*$/.test(program) || script === undefined) return false;
   return (
-    program !== undefined &&
-    /(^|\/)node[\w.-]*$/.test(program) &&
-    script !== undefined &&
-    AGENT_SCRIPT.test(script)
+    AGENT_SCRIPT.test(script) || (script === '-e' && AGENT_UNPACKING.test(words[words.length - 1] ?? ''))
   );
 }
 

@@ -6,7 +6,7 @@ import { type ProcReader, type ProcStat, parseStat } from '../../agent/host/proc
 import { compactReport } from '../../agent/report/compact-report.js';
 import { AGENT_STDOUT_MAX_BYTES, type DrainReport } from '../../agent/report/report.js';
 import { ProcessTarget } from '../../agent/targets/process-target.js';
-import { protectProcesses } from '../../agent/targets/protected-processes.js';
+import { isDrainAgent, protectProcesses } from '../../agent/targets/protected-processes.js';
 
 interface FakeProcess extends Partial<ProcStat> {
   pid: number;
@@ -145,6 +145,48 @@ describe('the never-signal list', () => {
     await target.discover();
     await target.signal({ name: 'KILL', number: 9 });
     expect(kills).toEqual([400]);
+  });
+});
+
+describe('another fleet-drain agent', () => {
+  const state = '/var/lib/fleet-drain/fleet-drain-agent-0f3a9c.js';
+  const unpack = `node -e const fs=require("fs"),zlib=require("zlib");fs.writeFileSync(process.argv[1]) ${state}.4242`;
+
+  it.each([
+    ['an agent run by the document', `/usr/bin/node ${state} drain --config-b64 e30= --id d-2`],
+    ['the built agent', 'node /opt/fleet-drainer/dist/fleet-drain-agent.js status'],
+    ['the document unpacking the agent for a second invocation', unpack],
+  ])('is %s', (_, cmdline) => {
+    expect(isDrainAgent(cmdline)).toBe(true);
+  });
+
+  it.each([
+    ['a node worker', 'node /srv/app/worker.js --queue jobs'],
+    ['a node worker that names the agent file in an argument', `node /srv/app/worker.js ${state}`],
+    ['a node -e that writes another file', 'node -e 1 /tmp/fleet-drain-agent-0f3a9c.json'],
+    ['a shell that names the unpacking file', `sh -c cat ${state}.4242`],
+  ])('is not %s', (_, cmdline) => {
+    expect(isDrainAgent(cmdline)).toBe(false);
+  });
+
+  it('a match-everything target spares the agent being unpacked, and the shell running it', async () => {
+    const { reader } = fakeProc([
+      { pid: 1, ppid: 0, cmdline: '/sbin/init' },
+      { pid: 300, ppid: 1, cmdline: 'node fleet-drain-agent.js drain' },
+      { pid: 500, ppid: 1, cmdline: 'sh /var/lib/amazon/ssm/i-0/document/_script.sh' },
+      { pid: 501, ppid: 500, comm: 'node', cmdline: unpack },
+      { pid: 600, ppid: 1, comm: 'node', cmdline: 'node /srv/app/worker.js' },
+    ]);
+    const kills: number[] = [];
+    const target = new ProcessTarget('all', { cmdline: '.*' }, 'all', {
+      proc: reader,
+      protection: protectProcesses(reader, 300),
+      clock: () => 0,
+      kill: (pid) => kills.push(pid),
+    });
+    await target.discover();
+    await target.signal({ name: 'KILL', number: 9 });
+    expect(kills).toEqual([600]);
   });
 });
 

@@ -1,0 +1,89 @@
+// The test pool: each test file runs in a vitest worker that is PID 1 of a PID namespace of its own
+// (`unshare --pid --fork --mount-proc`). What a file starts (fixture workers, agents, their children) is
+// invisible to every other file, so a policy that matches more than its own fixtures cannot signal another
+// file's processes; and when the worker stops, the kernel kills whatever the file left behind.
+// Where unshare is not permitted (not root, no user namespaces), files run in plain forks instead.
+
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { PoolOptions, PoolRunnerInitializer, PoolWorker, WorkerRequest } from 'vitest/node';
+
+export const canUnshare = (() => {
+  try {
+    execFileSync('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+class PidNamespaceWorker implements PoolWorker {
+  readonly name = 'pid-namespace';
+  readonly cacheFs = true;
+  private child: ChildProcess | undefined;
+
+  constructor(private readonly options: PoolOptions) {}
+
+  private get process(): ChildProcess {
+    if (!this.child) throw new Error('the test worker was stopped or never started');
+    return this.child;
+  }
+
+  on(event: string, callback: (arg: unknown) => void): void {
+    this.process.on(event, callback);
+  }
+
+  off(event: string, callback: (arg: unknown) => void): void {
+    this.process.off(event, callback);
+  }
+
+  send(message: WorkerRequest): void {
+    this.process.send(message);
+  }
+
+  deserialize(data: unknown): unknown {
+    return data;
+  }
+
+  async start(): Promise<void> {
+    if (this.child) return;
+    const entrypoint = resolve(this.options.distPath, 'workers/forks.js');
+    // --kill-child: the worker dies with unshare, and with the worker (PID 1) the whole namespace.
+    const child = spawn(
+      'unshare',
+      [
+        '--pid',
+        '--fork',
+        '--mount-proc',
+        '--kill-child',
+        '--',
+        process.execPath,
+        ...this.options.execArgv,
+        entrypoint,
+      ],
+      { env: this.options.env, stdio: ['pipe', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' },
+    );
+    const logger = this.options.project.vitest.logger;
+    child.stdout?.pipe(logger.outputStream, { end: false });
+    child.stderr?.pipe(logger.errorStream, { end: false });
+    this.child = child;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    // unshare holds SIGTERM while it waits for its child; the worker has finished its file by now.
+    const exited =
+      child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve()
+        : new Promise<void>((done) => child.once('exit', () => done()));
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** The pool for vitest's `pool` option: `pid-namespace` where unshare works, else `forks`. */
+export const testPool: PoolRunnerInitializer | 'forks' = canUnshare
+  ? { name: 'pid-namespace', createPoolWorker: (options) => new PidNamespaceWorker(options) }
+  : 'forks';
