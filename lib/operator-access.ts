@@ -15,9 +15,15 @@ export const OPERATOR_CALLS: Readonly<Record<OperatorCommand, readonly string[]>
     'autoscaling:DescribeWarmPool',
     'autoscaling:DescribeLifecycleHooks',
     'ssm:ListCommands',
+    'ssm:ListCommandInvocations',
     'ssm:DescribeInstanceInformation',
   ],
-  report: ['cloudformation:DescribeStacks', 'ssm:ListCommands', 'ssm:GetCommandInvocation'],
+  report: [
+    'cloudformation:DescribeStacks',
+    'ssm:ListCommands',
+    'ssm:ListCommandInvocations',
+    'ssm:GetCommandInvocation',
+  ],
   plan: [
     'cloudformation:DescribeStacks',
     'autoscaling:DescribeAutoScalingInstances',
@@ -53,8 +59,8 @@ export const GROUP_TAG_CONDITION = 'ssm:resourceTag/aws:autoscaling:groupName';
 /**
  * The statements for these commands.
  * - DescribeStacks on the stack only.
- * - The Auto Scaling describes and ListCommands, GetCommandInvocation and DescribeInstanceInformation take no
- *   resource, so `*` (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html,
+ * - The Auto Scaling describes and ListCommands, ListCommandInvocations, GetCommandInvocation and
+ *   DescribeInstanceInformation take no resource, so `*` (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html,
  *   https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html).
  * - SendCommand is authorized on the document and on each instance: the fleet-drain document only, and the
  *   instances a drained group launched (Auto Scaling tags them aws:autoscaling:groupName), as the drainer

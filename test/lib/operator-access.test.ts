@@ -181,7 +181,6 @@ describe('grantOperator', () => {
     expect(await decide('all', 'cloudformation:DescribeStacks', stackArn('Other'))).not.toBe('Allowed');
     for (const action of [
       'ssm:CancelCommand',
-      'ssm:ListCommandInvocations',
       'ssm:StartSession',
       'autoscaling:CompleteLifecycleAction',
       'autoscaling:RecordLifecycleActionHeartbeat',

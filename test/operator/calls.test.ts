@@ -5,7 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
-import { GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import {
+  GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+} from '@aws-sdk/client-ssm';
 import { beforeEach, expect, it } from 'vitest';
 import { formatPlanOutput } from '../../common/plan-output';
 import { OPERATOR_CALLS } from '../../lib/operator-access';
@@ -17,10 +22,12 @@ import {
   INSTANCE,
   mocks,
   NOW_MS,
+  OTHER,
   resetMocks,
   run,
   serveAgents,
   serveGroup,
+  TOKEN,
 } from './helpers';
 
 const SERVICE = { cloudFormation: 'cloudformation', autoScaling: 'autoscaling', ssm: 'ssm' } as const;
@@ -53,15 +60,24 @@ beforeEach(() => {
   resetMocks();
   serveGroup({ [INSTANCE]: 'Terminating:Wait' });
   serveAgents({ [INSTANCE]: 'Online' });
+  // A batched start still running: its drains are read per invocation (ListCommandInvocations).
   mocks.ssm.on(ListCommandsCommand).resolves({
     Commands: [
       {
         CommandId: COMMAND_ID,
         DocumentName: DOCUMENT,
-        Parameters: drainParameters(),
+        Parameters: drainParameters({
+          drainIds: `${INSTANCE}=${TOKEN},${OTHER}=${TOKEN.replace(/^8/, '9')}`,
+        }),
         RequestedDateTime: new Date(NOW_MS - 60_000),
         Status: 'InProgress',
       },
+    ],
+  });
+  mocks.ssm.on(ListCommandInvocationsCommand).resolves({
+    CommandInvocations: [
+      { CommandId: COMMAND_ID, InstanceId: INSTANCE, Status: 'InProgress' },
+      { CommandId: COMMAND_ID, InstanceId: OTHER, Status: 'Success' },
     ],
   });
   mocks.ssm.on(GetCommandInvocationCommand).resolves({

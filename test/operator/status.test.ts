@@ -2,7 +2,11 @@
 // its heartbeat and timeout agree with what the Lambda's reconciler does.
 
 import { DescribeWarmPoolCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstanceInformationCommand, ListCommandsCommand } from '@aws-sdk/client-ssm';
+import {
+  DescribeInstanceInformationCommand,
+  ListCommandInvocationsCommand,
+  ListCommandsCommand,
+} from '@aws-sdk/client-ssm';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambda/config';
 import { toDrainCommands } from '../../lambda/decide/drain-command';
@@ -155,6 +159,35 @@ describe('status', () => {
     expect(result.stdout).toContain(
       `${INSTANCE} finishing: the agent exited (Success); the Lambda completes the lifecycle action`,
     );
+  });
+
+  it('reads each drain of a batched start by its own invocation: one ended, one still running', async () => {
+    // A command of several instances stays InProgress until every invocation ends (monitor-commands.html).
+    const otherToken = '11111111-2222-3333-4444-555555555555';
+    serveGroup({ [INSTANCE]: 'Terminating:Wait', [OTHER]: 'Terminating:Wait' });
+    serveAgents({ [INSTANCE]: 'Online', [OTHER]: 'Online' });
+    serveCommand('InProgress', 5 * 60_000, { drainIds: `${INSTANCE}=${TOKEN},${OTHER}=${otherToken}` });
+    mocks.ssm.on(ListCommandInvocationsCommand, { CommandId: COMMAND_ID }).resolves({
+      CommandInvocations: [
+        { CommandId: COMMAND_ID, InstanceId: INSTANCE, Status: 'Success' },
+        { CommandId: COMMAND_ID, InstanceId: OTHER, Status: 'InProgress' },
+      ],
+    });
+    const result = await run('status', ['--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const [drainer] = (JSON.parse(result.stdout) as { drainers: { instances: Record<string, unknown>[] }[] })
+      .drainers;
+    const byId = new Map(drainer?.instances.map((instance) => [instance.instanceId, instance]));
+    expect(byId.get(INSTANCE)).toMatchObject({
+      verdict: 'finishing',
+      drainId: TOKEN,
+      commandStatus: 'Success',
+    });
+    expect(byId.get(OTHER)).toMatchObject({
+      verdict: 'draining',
+      drainId: otherToken,
+      commandStatus: 'InProgress',
+    });
   });
 
   it('says unreachable when SSM no longer knows the instance agent', async () => {
