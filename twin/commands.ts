@@ -52,6 +52,9 @@ export interface Command {
   executionTimeoutMs: number;
   steps: ShellStep[];
   invocations: Map<string, Invocation>;
+  /** As SendCommand named them, or their defaults: `50` and `0`. */
+  maxConcurrency: string;
+  maxErrors: string;
 }
 
 /** How a run ends, as the runner sees it. */
@@ -80,7 +83,13 @@ export interface SendCommandInput {
   Comment?: string;
   TimeoutSeconds?: number;
   DocumentVersion?: string;
+  MaxConcurrency?: string;
+  MaxErrors?: string;
 }
+
+/** SendCommand's MaxConcurrency and MaxErrors patterns (API_SendCommand.html). */
+const MAX_CONCURRENCY_PATTERN = /^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$/;
+const MAX_ERRORS_PATTERN = /^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$/;
 
 export interface ListFilter {
   key: string;
@@ -198,6 +207,19 @@ export class CommandsModel {
         ),
       );
     }
+    const maxConcurrency = input.MaxConcurrency ?? '50';
+    const maxErrors = input.MaxErrors ?? '0';
+    for (const [name, value, pattern] of [
+      ['maxConcurrency', maxConcurrency, MAX_CONCURRENCY_PATTERN],
+      ['maxErrors', maxErrors, MAX_ERRORS_PATTERN],
+    ] as const) {
+      if (!pattern.test(value)) {
+        throw new AwsError(
+          'ValidationException',
+          constraintMessage(value, name, `satisfy regular expression pattern: ${pattern.source}`),
+        );
+      }
+    }
     const values = resolveParameters(content, input.Parameters);
     const offline = instanceIds.filter((id) => !this.runner.isOnline(id));
     if (offline.length > 0) {
@@ -221,6 +243,8 @@ export class CommandsModel {
       executionTimeoutMs: steps.reduce((sum, step) => sum + step.executionTimeoutMs, 0),
       steps,
       invocations: new Map(),
+      maxConcurrency,
+      maxErrors,
     };
     this.commands.push(command);
     this.byId.set(command.commandId, command);
@@ -408,10 +432,27 @@ export class CommandsModel {
   }
 }
 
-/** A command's overall status: its invocation's for one instance; otherwise the first unfinished or failed. */
+/** Invocation statuses that count against MaxErrors (Undeliverable does not: API_Command.html). */
+const ERROR_STATUSES = new Set(['Failed', 'TimedOut']);
+
+/** How many errors a command allows: MaxErrors, a number or a percentage of its targets. */
+export function allowedErrors(command: Pick<Command, 'maxErrors' | 'invocations'>): number {
+  const { maxErrors } = command;
+  if (!maxErrors.endsWith('%')) return Number(maxErrors);
+  // Rounding of a percentage that is not whole: *assumption* (down).
+  return Math.floor((command.invocations.size * Number(maxErrors.slice(0, -1))) / 100);
+}
+
+/**
+ * A command's overall status: its invocation's for one instance. Of several: the first error's once more
+ * invocations failed or timed out than MaxErrors allows (terminal, while invocations already running go on:
+ * API_SendCommand.html MaxErrors, API_Command.html StatusDetails); otherwise the first unfinished or failed.
+ */
 export function commandStatus(command: Command): string {
   const statuses = [...command.invocations.values()].map((invocation) => invocation.status);
   if (statuses.length === 1) return statuses[0] as string;
+  const errors = statuses.filter((status) => ERROR_STATUSES.has(status));
+  if (errors.length > allowedErrors(command)) return errors[0] as string;
   return (
     statuses.find((status) => !TERMINAL.has(status)) ??
     statuses.find((status) => status !== 'Success') ??

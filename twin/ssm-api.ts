@@ -41,8 +41,8 @@ function commandJson(command: Command): Json {
     OutputS3Region: 'us-west-2',
     OutputS3BucketName: '',
     OutputS3KeyPrefix: '',
-    MaxConcurrency: '50',
-    MaxErrors: '0',
+    MaxConcurrency: command.maxConcurrency,
+    MaxErrors: command.maxErrors,
     TargetCount: invocations.length,
     CompletedCount: invocations.filter((invocation) => TERMINAL.has(invocation.status)).length,
     ErrorCount: invocations.filter(

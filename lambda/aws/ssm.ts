@@ -74,6 +74,11 @@ async function sendDrainCommand(
         },
         Comment: batch.length > 0 ? batchComment(params.autoScalingGroupName) : commandComment(params),
         TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+        // Every host at once, and no early end: SSM's default MaxErrors 0 makes a batch Failed, a terminal
+        // status, at its first failed host while the others still drain (API_SendCommand.html MaxErrors,
+        // API_Command.html StatusDetails), and the tick would stop heartbeating them.
+        MaxConcurrency: '100%',
+        MaxErrors: '100%',
       }),
     );
     const commandId = response.Command?.CommandId;

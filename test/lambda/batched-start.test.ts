@@ -130,6 +130,8 @@ describe('batched starts', () => {
       const pairs = readDrainIds(input.Parameters?.drainIds?.[0]);
       expect([...pairs.keys()]).toEqual(input.InstanceIds);
       expect(input.Comment).toBe(batchComment(GROUP));
+      // All hosts at once, and no early Failed for the whole batch when one host fails (SSM's MaxErrors 0).
+      expect(input).toMatchObject({ MaxConcurrency: '100%', MaxErrors: '100%' });
       expect(input.Parameters?.autoScalingGroupName).toEqual([GROUP]);
       expect(input.Parameters?.lifecycleHookName).toEqual([HOOK]);
       // drainId and instanceId name the first drain, so the parameters stay valid for the document.

@@ -2,7 +2,7 @@
 
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../twin/clock';
-import { CommandsModel, commandStatus, type RunResult } from '../../twin/commands';
+import { allowedErrors, CommandsModel, commandStatus, type RunResult } from '../../twin/commands';
 
 const DOCUMENT = {
   schemaVersion: '2.2',
@@ -267,12 +267,13 @@ describe('a command to several instances (SendCommand takes up to 50 InstanceIds
     );
   });
 
-  const sendTo = (instanceIds: string[]) =>
+  const sendTo = (instanceIds: string[], controls: { MaxErrors?: string; MaxConcurrency?: string } = {}) =>
     many.sendCommand({
       DocumentName: 'FleetDrain',
       InstanceIds: instanceIds,
       Parameters: { drainId: ['d-batch'] },
       TimeoutSeconds: 120,
+      ...controls,
     });
 
   it('refuses more than 50 ids', () => {
@@ -298,7 +299,7 @@ describe('a command to several instances (SendCommand takes up to 50 InstanceIds
   });
 
   it('runs one invocation per instance, each with its own status and status events; the command’s waits for all', () => {
-    const command = sendTo(hosts);
+    const command = sendTo(hosts, { MaxErrors: '100%' });
     many.advance();
     clock.advance(1000);
     expect(changes.filter(([, status]) => status === 'InProgress').map(([id]) => id)).toEqual(hosts);
@@ -322,6 +323,48 @@ describe('a command to several instances (SendCommand takes up to 50 InstanceIds
       [hosts[1], 'InProgress'],
       [hosts[1], 'Failed'],
     ]);
+  });
+
+  it('with SSM’s default MaxErrors 0, is Failed, terminal, at the first failed host while the others still run', () => {
+    const command = sendTo(hosts);
+    many.advance();
+    clock.advance(1000);
+    finishes.get(hosts[1] as string)?.({ exitCode: 2, stdout: '', stderr: 'incomplete' });
+    expect(commandStatus(command)).toBe('Failed');
+    expect(many.listCommands({ filters: [{ key: 'ExecutionStage', value: 'Executing' }] }).items).toEqual([]);
+    // Invocations already running go on.
+    expect(many.getInvocation(command.commandId, hosts[2] as string).invocation.status).toBe('InProgress');
+  });
+
+  it('with MaxErrors 1 of three, fails on the second error; with 100% only once every host ended', () => {
+    const failOn = (id: string) => finishes.get(id)?.({ exitCode: 1, stdout: '', stderr: 'failed' });
+    const one = sendTo(hosts, { MaxErrors: '1' });
+    many.advance();
+    expect(allowedErrors(one)).toBe(1);
+    failOn(hosts[0] as string);
+    expect(commandStatus(one)).toBe('InProgress');
+    failOn(hosts[1] as string);
+    expect(commandStatus(one)).toBe('Failed');
+
+    const all = sendTo(hosts, { MaxErrors: '100%' });
+    many.advance();
+    expect(allowedErrors(all)).toBe(3);
+    failOn(hosts[0] as string);
+    failOn(hosts[1] as string);
+    expect(commandStatus(all)).toBe('InProgress');
+    failOn(hosts[2] as string);
+    expect(commandStatus(all)).toBe('Failed');
+  });
+
+  it('refuses a MaxErrors or MaxConcurrency outside SendCommand’s patterns', () => {
+    for (const controls of [{ MaxErrors: '101%' }, { MaxErrors: '-1' }, { MaxConcurrency: '0' }]) {
+      expect(() => sendTo(hosts, controls)).toThrow(
+        expect.objectContaining({
+          code: 'ValidationException',
+          message: expect.stringContaining('Member must satisfy regular expression pattern'),
+        }),
+      );
+    }
   });
 
   it('times out delivery to one instance that went offline while the others run', () => {
