@@ -304,6 +304,7 @@ export function drainDocumentContent(options: DrainDocumentOptions): Record<stri
           type: 'String',
           description: spec.description,
           allowedPattern: spec.pattern,
+          ...('maxChars' in spec ? { maxChars: spec.maxChars } : {}),
           interpolationType: 'ENV_VAR',
           ...('default' in spec ? { default: spec.default } : {}),
         },

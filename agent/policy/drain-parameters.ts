@@ -33,8 +33,8 @@ export const DRAIN_PARAMETERS = {
   },
   policy: {
     // Strict base64: whole quartets, padding only at the end. No repeat count bounds its length (RE2, and
-    // engines like it, refuse counts over 1,000): maxChars does, checked by findInvalidParameter, the
-    // document's script and the operator CLI.
+    // engines like it, refuse counts over 1,000): maxChars does, checked by SSM (the document declares it),
+    // findInvalidParameter, the document's script and the operator CLI.
     pattern: '^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$',
     maxChars: 65_536,
     description:

@@ -157,8 +157,10 @@ describe('the document', () => {
   });
 
   it('takes a policy to plan with as strict base64 of at most POLICY_PARAMETER_MAX_CHARS, empty by default', () => {
+    // SSM checks the length itself (maxChars, sysman-doc-syntax.html): no pattern can bound it.
     expect(content.parameters.policy).toMatchObject({
       allowedPattern: DRAIN_PARAMETERS.policy.pattern,
+      maxChars: POLICY_PARAMETER_MAX_CHARS,
       default: '',
     });
     const sent = {
