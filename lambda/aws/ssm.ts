@@ -159,14 +159,24 @@ async function listCommandPages(
 
 /** Batched commands' statuses read at once, a few calls in flight. */
 const INVOCATION_LOOKUPS_IN_FLIGHT = 10;
-/** Above this many running batched commands, one listing of the executing invocations replaces a call each. */
+/** Above this many running batched commands, listings of the unended invocations replace a call each. */
 const INVOCATION_LOOKUPS_PER_LISTING = 4;
+
+/**
+ * The statuses of an invocation that has not ended which ListCommandInvocations' `Status` filter accepts; its
+ * `ExecutionStage` filter is ListCommands' only (API_CommandFilter.html). Listed in the order an invocation
+ * goes through them, one after the other, so one that moves on between two listings is found by the later.
+ * `Cancelling` is no filter value: an invocation being cancelled reads as ended. That is harmless: only the
+ * drainer cancels, once the drain's lifecycle action is over (completed, expired or gone), so nothing waits
+ * on that run; finishing it reads its own status (GetCommandInvocation), which is not terminal yet.
+ */
+const UNENDED_INVOCATION_STATUSES = ['Pending', 'Delayed', 'InProgress'] as const;
 
 /**
  * A command of several instances has one status for all until every invocation has ended (monitor-commands.html):
  * a batched start still running gets each invocation's own, one ListCommandInvocations per 50 instances; for
- * many (the tick of a scale-in), one listing of the document's executing invocations, whose pages shrink as
- * drains end, where a call per batch would go on as long as one of its drains runs.
+ * many (the tick of a scale-in), a listing of the document's invocations per unended status, whose pages
+ * shrink as drains end, where a call per batch would go on as long as one of its drains runs.
  */
 async function withInvocationStatuses(
   client: SSMClient,
@@ -178,9 +188,9 @@ async function withInvocationStatuses(
       isBatchedListing(command) && command.commandId !== undefined && !isTerminalStatus(command.status ?? ''),
   );
   if (running.length > INVOCATION_LOOKUPS_PER_LISTING) {
-    const executing = await executingInvocations(client, documentName);
+    const unended = await unendedInvocations(client, documentName);
     for (const command of running) {
-      const own = executing.get(command.commandId as string);
+      const own = unended.get(command.commandId as string);
       // None listed: SSM may not show a command's invocations yet (eventual consistency): its status stands.
       if (own === undefined) continue;
       const members = [...readDrainIds(command.parameters?.drainIds?.[0]).keys()];
@@ -198,31 +208,42 @@ async function withInvocationStatuses(
   return listed;
 }
 
-/** The document's executing invocations (all pages): command id → instance id → status. */
-async function executingInvocations(
+/**
+ * The document's invocations that have not ended: command id → instance id → status. One listing per status,
+ * all pages: whether one call may carry the `Status` key twice is not documented.
+ */
+async function unendedInvocations(
   client: SSMClient,
   documentName: string,
 ): Promise<Map<string, Map<string, string>>> {
-  const filters: CommandFilter[] = [{ key: 'ExecutionStage', value: 'Executing' }];
-  if (!documentName.startsWith('arn:')) filters.push({ key: 'DocumentName', value: documentName });
   const byCommand = new Map<string, Map<string, string>>();
-  let nextToken: string | undefined;
-  try {
-    do {
-      const page = await client.send(
-        new ListCommandInvocationsCommand({ Filters: filters, MaxResults: PAGE_SIZE, NextToken: nextToken }),
-      );
-      for (const { CommandId, InstanceId, Status } of page.CommandInvocations ?? []) {
-        if (CommandId === undefined || InstanceId === undefined || Status === undefined) continue;
-        byCommand.set(
-          CommandId,
-          (byCommand.get(CommandId) ?? new Map<string, string>()).set(InstanceId, Status),
+  for (const status of UNENDED_INVOCATION_STATUSES) {
+    const filters: CommandFilter[] = documentName.startsWith('arn:')
+      ? []
+      : [{ key: 'DocumentName', value: documentName }];
+    filters.push({ key: 'Status', value: status });
+    let nextToken: string | undefined;
+    try {
+      do {
+        const page = await client.send(
+          new ListCommandInvocationsCommand({
+            Filters: filters,
+            MaxResults: PAGE_SIZE,
+            NextToken: nextToken,
+          }),
         );
-      }
-      nextToken = page.NextToken;
-    } while (nextToken);
-  } catch (error) {
-    throw callError(error, 'ListCommandInvocations');
+        for (const { CommandId, InstanceId, Status } of page.CommandInvocations ?? []) {
+          if (CommandId === undefined || InstanceId === undefined || Status === undefined) continue;
+          byCommand.set(
+            CommandId,
+            (byCommand.get(CommandId) ?? new Map<string, string>()).set(InstanceId, Status),
+          );
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+    } catch (error) {
+      throw callError(error, 'ListCommandInvocations');
+    }
   }
   return byCommand;
 }

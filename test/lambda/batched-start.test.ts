@@ -45,6 +45,7 @@ import {
   reportJson,
   sentEvents,
   serveCommands,
+  serveInvocations,
   statusEvent,
   tickEvent,
 } from './helpers';
@@ -358,50 +359,58 @@ describe('batched commands, read back', () => {
     expect(aws.ssm).not.toHaveReceivedCommand(CancelCommandCommand);
   });
 
-  it('reads many running batches with one listing of the executing invocations: an instance it leaves out has ended', async () => {
-    // Six batches of two: instance 2k+1 still runs, 2k+2 ended; a seventh batch, just sent, is not listed yet.
+  it('reads many running batches with a listing per unended status, all pages: an instance it leaves out has ended', async () => {
+    // Six batches of twenty: nineteen of each still run (Pending, Delayed or InProgress), the last one ended; a
+    // seventh batch, just sent, is not listed yet. 76 invocations InProgress: a listing of two pages.
+    const members = (k: number) => Array.from({ length: 20 }, (_, index) => 20 * k + index + 1);
     const batches = Array.from({ length: 7 }, (_, k) =>
-      batchedCommand([2 * k + 1, 2 * k + 2], { CommandId: commandIdOf(100 + k) }),
+      batchedCommand(members(k), { CommandId: commandIdOf(100 + k) }),
     );
+    const running = ['Pending', 'Delayed', 'InProgress', 'InProgress', 'InProgress', 'InProgress'] as const;
     serveCommands(aws, batches);
-    aws.ssm.on(ListCommandInvocationsCommand).callsFake(async (input: { CommandId?: string }) => {
-      // A lookup of one instance's commands (an instance without a running drain) asks per command.
-      const k = batches.findIndex((batch) => batch.CommandId === input.CommandId);
-      if (input.CommandId !== undefined) {
-        const members = k < 6 ? [2 * k + 1, 2 * k + 2] : [];
-        return {
-          CommandInvocations: members.map((n) => ({
-            CommandId: input.CommandId,
-            InstanceId: host(n),
-            Status: n % 2 === 1 ? 'InProgress' : 'Success',
-          })),
-        };
-      }
-      return {
-        CommandInvocations: Array.from({ length: 6 }, (_, k) => ({
+    serveInvocations(
+      aws,
+      running.flatMap((status, k) =>
+        members(k).map((n) => ({
           CommandId: commandIdOf(100 + k),
-          InstanceId: host(2 * k + 1),
-          Status: 'InProgress',
+          InstanceId: host(n),
+          DocumentName: DOCUMENT,
+          Status: n % 20 === 0 ? ('Success' as const) : status,
         })),
-      };
-    });
+      ),
+    );
     aws.autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
-      AutoScalingGroups: [groupWith(Array.from({ length: 14 }, (_, n) => ({ InstanceId: host(n + 1) })))],
+      AutoScalingGroups: [groupWith(Array.from({ length: 140 }, (_, n) => ({ InstanceId: host(n + 1) })))],
     });
     const tickMs = EVENT_MS + 20 * 60_000;
     const { handler } = makeHandler({ nowMs: tickMs });
     const result = await handler(tickEvent(new Date(tickMs).toISOString()));
 
-    expect(aws.ssm).toHaveReceivedCommandWith(ListCommandInvocationsCommand, {
-      Filters: expect.arrayContaining([{ key: 'ExecutionStage', value: 'Executing' }]),
-    });
-    // The executing commands' statuses: one listing, not one call per batch.
+    // The document's invocations of each status that has not ended (ExecutionStage is ListCommands' only),
+    // in the order an invocation goes through them: three listings, the last in two pages, not a call per batch.
     const listings = aws.ssm
       .commandCalls(ListCommandInvocationsCommand)
-      .filter((call) => call.args[0].input.CommandId === undefined);
-    expect(listings).toHaveLength(1);
-    // Running: the six listed, and both drains of the batch SSM does not show yet.
-    expect(JSON.parse(String(result.result))).toMatchObject({ inFlight: 8 });
+      .map((call) => call.args[0].input)
+      .filter((input) => input.CommandId === undefined);
+    const asked = listings.map((input) => JSON.stringify([input.Filters, input.NextToken !== undefined]));
+    const expected = [
+      ['Pending', false],
+      ['Delayed', false],
+      ['InProgress', false],
+      ['InProgress', true],
+    ].map(([status, paged]) =>
+      JSON.stringify([
+        [
+          { key: 'DocumentName', value: DOCUMENT },
+          { key: 'Status', value: status },
+        ],
+        paged,
+      ]),
+    );
+    expect(asked).toEqual(expected);
+    expect(listings.every((input) => input.MaxResults === 50)).toBe(true);
+    // Running: the 114 listed, and the twenty drains of the batch SSM does not show yet.
+    expect(JSON.parse(String(result.result))).toMatchObject({ inFlight: 134 });
   });
 
   it('takes a redelivered event whose drain is in a batched command for a duplicate', async () => {

@@ -16,8 +16,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import {
   CancelCommandCommand,
   type Command,
+  type CommandInvocation,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
+  InvalidFilterKey,
   ListCommandInvocationsCommand,
   ListCommandsCommand,
   SendCommandCommand,
@@ -252,7 +254,8 @@ export function mockAws() {
     ).map((id: string) => ({ InstanceId: id, PingStatus: 'Online', LastPingDateTime: new Date() })),
   }));
   ssm.on(ListCommandsCommand).resolves({ Commands: [] });
-  ssm.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [] });
+  const mocks = { autoScaling, ssm, events };
+  serveInvocations(mocks, []);
   ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
   ssm.on(CancelCommandCommand).resolves({});
   ssm.on(GetCommandInvocationCommand).resolves({
@@ -265,7 +268,7 @@ export function mockAws() {
     StandardErrorContent: '',
   });
   events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
-  return { autoScaling, ssm, events };
+  return mocks;
 }
 
 export type AwsMocks = ReturnType<typeof mockAws>;
@@ -293,6 +296,67 @@ export function serveCommands(mocks: AwsMocks, commands: Command[] | (() => Comm
     const start = Number(input.NextToken ?? 0);
     return {
       Commands: matching.slice(start, start + 50),
+      NextToken: start + 50 < matching.length ? String(start + 50) : undefined,
+    };
+  });
+}
+
+/** The Status values ListCommandInvocations filters by (API_CommandFilter.html); ListCommands has its own. */
+const INVOCATION_STATUS_FILTERS = [
+  'Pending',
+  'InProgress',
+  'Delayed',
+  'Success',
+  'Cancelled',
+  'Failed',
+  'TimedOut',
+  'AccessDenied',
+  'DeliveryTimedOut',
+  'ExecutionTimedOut',
+  'Undeliverable',
+  'InvalidPlatform',
+  'Terminated',
+];
+
+/**
+ * Serves `invocations` from ListCommandInvocations as SSM would: answering the CommandId, InstanceId and the
+ * DocumentName, Status, InvokedAfter and InvokedBefore filters of each call, 50 to a page; ExecutionStage (a ListCommands filter only) or a
+ * status this operation does not filter by is refused with InvalidFilterKey.
+ */
+export function serveInvocations(
+  mocks: Pick<AwsMocks, 'ssm'>,
+  invocations: CommandInvocation[] | (() => CommandInvocation[]),
+): void {
+  mocks.ssm.on(ListCommandInvocationsCommand).callsFake(async (input) => {
+    const filters = (input.Filters ?? []) as { key: string; value: string }[];
+    const refused = filters.find(
+      ({ key, value }) =>
+        !['DocumentName', 'Status', 'InvokedAfter', 'InvokedBefore'].includes(key) ||
+        (key === 'Status' && !INVOCATION_STATUS_FILTERS.includes(value)),
+    );
+    if (refused !== undefined) {
+      throw new InvalidFilterKey({
+        $metadata: { httpStatusCode: 400 },
+        message: "The specified key isn't valid.",
+      });
+    }
+    const document = filters.find((filter) => filter.key === 'DocumentName')?.value;
+    const statuses = filters.filter((filter) => filter.key === 'Status').map((filter) => filter.value);
+    const after = filters.find((filter) => filter.key === 'InvokedAfter')?.value;
+    const before = filters.find((filter) => filter.key === 'InvokedBefore')?.value;
+    const requested = (invocation: CommandInvocation) => invocation.RequestedDateTime?.getTime() ?? 0;
+    const matching = (typeof invocations === 'function' ? invocations() : invocations).filter(
+      (invocation) =>
+        (input.CommandId === undefined || invocation.CommandId === input.CommandId) &&
+        (input.InstanceId === undefined || invocation.InstanceId === input.InstanceId) &&
+        (document === undefined || invocation.DocumentName === document) &&
+        statuses.every((status) => invocation.Status === status) &&
+        (after === undefined || requested(invocation) >= Date.parse(after)) &&
+        (before === undefined || requested(invocation) <= Date.parse(before)),
+    );
+    const start = Number(input.NextToken ?? 0);
+    return {
+      CommandInvocations: matching.slice(start, start + 50),
       NextToken: start + 50 < matching.length ? String(start + 50) : undefined,
     };
   });
