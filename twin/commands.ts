@@ -99,15 +99,49 @@ export interface ListFilter {
 /** SendCommand's limit on InstanceIds. */
 export const MAX_INSTANCE_IDS = 50;
 
-const STATUS_FILTER_VALUES = [
-  'Pending',
-  'InProgress',
-  'Success',
-  'Cancelled',
-  'Failed',
-  'TimedOut',
-  'Cancelling',
-];
+/** The Status filter values of each listing (API_CommandFilter.html): the two lists differ. */
+const STATUS_FILTER_VALUES = {
+  ListCommands: [
+    'Pending',
+    'InProgress',
+    'Success',
+    'Cancelled',
+    'Failed',
+    'TimedOut',
+    'AccessDenied',
+    'DeliveryTimedOut',
+    'ExecutionTimedOut',
+    'Incomplete',
+    'NoInstancesInTag',
+    'LimitExceeded',
+  ],
+  ListCommandInvocations: [
+    'Pending',
+    'InProgress',
+    'Delayed',
+    'Success',
+    'Cancelled',
+    'Failed',
+    'TimedOut',
+    'AccessDenied',
+    'DeliveryTimedOut',
+    'ExecutionTimedOut',
+    'Undeliverable',
+    'InvalidPlatform',
+    'Terminated',
+  ],
+};
+
+/** The listing a filter belongs to. */
+type ListOperation = keyof typeof STATUS_FILTER_VALUES;
+
+/** What a listing's filters are checked against: a command, or one of its invocations. */
+interface ListedRow {
+  documentName: string;
+  requestedMs: number;
+  status: string;
+  statusDetails: string;
+}
 
 /** The Run Command service for a set of documents. */
 export class CommandsModel {
@@ -295,10 +329,8 @@ export class CommandsModel {
       if (commands.length === 0 && !this.byId.has(input.commandId))
         throw new AwsError('InvalidCommandId', '');
     }
-    const matches = filterMatcher(input.filters ?? []);
-    commands = commands.filter((command) =>
-      matches(command.documentName, command.requestedMs, commandStatus(command)),
-    );
+    const matches = filterMatcher('ListCommands', input.filters ?? []);
+    commands = commands.filter((command) => matches(commandRow(command)));
     return paginate(commands, pageSize(input.maxResults), input.nextToken, 'InvalidNextToken');
   }
 
@@ -310,7 +342,7 @@ export class CommandsModel {
     maxResults?: number;
     nextToken?: string;
   }) {
-    const matches = filterMatcher(input.filters ?? []);
+    const matches = filterMatcher('ListCommandInvocations', input.filters ?? []);
     const rows = [...this.commands]
       .reverse()
       .filter(
@@ -322,7 +354,12 @@ export class CommandsModel {
         ({ invocation }) => input.instanceId === undefined || invocation.instanceId === input.instanceId,
       )
       .filter(({ command, invocation }) =>
-        matches(command.documentName, command.requestedMs, invocation.status),
+        matches({
+          documentName: command.documentName,
+          requestedMs: command.requestedMs,
+          status: invocation.status,
+          statusDetails: invocation.statusDetails,
+        }),
       );
     return paginate(rows, pageSize(input.maxResults), input.nextToken, 'InvalidNextToken');
   }
@@ -480,35 +517,57 @@ function pageSize(maxResults: number | undefined): number {
   return maxResults;
 }
 
-/** The filters of ListCommands and ListCommandInvocations (InvokedAfter/Before, Status, DocumentName, ExecutionStage). */
-function filterMatcher(
-  filters: ListFilter[],
-): (documentName: string, requestedMs: number, status: string) => boolean {
-  const checks = filters.map(({ key: filterKey, value }) => {
+/** A command as its listing's filters see it: its status, and the details of an invocation that has it. */
+function commandRow(command: Command): ListedRow {
+  const status = commandStatus(command);
+  const invocation = [...command.invocations.values()].find((each) => each.status === status);
+  return {
+    documentName: command.documentName,
+    requestedMs: command.requestedMs,
+    status,
+    statusDetails: invocation?.statusDetails ?? status,
+  };
+}
+
+/**
+ * The filters of each listing (API_CommandFilter.html): InvokedAfter/Before, Status (its own values each),
+ * DocumentName; ExecutionStage is ListCommands' only, ListCommandInvocations refuses it (the error's message
+ * is the twin's).
+ */
+function filterMatcher(operation: ListOperation, filters: ListFilter[]): (row: ListedRow) => boolean {
+  const checks = filters.map(({ key: filterKey, value }): ((row: ListedRow) => boolean) => {
     switch (filterKey) {
       case 'InvokedAfter':
       case 'InvokedBefore': {
         const ms = Date.parse(value);
         if (!Number.isFinite(ms))
           throw new AwsError('InvalidFilterKey', `Invalid value ${value} for filter ${filterKey}`);
-        return filterKey === 'InvokedAfter'
-          ? (_: string, requestedMs: number) => requestedMs >= ms
-          : (_: string, requestedMs: number) => requestedMs <= ms;
+        return filterKey === 'InvokedAfter' ? (row) => row.requestedMs >= ms : (row) => row.requestedMs <= ms;
       }
       case 'Status':
-        if (!STATUS_FILTER_VALUES.includes(value))
+        if (!STATUS_FILTER_VALUES[operation].includes(value))
           throw new AwsError('InvalidFilterKey', `Invalid value ${value} for filter Status`);
-        return (_: string, __: number, status: string) => status === value;
+        return statusCheck(value);
       case 'DocumentName':
-        return (documentName: string) => documentName === documentBaseName(value);
+        return (row) => row.documentName === documentBaseName(value);
       case 'ExecutionStage':
+        if (operation !== 'ListCommands')
+          throw new AwsError('InvalidFilterKey', `Filter ExecutionStage is not valid for ${operation}`);
         if (value !== 'Executing' && value !== 'Complete')
           throw new AwsError('InvalidFilterKey', `Invalid value ${value} for filter ExecutionStage`);
-        return (_: string, __: number, status: string) => TERMINAL.has(status) === (value === 'Complete');
+        return (row) => TERMINAL.has(row.status) === (value === 'Complete');
       default:
         throw new AwsError('InvalidFilterKey', `Invalid filter key ${filterKey}`);
     }
   });
-  return (documentName, requestedMs, status) =>
-    checks.every((check) => check(documentName, requestedMs, status));
+  return (row) => checks.every((check) => check(row));
+}
+
+/** `TimedOut` covers both timeouts; `DeliveryTimedOut` and `ExecutionTimedOut` one each (by its details). */
+function statusCheck(value: string): (row: ListedRow) => boolean {
+  if (value === 'DeliveryTimedOut')
+    return (row) => row.status === 'TimedOut' && row.statusDetails === 'Delivery Timed Out';
+  if (value === 'ExecutionTimedOut')
+    return (row) => row.status === 'TimedOut' && row.statusDetails === 'Execution Timed Out';
+  return (row) => row.status === value;
 }

@@ -329,6 +329,51 @@ describe('SSM JSON API', () => {
     });
   });
 
+  it('filters ListCommandInvocations by invocation status, and refuses ExecutionStage (ListCommands only)', async () => {
+    const sent = await ssm.send(
+      new SendCommandCommand({
+        DocumentName: 'FleetDrain',
+        InstanceIds: ['i-00000000000000011', 'i-00000000000000012'],
+        Parameters: { drainId: ['s1'] },
+      }),
+    );
+    const commandId = sent.Command?.CommandId as string;
+    commands.advance();
+    pending.get(`${commandId}/i-00000000000000012`)?.({ exitCode: 0, stdout: '', stderr: '' });
+    clock.advance(2000);
+    const listed = async (status: string) =>
+      (
+        await ssm.send(
+          new ListCommandInvocationsCommand({
+            Filters: [
+              { key: 'DocumentName', value: 'FleetDrain' },
+              { key: 'Status', value: status },
+            ],
+          }),
+        )
+      ).CommandInvocations?.filter((invocation) => invocation.CommandId === commandId).map(
+        (invocation) => invocation.InstanceId,
+      );
+    expect(await listed('InProgress')).toEqual(['i-00000000000000011']);
+    expect(await listed('Success')).toEqual(['i-00000000000000012']);
+    expect(await listed('Delayed')).toEqual([]);
+    // A ListCommands-only status, and ExecutionStage: not filters of this operation.
+    await expect(listed('Incomplete')).rejects.toMatchObject({ name: 'InvalidFilterKey' });
+    await expect(
+      ssm.send(
+        new ListCommandInvocationsCommand({ Filters: [{ key: 'ExecutionStage', value: 'Executing' }] }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidFilterKey' });
+    // ListCommands keeps both.
+    const executing = await ssm.send(
+      new ListCommandsCommand({ Filters: [{ key: 'ExecutionStage', value: 'Executing' }] }),
+    );
+    expect(executing.Commands?.map((command) => command.CommandId)).toContain(commandId);
+    await expect(
+      ssm.send(new ListCommandsCommand({ Filters: [{ key: 'Status', value: 'Delayed' }] })),
+    ).rejects.toMatchObject({ name: 'InvalidFilterKey' });
+  });
+
   it('describes agents: Online with a fresh ping, ConnectionLost with the last one', async () => {
     agents.register('i-00000000000000005', clock.now());
     agents.register('i-00000000000000006', clock.now());
