@@ -117,8 +117,11 @@ const LONG_POLICY = {
     target.name === 'jobs' ? { ...target, schedule: LONG_SCHEDULE } : target,
   ),
 };
-/** How soon after the warning a worker must get its graceful signal. */
-const SIGNAL_WITHIN_MS = 10_000;
+/**
+ * How soon after the warning a worker must get its graceful signal: at once, well before the 120 s settle
+ * delay a drain started later would show; the slack is for an agent that starts slowly on a loaded machine.
+ */
+const SIGNAL_WITHIN_MS = 30_000;
 /** Wall time to wait for EC2's interruption: the notice and some slack. */
 const SPOT_NOTICE_WAIT_MS = 150_000;
 
@@ -530,8 +533,9 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: 'forced (back in the pool, Warmed:Stopped), skipped',
     plan: () => ({
       instances: 2,
-      // 15× the wall: the 20 s drain lasts 5 minutes of the twin's clock, past SETTLE_MS and several ticks.
-      twin: stepped(300),
+      // 30× the wall: the 20 s drain lasts 10 minutes of the twin's clock, past SETTLE_MS and several ticks,
+      // and still past SETTLE_MS + 60 s when a loaded machine beats the pump three times late.
+      twin: stepped(600),
       workers: (index) =>
         index === 0
           ? [{ kind: 'slow', env: { DEMO_IGNORE_TERM: '1' } }]

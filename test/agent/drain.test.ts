@@ -74,7 +74,7 @@ describe('drain exit codes and outcomes', () => {
     const worker = await box.start('ignores-term.mjs');
     const policy = box.policy({
       version: 1,
-      targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/300ms/KILL/5s' }],
+      targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/1s/KILL/5s' }],
     });
 
     const run = await runAgent(drainArgs(policy));
@@ -167,7 +167,7 @@ describe('idempotence on the host', () => {
 
   it('a drain with another id joins the running one: one drain per host, one HUP per worker', async () => {
     // An adopted drain and a late lifecycle event for the same instance carry different ids.
-    const worker = await box.start('lava-worker.mjs', { env: { EXIT_DELAY_MS: '3000' } });
+    const worker = await box.start('lava-worker.mjs', { env: { EXIT_DELAY_MS: '5000' } });
     const policy = box.policy({
       version: 1,
       targets: [{ name: 'lava', match: { cmdline: box.tag }, preset: 'lava' }],
@@ -194,7 +194,7 @@ describe('idempotence on the host', () => {
     const policy = box.policy({
       version: 1,
       targets: [
-        { name: 'w', match: { cmdline: `${box.tag}|fleet-drain-agent` }, schedule: 'HUP/1500ms/KILL/2s' },
+        { name: 'w', match: { cmdline: `${box.tag}|fleet-drain-agent` }, schedule: 'HUP/5s/KILL/2s' },
       ],
     });
     const owner = startAgent(drainArgs(policy, 'owner-1'));
@@ -404,7 +404,7 @@ describe('idempotence on the host', () => {
     const late = await box.start('ignores-term.mjs'); // started while no agent ran
     const after = box.policy({
       version: 1,
-      targets: [{ ...target, schedule: 'QUIT/300ms/TERM/300ms/KILL/5s' }],
+      targets: [{ ...target, schedule: 'QUIT/1s/TERM/1s/KILL/5s' }],
     });
 
     const second = await runAgent(drainArgs(after, 'changed-1'));
@@ -646,7 +646,10 @@ describe('deadline', () => {
 
     expect(run.report.prepare[0]).toMatchObject({ ok: false, error: expect.stringMatching(/timed out/) });
     expect(run.code).toBe(3);
-    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
+    const [process] = run.report.targets[0]?.processes ?? [];
+    expect(process?.signals.map(([name]) => name)).toEqual(['TERM', 'KILL']);
+    // TERM and KILL land moments apart by design: the worker may die before it logs TERM, never logs two.
+    expect([[], ['SIGTERM']]).toContainEqual(box.signalsOf(worker.pid as number));
   });
 
   it('clips the waits so the final KILL still fits before the deadline', async () => {
@@ -667,6 +670,7 @@ describe('deadline', () => {
     expect(new Date(run.report.startedAt).getTime() + killAt).toBeLessThanOrEqual(
       new Date(run.report.deadline as string).getTime(),
     );
-    expect(box.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);
+    // A slow start leaves TERM and KILL close together: the worker may die before it logs TERM.
+    expect([[], ['SIGTERM']]).toContainEqual(box.signalsOf(worker.pid as number));
   });
 });

@@ -192,3 +192,10 @@ export const isAlive = (pid: number): boolean => {
     return false;
   }
 };
+
+/**
+ * A shell command that waits until `file` exists (the test creates it once it saw what it waits for), for at
+ * most `seconds`, and fails if it never appears: a step held on an event, not on a guess at how long it takes.
+ */
+export const untilFileExists = (file: string, seconds = 20): string =>
+  `i=0; while [ ! -e '${file}' ] && [ $i -lt ${seconds * 20} ]; do sleep 0.05; i=$((i+1)); done; [ -e '${file}' ]`;

@@ -59,7 +59,7 @@ describe('joining with another deadline', () => {
     const owner = startAgent(drainArgs(policy, 'lifecycle-1', inMs(600_000)));
     await box.waitFor(() => box.signalsOf(worker.pid as number).length === 1);
 
-    const spotDeadline = inMs(5_000);
+    const spotDeadline = inMs(10_000);
     const joiner = await runAgent(drainArgs(policy, 'spot-i-0123456789abcdef0-20261206190000', spotDeadline));
     const first = await owner.done;
 
@@ -89,7 +89,7 @@ describe('joining with another deadline', () => {
     const owner = startAgent(drainArgs(policy, 'lifecycle-1', inMs(600_000)));
     await box.waitFor(() => stateDeadline('lifecycle-1') !== undefined);
 
-    const spotDeadline = inMs(5_000);
+    const spotDeadline = inMs(10_000);
     await runAgent(drainArgs(policy, 'spot-1', spotDeadline));
     const first = await owner.done;
 
@@ -101,7 +101,7 @@ describe('joining with another deadline', () => {
 
   it('a later deadline does not lengthen the running drain', async () => {
     const { worker, policy } = await longDrain();
-    const ownDeadline = inMs(5_000);
+    const ownDeadline = inMs(10_000);
     const owner = startAgent(drainArgs(policy, 'lifecycle-1', ownDeadline));
     await box.waitFor(() => box.signalsOf(worker.pid as number).length === 1);
 

@@ -1,10 +1,10 @@
 // `drain --action prepare` (a rebalance recommendation): the prepare steps only, nothing signalled, outcome
 // `prepared`; it leaves the host free for a later full drain with another id. Real processes.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isAlive, runAgent, Sandbox, startAgent } from './helpers.js';
+import { isAlive, runAgent, Sandbox, startAgent, untilFileExists, waitForLog } from './helpers.js';
 
 let box: Sandbox;
 beforeEach(() => {
@@ -73,14 +73,26 @@ describe('--action prepare', () => {
   });
 
   it('a full drain that arrives while a prepare runs waits for it, then drains in full', async () => {
-    const { worker, policy } = await workerAndPolicy([{ run: ['sleep', '2'], timeout: '10s' }]);
+    // The prepare step lasts until the full drain has arrived and joined it.
+    const release = join(box.dir, 'release-prepare');
+    const { worker, policy } = await workerAndPolicy([
+      { run: ['sh', '-c', untilFileExists(release)], timeout: '60s' },
+    ]);
     const prepare = startAgent(drainArgs(policy, 'rebalance-1', '--action', 'prepare'));
     await box.waitFor(() => existsSync(join(box.stateDir, 'rebalance-1.json')));
 
-    const full = await runAgent(drainArgs(policy, 'lifecycle-1'));
+    const arriving = startAgent(drainArgs(policy, 'lifecycle-1'));
+    let stderr = '';
+    arriving.child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    await waitForLog(() => stderr, 'a drain is already running: joining it');
+    writeFileSync(release, '');
     const prepared = await prepare.done;
+    const full = await arriving.done;
 
     expect(prepared.report.outcome).toBe('prepared');
+    expect(prepared.report.prepare.map((step) => step.ok)).toEqual([true, true]);
     expect(full.stderr).toContain('"message":"a drain is already running: joining it"');
     expect(full.report).toMatchObject({ id: 'lifecycle-1', outcome: 'drained', joined: false });
     expect(box.signalsOf(worker.pid as number)).toEqual(['SIGTERM']);

@@ -3,10 +3,10 @@
 // interleaving, one of them drains, the others join it, the orphan's progress is handed over (no worker gets
 // a second graceful signal) and the finally steps run once.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AgentRun, runAgent, Sandbox, startAgent, waitForLog } from './helpers.js';
+import { type AgentRun, runAgent, Sandbox, startAgent, untilFileExists, waitForLog } from './helpers.js';
 
 let box: Sandbox;
 beforeEach(() => {
@@ -15,15 +15,35 @@ beforeEach(() => {
 afterEach(() => box.cleanup());
 
 const finallyRuns = () => box.records().filter((r) => (r.event as string) === 'finally').length;
+const release = () => join(box.dir, 'release-finally');
 
 function drainPolicy(): string {
   return box.policy({
     version: 1,
     targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'TERM/800ms/KILL/2s' }],
-    // The finally step holds the drain 2 s more, so that a successor started later, on a loaded machine, still
-    // finds it running (after it, another id would rightly drain afresh).
-    finally: [{ run: ['sh', '-c', `echo '{"event":"finally"}' >> ${box.log}; sleep 2`] }],
+    // The finally step holds the drain until the test releases it, once a racer joined a live one: a successor
+    // started later, on a loaded machine, still finds it running (after it, another id would drain afresh).
+    finally: [
+      { run: ['sh', '-c', `echo '{"event":"finally"}' >> ${box.log}; ${untilFileExists(release())}`] },
+    ],
   });
+}
+
+/** The pids of the owners that the agents logging `stderr` joined. */
+const joinedOwners = (stderr: string): number[] =>
+  stderr
+    .split('\n')
+    .slice(0, -1) // whole lines only
+    .filter((line) => line.includes('"message":"a drain is already running: joining it"'))
+    .map((line) => JSON.parse(line).ownerPid as number);
+
+/** Releases the finally step once one of `racers` joined the drain another of them runs. */
+async function releaseOnceJoined(racers: Racer[]): Promise<void> {
+  const pids = racers.map((racer) => racer.child.pid);
+  await box.waitFor(() =>
+    racers.some((racer) => joinedOwners(racer.stderr()).some((pid) => pids.includes(pid))),
+  );
+  writeFileSync(release(), '');
 }
 
 const args = (policy: string, id: string) => [
@@ -56,15 +76,17 @@ async function orphan(policy: string, id: string): Promise<number> {
   return pid;
 }
 
-/** Starts an agent held at the given points; `waitHeld`: returns once it is held at one of them. */
-async function held(policy: string, id: string, pauses: string, waitHeld = true) {
-  const agent = startAgent(args(policy, id), { env: { FLEET_DRAIN_TEST_PAUSE: pauses } });
+type Racer = ReturnType<typeof startAgent> & { stderr: () => string };
+
+/** Starts an agent (held at the given points, if any); `waitHeld`: returns once it is held at one of them. */
+async function held(policy: string, id: string, pauses?: string, waitHeld = true): Promise<Racer> {
+  const agent = startAgent(args(policy, id), pauses ? { env: { FLEET_DRAIN_TEST_PAUSE: pauses } } : {});
   let stderr = '';
   agent.child.stderr.on('data', (chunk) => {
     stderr += chunk;
   });
-  if (waitHeld) await waitForLog(() => stderr, 'test pause');
-  return agent;
+  if (pauses && waitHeld) await waitForLog(() => stderr, 'test pause');
+  return { ...agent, stderr: () => stderr };
 }
 
 function expectOneDrain(runs: AgentRun[], worker: number): void {
@@ -87,7 +109,8 @@ describe('successors with other ids race for a killed drain', () => {
     const worker = await orphan(policy, 'orphan-1');
 
     const first = await held(policy, 'first-1', `${point}=${ms}`);
-    const second = startAgent(args(policy, 'second-1'));
+    const second = await held(policy, 'second-1');
+    await releaseOnceJoined([first, second]);
     const runs = await Promise.all([first.done, second.done]);
 
     expectOneDrain(runs, worker);
@@ -108,6 +131,7 @@ describe('successors with other ids race for a killed drain', () => {
 
       const a = await held(policy, 'third-2', third);
       const b = await held(policy, 'fourth-2', fourth, false);
+      await releaseOnceJoined([a, b]);
       const runs = await Promise.all([a.done, b.done]);
 
       expectOneDrain(runs, worker);
@@ -119,6 +143,7 @@ it('the orphan’s own id run again after a successor finished it replays that d
   // Regression: the orphan's state stayed "running"; its id run again resumed it and ran finally once more.
   const policy = drainPolicy();
   const worker = await orphan(policy, 'orphan-3');
+  writeFileSync(release(), ''); // one agent at a time: nothing to hold the finally step for
   const successor = await runAgent(args(policy, 'successor-3'));
 
   const again = await runAgent(args(policy, 'orphan-3'));
@@ -138,10 +163,11 @@ it('the orphan’s own id run again after a successor finished it replays that d
 it('a successor of another id under a changed policy starts the schedule over, with no graceful signal twice', async () => {
   const policy = drainPolicy();
   const worker = await orphan(policy, 'orphan-4');
+  writeFileSync(release(), ''); // one agent at a time: nothing to hold the finally step for
   const late = (await box.start('ignores-term.mjs')).pid as number;
   const changed = box.policy({
     version: 1,
-    targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'QUIT/300ms/TERM/300ms/KILL/2s' }],
+    targets: [{ name: 'w', match: { cmdline: box.tag }, schedule: 'QUIT/1s/TERM/1s/KILL/2s' }],
   });
 
   const successor = await runAgent(args(changed, 'successor-4'));

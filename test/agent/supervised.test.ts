@@ -79,6 +79,8 @@ describe('systemd target (recording stand-in systemctl)', () => {
   it('drains a unit that starts during the drain (a socket or a timer started it): restarts held, TERM at once', async () => {
     // Regression: units were listed once, at the start; one started later ran on, undrained.
     const first = await box.start('graceful-worker.mjs', { env: { EXIT_DELAY_MS: '2500' } });
+    // Booted up front, a unit only once the drain began: the first unit's 2.5 s need not cover a boot.
+    const late = await box.start('graceful-worker.mjs', { env: { EXIT_DELAY_MS: '100' } });
     writeFileSync(env.STANDIN_STATE as string, JSON.stringify({ units: { 'worker@1.service': first.pid } }));
     const policy = box.policy({
       version: 1,
@@ -88,7 +90,6 @@ describe('systemd target (recording stand-in systemctl)', () => {
       env,
     });
     await box.waitFor(() => box.signalsOf(first.pid as number).length === 1);
-    const late = await box.start('graceful-worker.mjs', { env: { EXIT_DELAY_MS: '100' } });
     writeFileSync(
       env.STANDIN_STATE as string,
       JSON.stringify({ units: { 'worker@1.service': first.pid, 'worker@2.service': late.pid } }),

@@ -171,7 +171,7 @@ describe("the document's script", () => {
     } finally {
       for (const worker of workers) worker.kill('SIGKILL');
     }
-  });
+  }, 90_000);
 
   it('writes the agent into a state dir only its owner can read', () => {
     expect(statSync(sandbox.stateDir).mode & 0o777).toBe(0o700);
@@ -184,7 +184,8 @@ describe("the document's script", () => {
 
   it('passes the deadline on and exits 0 (Success) for a forced drain under a plain POSIX sh', async () => {
     const stubborn = await sandbox.start('ignores-term.mjs');
-    const env = { ...ssmEnv('drain-short'), SSM_deadline: deadlineIn(3_000) };
+    // A whole second's rounding off the deadline still leaves a TERM the worker has time to log before KILL.
+    const env = { ...ssmEnv('drain-short'), SSM_deadline: deadlineIn(6_000) };
     const run = await runScript(scriptFile, env, 'sh');
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^fleet-drain v1 outcome=forced exit=3 id=drain-short joined=0\n/);
@@ -248,16 +249,19 @@ describe("the document's script", () => {
     const killBin = join(sandbox.dir, 'kill-once-bin');
     mkdirSync(killBin);
     const marker = join(sandbox.dir, 'killed-once');
+    // Killed once the worker logged its TERM (bounded at 10 s): mid-drain, however slow the agent started.
+    const termed = `grep '"pid":${worker.pid},' ${sandbox.log} | grep -q SIGTERM`;
+    const untilTermed = `i=0; until ${termed} || [ $i -ge 200 ]; do sleep 0.05; i=$((i+1)); done`;
     writeFileSync(
       join(killBin, 'node'),
       `#!/bin/sh\ncase "$1" in -e|--version) exec "${process.execPath}" "$@" ;; esac\n` +
-        `if [ ! -e ${marker} ]; then touch ${marker}; "${process.execPath}" "$@" & sleep 1; kill -9 $!; wait $!; kill -9 $$; fi\n` +
+        `if [ ! -e ${marker} ]; then touch ${marker}; "${process.execPath}" "$@" & ${untilTermed}; kill -9 $!; wait $!; kill -9 $$; fi\n` +
         `exec "${process.execPath}" "$@"\n`,
     );
     chmodSync(join(killBin, 'node'), 0o755);
     const env = {
       ...ssmEnv('drain-killed-once'),
-      SSM_deadline: deadlineIn(4_000),
+      SSM_deadline: deadlineIn(8_000),
       PATH: `${killBin}:/usr/bin:/bin`,
     };
 
@@ -317,7 +321,7 @@ describe("the document's script", () => {
     const tag = `${sandbox.tag}-spinner`;
     const bin = stubNode(
       'spin-bin',
-      `exec "${process.execPath}" -e 'process.on("SIGTERM", () => {}); for (;;) {}' ${tag}`,
+      `exec "${process.execPath}" -e 'process.on("SIGTERM", () => {}); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)' ${tag}`,
     );
     const env = {
       ...ssmEnv('drain-stuck'),

@@ -9,7 +9,9 @@ import { isolationMode } from '../../twin/instances';
 const CLI = fileURLToPath(new URL('../../dist/fleet-drainer.js', import.meta.url));
 
 describe.runIf(isolationMode() === 'pid-namespace')('the drill', () => {
-  it('drains the scaled-in instances: TERM to every worker, KILL only to the stuck one, all completed', async () => {
+  it('drains the scaled-in instances: TERM to every worker, KILL only to the stuck one, all completed', {
+    timeout: 90_000,
+  }, async () => {
     const lines: string[] = [];
 
     const result = await runDrill({ instances: 3, scaleIn: 2, print: (line) => lines.push(line) });
