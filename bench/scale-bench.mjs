@@ -3,14 +3,15 @@
 // Each fleet size runs in a fresh process (bench/scale/run-scale.ts): that many virtual instances scaled in at
 // once, the real handler and SDK clients against the twin, Auto Scaling and SSM throttled to token buckets,
 // all on virtual time. Other options (--as-rate, --ssm-rate, --seed, --concurrency, …) pass through;
-// `--replay FILE` prints the table from the `RESULT` lines of earlier runs instead.
+// `--save FILE` writes each run's `RESULT` line to FILE; `--replay FILE` prints the table from such lines
+// instead of running.
 // Goals: stranded, premature, double-signalled all 0 at 10,000; reconcile tick p99 under a third of the tick
 // period; a drain's own Auto Scaling calls within 2 + one per H/2 of its duration (the design's heartbeat
 // slot S = (H − period − margin)/2 is shorter than H/2: both budgets are reported); completion after the
 // agent's exit within 10 s of the floor the Auto Scaling budget sets (p99).
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -22,7 +23,16 @@ const sizes =
         .split(',')
         .map(Number)
     : [1000, 10000];
-const passThrough = sizesAt >= 0 ? [...args.slice(0, sizesAt), ...args.slice(sizesAt + 2)] : args;
+const saveAt = args.indexOf('--save');
+const saveFile = saveAt >= 0 ? args[saveAt + 1] : undefined;
+if (saveAt >= 0 && (saveFile === undefined || saveFile.startsWith('--'))) {
+  console.error('--save takes the file to write the RESULT lines to, e.g. --save bench/scale/results.txt');
+  process.exit(64);
+}
+// This script's own options, with their values, are not passed on to each run.
+const ownIndexes = new Set();
+for (const at of [sizesAt, saveAt]) if (at >= 0) ownIndexes.add(at).add(at + 1);
+const passThrough = args.filter((_, index) => !ownIndexes.has(index));
 if (sizes.some((size) => !Number.isInteger(size) || size <= 0)) {
   console.error('--instances takes fleet sizes separated by commas, e.g. --instances 1000,10000');
   process.exit(64);
@@ -65,6 +75,8 @@ for (const size of replayAt >= 0 ? [] : sizes) {
     process.exit(1);
   }
   results.push(JSON.parse(line.slice('RESULT '.length)));
+  if (saveFile !== undefined)
+    writeFileSync(saveFile, `${line}\n`, { flag: results.length === 1 ? 'w' : 'a' });
 }
 
 const f0 = (value) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '–');
