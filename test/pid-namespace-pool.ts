@@ -2,7 +2,8 @@
 // (`unshare --pid --fork --mount-proc`). What a file starts (fixture workers, agents, their children) is
 // invisible to every other file, so a policy that matches more than its own fixtures cannot signal another
 // file's processes; and when the worker stops, the kernel kills whatever the file left behind.
-// Where unshare is not permitted (not root, no user namespaces), files run in plain forks instead.
+// Where unshare is not permitted (not root), files run in plain forks instead; `.ci/run` sets
+// FLEET_DRAIN_TEST_REQUIRE_PID_NAMESPACE, so that CI fails rather than lose the isolation.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -10,12 +11,24 @@ import type { PoolOptions, PoolRunnerInitializer, PoolWorker, WorkerRequest } fr
 
 export const canUnshare = (() => {
   try {
-    execFileSync('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', 'true'], { stdio: 'ignore' });
+    execFileSync('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', 'true'], {
+      stdio: 'ignore',
+      timeout: 5000,
+    });
     return true;
   } catch {
     return false;
   }
 })();
+
+/**
+ * The workers alive now. unshare holds SIGINT and SIGTERM, and a PID 1 ignores the signals it has no handler
+ * for, so only SIGKILL stops a worker: when vitest exits (Ctrl-C, a timeout), it takes them with it.
+ */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
 
 class PidNamespaceWorker implements PoolWorker {
   readonly name = 'pid-namespace';
@@ -67,13 +80,16 @@ class PidNamespaceWorker implements PoolWorker {
     child.stdout?.pipe(logger.outputStream, { end: false });
     child.stderr?.pipe(logger.errorStream, { end: false });
     this.child = child;
+    live.add(child);
+    child.once('exit', () => live.delete(child));
   }
 
   async stop(): Promise<void> {
     const child = this.child;
     if (!child) return;
     this.child = undefined;
-    // unshare holds SIGTERM while it waits for its child; the worker has finished its file by now.
+    // unshare holds SIGTERM while it waits for its child: SIGKILL, which takes down the whole namespace.
+    // (vitest's --cpu-prof and --heap-prof, written on a graceful exit, are not supported.)
     const exited =
       child.exitCode !== null || child.signalCode !== null
         ? Promise.resolve()

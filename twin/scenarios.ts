@@ -534,8 +534,9 @@ export const SCENARIOS: readonly Scenario[] = [
     plan: () => ({
       instances: 2,
       // 30× the wall: the 20 s drain lasts 10 minutes of the twin's clock, past SETTLE_MS and several ticks,
-      // and still past SETTLE_MS + 60 s when a loaded machine beats the pump three times late.
-      twin: stepped(600),
+      // and still past SETTLE_MS + 60 s when a loaded machine beats the pump three times late. The drain may
+      // last 30 minutes of that clock, so it ends well before the reconciler would expire it.
+      twin: stepped(600, { FLEET_DRAINER_MAX_DRAIN_SECONDS: '1800' }),
       workers: (index) =>
         index === 0
           ? [{ kind: 'slow', env: { DEMO_IGNORE_TERM: '1' } }]

@@ -4,6 +4,10 @@ import { readdirSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { canUnshare } from '../pid-namespace-pool';
 
+it('CI runs with the isolation: FLEET_DRAIN_TEST_REQUIRE_PID_NAMESPACE fails a run that cannot have it', () => {
+  if (process.env.FLEET_DRAIN_TEST_REQUIRE_PID_NAMESPACE) expect(canUnshare).toBe(true);
+});
+
 it.runIf(canUnshare)(
   'this file runs as PID 1 of its own PID namespace, and sees only its own processes',
   async () => {
