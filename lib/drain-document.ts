@@ -12,6 +12,7 @@ import {
 } from '../agent/policy/drain-parameters';
 import type { DrainPolicy } from '../agent/policy/policy';
 import { EXIT } from '../agent/report/exit-codes';
+import { AGENT_CHECK_MARKER } from '../agent/targets/document-steps';
 
 /** SSM's limit on a document's content. https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateDocument.html */
 export const DOCUMENT_CONTENT_LIMIT_BYTES = 64 * 1024;
@@ -134,7 +135,7 @@ export function drainScript({
     `  exit ${EXIT.config}`,
     'fi',
     '# major * 100 + minor, so that 18.3 is 1803',
-    `node_version=$(node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.stdout.write(String(a * 100 + b))' 2>/dev/null)`,
+    `node_version=$(node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.stdout.write(String(a * 100 + b))' ${AGENT_CHECK_MARKER} 2>/dev/null)`,
     'case "$node_version" in ""|*[!0-9]*) node_version=0 ;; esac',
     `if [ "$node_version" -lt ${MIN_NODE_MAJOR * 100 + MIN_NODE_MINOR} ]; then`,
     `  echo "fleet-drainer: $(command -v node) is Node.js $(node --version 2>/dev/null || echo unknown); the drain agent needs >= ${MIN_NODE}. Nothing was drained." >&2`,
@@ -266,7 +267,7 @@ function watchdogLines(): string[] {
     'run_drain() {',
     '  drain &',
     '  agent_pid=$!',
-    `  left=$(node -e 'const t = Date.parse(process.argv[1]); process.stdout.write(String(Number.isNaN(t) ? 0 : Math.max(0, Math.ceil((t - Date.now()) / 1000))))' "$SSM_deadline" 2>/dev/null)`,
+    `  left=$(node -e 'const t = Date.parse(process.argv[1]); process.stdout.write(String(Number.isNaN(t) ? 0 : Math.max(0, Math.ceil((t - Date.now()) / 1000))))' "$SSM_deadline" ${AGENT_CHECK_MARKER} 2>/dev/null)`,
     '  case "$left" in ""|*[!0-9]*) left=0 ;; esac',
     '  ( watchdog "$agent_pid" "$((left + watchdog_margin))" ) </dev/null >/dev/null 2>&1 &',
     '  watchdog_pid=$!',

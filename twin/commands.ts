@@ -469,8 +469,13 @@ export class CommandsModel {
   }
 }
 
-/** Invocation statuses that count against MaxErrors (Undeliverable does not: API_Command.html). */
-const ERROR_STATUSES = new Set(['Failed', 'TimedOut']);
+/**
+ * Invocations that count against MaxErrors: failed, or timed out in execution. Delivery timeouts and
+ * Undeliverable do not (API_CommandInvocation.html StatusDetails).
+ */
+const countsAsError = (invocation: Invocation): boolean =>
+  invocation.status === 'Failed' ||
+  (invocation.status === 'TimedOut' && invocation.statusDetails !== 'Delivery Timed Out');
 
 /** How many errors a command allows: MaxErrors, a number or a percentage of its targets. */
 export function allowedErrors(command: Pick<Command, 'maxErrors' | 'invocations'>): number {
@@ -486,10 +491,11 @@ export function allowedErrors(command: Pick<Command, 'maxErrors' | 'invocations'
  * API_SendCommand.html MaxErrors, API_Command.html StatusDetails); otherwise the first unfinished or failed.
  */
 export function commandStatus(command: Command): string {
-  const statuses = [...command.invocations.values()].map((invocation) => invocation.status);
+  const invocations = [...command.invocations.values()];
+  const statuses = invocations.map((invocation) => invocation.status);
   if (statuses.length === 1) return statuses[0] as string;
-  const errors = statuses.filter((status) => ERROR_STATUSES.has(status));
-  if (errors.length > allowedErrors(command)) return errors[0] as string;
+  const errors = invocations.filter(countsAsError);
+  if (errors.length > allowedErrors(command)) return (errors[0] as Invocation).status;
   return (
     statuses.find((status) => !TERMINAL.has(status)) ??
     statuses.find((status) => status !== 'Success') ??

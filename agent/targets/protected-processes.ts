@@ -10,6 +10,7 @@ import {
   type ProcStat,
   type Snapshot,
 } from '../host/proc.js';
+import { DOCUMENT_STEP } from './document-steps.js';
 
 export interface Protection {
   /** PIDs never to signal: PID 1, the agent and its ancestors. */
@@ -20,21 +21,16 @@ export interface Protection {
 
 /** The agent's file name (dist/fleet-drain-agent.js, or the document's fleet-drain-agent-<hash>.js). */
 const AGENT_SCRIPT = /(^|\/)fleet-drain-agent[\w.-]*\.js$/;
-/** The file the document unpacks the agent into before it renames it: fleet-drain-agent-<hash>.js.<pid>. */
-const AGENT_UNPACKING = /(^|\/)fleet-drain-agent[\w.-]*\.js\.\d+$/;
-
 /**
- * True when the command line runs a fleet-drain agent, `node …/fleet-drain-agent….js …`, or is the document
- * unpacking one, `node -e <code> …/fleet-drain-agent-<hash>.js.<pid>`: a second invocation that starts while
- * a drain runs must get to join it, not be signalled by a policy for node workers.
+ * True when the command line runs a fleet-drain agent, `node …/fleet-drain-agent….js …`, or is one of the
+ * document's own node steps, `node -e <code> … <that file or the marker>`: a second invocation that starts
+ * while a drain runs must get to join it, not be signalled by a policy for node workers.
  */
 export function isDrainAgent(cmdline: string): boolean {
   const words = cmdline.split(' ');
   const [program, script] = words;
   if (program === undefined || !/(^|\/)node[\w.-]*$/.test(program) || script === undefined) return false;
-  return (
-    AGENT_SCRIPT.test(script) || (script === '-e' && AGENT_UNPACKING.test(words[words.length - 1] ?? ''))
-  );
+  return AGENT_SCRIPT.test(script) || (script === '-e' && DOCUMENT_STEP.test(words[words.length - 1] ?? ''));
 }
 
 /** PIDs of `pid` and its ancestors up to PID 1; bounded in case /proc lies. */

@@ -165,7 +165,10 @@ const INVOCATION_LOOKUPS_PER_LISTING = 4;
 /**
  * The statuses of an invocation that has not ended which ListCommandInvocations' `Status` filter accepts; its
  * `ExecutionStage` filter is ListCommands' only (API_CommandFilter.html). Listed in the order an invocation
- * goes through them, one after the other, so one that moves on between two listings is found by the later.
+ * goes through them (*assumed*: AWS documents no order; Delayed is a retry of the delivery), one after the
+ * other, so one that moves on between two listings is found by the later. One that went back (Delayed to
+ * Pending) in between reads as ended for that tick: finishing it finds its own status not terminal and
+ * heartbeats it as usual.
  * `Cancelling` is no filter value: an invocation being cancelled reads as ended. That is harmless: only the
  * drainer cancels, once the drain's lifecycle action is over (completed, expired or gone), so nothing waits
  * on that run; finishing it reads its own status (GetCommandInvocation), which is not terminal yet.

@@ -156,6 +156,14 @@ describe('another fleet-drain agent', () => {
     ['an agent run by the document', `/usr/bin/node ${state} drain --config-b64 e30= --id d-2`],
     ['the built agent', 'node /opt/fleet-drainer/dist/fleet-drain-agent.js status'],
     ['the document unpacking the agent for a second invocation', unpack],
+    [
+      'the document checking the node version',
+      'node -e const [a, b] = process.versions fleet-drain-agent-check',
+    ],
+    [
+      'the document reading the time left to the deadline',
+      'node -e const t = Date.parse(process.argv[1]) 2026-12-07T10:00:00Z fleet-drain-agent-check',
+    ],
   ])('is %s', (_, cmdline) => {
     expect(isDrainAgent(cmdline)).toBe(true);
   });
@@ -165,6 +173,10 @@ describe('another fleet-drain agent', () => {
     ['a node worker that names the agent file in an argument', `node /srv/app/worker.js ${state}`],
     ['a node -e that writes another file', 'node -e 1 /tmp/fleet-drain-agent-0f3a9c.json'],
     ['a shell that names the unpacking file', `sh -c cat ${state}.4242`],
+    [
+      'a node worker whose last argument merely contains the marker',
+      'node -e 1 my-fleet-drain-agent-check-x',
+    ],
   ])('is not %s', (_, cmdline) => {
     expect(isDrainAgent(cmdline)).toBe(false);
   });

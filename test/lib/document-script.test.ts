@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRAIN_PARAMETERS, POLICY_PARAMETER_MAX_CHARS } from '../../agent/policy/drain-parameters';
 import type { DrainPolicy } from '../../agent/policy/policy';
 import type { DrainReport } from '../../agent/report/report';
+import { AGENT_CHECK_MARKER, DOCUMENT_STEP } from '../../agent/targets/document-steps';
 import { parsePlanOutput } from '../../common/plan-output';
 import {
   DOCUMENT_CONTENT_LIMIT_BYTES,
@@ -415,6 +416,21 @@ describe("the document's script", () => {
       expect(refused.code).toBe(64);
       expect(refused.stderr).toMatch(/this batched drain names no drain for instance .*Nothing was drained/);
     }
+  });
+
+  it('ends each of its own node -e steps with an argument the agent recognises and never signals', () => {
+    // The unpacking of the agent ("$agent.$$" is …/fleet-drain-agent-<hash>.js.<pid>) and the two checks.
+    const steps = documentScript(drainerStack().template)
+      .split('\n')
+      .filter((line) => line.includes('node -e '));
+    expect(steps).toHaveLength(3);
+    for (const line of steps) {
+      expect(line).toMatch(
+        new RegExp(`' (?:"\\$SSM_deadline" )?(?:"\\$agent\\.\\$\\$"|${AGENT_CHECK_MARKER}) (?:2>|<<)`),
+      );
+    }
+    expect(DOCUMENT_STEP.test(AGENT_CHECK_MARKER)).toBe(true);
+    expect(DOCUMENT_STEP.test('/run/fleet-drainer/fleet-drain-agent-0f3a9c.js.4242')).toBe(true);
   });
 
   it('only ever runs parameters that match their allowedPattern', () => {

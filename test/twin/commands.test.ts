@@ -356,6 +356,24 @@ describe('a command to several instances (SendCommand takes up to 50 InstanceIds
     expect(commandStatus(all)).toBe('Failed');
   });
 
+  it('does not count a delivery timeout against MaxErrors: the command runs on while a host still drains', () => {
+    const command = sendTo(hosts);
+    offline.add(hosts[0] as string).add(hosts[2] as string);
+    many.advance();
+    finishes.get(hosts[1] as string)?.({ exitCode: 0, stdout: 'drained', stderr: '' });
+    // Host 0 comes back and starts late; host 2 never does, and its delivery times out.
+    clock.advance(500_000);
+    offline.delete(hosts[0] as string);
+    many.advance();
+    clock.advance(220_000);
+    many.advance();
+    expect(many.getInvocation(command.commandId, hosts[2] as string).invocation.statusDetails).toBe(
+      'Delivery Timed Out',
+    );
+    expect(many.getInvocation(command.commandId, hosts[0] as string).invocation.status).toBe('InProgress');
+    expect(commandStatus(command)).toBe('InProgress');
+  });
+
   it('refuses a MaxErrors or MaxConcurrency outside SendCommand’s patterns', () => {
     for (const controls of [{ MaxErrors: '101%' }, { MaxErrors: '-1' }, { MaxConcurrency: '0' }]) {
       expect(() => sendTo(hosts, controls)).toThrow(

@@ -1,5 +1,6 @@
 // Instances as PID namespaces: the script runs inside, sees only the instance's processes, and dies with it.
 
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../twin/commands';
 import { InstanceHost, isolationMode } from '../../twin/instances';
@@ -57,7 +58,9 @@ describe('the fallback without namespaces', () => {
     const result = await runIn(host, 'echo "$FLEET_DRAIN_STATE_DIR"; ps -o pgid= -p $$');
     const [stateDir, pgid] = result.stdout.trim().split('\n');
     expect(stateDir).toContain('fleet-twin-');
-    expect(Number(pgid)).not.toBe(process.pid);
+    // Not the test process's own group: the script leads a group of its own.
+    const ownGroup = Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ')[2]);
+    expect(Number(pgid)).not.toBe(ownGroup);
     host.stop();
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(host.alive).toBe(false);
