@@ -100,7 +100,7 @@ export interface ListFilter {
 export const MAX_INSTANCE_IDS = 50;
 
 /** The Status filter values of each listing (API_CommandFilter.html): the two lists differ. */
-const STATUS_FILTER_VALUES = {
+export const STATUS_FILTER_VALUES = {
   ListCommands: [
     'Pending',
     'InProgress',

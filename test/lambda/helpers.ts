@@ -38,6 +38,7 @@ import {
 import { createHandler } from '../../lambda/create-handler';
 import { isTerminalStatus } from '../../lambda/decide/command-status';
 import { heartbeatSlotMs } from '../../lambda/decide/heartbeat-schedule';
+import { STATUS_FILTER_VALUES } from '../../twin/commands';
 
 export const DOCUMENT = 'FleetDrain-Doc';
 export const GROUP = 'my-asg';
@@ -302,21 +303,7 @@ export function serveCommands(mocks: AwsMocks, commands: Command[] | (() => Comm
 }
 
 /** The Status values ListCommandInvocations filters by (API_CommandFilter.html); ListCommands has its own. */
-const INVOCATION_STATUS_FILTERS = [
-  'Pending',
-  'InProgress',
-  'Delayed',
-  'Success',
-  'Cancelled',
-  'Failed',
-  'TimedOut',
-  'AccessDenied',
-  'DeliveryTimedOut',
-  'ExecutionTimedOut',
-  'Undeliverable',
-  'InvalidPlatform',
-  'Terminated',
-];
+const INVOCATION_STATUS_FILTERS = STATUS_FILTER_VALUES.ListCommandInvocations;
 
 /**
  * Serves `invocations` from ListCommandInvocations as SSM would: answering the CommandId, InstanceId and the
