@@ -27,15 +27,7 @@ const signalRecorded = (id: string): boolean => {
   }
 };
 
-const drainArgs = (policy: string, id = 'drain-1') => [
-  'drain',
-  '--config',
-  policy,
-  '--id',
-  id,
-  '--state-dir',
-  box.stateDir,
-];
+const drainArgs = (policy: string, id?: string) => box.drainArgs(policy, id);
 
 describe('drain exit codes and outcomes', () => {
   it('exits 0 with outcome drained when every worker stops after TERM', async () => {

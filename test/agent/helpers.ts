@@ -91,6 +91,11 @@ export class Sandbox {
     }
   }
 
+  /** `drain` of this policy file under this id, with this sandbox's state folder, then `extra`. */
+  drainArgs(policy: string, id = 'drain-1', ...extra: string[]): string[] {
+    return ['drain', '--config', policy, '--id', id, '--state-dir', this.stateDir, ...extra];
+  }
+
   policy(policy: unknown): string {
     const file = join(this.dir, `policy-${Math.random().toString(36).slice(2)}.json`);
     writeFileSync(file, JSON.stringify(policy));

@@ -14,17 +14,8 @@ beforeEach(() => {
 });
 afterEach(() => box.cleanup());
 
-const drainArgs = (policy: string, id: string, deadline: Date) => [
-  'drain',
-  '--config',
-  policy,
-  '--id',
-  id,
-  '--state-dir',
-  box.stateDir,
-  '--deadline',
-  deadline.toISOString(),
-];
+const drainArgs = (policy: string, id: string, deadline: Date) =>
+  box.drainArgs(policy, id, '--deadline', deadline.toISOString());
 
 const inMs = (ms: number) => new Date(Date.now() + ms);
 const readState = (id: string) => JSON.parse(readFileSync(join(box.stateDir, `${id}.json`), 'utf8'));

@@ -12,16 +12,7 @@ beforeEach(() => {
 });
 afterEach(() => box.cleanup());
 
-const drainArgs = (policy: string, id: string, ...extra: string[]) => [
-  'drain',
-  '--config',
-  policy,
-  '--id',
-  id,
-  '--state-dir',
-  box.stateDir,
-  ...extra,
-];
+const drainArgs = (policy: string, id: string, ...extra: string[]) => box.drainArgs(policy, id, ...extra);
 
 async function workerAndPolicy(prepare: unknown[] = []) {
   const worker = await box.start('graceful-worker.mjs');

@@ -46,15 +46,7 @@ async function releaseOnceJoined(racers: Racer[]): Promise<void> {
   writeFileSync(release(), '');
 }
 
-const args = (policy: string, id: string) => [
-  'drain',
-  '--config',
-  policy,
-  '--id',
-  id,
-  '--state-dir',
-  box.stateDir,
-];
+const args = (policy: string, id: string) => box.drainArgs(policy, id);
 
 const signalRecorded = (id: string): boolean => {
   try {
